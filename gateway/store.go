@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Entry is one stored response (or, with Vary set and no Status, the record
+// of which request headers select among a URL's variants).
+type Entry struct {
+	Status int
+	Header http.Header // end-to-end headers as the origin sent them, minus tag headers
+	Body   []byte
+
+	// Tags are the tenant-local tags of the response: the origin's
+	// Surrogate-Key / Cache-Tag names plus invalidation.ImplicitTags.
+	Tags []string
+
+	// RequestTime and ResponseTime bracket the origin fetch (RFC 9111 4.2.3).
+	RequestTime  time.Time
+	ResponseTime time.Time
+
+	// FetchGen is the layer's invalidation generation read before the origin
+	// fetch began (Store.Get returns it). A store treats the entry as gone
+	// once any of its tags, or its whole tenant, was invalidated at a later
+	// generation: so a fill that raced an invalidation cannot resurrect
+	// stale content.
+	FetchGen uint64
+
+	// Vary lists the request header names that select a variant, for the
+	// variant record stored under a URL's primary key.
+	Vary []string
+}
+
+// Size is the entry's approximate footprint in bytes, for byte-bounded layers.
+func (e *Entry) Size() int {
+	n := len(e.Body) + 128
+	for k, vs := range e.Header {
+		n += len(k) + 16
+		for _, v := range vs {
+			n += len(v) + 16
+		}
+	}
+	for _, t := range e.Tags {
+		n += len(t) + 16
+	}
+	for _, v := range e.Vary {
+		n += len(v) + 16
+	}
+	return n
+}
+
+// ErrUnavailable is wrapped by a Store whose backend cannot be reached; the
+// gateway then carries on without that layer.
+var ErrUnavailable = errors.New("cache layer unavailable")
+
+// Store is one cache layer. Keys are opaque and already tenant-namespaced by
+// the gateway; tenant is passed so a store can keep a tenant's keys and
+// invalidation state together (one Redis Cluster hash slot per tenant).
+type Store interface {
+	// Get returns the live entry under key, or nil, and the layer's current
+	// invalidation generation for tenant, to be set as FetchGen of an entry
+	// filled by a fetch that starts now.
+	Get(ctx context.Context, tenant, key string) (e *Entry, gen uint64, err error)
+	// Set stores e under key for ttl.
+	Set(ctx context.Context, tenant, key string, e *Entry, ttl time.Duration) error
+	// Delete removes key.
+	Delete(ctx context.Context, tenant, key string) error
+	// InvalidateTags makes every entry of tenant carrying one of tags, and
+	// filled by a fetch that began before this call, gone: in O(1) per tag,
+	// whatever the number of entries that carry it.
+	InvalidateTags(ctx context.Context, tenant string, tags []string) error
+	// InvalidateTenant makes every entry of tenant gone.
+	InvalidateTenant(ctx context.Context, tenant string) error
+}
+
+// FillLock lets one instance among many fetch a key from the origin while
+// the others wait for the stored entry (cross-instance request coalescing).
+type FillLock interface {
+	// Acquire tries to take the fill lock of key for ttl. acquired is false
+	// when another holder has it; release is then nil.
+	Acquire(ctx context.Context, tenant, key string, ttl time.Duration) (release func(), acquired bool, err error)
+}

@@ -1,0 +1,6 @@
+// Package testenv starts the real servers that integration tests run
+// against (redis-server, a Redis Cluster, an embedded NATS server with
+// JetStream) on loopback and free ports, and stops them when the test ends.
+// It is the one helper every integration test shares. A missing server
+// binary fails the test with what to install; nothing is skipped silently.
+package testenv

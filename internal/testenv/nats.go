@@ -1,0 +1,65 @@
+package testenv
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// NATS is an embedded nats-server with JetStream on loopback.
+type NATS struct {
+	Server *server.Server
+	URL    string
+	t      testing.TB
+	opts   *server.Options
+}
+
+// StartNATS starts an embedded NATS server with JetStream, its store in a
+// temporary directory, on a free port, and shuts it down when t ends.
+func StartNATS(t testing.TB) *NATS {
+	t.Helper()
+	n := &NATS{t: t, opts: &server.Options{
+		Host:      "127.0.0.1",
+		Port:      server.RANDOM_PORT,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	}}
+	n.start()
+	t.Cleanup(n.Shutdown)
+	return n
+}
+
+func (n *NATS) start() {
+	n.t.Helper()
+	s, err := server.NewServer(n.opts)
+	if err != nil {
+		n.t.Fatalf("nats server: %v", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		n.t.Fatalf("nats server not ready")
+	}
+	n.Server = s
+	n.URL = s.ClientURL()
+}
+
+// Shutdown stops the server and waits for it.
+func (n *NATS) Shutdown() {
+	if n.Server != nil {
+		n.Server.Shutdown()
+		n.Server.WaitForShutdown()
+	}
+}
+
+// Restart stops the server and starts it again on the same port with the
+// same JetStream store, as after a crash and restart.
+func (n *NATS) Restart() {
+	n.t.Helper()
+	n.opts.Port = n.Server.Addr().(*net.TCPAddr).Port
+	n.Shutdown()
+	n.start()
+}

@@ -83,3 +83,9 @@ type FillLock interface {
 	// when another holder has it; release is then nil.
 	Acquire(ctx context.Context, tenant, key string, ttl time.Duration) (release func(), acquired bool, err error)
 }
+
+// Clearer is a layer that can drop all of its entries at once (L1, after its
+// instance may have missed invalidations).
+type Clearer interface {
+	Clear(ctx context.Context) error
+}

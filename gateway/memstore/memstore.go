@@ -1,0 +1,300 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/cachegate/cachegate/gateway"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBytes = 256 << 20
+	DefaultMaxTTL   = 24 * time.Hour
+)
+
+// pruneMargin keeps invalidation records a little longer than MaxTTL, for a
+// Set that checked liveness just before an invalidation and stored just after.
+const pruneMargin = time.Minute
+
+// itemOverhead approximates what one cached key costs beyond Entry.Size():
+// the item, the key string and otter's node.
+const itemOverhead = 96
+
+// Config configures a Store.
+type Config struct {
+	// MaxBytes bounds the approximate memory of the entries (their
+	// Entry.Size() plus key and bookkeeping). Zero means DefaultMaxBytes.
+	MaxBytes int64
+	// MaxTTL is the longest time an entry is kept; Set clamps its ttl to it.
+	// Invalidation records are kept only that long. Zero means DefaultMaxTTL.
+	MaxTTL time.Duration
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.MaxBytes < 0 {
+		return fmt.Errorf("memstore: MaxBytes %d is negative", c.MaxBytes)
+	}
+	if c.MaxTTL < 0 {
+		return fmt.Errorf("memstore: MaxTTL %v is negative", c.MaxTTL)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxTTL == 0 {
+		c.MaxTTL = DefaultMaxTTL
+	}
+	return c
+}
+
+// Store is the in-process L1 layer. The zero value is not usable; call New.
+type Store struct {
+	cache  *otter.Cache[string, *item]
+	maxTTL time.Duration
+	now    func() time.Time
+
+	// gen is one generation counter shared by all tenants: each tenant sees
+	// a monotonic counter, which is all the generation model needs, and one
+	// counter lets Clear kill every tenant's entries in O(1).
+	gen        atomic.Uint64
+	clearFloor atomic.Uint64
+
+	tenants   sync.Map // tenant name -> *tenant
+	pruneMu   sync.Mutex
+	lastPrune atomic.Int64 // unix nanoseconds of the last sweep of old records
+}
+
+// item is what the cache holds for a key.
+type item struct {
+	e   *gateway.Entry
+	t   *tenant
+	gen uint64 // e.FetchGen, clamped to the generation at Set
+	ttl time.Duration
+}
+
+// tenant is the invalidation state of one tenant.
+type tenant struct {
+	// last is the generation of the tenant's latest invalidation: an entry
+	// filled at or after it needs no per-tag check (the common case).
+	last  atomic.Uint64
+	floor atomic.Uint64
+	tags  sync.Map // tag -> record
+}
+
+type record struct {
+	gen uint64
+	at  int64 // unix nanoseconds of the invalidation, for pruning
+}
+
+var (
+	_ gateway.Store   = (*Store)(nil)
+	_ gateway.Clearer = (*Store)(nil)
+)
+
+// New returns an empty Store.
+func New(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Store{maxTTL: cfg.MaxTTL, now: time.Now}
+	c, err := otter.New(&otter.Options[string, *item]{
+		MaximumWeight: uint64(cfg.MaxBytes),
+		Weigher: func(key string, it *item) uint32 {
+			n := int64(len(key)) + int64(it.e.Size()) + itemOverhead
+			return uint32(min(n, math.MaxUint32))
+		},
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *item]) time.Duration {
+			return e.Value.ttl
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	s.cache = c
+	return s, nil
+}
+
+// Get returns the live entry under key, or nil, and the current generation.
+// The returned Entry is the stored one, shared with every other reader: the
+// caller must not modify it (nor anything it points to).
+func (s *Store) Get(_ context.Context, _ string, key string) (*gateway.Entry, uint64, error) {
+	// Read the generation first: a fill that starts from this Get must not
+	// be credited with an invalidation that lands after the read.
+	gen := s.gen.Load()
+	it, ok := s.cache.GetIfPresent(key)
+	if !ok {
+		return nil, gen, nil
+	}
+	if !s.live(it) {
+		s.drop(key, it)
+		return nil, gen, nil
+	}
+	return it.e, gen, nil
+}
+
+func (s *Store) live(it *item) bool {
+	if it.gen < s.clearFloor.Load() {
+		return false
+	}
+	t := it.t
+	if it.gen >= t.last.Load() {
+		return true
+	}
+	if it.gen < t.floor.Load() {
+		return false
+	}
+	for _, tag := range it.e.Tags {
+		if r, ok := t.tags.Load(tag); ok && r.(record).gen > it.gen {
+			return false
+		}
+	}
+	return true
+}
+
+// drop deletes key if it still holds it (a newer fill may have replaced it).
+func (s *Store) drop(key string, it *item) {
+	s.cache.ComputeIfPresent(key, func(old *item) (*item, otter.ComputeOp) {
+		if old == it {
+			return nil, otter.InvalidateOp
+		}
+		return old, otter.CancelOp
+	})
+}
+
+// Set stores e under key for ttl (clamped to MaxTTL). The Store keeps e
+// itself: the caller must not modify it afterwards. A fill that is already
+// dead (its FetchGen predates an invalidation of one of its tags) is not
+// stored at all.
+func (s *Store) Set(_ context.Context, tenantName, key string, e *gateway.Entry, ttl time.Duration) error {
+	if e == nil {
+		return errors.New("memstore: nil entry")
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("memstore: ttl %v is not positive", ttl)
+	}
+	ttl = min(ttl, s.maxTTL)
+	// A FetchGen ahead of this layer's counter came from elsewhere; clamp it
+	// so the entry cannot outlive invalidations it has not seen.
+	it := &item{e: e, t: s.tenant(tenantName), gen: min(e.FetchGen, s.gen.Load()), ttl: ttl}
+	if !s.live(it) {
+		s.cache.Invalidate(key)
+		return nil
+	}
+	s.cache.Set(key, it)
+	return nil
+}
+
+// Delete removes key.
+func (s *Store) Delete(_ context.Context, _ string, key string) error {
+	s.cache.Invalidate(key)
+	return nil
+}
+
+// InvalidateTags kills every entry of tenantName that carries one of tags
+// and was filled by a fetch that began before the call: one record per tag,
+// whatever the number of entries.
+func (s *Store) InvalidateTags(_ context.Context, tenantName string, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	t := s.tenant(tenantName)
+	g := s.gen.Add(1)
+	// Disable the fast path before writing records, so no Get skips them.
+	storeMax(&t.last, g)
+	r := record{gen: g, at: s.now().UnixNano()}
+	for _, tag := range tags {
+		t.tags.Store(tag, r)
+	}
+	s.maybePrune()
+	return nil
+}
+
+// InvalidateTenant kills every entry of tenantName filled by a fetch that
+// began before the call.
+func (s *Store) InvalidateTenant(_ context.Context, tenantName string) error {
+	t := s.tenant(tenantName)
+	g := s.gen.Add(1)
+	storeMax(&t.last, g)
+	storeMax(&t.floor, g)
+	return nil
+}
+
+// Clear kills every entry of every tenant in O(1); the dead entries free
+// their memory as they are read, evicted or expire.
+func (s *Store) Clear(context.Context) error {
+	storeMax(&s.clearFloor, s.gen.Add(1))
+	return nil
+}
+
+// WeightedSize is the approximate number of bytes the entries hold.
+func (s *Store) WeightedSize() uint64 { return s.cache.WeightedSize() }
+
+// Close stops the cache's background goroutines.
+func (s *Store) Close() error {
+	s.cache.StopAllGoroutines()
+	return nil
+}
+
+func (s *Store) tenant(name string) *tenant {
+	if v, ok := s.tenants.Load(name); ok {
+		return v.(*tenant)
+	}
+	v, _ := s.tenants.LoadOrStore(name, &tenant{})
+	return v.(*tenant)
+}
+
+// maybePrune sweeps invalidation records older than MaxTTL at most once per
+// sweep interval, so their number stays bounded by the invalidation rate
+// times MaxTTL, with amortized O(1) cost per invalidated tag.
+func (s *Store) maybePrune() {
+	now := s.now().UnixNano()
+	interval := min(s.maxTTL/4, time.Hour).Nanoseconds()
+	if now-s.lastPrune.Load() < interval || !s.pruneMu.TryLock() {
+		return
+	}
+	defer s.pruneMu.Unlock()
+	s.lastPrune.Store(now)
+	cutoff := now - (s.maxTTL + pruneMargin).Nanoseconds()
+	s.tenants.Range(func(_, v any) bool {
+		t := v.(*tenant)
+		t.tags.Range(func(k, r any) bool {
+			if r.(record).at < cutoff {
+				t.tags.CompareAndDelete(k, r)
+			}
+			return true
+		})
+		return true
+	})
+}
+
+// records counts the invalidation records held, for tests of pruning.
+func (s *Store) records() int {
+	n := 0
+	s.tenants.Range(func(_, v any) bool {
+		v.(*tenant).tags.Range(func(_, _ any) bool { n++; return true })
+		return true
+	})
+	return n
+}
+
+func storeMax(a *atomic.Uint64, v uint64) {
+	for {
+		old := a.Load()
+		if old >= v || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge"
+)
+
+// Bounds of list endpoints' ?limit.
+const (
+	DefaultListLimit = 100
+	MaxIDLength      = 128
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("admin: not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			return nil
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.cfg.Stats.Snapshot())
+	return nil
+}
+
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) error {
+	samples := s.history.samples()
+	if samples == nil {
+		samples = []Sample{}
+	}
+	writeJSON(w, http.StatusOK, HistoryResponse{
+		IntervalSeconds: s.cfg.SampleInterval.Seconds(),
+		WindowSeconds:   s.cfg.HistoryWindow.Seconds(),
+		Samples:         samples,
+	})
+	return nil
+}
+
+// readBody reads a size-limited body.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, errorf(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", tooBig.Limit))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading body: %v", ErrBadRequest, err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("%w: empty body: send a JSON object", ErrBadRequest)
+	}
+	return b, nil
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: invalid JSON body: %v", ErrBadRequest, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: invalid JSON body: data after the JSON object", ErrBadRequest)
+	}
+	return nil
+}
+
+// waitParam reads ?wait=1.
+func waitParam(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%w: wait=%q: use wait=1 or wait=0", ErrBadRequest, v)
+	}
+	return b, nil
+}
+
+// validateID checks a client-chosen id: it ends up in URLs and NATS
+// message ids.
+func validateID(id string) error {
+	if len(id) > MaxIDLength {
+		return fmt.Errorf("%w: id longer than %d characters", ErrBadRequest, MaxIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%w: id %q: only letters, digits, '-', '_' and '.'", ErrBadRequest, id)
+		}
+	}
+	return nil
+}
+
+func notConfigured(what string) error {
+	return fmt.Errorf("%w: %s not configured on this instance", ErrUnavailable, what)
+}
+
+// waitCtx bounds a ?wait=1 call by WaitTimeout.
+func (s *Server) waitCtx(ctx context.Context, wait bool) (context.Context, context.CancelFunc) {
+	if !wait {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.cfg.WaitTimeout)
+}
+
+// acceptedResponse is the body of 202 and, with wait, 200 answers.
+type acceptedResponse struct {
+	ID      string `json:"id"`
+	Applied bool   `json:"applied,omitempty"`
+}
+
+func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Purges == nil {
+		return notConfigured("purging is")
+	}
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var req invalidation.Request
+	if err := decodeStrict(b, &req); err != nil {
+		return err
+	}
+	if err := validateID(req.ID); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := s.waitCtx(r.Context(), wait)
+	defer cancel()
+	id, err := s.cfg.Purges.Purge(ctx, req, wait, actorOf(r.Context()))
+	if err != nil {
+		return withID(id, err)
+	}
+	if wait {
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true})
+	} else {
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id})
+	}
+	return nil
+}
+
+// PurgeStateResponse is the body of GET /api/v1/purges/<id>.
+type PurgeStateResponse struct {
+	ID string `json:"id"`
+	// Targets is the state per gateway layer and CDN provider.
+	Targets map[string]purge.State `json:"targets"`
+	// Done is true once no target has work left (applied, confirmed or
+	// failed); Failed once any target failed.
+	Done   bool `json:"done"`
+	Failed bool `json:"failed"`
+}
+
+func (s *Server) getPurge(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Purges == nil {
+		return notConfigured("purging is")
+	}
+	id := r.PathValue("id")
+	if err := validateID(id); err != nil {
+		return err
+	}
+	states, err := s.cfg.Purges.PurgeState(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	resp := PurgeStateResponse{ID: id, Targets: states, Done: true}
+	if resp.Targets == nil {
+		resp.Targets = map[string]purge.State{}
+	}
+	for _, st := range states {
+		switch st.Status {
+		case purge.StatusApplied, purge.StatusConfirmed:
+		case purge.StatusFailed:
+			resp.Failed = true
+		default:
+			resp.Done = false
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Events == nil {
+		return notConfigured("events are")
+	}
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	// The event's schema is the events package's to check; a body that is
+	// not even a JSON object is refused here with a clearer message.
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("%w: the event must be a JSON object: %v", ErrBadRequest, err)
+	}
+	ctx, cancel := s.waitCtx(r.Context(), wait)
+	defer cancel()
+	id, err := s.cfg.Events.SubmitEvent(ctx, b, wait, actorOf(r.Context()))
+	if err != nil {
+		return withID(id, err)
+	}
+	if wait {
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true})
+	} else {
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id})
+	}
+	return nil
+}
+
+// limitParam reads ?limit=N, defaulting to DefaultListLimit.
+func limitParam(r *http.Request, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return min(DefaultListLimit, max), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, fmt.Errorf("%w: limit=%q: a number from 1 to %d", ErrBadRequest, v, max)
+	}
+	return n, nil
+}
+
+// AuditResponse is the body of GET /api/v1/audit.
+type AuditResponse struct {
+	Entries []audit.Entry `json:"entries"`
+}
+
+func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Audit == nil {
+		return notConfigured("the audit log is")
+	}
+	n, err := limitParam(r, audit.MaxRecent)
+	if err != nil {
+		return err
+	}
+	entries, err := s.cfg.Audit.Recent(r.Context(), n)
+	if err != nil {
+		return fmt.Errorf("reading the audit log: %w", err)
+	}
+	if entries == nil {
+		entries = []audit.Entry{}
+	}
+	writeJSON(w, http.StatusOK, AuditResponse{Entries: entries})
+	return nil
+}
+
+// DeadLettersResponse is the body of GET /api/v1/deadletters.
+type DeadLettersResponse struct {
+	DeadLetters []DeadLetter `json:"dead_letters"`
+}
+
+func (s *Server) getDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.DeadLetters == nil {
+		return notConfigured("the dead-letter list is")
+	}
+	n, err := limitParam(r, audit.MaxRecent)
+	if err != nil {
+		return err
+	}
+	dls, err := s.cfg.DeadLetters.DeadLetters(r.Context(), n)
+	if err != nil {
+		return fmt.Errorf("reading dead letters: %w", err)
+	}
+	if dls == nil {
+		dls = []DeadLetter{}
+	}
+	writeJSON(w, http.StatusOK, DeadLettersResponse{DeadLetters: dls})
+	return nil
+}
+
+func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.DeadLetters == nil {
+		return notConfigured("the dead-letter list is")
+	}
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		return fmt.Errorf("%w: dead letter %q: a positive sequence number", ErrBadRequest, r.PathValue("seq"))
+	}
+	if err := s.cfg.DeadLetters.RetryDeadLetter(r.Context(), seq); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"seq": seq, "retried": true})
+	return nil
+}

@@ -1,0 +1,235 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SessionCookie is the name of the dashboard's session cookie.
+const SessionCookie = "cachegate_session"
+
+// CSRFHeader carries the session's CSRF token on the dashboard's
+// state-changing requests.
+const CSRFHeader = "X-CSRF-Token"
+
+type session struct {
+	csrf    string
+	created time.Time
+	expires time.Time
+	// revoked is set when the session is logged out or evicted, so that
+	// open live streams of it end.
+	revoked atomic.Bool
+}
+
+func (s *session) valid(now time.Time) bool {
+	return !s.revoked.Load() && now.Before(s.expires)
+}
+
+// sessions are the dashboard's logins, by the SHA-256 of the cookie value
+// (a lookup by the secret itself could leak it through map timing).
+type sessions struct {
+	mu   sync.Mutex
+	ttl  time.Duration
+	max  int
+	byID map[[sha256.Size]byte]*session
+}
+
+func newSessions(ttl time.Duration, max int) *sessions {
+	return &sessions{ttl: ttl, max: max, byID: map[[sha256.Size]byte]*session{}}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// create starts a session and returns its cookie value.
+func (ss *sessions) create(now time.Time) (string, *session) {
+	id := randomToken()
+	sess := &session{csrf: randomToken(), created: now, expires: now.Add(ss.ttl)}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for len(ss.byID) >= ss.max {
+		var oldest [sha256.Size]byte
+		var t time.Time
+		for k, v := range ss.byID {
+			if t.IsZero() || v.created.Before(t) {
+				oldest, t = k, v.created
+			}
+		}
+		ss.byID[oldest].revoked.Store(true)
+		delete(ss.byID, oldest)
+	}
+	ss.byID[sha256.Sum256([]byte(id))] = sess
+	return id, sess
+}
+
+func (ss *sessions) get(id string, now time.Time) *session {
+	k := sha256.Sum256([]byte(id))
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	sess := ss.byID[k]
+	if sess != nil && !sess.valid(now) {
+		sess.revoked.Store(true)
+		delete(ss.byID, k)
+		return nil
+	}
+	return sess
+}
+
+func (ss *sessions) delete(id string) {
+	k := sha256.Sum256([]byte(id))
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if sess := ss.byID[k]; sess != nil {
+		sess.revoked.Store(true)
+		delete(ss.byID, k)
+	}
+}
+
+func (ss *sessions) expire(now time.Time) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, v := range ss.byID {
+		if !v.valid(now) {
+			v.revoked.Store(true)
+			delete(ss.byID, k)
+		}
+	}
+}
+
+// identity is who an authenticated request is from.
+type identity struct {
+	actor string
+	// session is set for dashboard requests; nil for bearer tokens.
+	session *session
+}
+
+type identityKey struct{}
+
+func actorOf(ctx context.Context) string {
+	if id, ok := ctx.Value(identityKey{}).(identity); ok {
+		return id.actor
+	}
+	return "admin"
+}
+
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+func (s *Server) tokenOK(token string) bool {
+	h := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(h[:], s.tokenHash[:]) == 1
+}
+
+// authFailure is a refused request: its status, the reason logged and
+// counted, and the message shown.
+type authFailure struct {
+	code   int
+	reason string
+	msg    string
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameOrigin reports whether a browser request's Origin, when it sent one,
+// is this listener: a second line of defence after SameSite and CSRF tokens.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+// authenticate checks the bearer token or, failing that, the session
+// cookie, and for a session's unsafe requests the CSRF token.
+func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return identity{}, &authFailure{http.StatusUnauthorized, "unsupported authorization scheme", "use Authorization: Bearer <admin token>"}
+		}
+		if !s.tokenOK(strings.TrimSpace(token)) {
+			return identity{}, &authFailure{http.StatusUnauthorized, "wrong token", "wrong admin token"}
+		}
+		return identity{actor: "admin:" + remoteHost(r)}, nil
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return identity{}, &authFailure{http.StatusUnauthorized, "missing token", "missing admin token: send Authorization: Bearer <admin token>"}
+	}
+	sess := s.sessions.get(c.Value, time.Now())
+	if sess == nil {
+		return identity{}, &authFailure{http.StatusUnauthorized, "unknown or expired session", "session expired: log in again"}
+	}
+	if !safeMethod(r.Method) {
+		got := r.Header.Get(CSRFHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 || !sameOrigin(r) {
+			return identity{}, &authFailure{http.StatusForbidden, "missing or wrong CSRF token", "missing or wrong CSRF token: reload the dashboard"}
+		}
+	}
+	return identity{actor: "dashboard:" + remoteHost(r), session: sess}, nil
+}
+
+// refuse logs and counts a refused request; never the token itself.
+func (s *Server) refuse(r *http.Request, f *authFailure) {
+	s.log.Warn("admin: request refused", "status", f.code, "reason", f.reason,
+		"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	s.metrics.authFailures.WithLabelValues(f.reason).Inc()
+}
+
+// protected lets only authenticated requests through to h.
+func (s *Server) protected(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, f := s.authenticate(r)
+		if f != nil {
+			s.refuse(r, f)
+			if f.code == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="cachegate admin"`)
+			}
+			writeJSON(w, f.code, map[string]string{"error": f.msg})
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	})
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     SessionCookie,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+		Secure:   r.TLS != nil || s.cfg.SecureCookies,
+	})
+}
+
+// currentSession is the request's valid dashboard session, or nil.
+func (s *Server) currentSession(r *http.Request) (string, *session) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return "", nil
+	}
+	return c.Value, s.sessions.get(c.Value, time.Now())
+}

@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/stats"
+)
+
+// The interfaces web reads and acts through. Each is implemented by a small
+// adapter in the binary; errors are classified by wrapping ErrBadRequest,
+// ErrNotFound, ErrTimeout or ErrUnavailable.
+
+// StatsSource gives the current counters (*stats.Recorder implements it).
+type StatsSource interface {
+	Snapshot() stats.Snapshot
+}
+
+// EventSubmitter publishes a change event given as its JSON body, as
+// POST /api/v1/events does.
+type EventSubmitter interface {
+	// SubmitEvent returns once the event is durable, or with wait once its
+	// invalidation is applied. A malformed event is an error wrapping
+	// ErrBadRequest with the reason; a wait that ends at ctx's deadline
+	// returns the id and an error wrapping ErrTimeout (or ctx.Err()).
+	// actor says who asked, for the audit log.
+	SubmitEvent(ctx context.Context, body []byte, wait bool, actor string) (id string, err error)
+}
+
+// Purger starts purges and reports their state.
+type Purger interface {
+	// Purge queues req durably and returns its id (req.ID when set); with
+	// wait it returns once the purge is applied in the gateway's layers,
+	// or the id and an error wrapping ErrTimeout at ctx's deadline.
+	Purge(ctx context.Context, req invalidation.Request, wait bool, actor string) (id string, err error)
+	// PurgeState returns the state of purge id per gateway layer
+	// (purge.TargetL1, purge.TargetL2) and CDN provider name; an unknown
+	// id is an error wrapping ErrNotFound.
+	PurgeState(ctx context.Context, id string) (map[string]purge.State, error)
+}
+
+// AuditReader reads the audit log (*audit.Log implements it).
+type AuditReader interface {
+	// Recent returns up to n of the newest entries, newest first.
+	Recent(ctx context.Context, n int) ([]audit.Entry, error)
+}
+
+// DeadLetter is an event that could not be processed.
+type DeadLetter struct {
+	// Seq identifies the dead letter for RetryDeadLetter.
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Subject string    `json:"subject,omitempty"`
+	// Reason says why the event was set aside.
+	Reason string `json:"reason"`
+	// Body is the event as received (possibly truncated by the adapter).
+	Body string `json:"body,omitempty"`
+}
+
+// DeadLetterStore lists and retries dead letters.
+type DeadLetterStore interface {
+	// DeadLetters returns up to n of the newest dead letters, newest first.
+	DeadLetters(ctx context.Context, n int) ([]DeadLetter, error)
+	// RetryDeadLetter submits dead letter seq again; an unknown seq is an
+	// error wrapping ErrNotFound.
+	RetryDeadLetter(ctx context.Context, seq uint64) error
+}
+
+// Interface guards: the types that already exist implement these.
+var (
+	_ StatsSource = (*stats.Recorder)(nil)
+	_ AuditReader = (*audit.Log)(nil)
+)

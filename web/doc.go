@@ -1,0 +1,35 @@
+// Package web owns cachegate's admin listener: the JSON admin API of the
+// contract (/healthz, /readyz, /metrics, /api/v1/...), the operator's
+// dashboard at / (embedded assets, no build step), authentication by the
+// admin token or a dashboard session with CSRF protection, and the
+// in-memory history of hit ratios that the dashboard charts.
+//
+// web never imports the gateway, the events coordinator or the purge
+// queue: it reads and acts through the small interfaces declared in
+// deps.go, with plain types, and the binary wires adapters to them.
+//
+// # Errors
+//
+// Handlers return errors and one adapter renders them as
+// {"error": "message"} with a status code. Adapters behind the interfaces
+// classify their errors by wrapping the sentinels of this package:
+//
+//   - ErrBadRequest (and invalidation.ErrInvalid) → 400, the message shown
+//     as is: it must say what is wrong with the request, and carry no
+//     secret.
+//   - ErrNotFound → 404 (an unknown purge id, dead letter).
+//   - ErrTimeout (or context.DeadlineExceeded) on a ?wait=1 call → 504
+//     with the id of the purge or event, which is still durable and will
+//     be applied later.
+//   - ErrUnavailable → 503 (a dependency is down).
+//
+// Any other error is a 500 whose details go to the log, not to the client.
+//
+// # Why hand-written
+//
+// The routing is net/http's ServeMux; metrics are promhttp. What is
+// written here is small and specific: sessions are a bounded in-memory map
+// (one binary, a handful of operators; a restart logs them out, which is
+// acceptable for an admin console), and the chart is a few lines of SVG,
+// so the dashboard ships without a JavaScript toolchain or framework.
+package web

@@ -1,0 +1,255 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults of Config's zero values.
+const (
+	DefaultSampleInterval = 5 * time.Second
+	DefaultHistoryWindow  = time.Hour
+	DefaultLiveInterval   = time.Second
+	DefaultSessionTTL     = 12 * time.Hour
+	DefaultMaxSessions    = 1000
+	DefaultWaitTimeout    = 30 * time.Second
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxSeries      = 12
+	// MinTokenLength is the shortest admin token accepted.
+	MinTokenLength = 16
+)
+
+// Config configures a Server. Only Token and Stats are required; a nil
+// dependency makes the endpoints that need it answer 503 "not configured".
+type Config struct {
+	// Token is the admin token: Authorization: Bearer <Token>, and the
+	// dashboard's login. At least MinTokenLength characters.
+	Token string
+	Stats StatsSource
+	// Events backs POST /api/v1/events; nil = 503.
+	Events EventSubmitter
+	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
+	Purges Purger
+	// Audit backs GET /api/v1/audit; nil = 503.
+	Audit AuditReader
+	// DeadLetters backs /api/v1/deadletters; nil = 503.
+	DeadLetters DeadLetterStore
+	// Gatherer is served at /metrics; nil = an empty registry (plus
+	// Registerer's metrics when Registerer is a Gatherer too).
+	Gatherer prometheus.Gatherer
+	// Registerer receives web's own metrics; nil = none.
+	Registerer prometheus.Registerer
+	// Ready is /readyz's check; nil = always ready. Its error message is
+	// shown unauthenticated, so it must carry no secret.
+	Ready func(ctx context.Context) error
+	// Logger; nil = discard.
+	Logger *slog.Logger
+
+	// SampleInterval is the width of one history bucket; 0 = 5s.
+	SampleInterval time.Duration
+	// HistoryWindow is how far back the history goes; 0 = 1h.
+	HistoryWindow time.Duration
+	// LiveInterval is how often live figures are pushed to dashboards; 0 = 1s.
+	LiveInterval time.Duration
+	// MaxSeries bounds the tenants and the routes that get a history
+	// series each (the busiest ones); 0 = 12.
+	MaxSeries int
+	// SessionTTL is how long a dashboard login lasts; 0 = 12h.
+	SessionTTL time.Duration
+	// MaxSessions bounds live dashboard sessions, the oldest going first;
+	// 0 = 1000.
+	MaxSessions int
+	// SecureCookies forces the Secure attribute on the session cookie, for
+	// a listener behind a TLS-terminating proxy; 0 = Secure only when the
+	// request came over TLS.
+	SecureCookies bool
+	// WaitTimeout bounds ?wait=1 calls; 0 = 30s.
+	WaitTimeout time.Duration
+	// MaxBodyBytes bounds request bodies; 0 = 1 MiB.
+	MaxBodyBytes int64
+}
+
+// Validate reports what is wrong with c.
+func (c Config) Validate() error {
+	if len(c.Token) < MinTokenLength {
+		return fmt.Errorf("web: admin token must be at least %d characters", MinTokenLength)
+	}
+	if c.Stats == nil {
+		return errors.New("web: Stats is required")
+	}
+	for name, d := range map[string]time.Duration{
+		"SampleInterval": c.SampleInterval, "HistoryWindow": c.HistoryWindow,
+		"LiveInterval": c.LiveInterval, "SessionTTL": c.SessionTTL, "WaitTimeout": c.WaitTimeout,
+	} {
+		if d < 0 {
+			return fmt.Errorf("web: %s must not be negative", name)
+		}
+	}
+	if c.MaxSeries < 0 || c.MaxSessions < 0 || c.MaxBodyBytes < 0 {
+		return errors.New("web: MaxSeries, MaxSessions and MaxBodyBytes must not be negative")
+	}
+	if c.HistoryWindow > 0 && c.SampleInterval > 0 && c.HistoryWindow < c.SampleInterval {
+		return errors.New("web: HistoryWindow must be at least one SampleInterval")
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.SampleInterval, DefaultSampleInterval)
+	def(&c.HistoryWindow, DefaultHistoryWindow)
+	def(&c.LiveInterval, DefaultLiveInterval)
+	def(&c.SessionTTL, DefaultSessionTTL)
+	def(&c.WaitTimeout, DefaultWaitTimeout)
+	if c.MaxSeries == 0 {
+		c.MaxSeries = DefaultMaxSeries
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+}
+
+// Server is the admin listener's handler and its background sampler.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	tokenHash [sha256.Size]byte
+	sessions  *sessions
+	history   *history
+	live      *liveFeed
+	metrics   *metrics
+	mux       *http.ServeMux
+	handler   http.Handler
+}
+
+// New checks cfg and returns a Server. Call Run to sample history.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		tokenHash: sha256.Sum256([]byte(cfg.Token)),
+		sessions:  newSessions(cfg.SessionTTL, cfg.MaxSessions),
+		history:   newHistory(int(cfg.HistoryWindow/cfg.SampleInterval), cfg.MaxSeries),
+		live:      newLiveFeed(),
+		metrics:   m,
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler serves the admin API and the dashboard.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run samples the stats into the history and the live feed until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	live := time.NewTicker(s.cfg.LiveInterval)
+	defer live.Stop()
+	s.tick(time.Now())
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-live.C:
+			s.tick(now)
+		}
+	}
+}
+
+// tick takes one snapshot, publishes the live figures and closes a history
+// bucket when one is due.
+func (s *Server) tick(now time.Time) {
+	snap := s.cfg.Stats.Snapshot()
+	sample, ok := s.history.observe(snap, s.cfg.SampleInterval)
+	s.live.publish(s.history.live(snap), sample, ok)
+	s.sessions.expire(now)
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	s.mux = mux
+	api := func(pattern string, h handlerFunc) {
+		mux.Handle(pattern, s.protected(s.handle(h)))
+	}
+	mux.Handle("GET /healthz", s.handle(s.healthz))
+	mux.Handle("GET /readyz", s.handle(s.readyz))
+	mux.Handle("GET /metrics", s.protected(s.metricsHandler()))
+
+	api("GET /api/v1/stats", s.getStats)
+	api("GET /api/v1/history", s.getHistory)
+	api("GET /api/v1/stream", s.stream)
+	api("POST /api/v1/purge", s.postPurge)
+	api("GET /api/v1/purges/{id}", s.getPurge)
+	api("POST /api/v1/events", s.postEvent)
+	api("GET /api/v1/audit", s.getAudit)
+	api("GET /api/v1/deadletters", s.getDeadLetters)
+	api("POST /api/v1/deadletters/{seq}/retry", s.retryDeadLetter)
+
+	s.dashboardRoutes(mux)
+	s.handler = http.HandlerFunc(s.serve)
+}
+
+// serve routes r, answering JSON errors for unknown API paths and methods.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		s.instrument(w, r, pattern, s.handle(s.noRoute))
+		return
+	}
+	s.instrument(w, r, pattern, s.mux)
+}
+
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header()["Allow"] = allow
+		return errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+	}
+	return errorf(http.StatusNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path))
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	g := s.cfg.Gatherer
+	if g == nil {
+		if rg, ok := s.cfg.Registerer.(prometheus.Gatherer); ok {
+			g = rg
+		} else {
+			g = prometheus.NewRegistry()
+		}
+	}
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)})
+}

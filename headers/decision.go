@@ -19,6 +19,9 @@ type Decision struct {
 	// Bypass (staff preview) sends the request to the origin uncached and
 	// stores nothing, without marking the response private.
 	Bypass bool
+	// BypassReason says what asked for the bypass, for logs and Vary:
+	// "cookie:<name>" or "header:<Name>".
+	BypassReason string
 
 	// Locales, when set, are what Accept-Language is normalized to (the
 	// first is the default); the normalized value is part of the cache key.

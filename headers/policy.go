@@ -1,0 +1,406 @@
+package headers
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/cachegate/cachegate/invalidation"
+)
+
+// Policy is a compiled PolicyConfig. Everything that can be prepared
+// (path patterns, templates, canonical header names, reason strings) is
+// prepared once by CompilePolicy, so Decide does no parsing and allocates
+// only the expanded tags. A Policy is immutable and safe for concurrent use.
+type Policy struct {
+	sessionCookies []string
+	sessionReasons []string // "cookie:<name>", parallel to sessionCookies
+	tenants        tenantResolver
+	rules          []*rule
+	def            *rule
+}
+
+type rule struct {
+	name          string
+	hosts         []string // exact
+	hostSuffixes  []string // from "*.example.com": ".example.com"
+	tenants       []string
+	path          *PathPattern
+	methods       []string
+	cookies       []string
+	headers       []string // canonical
+	private       bool
+	privateReason string
+
+	base       Decision // Rule, TTL, stale, Browser, CDN, header, Locales
+	staticTags []string
+	tags       []*Template // with refs resolved, when any has placeholders
+
+	bypassCookie, bypassHeader             string // header canonical
+	bypassCookieReason, bypassHeaderReason string
+}
+
+// Template part references resolved by the policy compiler; >= 0 is a path
+// parameter index.
+const (
+	refTenant = -1 - iota
+	refHost
+	refPath
+)
+
+// CompilePolicy checks cfg (see CheckPolicy) and compiles it.
+func CompilePolicy(cfg PolicyConfig) (*Policy, error) {
+	if ps := CheckPolicy(cfg); len(ps) > 0 {
+		return nil, problemsError(ps)
+	}
+	p := &Policy{tenants: compileTenants(cfg.Tenants)}
+	cookies := cfg.SessionCookies
+	if cookies == nil {
+		cookies = DefaultSessionCookies()
+	}
+	for _, c := range cookies {
+		p.sessionCookies = append(p.sessionCookies, c)
+		p.sessionReasons = append(p.sessionReasons, "cookie:"+c)
+	}
+	cdnHeader := cmp.Or(cfg.CDNHeader, DefaultCDNHeader)
+	for _, rc := range cfg.Rules {
+		p.rules = append(p.rules, compileRule(rc, false, cdnHeader))
+	}
+	p.def = compileRule(cfg.Default, true, cdnHeader)
+	return p, nil
+}
+
+// DefaultPolicy is the zero-config policy: tenant = host, private on
+// Authorization or a sessionid/session cookie, nothing else decided.
+func DefaultPolicy() *Policy {
+	p, err := CompilePolicy(PolicyConfig{})
+	if err != nil {
+		panic("headers: the zero PolicyConfig must compile: " + err.Error())
+	}
+	return p
+}
+
+func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
+	r := &rule{name: ruleName(rc, isDefault), private: rc.Private}
+	r.privateReason = "route:" + r.name
+	m := rc.Match
+	for _, h := range m.Hosts {
+		if suf, ok := strings.CutPrefix(h, "*"); ok {
+			r.hostSuffixes = append(r.hostSuffixes, suf)
+		} else {
+			r.hosts = append(r.hosts, h)
+		}
+	}
+	r.tenants = slices.Clone(m.Tenants)
+	if m.Path != "" {
+		r.path, _ = CompilePath(m.Path) // checked by CheckPolicy
+	}
+	r.methods = expandMethods(slices.Clone(m.Methods))
+	r.cookies = slices.Clone(m.Cookies)
+	for _, h := range m.Headers {
+		r.headers = append(r.headers, canonicalHeader(h))
+	}
+	r.base = Decision{
+		Rule:                 r.name,
+		TTL:                  clonePtr(rc.TTL),
+		StaleWhileRevalidate: clonePtr(rc.StaleWhileRevalidate),
+		StaleIfError:         clonePtr(rc.StaleIfError),
+		BrowserCacheControl:  rc.Browser,
+		CDNCacheControl:      rc.CDN,
+		Locales:              slices.Clone(rc.Locales),
+	}
+	if rc.CDN != "" {
+		r.base.CDNCacheControlHeader = cmp.Or(rc.CDNHeader, cdnHeader)
+	}
+	var params []string
+	if r.path != nil {
+		params = r.path.params
+	}
+	dynamic := false
+	for _, s := range rc.Tags {
+		t, _ := ParseTemplate(s, nil) // checked by CheckPolicy
+		for i := range t.parts {
+			pt := &t.parts[i]
+			if pt.name == "" {
+				continue
+			}
+			dynamic = true
+			switch pt.name {
+			case "tenant":
+				pt.ref = refTenant
+			case "host":
+				pt.ref = refHost
+			case "path":
+				pt.ref = refPath
+			default:
+				pt.ref = slices.Index(params, pt.name)
+			}
+		}
+		r.tags = append(r.tags, t)
+	}
+	if !dynamic {
+		for _, t := range r.tags {
+			r.staticTags = append(r.staticTags, t.raw)
+		}
+		r.tags = nil
+	}
+	if c := rc.StaffBypass.Cookie; c != "" {
+		r.bypassCookie, r.bypassCookieReason = c, "cookie:"+c
+	}
+	if h := rc.StaffBypass.Header; h != "" {
+		r.bypassHeader = canonicalHeader(h)
+		r.bypassHeaderReason = "header:" + r.bypassHeader
+	}
+	return r
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// Decide returns the decision for r. It does no I/O and reads only r's
+// method, host, URL path and headers. The slices and pointers in the
+// returned Decision may be shared with other decisions of the same rule:
+// callers must not modify them.
+func (p *Policy) Decide(r *http.Request) Decision {
+	host := requestHost(r)
+	path := "/"
+	if r.URL != nil && r.URL.Path != "" {
+		path = r.URL.Path
+	}
+	tenant, path := p.tenants.resolve(r.Header, host, path)
+
+	var vals [MaxPathParams]string
+	rl := p.def
+	for _, x := range p.rules {
+		if x.matches(r, host, tenant, path, &vals) {
+			rl = x
+			break
+		}
+	}
+
+	reason := ""
+	switch {
+	case len(r.Header["Authorization"]) > 0:
+		reason = "authorization"
+	default:
+		if i := firstCookie(r.Header, p.sessionCookies); i >= 0 {
+			reason = p.sessionReasons[i]
+		} else if rl.private {
+			reason = rl.privateReason
+		}
+	}
+	if reason != "" {
+		return Decision{Rule: rl.name, Tenant: tenant, Private: true, PrivateReason: reason, Locales: rl.base.Locales}
+	}
+	if rl.bypassCookie != "" && firstCookie(r.Header, []string{rl.bypassCookie}) >= 0 {
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassCookieReason, Locales: rl.base.Locales}
+	}
+	if rl.bypassHeader != "" && len(r.Header[rl.bypassHeader]) > 0 {
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassHeaderReason, Locales: rl.base.Locales}
+	}
+
+	d := rl.base
+	d.Tenant = tenant
+	if rl.tags == nil {
+		d.Tags = rl.staticTags
+		return d
+	}
+	d.Tags = make([]string, 0, len(rl.tags))
+	for _, t := range rl.tags {
+		if s, ok := expandRuleTag(t, tenant, host, path, &vals); ok {
+			d.Tags = append(d.Tags, s)
+		}
+	}
+	return d
+}
+
+// expandRuleTag expands a compiled rule template without a lookup closure.
+func expandRuleTag(t *Template, tenant, host, path string, vals *[MaxPathParams]string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(t.raw) + 16)
+	for _, pt := range t.parts {
+		if pt.name == "" {
+			b.WriteString(pt.lit)
+			continue
+		}
+		var v string
+		switch pt.ref {
+		case refTenant:
+			v = tenant
+		case refHost:
+			v = host
+		case refPath:
+			v = path
+		default:
+			v = vals[pt.ref]
+		}
+		if v == "" {
+			return "", false
+		}
+		writeEscaped(&b, v)
+	}
+	if b.Len() > invalidation.MaxTagLength {
+		return "", false
+	}
+	return b.String(), true
+}
+
+func (x *rule) matches(r *http.Request, host, tenant, path string, vals *[MaxPathParams]string) bool {
+	if len(x.methods) > 0 && !slices.Contains(x.methods, r.Method) {
+		return false
+	}
+	if len(x.hosts)+len(x.hostSuffixes) > 0 && !slices.Contains(x.hosts, host) &&
+		!slices.ContainsFunc(x.hostSuffixes, func(s string) bool { return len(host) > len(s) && strings.HasSuffix(host, s) }) {
+		return false
+	}
+	if len(x.tenants) > 0 && !slices.Contains(x.tenants, tenant) {
+		return false
+	}
+	for _, h := range x.headers {
+		if len(r.Header[h]) == 0 {
+			return false
+		}
+	}
+	for _, c := range x.cookies {
+		if firstCookie(r.Header, []string{c}) < 0 {
+			return false
+		}
+	}
+	return x.path == nil || x.path.Match(path, vals)
+}
+
+// requestHost is the lower-cased host of r without port or trailing dot.
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if h == "" && r.URL != nil {
+		h = r.URL.Host
+	}
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			h = h[:i+1]
+		}
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(h)
+		}
+	}
+	return h
+}
+
+// firstCookie returns the index in names of the first name present among
+// the request's cookies, or -1. It scans the Cookie headers in place rather
+// than calling r.Cookie, which parses and allocates every cookie.
+func firstCookie(h http.Header, names []string) int {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, _, _ := strings.Cut(part, "=")
+			name = strings.TrimSpace(name)
+			if i := slices.Index(names, name); i >= 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+type tenantResolver struct {
+	by        string
+	header    string // canonical
+	domains   []string
+	hosts     map[string]string
+	wildcards []hostTenant // longest suffix first
+	fallback  string
+}
+
+type hostTenant struct{ suffix, tenant string }
+
+func compileTenants(tc TenantConfig) tenantResolver {
+	tr := tenantResolver{
+		by:       cmp.Or(tc.By, TenantByHost),
+		fallback: cmp.Or(tc.Fallback, DefaultFallbackTenant),
+		hosts:    map[string]string{},
+	}
+	if tc.Header != "" {
+		tr.header = canonicalHeader(tc.Header)
+	}
+	for _, d := range tc.Domains {
+		tr.domains = append(tr.domains, "."+d)
+	}
+	for h, t := range tc.Hosts {
+		if suf, ok := strings.CutPrefix(h, "*"); ok {
+			tr.wildcards = append(tr.wildcards, hostTenant{suf, t})
+		} else {
+			tr.hosts[h] = t
+		}
+	}
+	slices.SortFunc(tr.wildcards, func(a, b hostTenant) int {
+		return cmp.Or(len(b.suffix)-len(a.suffix), strings.Compare(a.suffix, b.suffix))
+	})
+	return tr
+}
+
+// resolve returns the tenant and the path rules match against.
+func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, string) {
+	if t, ok := tr.hosts[host]; ok {
+		return t, tr.rulePath(path)
+	}
+	for _, w := range tr.wildcards {
+		if len(host) > len(w.suffix) && strings.HasSuffix(host, w.suffix) {
+			return w.tenant, tr.rulePath(path)
+		}
+	}
+	var t string
+	switch tr.by {
+	case TenantByHost:
+		t = host
+	case TenantBySubdomain:
+		for _, d := range tr.domains {
+			if rest, ok := strings.CutSuffix(host, d); ok && rest != "" {
+				t = rest[strings.LastIndexByte(rest, '.')+1:]
+				break
+			}
+		}
+	case TenantByHeader:
+		if v := h[tr.header]; len(v) > 0 {
+			t = lower(strings.TrimSpace(v[0]))
+		}
+	case TenantByPathPrefix:
+		seg, rest, _ := strings.Cut(path[1:], "/")
+		t, path = lower(seg), "/"+rest
+	}
+	if t == "" || invalidation.ValidateTenant(t) != nil {
+		t = tr.fallback
+	}
+	return t, path
+}
+
+// rulePath strips the tenant segment in path_prefix mode even when a host
+// entry chose the tenant, so rules see the same path shape either way.
+func (tr *tenantResolver) rulePath(path string) string {
+	if tr.by != TenantByPathPrefix {
+		return path
+	}
+	_, rest, _ := strings.Cut(path[1:], "/")
+	return "/" + rest
+}
+
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,258 @@
+package headers
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/cachegate/cachegate/invalidation"
+)
+
+// Tenant resolution modes of TenantConfig.By.
+const (
+	TenantByHost       = "host"
+	TenantBySubdomain  = "subdomain"
+	TenantByHeader     = "header"
+	TenantByPathPrefix = "path_prefix"
+)
+
+// DefaultFallbackTenant is the tenant of requests whose derived tenant is
+// missing or not a valid tenant name, when TenantConfig.Fallback is empty.
+const DefaultFallbackTenant = "default"
+
+// DefaultRuleName names the default rule when RuleConfig.Name is empty.
+const DefaultRuleName = "default"
+
+// DefaultCDNHeader carries a rule's CDN directives when neither the rule nor
+// the policy names another header (RFC 9213).
+const DefaultCDNHeader = "CDN-Cache-Control"
+
+// DefaultSessionCookies are the cookie names that make a request private
+// when PolicyConfig.SessionCookies is nil.
+func DefaultSessionCookies() []string { return []string{"sessionid", "session"} }
+
+// PolicyConfig is the whole header policy. Its zero value is the zero-config
+// policy: tenant = host, private on Authorization or a session cookie,
+// nothing else decided (the origin's headers rule).
+type PolicyConfig struct {
+	// SessionCookies make a request private when present. nil means
+	// DefaultSessionCookies; an empty non-nil slice means none (only
+	// Authorization and private routes make a request private).
+	SessionCookies []string
+	Tenants        TenantConfig
+	// Rules are tried in order; the first match wins.
+	Rules []RuleConfig
+	// Default applies when no rule matches; its Match must be empty. A zero
+	// Default decides nothing (respect the origin).
+	Default RuleConfig
+	// CDNHeader carries rules' CDN directives unless a rule names its own;
+	// empty means DefaultCDNHeader.
+	CDNHeader string
+}
+
+// TenantConfig says how a request's tenant is derived. Whatever the mode, a
+// Hosts entry for the request's host wins. A derived name that is missing or
+// fails invalidation.ValidateTenant becomes Fallback: such requests are
+// still served and cached, but all in one namespace of their own, which no
+// valid tenant's event or purge can reach and which can never answer a
+// valid tenant's request.
+type TenantConfig struct {
+	// By is "host" (default: the lower-cased host without port), "subdomain"
+	// (the label just left of one of Domains: acme.example.com → acme),
+	// "header" (the value of Header, lower-cased) or "path_prefix" (the first
+	// path segment, lower-cased; rules then match the path without it).
+	By string
+	// Header names the request header for By "header".
+	Header string
+	// Domains are the parent domains for By "subdomain".
+	Domains []string
+	// Hosts maps a host (lower case, no port; "*.example.com" matches any
+	// subdomain) to a tenant.
+	Hosts map[string]string
+	// Fallback is the tenant for underivable requests; empty means
+	// DefaultFallbackTenant.
+	Fallback string
+}
+
+// RuleConfig is one route rule: a match and what to decide for it.
+type RuleConfig struct {
+	// Name identifies the rule in decisions, stats and logs; empty means
+	// the path pattern (or DefaultRuleName for the default rule).
+	Name  string
+	Match MatchConfig
+	// Private routes are never shared, whatever else is set.
+	Private bool
+	// TTL overrides the origin's freshness for the gateway's layers; nil
+	// respects the origin.
+	TTL                  *time.Duration
+	StaleWhileRevalidate *time.Duration
+	StaleIfError         *time.Duration
+	// Browser replaces the Cache-Control sent to clients; empty keeps the
+	// origin's.
+	Browser string
+	// CDN is sent to the CDN in CDNHeader (or the policy's); empty sends
+	// nothing.
+	CDN       string
+	CDNHeader string
+	// Tags are tag templates added to responses (see Template).
+	Tags []string
+	// Locales that Accept-Language is normalized to; the first is the
+	// default.
+	Locales []string
+	// StaffBypass names a cookie and/or header whose presence sends the
+	// request to the origin uncached (editors' previews).
+	StaffBypass StaffBypass
+}
+
+// StaffBypass names what marks a staff request; empty fields never match.
+type StaffBypass struct {
+	Cookie string
+	Header string
+}
+
+// MatchConfig is a rule's match; every set field must match (empty = any).
+type MatchConfig struct {
+	// Hosts: lower-case hosts without port; "*.example.com" matches any
+	// subdomain (not example.com itself).
+	Hosts   []string
+	Tenants []string
+	// Path is a PathPattern; empty matches every path.
+	Path string
+	// Methods: upper-case; GET also matches HEAD.
+	Methods []string
+	// Cookies and Headers must all be present (any value).
+	Cookies []string
+	Headers []string
+}
+
+func (m MatchConfig) isZero() bool {
+	return len(m.Hosts)+len(m.Tenants)+len(m.Methods)+len(m.Cookies)+len(m.Headers) == 0 && m.Path == ""
+}
+
+// PolicyProblem is one thing wrong with a PolicyConfig, located so that a
+// config loader can point at the line: Rule is the index in Rules, -1 for
+// Default and -2 for the policy as a whole; Field is the config key
+// ("match.path", "browser", "tags", "tenants.hosts", ...) and Index the
+// position in a list field (-1 for none).
+type PolicyProblem struct {
+	Rule  int
+	Field string
+	Index int
+	Msg   string
+}
+
+// Rule indexes of PolicyProblem besides positions in PolicyConfig.Rules.
+const (
+	ProblemDefaultRule = -1
+	ProblemPolicy      = -2
+)
+
+func (p PolicyProblem) Error() string {
+	where := "policy"
+	switch {
+	case p.Rule >= 0:
+		where = fmt.Sprintf("rule %d", p.Rule+1)
+	case p.Rule == ProblemDefaultRule:
+		where = "default rule"
+	}
+	if p.Field != "" {
+		where += " " + p.Field
+		if p.Index >= 0 {
+			where += fmt.Sprintf("[%d]", p.Index)
+		}
+	}
+	return where + ": " + p.Msg
+}
+
+// knownMethods are the methods a rule may name.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodConnect: true, http.MethodTrace: true, "PURGE": true,
+}
+
+func validHostPattern(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 || h != strings.ToLower(h) {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return !strings.Contains(h, "..") && h[0] != '.' && h[len(h)-1] != '.'
+}
+
+// validToken reports whether s is an RFC 9110 token (header and cookie names).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validLocale(s string) bool {
+	for i, part := range strings.Split(s, "-") {
+		if len(part) == 0 || len(part) > 8 || i == 0 && len(part) < 2 {
+			return false
+		}
+		for j := 0; j < len(part); j++ {
+			c := part[j] | 0x20
+			if !(c >= 'a' && c <= 'z' || i > 0 && part[j] >= '0' && part[j] <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func canonicalHeader(s string) string { return textproto.CanonicalMIMEHeaderKey(s) }
+
+// checkTenantConfig reports the problems of the tenant settings.
+func checkTenantConfig(tc TenantConfig, add func(field string, idx int, format string, a ...any)) {
+	switch tc.By {
+	case "", TenantByHost, TenantBySubdomain, TenantByHeader, TenantByPathPrefix:
+	default:
+		add("tenants.by", -1, "unknown tenant mode %q (host, subdomain, header or path_prefix)", tc.By)
+	}
+	if tc.By == TenantByHeader && !validToken(tc.Header) {
+		add("tenants.header", -1, "by: header needs a valid header name, got %q", tc.Header)
+	}
+	if tc.By != TenantByHeader && tc.Header != "" {
+		add("tenants.header", -1, "header is only used with by: header")
+	}
+	if tc.By == TenantBySubdomain && len(tc.Domains) == 0 {
+		add("tenants.domains", -1, "by: subdomain needs at least one domain")
+	}
+	if tc.By != TenantBySubdomain && len(tc.Domains) > 0 {
+		add("tenants.domains", -1, "domains are only used with by: subdomain")
+	}
+	for i, d := range tc.Domains {
+		if !validHostPattern(d) || strings.HasPrefix(d, "*.") {
+			add("tenants.domains", i, "invalid domain %q (lower-case host name)", d)
+		}
+	}
+	for h, t := range tc.Hosts {
+		if !validHostPattern(h) {
+			add("tenants.hosts", -1, "invalid host %q (lower-case, no port; *.example.com for subdomains)", h)
+		}
+		if err := invalidation.ValidateTenant(t); err != nil {
+			add("tenants.hosts", -1, "host %q: %v", h, err)
+		}
+	}
+	if tc.Fallback != "" {
+		if err := invalidation.ValidateTenant(tc.Fallback); err != nil {
+			add("tenants.fallback", -1, "%v", err)
+		}
+	}
+}

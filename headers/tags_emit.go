@@ -1,0 +1,354 @@
+package headers
+
+import (
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/bits"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachegate/cachegate/invalidation"
+)
+
+// CDN providers whose tag header format TagFormatFor knows.
+const (
+	ProviderCloudflare = "cloudflare"
+	ProviderFastly     = "fastly"
+	ProviderAkamai     = "akamai"
+	ProviderVarnish    = "varnish"
+)
+
+// FallbackTagPrefix starts the names of fallback bucket tags; tags from
+// origins or rules may not start with it.
+const FallbackTagPrefix = "~"
+
+// FallbackBuckets is the number of fallback bucket tags a tenant has.
+const FallbackBuckets = 64
+
+// TagFormat is how one CDN reads tags from a response, with its documented
+// limits; zero limits mean none.
+type TagFormat struct {
+	Provider string
+	Header   string
+	Sep      byte // ',' or ' '
+	// MaxHeaderBytes bounds the header value.
+	MaxHeaderBytes int
+	// MaxTagBytes bounds one tag, including the tenant prefix.
+	MaxTagBytes int
+	// MaxTags bounds the number of tags.
+	MaxTags int
+	// NoStoreHeaders receive "no-store" when a response cannot be tagged at
+	// all, so the CDN does not keep what no purge could reach.
+	NoStoreHeaders []string
+}
+
+// TagFormatFor returns the format of a provider: Cloudflare Cache-Tag
+// (comma; 16 KB header; a tag of up to 1,024 characters can be purged),
+// Fastly Surrogate-Key (space; 16,384 bytes; keys up to 1,024 bytes, keys
+// past the header limit are ignored silently by Fastly), Akamai
+// Edge-Cache-Tag (comma; 128 tags of 128 characters), Varnish xkey (space;
+// kept under Varnish's default http_resp_hdr_len of 8 KB).
+func TagFormatFor(provider string) (TagFormat, error) {
+	switch provider {
+	case ProviderCloudflare:
+		return TagFormat{Provider: provider, Header: HeaderCacheTag, Sep: ',', MaxHeaderBytes: 16 * 1024, MaxTagBytes: 1024,
+			NoStoreHeaders: []string{HeaderCloudflareCacheControl, HeaderCDNCacheControl}}, nil
+	case ProviderFastly:
+		return TagFormat{Provider: provider, Header: HeaderSurrogateKey, Sep: ' ', MaxHeaderBytes: 16384, MaxTagBytes: 1024,
+			NoStoreHeaders: []string{HeaderSurrogateControl, HeaderCDNCacheControl}}, nil
+	case ProviderAkamai:
+		return TagFormat{Provider: provider, Header: HeaderEdgeCacheTag, Sep: ',', MaxTagBytes: 128, MaxTags: 128,
+			NoStoreHeaders: []string{HeaderEdgeControl, HeaderAkamaiCacheControl, HeaderCDNCacheControl}}, nil
+	case ProviderVarnish:
+		return TagFormat{Provider: provider, Header: HeaderXkey, Sep: ' ', MaxHeaderBytes: 8000, MaxTagBytes: 1024,
+			NoStoreHeaders: []string{HeaderSurrogateControl, HeaderCDNCacheControl}}, nil
+	}
+	return TagFormat{}, fmt.Errorf("unknown CDN provider %q (cloudflare, fastly, akamai or varnish)", provider)
+}
+
+// FallbackTag returns the bucket tag that stands in for a tenant-local tag
+// that did not fit a response's tag header: one of FallbackBuckets names
+// "~00".."~3f", chosen by a hash of the tag.
+//
+// Why buckets and not a broader tag ("product:123" → "product" → "all"):
+// a purge of "product:123" must still reach an object that only carries the
+// fallback. With buckets, the purge side adds exactly one tag per purged tag
+// (CDNPurgeTags), and over-purges only the objects that overflowed into the
+// same bucket (about 1/64 of the overflowed ones). A hierarchical fallback
+// would make every "product:123" purge also purge "product", and every purge
+// at all purge "all": the whole tenant. Buckets also bound the fallback's
+// own size: at most 64 short names, which always fit every provider's budget
+// (except a tenant name so long that even "<tenant>:~00" breaks Akamai's 128
+// characters, handled by marking the response no-store for the CDN).
+func FallbackTag(tag string) string {
+	return fallbackName(bucketOf(tag))
+}
+
+func bucketOf(tag string) uint {
+	h := fnv.New32a()
+	h.Write([]byte(tag))
+	return uint(h.Sum32() % FallbackBuckets)
+}
+
+func fallbackName(b uint) string {
+	const hex = "0123456789abcdef"
+	return FallbackTagPrefix + string([]byte{hex[b>>4], hex[b&15]})
+}
+
+// CDNPurgeTags returns the CDN names to purge for a tenant's tags: each
+// tag's CDN name and that of its fallback bucket, deduplicated. The CDN purge
+// dispatcher must purge these, not bare CDNTag names, or a response whose
+// tag overflowed its header is missed.
+func CDNPurgeTags(tenant string, tags []string) []string {
+	out := make([]string, 0, 2*len(tags))
+	seen := make(map[string]struct{}, 2*len(tags))
+	for _, t := range tags {
+		for _, n := range [2]string{invalidation.CDNTag(tenant, t), invalidation.CDNTag(tenant, FallbackTag(t))} {
+			if _, dup := seen[n]; !dup {
+				seen[n] = struct{}{}
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// TagEmitterConfig configures a TagEmitter.
+type TagEmitterConfig struct {
+	// Provider selects the format (TagFormatFor); required unless Format
+	// is set.
+	Provider string
+	// Format, when its Header is set, replaces the provider's format (tests
+	// use it to shrink the limits).
+	Format TagFormat
+	// Logger receives a warning on fallbacks (sampled: the 1st, 2nd, 4th,
+	// 8th... occurrence, so a site-wide overflow cannot flood the log); nil
+	// discards.
+	Logger *slog.Logger
+	// Registerer receives the emitter's counters; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// TagEmitter writes a response's tags, namespaced by tenant, in one CDN's
+// header format and within its limits.
+type TagEmitter struct {
+	f      TagFormat
+	log    *slog.Logger
+	fell   atomic.Uint64
+	unfit  atomic.Uint64
+	events atomic.Uint64
+	mFell  prometheus.Counter
+	mUnfit prometheus.Counter
+}
+
+// TagEmitterStats counts what the emitter could not send as asked.
+type TagEmitterStats struct {
+	// FallbackTags counts tags replaced by their fallback bucket.
+	FallbackTags uint64
+	// Untaggable counts responses that could not carry even the fallback
+	// buckets and were marked no-store for the CDN.
+	Untaggable uint64
+}
+
+// NewTagEmitter builds an emitter; it fails for an unknown provider or when
+// its metrics cannot be registered.
+func NewTagEmitter(cfg TagEmitterConfig) (*TagEmitter, error) {
+	f := cfg.Format
+	if f.Header == "" {
+		var err error
+		if f, err = TagFormatFor(cfg.Provider); err != nil {
+			return nil, err
+		}
+	}
+	if f.Sep != ',' && f.Sep != ' ' {
+		return nil, fmt.Errorf("tag format %q: separator must be ',' or ' '", f.Header)
+	}
+	e := &TagEmitter{f: f, log: cfg.Logger}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	labels := prometheus.Labels{"provider": f.Provider}
+	e.mFell = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cachegate_cdn_tag_fallbacks_total", ConstLabels: labels,
+		Help: "Tags replaced by a fallback bucket tag because the CDN tag header was over its limits.",
+	})
+	e.mUnfit = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cachegate_cdn_untaggable_responses_total", ConstLabels: labels,
+		Help: "Responses that could not be tagged within the CDN's limits and were marked no-store for the CDN.",
+	})
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{e.mFell, e.mUnfit} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("register tag emitter metrics: %w", err)
+			}
+		}
+	}
+	return e, nil
+}
+
+// Format returns the emitter's format.
+func (e *TagEmitter) Format() TagFormat { return e.f }
+
+// Stats returns the emitter's counts.
+func (e *TagEmitter) Stats() TagEmitterStats {
+	return TagEmitterStats{FallbackTags: e.fell.Load(), Untaggable: e.unfit.Load()}
+}
+
+// Emit sets the provider's tag header on h to the tenant's CDN names of
+// tags, replacing any tag header already there. Tags are kept in the order
+// given (put the most specific first); those that do not fit are replaced
+// by their FallbackTag bucket, counted and logged; never dropped.
+func (e *TagEmitter) Emit(h http.Header, tenant string, tags []string) {
+	StripTagHeaders(h)
+	if len(tags) == 0 {
+		return
+	}
+	f := &e.f
+	prefix := len(tenant) + 1
+	// Fast path: everything fits.
+	total, fits := -1, true
+	for _, t := range tags {
+		n := prefix + len(t)
+		total += n + 1
+		if f.MaxTagBytes > 0 && n > f.MaxTagBytes || invalidation.ValidateTag(t) != nil {
+			fits = false
+			break
+		}
+	}
+	if fits && (f.MaxHeaderBytes == 0 || total <= f.MaxHeaderBytes) && (f.MaxTags == 0 || len(tags) <= f.MaxTags) && !hasDup(tags) {
+		var b strings.Builder
+		b.Grow(total)
+		for i, t := range tags {
+			if i > 0 {
+				b.WriteByte(f.Sep)
+			}
+			b.WriteString(tenant)
+			b.WriteByte(':')
+			b.WriteString(t)
+		}
+		h[f.Header] = []string{b.String()}
+		return
+	}
+	e.emitWithFallback(h, tenant, dedup(tags))
+}
+
+func (e *TagEmitter) emitWithFallback(h http.Header, tenant string, tags []string) {
+	f := &e.f
+	prefix := len(tenant) + 1
+	bucketLen := prefix + len(FallbackTagPrefix) + 2
+	buckets := make([]uint, len(tags))
+	suffix := make([]uint64, len(tags)+1) // buckets of tags[i:]
+	for i := len(tags) - 1; i >= 0; i-- {
+		buckets[i] = bucketOf(tags[i])
+		suffix[i] = suffix[i+1] | 1<<buckets[i]
+	}
+	// fitsWith says whether n kept tags of size bytes (each counted with
+	// one separator) plus the bucket set m are within the limits.
+	fitsWith := func(n, size int, m uint64) bool {
+		k := bits.OnesCount64(m)
+		if f.MaxTags > 0 && n+k > f.MaxTags {
+			return false
+		}
+		return f.MaxHeaderBytes == 0 || size+k*(bucketLen+1)-1 <= f.MaxHeaderBytes
+	}
+	if f.MaxTagBytes > 0 && bucketLen > f.MaxTagBytes || !fitsWith(0, 0, suffix[0]) {
+		e.untaggable(h, tenant, len(tags))
+		return
+	}
+	kept := make([]string, 0, len(tags))
+	var dropped uint64
+	var firstDropped string
+	nDropped, size := 0, 0
+	for i, t := range tags {
+		n := prefix + len(t)
+		ok := (f.MaxTagBytes == 0 || n <= f.MaxTagBytes) && invalidation.ValidateTag(t) == nil &&
+			fitsWith(len(kept)+1, size+n+1, dropped|suffix[i+1])
+		if ok {
+			kept = append(kept, t)
+			size += n + 1
+			continue
+		}
+		if nDropped == 0 {
+			firstDropped = t
+		}
+		nDropped++
+		dropped |= 1 << buckets[i]
+	}
+	var b strings.Builder
+	write := func(t string) {
+		if b.Len() > 0 {
+			b.WriteByte(f.Sep)
+		}
+		b.WriteString(tenant)
+		b.WriteByte(':')
+		b.WriteString(t)
+	}
+	for _, t := range kept {
+		write(t)
+	}
+	for m := dropped; m != 0; m &= m - 1 {
+		write(fallbackName(uint(bits.TrailingZeros64(m))))
+	}
+	h[f.Header] = []string{b.String()}
+	e.fell.Add(uint64(nDropped))
+	e.mFell.Add(float64(nDropped))
+	if n := e.events.Add(1); n&(n-1) == 0 {
+		e.log.Warn("CDN tag header over its limits: tags replaced by fallback buckets",
+			"provider", f.Provider, "tenant", tenant, "tags", len(tags), "replaced", nDropped,
+			"first_replaced", truncate(firstDropped, 80), "occurrence", n)
+	}
+}
+
+func (e *TagEmitter) untaggable(h http.Header, tenant string, n int) {
+	for _, k := range e.f.NoStoreHeaders {
+		h.Set(k, "no-store")
+	}
+	e.unfit.Add(1)
+	e.mUnfit.Inc()
+	e.log.Warn("response cannot be tagged within the CDN's limits; marked no-store for the CDN",
+		"provider", e.f.Provider, "tenant", truncate(tenant, 80), "tags", n)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+func hasDup(tags []string) bool {
+	if len(tags) > 16 {
+		seen := make(map[string]struct{}, len(tags))
+		for _, t := range tags {
+			if _, ok := seen[t]; ok {
+				return true
+			}
+			seen[t] = struct{}{}
+		}
+		return false
+	}
+	for i := range tags {
+		for j := 0; j < i; j++ {
+			if tags[i] == tags[j] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func dedup(tags []string) []string {
+	out := make([]string, 0, len(tags))
+	seen := make(map[string]struct{}, len(tags))
+	for _, t := range tags {
+		if _, ok := seen[t]; !ok {
+			seen[t] = struct{}{}
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+package headers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cachegate/cachegate/invalidation"
+)
+
+// Template is a tag template: literal tag text with {name} placeholders,
+// such as "product:{id}" or "category:{data.category_id}". The policy fills
+// path parameters, {tenant}, {host} and {path}; the event coordinator fills
+// {tenant}, {type}, {entity}, {key} and {data.x}. Both expand through here,
+// so an event's tag and a response's tag for the same value are spelled the
+// same way (see EscapeTagValue).
+type Template struct {
+	raw   string
+	parts []tplPart
+}
+
+type tplPart struct {
+	lit  string // literal text, when name is ""
+	name string // placeholder name
+	ref  int    // resolved by the policy compiler: see refTenant etc.
+}
+
+// ParseTemplate parses s. known, when not nil, says which placeholder names
+// exist; an unknown one is an error. Literal text must consist of characters
+// a tag may hold (printable ASCII without space or comma), and '{' and '}'
+// only delimit placeholders.
+func ParseTemplate(s string, known func(name string) bool) (*Template, error) {
+	if s == "" {
+		return nil, fmt.Errorf("empty tag template")
+	}
+	t := &Template{raw: s}
+	for rest := s; rest != ""; {
+		open := strings.IndexByte(rest, '{')
+		lit := rest
+		if open >= 0 {
+			lit = rest[:open]
+		}
+		if strings.IndexByte(lit, '}') >= 0 {
+			return nil, fmt.Errorf("tag template %q: '}' without '{'", s)
+		}
+		for i := 0; i < len(lit); i++ {
+			if c := lit[i]; c <= ' ' || c >= 0x7f || c == ',' {
+				return nil, fmt.Errorf("tag template %q: a tag may not contain %q (only printable ASCII without space or comma)", s, c)
+			}
+		}
+		if lit != "" {
+			t.parts = append(t.parts, tplPart{lit: lit})
+		}
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			return nil, fmt.Errorf("tag template %q: '{' without '}'", s)
+		}
+		name := rest[open+1 : open+end]
+		if !isPlaceholderName(name) {
+			return nil, fmt.Errorf("tag template %q: placeholder {%s} must be letters, digits, '_' and '.'", s, name)
+		}
+		if known != nil && !known(name) {
+			return nil, fmt.Errorf("tag template %q: unknown placeholder {%s}", s, name)
+		}
+		t.parts = append(t.parts, tplPart{name: name})
+		rest = rest[open+end+1:]
+	}
+	if len(t.raw) > invalidation.MaxTagLength {
+		return nil, fmt.Errorf("tag template %q is longer than %d characters", s, invalidation.MaxTagLength)
+	}
+	return t, nil
+}
+
+func isPlaceholderName(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// String returns the template as written.
+func (t *Template) String() string { return t.raw }
+
+// Placeholders returns the placeholder names in order of appearance.
+func (t *Template) Placeholders() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.name != "" {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// Expand fills the placeholders from lookup, escaping each value with
+// EscapeTagValue. It reports false when a placeholder has no value or the
+// result is not a valid tag (too long); callers skip such a tag.
+func (t *Template) Expand(lookup func(name string) (string, bool)) (string, bool) {
+	if len(t.parts) == 1 && t.parts[0].name == "" {
+		return t.parts[0].lit, true
+	}
+	var b strings.Builder
+	b.Grow(len(t.raw) + 16)
+	for _, p := range t.parts {
+		if p.name == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, ok := lookup(p.name)
+		if !ok || v == "" {
+			return "", false
+		}
+		writeEscaped(&b, v)
+	}
+	if b.Len() > invalidation.MaxTagLength {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// EscapeTagValue makes a placeholder value safe inside a tag: bytes a tag
+// may not hold (controls, space, ',', non-ASCII) and '%' itself are
+// percent-encoded, so that "a b" becomes "a%20b" both in the tag a response
+// carries and in the tag an event for key "a b" invalidates.
+func EscapeTagValue(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
+	var b strings.Builder
+	writeEscaped(&b, s)
+	return b.String()
+}
+
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == ',' || c == '%' {
+			return true
+		}
+	}
+	return false
+}
+
+func writeEscaped(b *strings.Builder, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == ',' || c == '%' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+}

@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/stats"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultCacheName      = "cachegate"
+	DefaultMaxObjectSize  = 8 << 20
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultOriginTimeout  = 30 * time.Second
+	DefaultMaxTTL         = 24 * time.Hour
+	DefaultLockTTL        = 5 * time.Second
+)
+
+// Policy decides, once per request and before the cache is consulted, the
+// tenant and what may be cached. It is declared here, where it is used; the
+// policy engine in package headers implements it.
+type Policy interface {
+	Decide(r *http.Request) headers.Decision
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(r *http.Request) headers.Decision
+
+// Decide calls f.
+func (f PolicyFunc) Decide(r *http.Request) headers.Decision { return f(r) }
+
+// TagEmitter writes a public response's tags into the header its CDN reads
+// (Cache-Tag, Surrogate-Key, Edge-Cache-Tag, xkey), tenant-prefixed and
+// within the CDN's size limits.
+type TagEmitter interface {
+	Emit(h http.Header, tenant string, tags []string)
+}
+
+// Config configures a Gateway. Validate reports what is wrong with it; New
+// calls it.
+type Config struct {
+	// Origin is where requests are forwarded; required, http or https.
+	Origin *url.URL
+	// CacheName names the cache in Cache-Status. Empty means "cachegate".
+	CacheName string
+
+	// L1 is the in-process layer; required.
+	L1 Store
+	// L2 is the shared layer (Redis); nil means L1 and origin only.
+	L2 Store
+	// FillLock coalesces origin fetches across instances; nil means one
+	// fetch per key per instance. Used only with an L2, where the other
+	// instances wait for the entry.
+	FillLock FillLock
+	// LockTTL bounds a fill lock and how long others wait for its entry.
+	// Zero means DefaultLockTTL.
+	LockTTL time.Duration
+
+	// Policy decides tenant, privacy, TTLs and tags per request. Nil means
+	// DefaultPolicy with SessionCookies.
+	Policy Policy
+	// SessionCookies name the cookies that make the default policy treat a
+	// request as authenticated. Nil means "sessionid" and "session".
+	SessionCookies []string
+	// TagEmitter writes tags for a CDN; nil means clients get no tag header.
+	TagEmitter TagEmitter
+
+	// MaxObjectSize is the largest body stored; larger responses stream
+	// through uncached. Zero means DefaultMaxObjectSize.
+	MaxObjectSize int64
+	// MaxHeaderBytes bounds a request's header (larger: 431) and a stored
+	// response's header (larger: not stored). Zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// OriginTimeout bounds the wait for the origin's response header (and
+	// the body of a response being stored). Zero means DefaultOriginTimeout.
+	OriginTimeout time.Duration
+	// MaxTTL caps the lifetime of anything stored. Zero means DefaultMaxTTL.
+	MaxTTL time.Duration
+
+	// Transport sends origin requests; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+	// Stats counts hits and misses per layer; nil means a private recorder.
+	Stats *stats.Recorder
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Metrics is where Prometheus metrics are registered; nil means none.
+	Metrics prometheus.Registerer
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	switch {
+	case c.Origin == nil:
+		return errors.New("gateway: Origin is required")
+	case c.Origin.Scheme != "http" && c.Origin.Scheme != "https":
+		return fmt.Errorf("gateway: Origin %q: scheme must be http or https", c.Origin.Redacted())
+	case c.Origin.Host == "":
+		return fmt.Errorf("gateway: Origin %q has no host", c.Origin.Redacted())
+	case c.L1 == nil:
+		return errors.New("gateway: L1 is required")
+	case c.MaxObjectSize < 0:
+		return fmt.Errorf("gateway: MaxObjectSize %d is negative", c.MaxObjectSize)
+	case c.MaxHeaderBytes < 0:
+		return fmt.Errorf("gateway: MaxHeaderBytes %d is negative", c.MaxHeaderBytes)
+	case c.OriginTimeout < 0, c.MaxTTL < 0, c.LockTTL < 0:
+		return errors.New("gateway: OriginTimeout, MaxTTL and LockTTL must not be negative")
+	case strings.ContainsAny(c.CacheName, " ;,=\"\t\r\n"):
+		return fmt.Errorf("gateway: CacheName %q must be a structured-field token", c.CacheName)
+	}
+	for _, name := range c.SessionCookies {
+		if name == "" || strings.ContainsAny(name, " ;=,") {
+			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
+		}
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.CacheName == "" {
+		c.CacheName = DefaultCacheName
+	}
+	if c.MaxObjectSize == 0 {
+		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.OriginTimeout == 0 {
+		c.OriginTimeout = DefaultOriginTimeout
+	}
+	if c.MaxTTL == 0 {
+		c.MaxTTL = DefaultMaxTTL
+	}
+	if c.LockTTL == 0 {
+		c.LockTTL = DefaultLockTTL
+	}
+	if c.SessionCookies == nil {
+		c.SessionCookies = []string{"sessionid", "session"}
+	}
+	if c.Policy == nil {
+		c.Policy = DefaultPolicy{SessionCookies: c.SessionCookies}
+	}
+	if c.Transport == nil {
+		c.Transport = http.DefaultTransport
+	}
+	if c.Stats == nil {
+		c.Stats = stats.New()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// DefaultPolicy is the behaviour without a policy engine: the tenant is the
+// request's host, lower-cased, without port; a request with Authorization
+// or one of SessionCookies is private; everything else follows the origin's
+// headers. A host that is not a valid tenant name bypasses the cache.
+type DefaultPolicy struct {
+	SessionCookies []string
+}
+
+// Decide implements Policy.
+func (p DefaultPolicy) Decide(r *http.Request) headers.Decision {
+	d := headers.Decision{Rule: "default", Tenant: HostTenant(r.Host)}
+	if invalidation.ValidateTenant(d.Tenant) != nil {
+		d.Tenant, d.Bypass = "_invalid", true
+		return d
+	}
+	if r.Header.Get("Authorization") != "" {
+		d.Private, d.PrivateReason = true, "authorization"
+		return d
+	}
+	if len(r.Header["Cookie"]) > 0 {
+		for _, name := range p.SessionCookies {
+			if _, err := r.Cookie(name); err == nil {
+				d.Private, d.PrivateReason = true, "cookie:"+name
+				return d
+			}
+		}
+	}
+	return d
+}
+
+// HostTenant is the default tenant of a Host header: lower-cased, without
+// port.
+func HostTenant(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
+}

@@ -1,0 +1,289 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/stats"
+)
+
+// cacheableStatus are the status codes a shared cache may store with
+// explicit freshness (RFC 9110 15.1's heuristically cacheable ones, plus 308).
+func cacheableStatus(code int) bool {
+	switch code {
+	case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// modifyResponse is where every origin response passes: it observes
+// latency, stores what may be stored, and sets what the client is told.
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	x := exchangeFrom(resp.Request.Context())
+	if x == nil {
+		return nil
+	}
+	now := g.now()
+	g.m.originSeconds.Observe(now.Sub(x.reqTime).Seconds())
+	switch x.kind {
+	case kindBypass:
+		x.timer.Stop()
+		g.privateHeaders(resp.Header)
+		resp.Header.Set("Cache-Status", g.cfg.CacheName+"; fwd=bypass")
+		return nil
+	case kindMethod:
+		x.timer.Stop()
+		for _, h := range tagHeaders {
+			resp.Header.Del(h)
+		}
+		if unsafeMethod(resp.Request.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
+			g.invalidateWritten(resp.Request, x, resp.Header)
+		}
+		s := newStatus(g.cfg.CacheName)
+		s.token("fwd", fwdMethod)
+		s.int("fwd-status", int64(resp.StatusCode))
+		resp.Header.Set("Cache-Status", s.String())
+		return nil
+	}
+
+	x.status = newStatus(g.cfg.CacheName)
+	x.status.token("fwd", x.forwardReason())
+	x.status.int("fwd-status", int64(resp.StatusCode))
+
+	if x.stale != nil && resp.StatusCode == http.StatusNotModified {
+		return g.refresh(resp, x, now)
+	}
+	if x.stale != nil && resp.StatusCode >= 500 && x.staleF.staleIfError(x) {
+		g.m.count(outcomeStaleError)
+		x.timer.Stop()
+		x.status.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
+		x.status.token("detail", "stale-if-error")
+		x.served = true
+		g.respondWith(resp, x, x.stale, now)
+		return nil
+	}
+
+	e, ttl, ok := g.storable(resp, x, now)
+	if ok {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxObjectSize+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(body)) > g.cfg.MaxObjectSize {
+			resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+			ok = false
+		} else {
+			resp.Body.Close()
+			e.Body = body
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	x.timer.Stop()
+	if !ok {
+		g.m.count(outcomeMiss)
+		g.publicHeaders(resp.Header, x, append(originTags(resp.Header), x.d.Tags...))
+		resp.Header.Set("Cache-Status", x.status.String())
+		if x.method == http.MethodHead {
+			resp.Body.Close()
+			resp.Body = http.NoBody
+		}
+		return nil
+	}
+	g.finishEntry(e, resp.Header)
+	g.fill(resp.Request.Context(), x, e, ttl)
+	g.m.count(outcomeMiss)
+	x.status.flag("stored")
+	x.status.int("ttl", seconds(ttl))
+	g.respondWith(resp, x, e, now)
+	return nil
+}
+
+func (x *exchange) forwardReason() string {
+	switch {
+	case x.fwd != "":
+		return x.fwd
+	case x.stale != nil:
+		return x.staleF.reason
+	case x.varyMiss:
+		return fwdVaryMiss
+	case x.reqCC.NoStore:
+		return fwdRequest
+	}
+	return fwdMiss
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// storable decides whether resp may be stored for x's request (RFC 9111 3,
+// with no heuristic freshness) and, if so, returns the entry (without its
+// body) and how long to keep it.
+func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time) (*Entry, time.Duration, bool) {
+	h := resp.Header
+	if x.reqCC.NoStore || !cacheableStatus(resp.StatusCode) || len(h["Set-Cookie"]) > 0 ||
+		resp.ContentLength > g.cfg.MaxObjectSize || headerBytes(h) > g.cfg.MaxHeaderBytes {
+		return nil, 0, false
+	}
+	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
+	if cc.NoStore || cc.Private {
+		return nil, 0, false
+	}
+	vary, star := headers.ParseVary(h)
+	if star {
+		return nil, 0, false
+	}
+	if _, explicit := headers.FreshnessLifetime(cc, h, now); !explicit && x.d.TTL == nil {
+		return nil, 0, false
+	}
+	e := &Entry{
+		Status:       resp.StatusCode,
+		Header:       h.Clone(),
+		Tags:         entryTags(originTags(h), x.d.Tags, x.target),
+		RequestTime:  x.reqTime,
+		ResponseTime: now,
+		Vary:         vary,
+	}
+	ttl := storeTTL(g.evaluate(x, e, now), g.cfg.MaxTTL)
+	return e, ttl, ttl > 0
+}
+
+// finishEntry completes a stored header: no tag headers, framing for the
+// stored body, a Date, and a strong ETag from the body when the origin
+// gave no validator, so clients can revalidate against the cache. The
+// generated ETag also goes to this response's client.
+func (g *Gateway) finishEntry(e *Entry, client http.Header) {
+	h := e.Header
+	for _, t := range tagHeaders {
+		h.Del(t)
+	}
+	h.Del("Cache-Status")
+	h.Del("Transfer-Encoding")
+	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	if h.Get("Date") == "" {
+		h.Set("Date", e.ResponseTime.UTC().Format(http.TimeFormat))
+	}
+	if h.Get("ETag") == "" && h.Get("Last-Modified") == "" && e.Status >= 200 && e.Status < 300 {
+		h.Set("ETag", headers.BodyETag(e.Body))
+	}
+}
+
+// fill stores e in each layer whose Get succeeded, stamped with that
+// layer's generation read before the fetch; a response that varies gets a
+// variant record under the primary key and is stored under its variant key.
+func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
+	key := x.key
+	if len(e.Vary) > 0 {
+		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)
+	}
+	x.entry, x.entryKey = e, key
+	ctx, cancel := storeContext(ctx)
+	defer cancel()
+	for _, l := range []struct {
+		s    Store
+		name string
+		gen  uint64
+		down bool
+	}{{g.cfg.L1, stats.L1, x.gen1, x.l1Down}, {g.cfg.L2, stats.L2, x.gen2, x.l2Down}} {
+		if l.s == nil || l.down {
+			continue
+		}
+		c := *e
+		c.FetchGen = l.gen
+		if len(e.Vary) > 0 {
+			rec := &Entry{Vary: e.Vary, Tags: e.Tags, FetchGen: l.gen, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime}
+			if err := l.s.Set(ctx, x.d.Tenant, x.key, rec, ttl); err != nil {
+				g.warn.layer(l.name, "set", err)
+				continue
+			}
+		}
+		if err := l.s.Set(ctx, x.d.Tenant, key, &c, ttl); err != nil {
+			g.warn.layer(l.name, "set", err)
+		}
+	}
+}
+
+// refresh handles the origin's 304 to a revalidation: the stored entry gets
+// the new header fields and response times (RFC 9111 4.3.4), is stored
+// again, and answers the client.
+func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error {
+	x.timer.Stop()
+	old := x.stale
+	h := headers.Update304(old.Header, resp.Header)
+	for _, t := range tagHeaders {
+		h.Del(t)
+	}
+	h.Del("Cache-Status")
+	e := &Entry{Status: old.Status, Header: h, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
+	f := g.evaluate(x, e, now)
+	ttl := storeTTL(f, g.cfg.MaxTTL)
+	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
+	if ttl > 0 && !cc.NoStore && !cc.Private {
+		g.fill(resp.Request.Context(), x, e, ttl)
+		x.status.flag("stored")
+	}
+	g.m.count(outcomeRevalidated)
+	x.status.int("ttl", seconds(f.lifetime-f.age))
+	x.served = true
+	g.respondWith(resp, x, e, now)
+	return nil
+}
+
+// respondWith turns the origin's response into e as the client should see
+// it: e's status, header and body, Age, public headers, Cache-Status, and
+// 304 when the client's validators match.
+func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now time.Time) {
+	if resp.Body != nil {
+		resp.Body.Close()
+	}
+	h := make(http.Header, len(e.Header)+3)
+	for k, vs := range e.Header {
+		h[k] = vs
+	}
+	h.Set("Age", headers.FormatAge(headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)))
+	g.publicHeaders(h, x, e.Tags)
+	h.Set("Cache-Status", x.status.String())
+	resp.Header = h
+	resp.StatusCode = e.Status
+	resp.Status = ""
+	if g.notModified(x, e) {
+		resp.StatusCode = http.StatusNotModified
+		h.Del("Content-Length")
+		resp.ContentLength = 0
+		resp.Body = http.NoBody
+		return
+	}
+	if x.method == http.MethodHead {
+		resp.Body = http.NoBody
+		resp.ContentLength = int64(len(e.Body))
+		return
+	}
+	resp.ContentLength = int64(len(e.Body))
+	resp.Body = io.NopCloser(bytes.NewReader(e.Body))
+}
+
+// invalidateWritten invalidates, after a successful unsafe request, its
+// target and the Location / Content-Location it names on the same host
+// (RFC 9111 4.4), in L2 then L1, before the client sees the response: the
+// writer's next read is a miss.
+func (g *Gateway) invalidateWritten(r *http.Request, x *exchange, h http.Header) {
+	tags := []string{invalidation.URLTag(x.target)}
+	for _, name := range []string{"Location", "Content-Location"} {
+		if t, ok := sameHostTarget(x.host, x.target, h.Get(name)); ok {
+			tags = append(tags, invalidation.URLTag(t))
+		}
+	}
+	ctx, cancel := storeContext(r.Context())
+	defer cancel()
+	if err := g.InvalidateTags(ctx, x.d.Tenant, tags...); err != nil {
+		g.cfg.Logger.Warn("invalidating the target of an unsafe request", "tenant", x.d.Tenant, "method", r.Method, "err", err)
+	}
+}

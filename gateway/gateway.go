@@ -1,0 +1,179 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/cachegate/cachegate/headers"
+)
+
+// Gateway is the caching reverse proxy. Its zero value is not usable; call
+// New.
+type Gateway struct {
+	cfg    Config
+	proxy  *httputil.ReverseProxy
+	flight singleflight.Group
+	m      *metrics
+	warn   layerWarnings
+	now    func() time.Time
+
+	// Background revalidations: one per key at a time, awaited by Close.
+	revalidating sync.Map
+	bg           sync.WaitGroup
+	closed       atomic.Bool
+}
+
+// New validates cfg and builds a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	g := &Gateway{cfg: cfg, m: m, now: time.Now}
+	g.warn.init(cfg.Logger)
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      cfg.Transport,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.errorHandler,
+		ErrorLog:       nil,
+	}
+	return g, nil
+}
+
+// Close waits for background revalidations to finish; later stale hits
+// start none.
+func (g *Gateway) Close() error {
+	g.closed.Store(true)
+	g.bg.Wait()
+	return nil
+}
+
+// Handler returns the gateway as an echo v4 application: one catch-all
+// route (and one per method echo's Any leaves out, such as PURGE) handing
+// every request to the plain net/http handler ServeHTTP, so a move to
+// echo v5 touches only this function.
+func (g *Gateway) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	h := echo.WrapHandler(http.HandlerFunc(g.ServeHTTP))
+	e.Any("/*", h)
+	for _, m := range []string{"PURGE", "BAN", "PROPFIND", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PROPPATCH"} {
+		e.Add(m, "/*", h)
+	}
+	return e
+}
+
+// unsafe methods invalidate their target on success (RFC 9111 4.4).
+func unsafeMethod(m string) bool {
+	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch || m == http.MethodDelete
+}
+
+// ServeHTTP serves one request: private and bypass requests go straight to
+// the origin, GET and HEAD through the cache, other methods to the origin
+// (unsafe ones invalidating their target).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if headerBytes(r.Header) > g.cfg.MaxHeaderBytes {
+		g.m.count(outcomeError)
+		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=header-too-large")
+		http.Error(w, "cachegate: request header too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
+	d := g.cfg.Policy.Decide(r)
+	x := &exchange{
+		d:      d,
+		target: r.URL.RequestURI(),
+		method: r.Method,
+		req:    r.Header,
+		host:   r.Host,
+	}
+	x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
+	switch {
+	case d.Private || d.Bypass || d.Tenant == "":
+		x.kind = kindBypass
+		g.m.count(outcomeBypass)
+		g.forward(w, r, x)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		x.kind = kindMethod
+		g.m.count(outcomeMethod)
+		g.forward(w, r, x)
+	default:
+		x.kind = kindCacheable
+		g.serveCacheable(w, r, x)
+	}
+}
+
+// serveCacheable is the GET/HEAD path: lookup, then a hit, a stale hit
+// with background revalidation, or a (coalesced) origin fetch.
+func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exchange) {
+	x.reqCC, _ = headers.ParseCacheControl(r.Header["Cache-Control"])
+	if len(r.Header["Cache-Control"]) == 0 && strings.Contains(r.Header.Get("Pragma"), "no-cache") {
+		x.reqCC.NoCache = true
+	}
+	if len(x.d.Locales) > 0 {
+		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), x.d.Locales)
+	}
+	x.key = primaryKey(x.d.Tenant, x.locale, x.target)
+
+	ctx := r.Context()
+	now := g.now()
+	e, layer, f := g.lookup(ctx, x, now)
+	switch {
+	case e != nil && f.use == useFresh:
+		g.m.count(hitOutcome(layer))
+		g.writeEntry(w, x, e, g.hitStatus(layer, f))
+		return
+	case e != nil && f.use == useStale:
+		g.m.count(outcomeStaleHit)
+		g.writeEntry(w, x, e, g.hitStatus(layer, f))
+		g.revalidateAsync(r, x, e, f)
+		return
+	}
+	if x.reqCC.OnlyIfCached {
+		g.m.count(outcomeError)
+		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=only-if-cached")
+		http.Error(w, "cachegate: not in cache (only-if-cached)", http.StatusGatewayTimeout)
+		return
+	}
+	g.fetch(w, r, x)
+}
+
+func (g *Gateway) hitStatus(layer string, f freshness) string {
+	s := newStatus(g.cfg.CacheName)
+	s.flag("hit")
+	s.token("detail", layer)
+	s.int("ttl", seconds(f.lifetime-f.age))
+	return s.String()
+}
+
+// seconds rounds away from zero: a fresh entry's last fraction of a second
+// still counts as fresh (ttl=1), a just-stale one shows ttl=-1, not 0.
+func seconds(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	switch r := d % time.Second; {
+	case r > 0:
+		s++
+	case r < 0:
+		s--
+	}
+	return s
+}
+
+// storeContext bounds a layer write, detached from the client request so a
+// client that leaves does not abort a fill other requests are waiting on.
+func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+}

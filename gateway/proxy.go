@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/stats"
+)
+
+type kind int
+
+const (
+	kindCacheable  kind = iota // GET/HEAD through the cache
+	kindBypass                 // private or bypass: never looked up nor stored
+	kindMethod                 // other methods: forwarded, unsafe ones invalidate
+	kindBackground             // stale-while-revalidate refresh, no client
+)
+
+// exchange is the state of one request through the gateway, carried to the
+// shared ReverseProxy's hooks in the request context.
+type exchange struct {
+	kind   kind
+	d      headers.Decision
+	rec    stats.Request
+	target string      // path?query as sent
+	method string      // the client's
+	req    http.Header // the client's request header
+	host   string
+	reqCC  headers.CacheControl
+	locale string
+	key    string // primary key
+
+	gen1, gen2     uint64 // layer generations read before the fetch
+	l1Down, l2Down bool   // a layer failed its Get: do not fill it
+	vary           []string
+	varyMiss       bool
+
+	stale    *Entry // best stored entry that was not servable as is
+	staleKey string
+	staleF   freshness
+
+	reqTime time.Time
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+	status  cacheStatus // being built for a forwarded response
+	fwd     string
+
+	// Outcome, for coalesced waiters: the entry stored, and its key.
+	entry    *Entry
+	entryKey string
+	served   bool // the response was answered from an entry (refresh, stale)
+}
+
+func (x *exchange) setStale(e *Entry, key string, f freshness) {
+	x.stale, x.staleKey, x.staleF = e, key, f
+}
+
+type ctxKey struct{}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	x, _ := ctx.Value(ctxKey{}).(*exchange)
+	return x
+}
+
+var errOriginTimeout = errors.New("origin timeout")
+
+// forward sends the request to the origin through the shared proxy, with
+// the origin timeout armed until the response header (and, for a response
+// being stored, its body) has arrived: a long uncached stream is not cut.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	x.cancel = cancel
+	x.timer = time.AfterFunc(g.cfg.OriginTimeout, func() { cancel(errOriginTimeout) })
+	defer x.timer.Stop()
+	x.reqTime = g.now()
+	if x.kind != kindBackground {
+		x.rec.Forwarded()
+	}
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, x)))
+}
+
+// rewrite builds the origin request: origin URL, the client's Host (the
+// origin may serve several tenants), X-Forwarded-*, and on the cache path
+// the normalized Accept-Encoding and Accept-Language the variant is keyed
+// by, without the client's validators (the cache needs a full response;
+// it answers the client's conditionals itself).
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(g.cfg.Origin)
+	pr.Out.Host = pr.In.Host
+	pr.SetXForwarded()
+	x := exchangeFrom(pr.In.Context())
+	if x == nil || x.kind != kindCacheable && x.kind != kindBackground {
+		return
+	}
+	out := pr.Out.Header
+	pr.Out.Method = http.MethodGet // HEAD is filled with GET and served from the entry
+	if enc := headers.NormalizeAcceptEncoding(joinValues(pr.In.Header["Accept-Encoding"])); enc != "" {
+		out.Set("Accept-Encoding", enc)
+	} else {
+		// Go's transport then asks for gzip and decodes: the identity
+		// bucket is stored decoded.
+		out.Del("Accept-Encoding")
+	}
+	if x.locale != "" {
+		out.Set("Accept-Language", x.locale)
+	}
+	out.Del("If-None-Match")
+	out.Del("If-Modified-Since")
+	if x.stale != nil {
+		headers.ValidatorHeaders(out, x.stale.Header)
+	}
+}
+
+func joinValues(vs []string) string {
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	s := vs[0]
+	for _, v := range vs[1:] {
+		s += "," + v
+	}
+	return s
+}
+
+// errorHandler answers an origin that failed: stale where stale-if-error
+// allows, else 504 for a timeout and 502 for anything else, with a body
+// saying so.
+func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	x := exchangeFrom(r.Context())
+	timeout := errors.Is(context.Cause(r.Context()), errOriginTimeout) || isTimeout(err)
+	if x != nil && x.stale != nil && x.staleF.staleIfError(x) {
+		g.m.count(outcomeStaleError)
+		s := newStatus(g.cfg.CacheName)
+		s.token("fwd", fwdStale)
+		s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
+		s.token("detail", "stale-if-error")
+		x.served = true
+		g.writeEntry(w, x, x.stale, s.String())
+		return
+	}
+	if r.Context().Err() != nil && !timeout {
+		// The client went away; nobody reads this answer.
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	g.m.count(outcomeError)
+	status, msg, detail := http.StatusBadGateway, "cachegate: the origin could not be reached or failed mid-response\n", "origin-error"
+	if timeout {
+		status, detail = http.StatusGatewayTimeout, "origin-timeout"
+		msg = "cachegate: the origin did not answer within " + g.cfg.OriginTimeout.String() + "\n"
+	}
+	g.cfg.Logger.Warn("origin request failed", "tenant", tenantOf(x), "path", r.URL.Path, "status", status, "err", err)
+	fwd := fwdMiss
+	if x != nil {
+		switch x.kind {
+		case kindBypass:
+			fwd = fwdBypass
+		case kindMethod:
+			fwd = fwdMethod
+		}
+	}
+	h := w.Header()
+	h.Set("Cache-Status", g.cfg.CacheName+"; fwd="+fwd+"; detail="+detail)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	io.WriteString(w, msg)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+func tenantOf(x *exchange) string {
+	if x == nil {
+		return ""
+	}
+	return x.d.Tenant
+}
+
+// discardWriter is the client of a background revalidation.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}

@@ -1,0 +1,131 @@
+package varnish
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultName    = "varnish"
+	DefaultTimeout = 5 * time.Second
+	// DefaultTagsPerCall bounds the keys of one PURGE request, as Fastly's
+	// batch limit does; the header budget below usually binds first.
+	DefaultTagsPerCall = 256
+	// DefaultMaxHeaderBytes keeps the xkey-purge header under Varnish's
+	// default http_req_hdr_len (8 KB) with room for the header's name.
+	DefaultMaxHeaderBytes = 8000
+	// DefaultTargetsPerCall is how many URLs, prefixes or hosts one Purge
+	// call takes; each is one BAN request per node.
+	DefaultTargetsPerCall = 32
+)
+
+// MaxTagLength is the longest CDN tag name: a tenant, ':' and a tag.
+const MaxTagLength = invalidation.MaxTenantLength + 1 + invalidation.MaxTagLength
+
+// Config configures a Purger.
+type Config struct {
+	// Name is the provider's name in states, metrics and logs; empty means
+	// DefaultName. Two Varnish clusters need two names.
+	Name string `yaml:"name"`
+	// URLs are the Varnish nodes, each "http://host:port" of a listener
+	// whose client address the VCL's acl purgers admits. Every node gets
+	// every purge. At least one is required.
+	URLs []string `yaml:"urls"`
+	// Soft marks tagged objects stale (xkey.softpurge: served within
+	// grace while refetched) instead of removing them, for every batch; a
+	// batch's own Soft does the same for it. Bans are always hard.
+	Soft bool `yaml:"soft"`
+	// Timeout bounds one request to one node; zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// TagsPerCall and MaxHeaderBytes bound one PURGE request: a Purge call
+	// with more tags sends several. Zero means the defaults above; raise
+	// MaxHeaderBytes only with varnishd -p http_req_hdr_len.
+	TagsPerCall    int `yaml:"tags_per_call"`
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// TargetsPerCall bounds the URLs, prefixes and hosts of one Purge call;
+	// zero means DefaultTargetsPerCall.
+	TargetsPerCall int `yaml:"targets_per_call"`
+
+	// Client sends the requests; nil means a client of its own that never
+	// follows redirects. Its own Timeout, if any, applies as well.
+	Client *http.Client `yaml:"-"`
+	// Logger receives a debug line per node and call; nil discards.
+	Logger *slog.Logger `yaml:"-"`
+	// Registerer receives the provider's metrics; nil registers none.
+	Registerer prometheus.Registerer `yaml:"-"`
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.Name != "" {
+		if err := purge.ValidateTarget(c.Name); err != nil {
+			return fmt.Errorf("varnish: name: %w", err)
+		}
+	}
+	if len(c.URLs) == 0 {
+		return fmt.Errorf("varnish: no node URLs")
+	}
+	seen := make(map[string]bool, len(c.URLs))
+	for _, raw := range c.URLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("varnish: node URL %q: %w", raw, err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("varnish: node URL %q: need http://host:port", raw)
+		}
+		if u.User != nil {
+			return fmt.Errorf("varnish: node URL %q: credentials in the URL are not supported", u.Redacted())
+		}
+		if seen[raw] {
+			return fmt.Errorf("varnish: node URL %q listed twice", raw)
+		}
+		seen[raw] = true
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("varnish: timeout %v is negative", c.Timeout)
+	}
+	if c.TagsPerCall < 0 || c.TargetsPerCall < 0 {
+		return fmt.Errorf("varnish: per-call limits must not be negative")
+	}
+	if c.MaxHeaderBytes != 0 && c.MaxHeaderBytes < MaxTagLength {
+		return fmt.Errorf("varnish: max header bytes %d cannot hold one tag of %d bytes", c.MaxHeaderBytes, MaxTagLength)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.TagsPerCall == 0 {
+		c.TagsPerCall = DefaultTagsPerCall
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.TargetsPerCall == 0 {
+		c.TargetsPerCall = DefaultTargetsPerCall
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

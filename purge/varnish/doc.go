@@ -1,0 +1,10 @@
+// Package varnish is the purge.Purger for Varnish Cache with the xkey vmod,
+// speaking to the VCL the project ships (deploy/varnish/cachegate.vcl) over
+// plain HTTP: PURGE with an xkey-purge or xkey-softpurge header for tags,
+// BAN with X-Ban-Url, X-Ban-Prefix, X-Ban-Host or X-Ban-Tenant for the
+// rest. Every configured node gets every purge; a purge is confirmed only
+// when each node answered as that VCL does.
+//
+// There is no maintained Go client for this: the protocol is the VCL's own,
+// a handful of headers, so it is written here against net/http.
+package varnish

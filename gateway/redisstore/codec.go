@@ -1,0 +1,252 @@
+package redisstore
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/cachegate/cachegate/gateway"
+)
+
+// The entry codec. Layout (all integers uvarint unless noted):
+//
+//	magic 'c', version 1
+//	status, request time (zigzag seconds, nanoseconds), response time
+//	(same), FetchGen
+//	body length, body bytes
+//	meta: header key count, header value count, tag count, vary count,
+//	then header keys each followed by its value count and values, tags,
+//	vary names; every string is length-prefixed
+//
+// The meta strings come last so that decoding copies them in one string
+// and slices it; the body is copied into a slice of its own, so an entry
+// kept in L1 after an L2 hit holds exactly its bytes and nothing more.
+
+const (
+	codecMagic   = 'c'
+	codecVersion = 1
+)
+
+var errCorrupt = errors.New("corrupt entry encoding")
+
+func corrupt(what string) error { return fmt.Errorf("%w: %s", errCorrupt, what) }
+
+// encodeEntry returns the binary encoding of e.
+func encodeEntry(e *gateway.Entry) []byte {
+	nvals := 0
+	size := 2 + 5*binaryMax + len(e.Body) + 4*binaryMax
+	for k, vs := range e.Header {
+		size += binaryMax + len(k) + binaryMax
+		for _, v := range vs {
+			size += binaryMax + len(v)
+		}
+		nvals += len(vs)
+	}
+	for _, s := range e.Tags {
+		size += binaryMax + len(s)
+	}
+	for _, s := range e.Vary {
+		size += binaryMax + len(s)
+	}
+	b := make([]byte, 0, size+2*binaryMax)
+	b = append(b, codecMagic, codecVersion)
+	b = appendUvarint(b, uint64(e.Status))
+	b = appendTime(b, e.RequestTime)
+	b = appendTime(b, e.ResponseTime)
+	b = appendUvarint(b, e.FetchGen)
+	b = appendUvarint(b, uint64(len(e.Body)))
+	b = append(b, e.Body...)
+	b = appendUvarint(b, uint64(len(e.Header)))
+	b = appendUvarint(b, uint64(nvals))
+	b = appendUvarint(b, uint64(len(e.Tags)))
+	b = appendUvarint(b, uint64(len(e.Vary)))
+	for k, vs := range e.Header {
+		b = appendString(b, k)
+		b = appendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = appendString(b, v)
+		}
+	}
+	for _, s := range e.Tags {
+		b = appendString(b, s)
+	}
+	for _, s := range e.Vary {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+const binaryMax = 10 // longest uvarint
+
+func appendUvarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(appendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	return appendUvarint(appendUvarint(b, uint64(sec<<1)^uint64(sec>>63)), uint64(t.Nanosecond()))
+}
+
+// decodeEntry parses an encoding from encodeEntry. Corrupt or truncated
+// input returns an error wrapping errCorrupt, never a panic, and never
+// allocates more than a small multiple of len(b).
+func decodeEntry[T string | []byte](b T) (*gateway.Entry, error) {
+	d := decoder[T]{b: b}
+	if len(b) < 2 || b[0] != codecMagic {
+		return nil, corrupt("bad magic")
+	}
+	if b[1] != codecVersion {
+		return nil, corrupt(fmt.Sprintf("unknown version %d", b[1]))
+	}
+	d.off = 2
+	e := &gateway.Entry{}
+	status := d.uvarint()
+	if status > 999 {
+		return nil, corrupt("status out of range")
+	}
+	e.Status = int(status)
+	e.RequestTime = d.time()
+	e.ResponseTime = d.time()
+	e.FetchGen = d.uvarint()
+	n := d.count(1)
+	if d.err != nil {
+		return nil, d.err
+	}
+	if n > 0 {
+		e.Body = append([]byte(nil), b[d.off:d.off+n]...) // never alias the input
+	}
+	d.off += n
+
+	// One copy of all meta strings; the strings below are slices of it.
+	meta := decoder[string]{b: string(b[d.off:])}
+	nkeys, nvals, ntags, nvary := meta.count(2), meta.count(1), meta.count(1), meta.count(1)
+	if meta.err == nil && nkeys*2+nvals+ntags+nvary > len(meta.b) {
+		return nil, corrupt("counts exceed the data")
+	}
+	if meta.err != nil {
+		return nil, meta.err
+	}
+	strs := make([]string, nvals+ntags+nvary)
+	if nkeys > 0 {
+		e.Header = make(http.Header, nkeys)
+		for range nkeys {
+			k := meta.string()
+			c := meta.count(1)
+			if c > len(strs)-ntags-nvary || meta.err != nil {
+				return nil, corrupt("header value count")
+			}
+			vs := strs[:c:c]
+			strs = strs[c:]
+			for i := range vs {
+				vs[i] = meta.string()
+			}
+			e.Header[k] = vs
+		}
+		if len(strs) != ntags+nvary {
+			return nil, corrupt("header value count mismatch")
+		}
+	} else if nvals != 0 {
+		return nil, corrupt("header values without keys")
+	}
+	if ntags > 0 {
+		e.Tags = strs[:ntags:ntags]
+		for i := range e.Tags {
+			e.Tags[i] = meta.string()
+		}
+	}
+	if nvary > 0 {
+		e.Vary = strs[ntags:]
+		for i := range e.Vary {
+			e.Vary[i] = meta.string()
+		}
+	}
+	if meta.err != nil {
+		return nil, meta.err
+	}
+	if meta.off != len(meta.b) {
+		return nil, corrupt("trailing bytes")
+	}
+	return e, nil
+}
+
+type decoder[T string | []byte] struct {
+	b   T
+	off int
+	err error
+}
+
+func (d *decoder[T]) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var v uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if d.off >= len(d.b) {
+			d.err = corrupt("truncated")
+			return 0
+		}
+		c := d.b[d.off]
+		d.off++
+		if shift == 63 && c > 1 {
+			break
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+	d.err = corrupt("varint overflow")
+	return 0
+}
+
+// count reads a length or count that needs at least min bytes per unit in
+// what is left, so corrupt counts cannot make us allocate.
+func (d *decoder[T]) count(min int) int {
+	v := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if v > uint64(len(d.b)-d.off)/uint64(min) {
+		d.err = corrupt("length exceeds the data")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder[T]) string() string {
+	n := d.count(1)
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[d.off : d.off+n]) // no copy when T is string
+	d.off += n
+	return s
+}
+
+func (d *decoder[T]) time() time.Time {
+	z := d.uvarint()
+	nsec := d.uvarint()
+	if d.err != nil {
+		return time.Time{}
+	}
+	if nsec >= 1e9 {
+		d.err = corrupt("nanoseconds out of range")
+		return time.Time{}
+	}
+	sec := int64(z>>1) ^ -int64(z&1)
+	if sec < -62135596800 || sec > math.MaxInt64/2 {
+		d.err = corrupt("time out of range")
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}

@@ -1,0 +1,344 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/storetest"
+	"github.com/cachegate/cachegate/internal/testenv"
+)
+
+func client(t testing.TB, cfg Config) redis.UniversalClient {
+	t.Helper()
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func store(t testing.TB, rdb redis.UniversalClient, cfg Config) *Store {
+	t.Helper()
+	s, err := New(rdb, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// conformance runs the shared suite, one key prefix per subtest.
+func conformance(t *testing.T, rdb redis.UniversalClient) {
+	var n atomic.Int64
+	storetest.Run(t, func(t *testing.T) gateway.Store {
+		return store(t, rdb, Config{Prefix: fmt.Sprint("cg", n.Add(1))})
+	})
+}
+
+func TestConformanceSingle(t *testing.T) {
+	r := testenv.StartRedis(t)
+	conformance(t, client(t, Config{URL: "redis://" + r.Addr + "/0"}))
+}
+
+// TestConformanceCluster runs the suite on a real three-master Redis
+// Cluster (PITFALLS 8): each subtest's tenants hash to different slots, and
+// every multi-key script must stay within its tenant's slot.
+func TestConformanceCluster(t *testing.T) {
+	c := testenv.StartRedisCluster(t, 3)
+	rdb := client(t, Config{Addrs: c.Addrs})
+	conformance(t, rdb)
+
+	// The suite's tenants really were spread over the nodes.
+	cc := rdb.(*redis.ClusterClient)
+	nodes := map[string]bool{}
+	for _, tenant := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		slot := redisSlot(t, cc, "{cg1:"+tenant+"}:g")
+		nodes[nodeOf(t, cc, slot)] = true
+	}
+	if len(nodes) < 2 {
+		t.Fatalf("8 tenants landed on %d node(s); the cluster test proves nothing", len(nodes))
+	}
+}
+
+func redisSlot(t *testing.T, cc *redis.ClusterClient, key string) int64 {
+	t.Helper()
+	slot, err := cc.ClusterKeySlot(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slot
+}
+
+func nodeOf(t *testing.T, cc *redis.ClusterClient, slot int64) string {
+	t.Helper()
+	slots, err := cc.ClusterSlots(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slots {
+		if int64(s.Start) <= slot && slot <= int64(s.End) {
+			return s.Nodes[0].Addr
+		}
+	}
+	t.Fatalf("slot %d unassigned", slot)
+	return ""
+}
+
+// TestEveryKeyHasATTL is PITFALLS 8's "TTL not set": entries, tag records,
+// floors and locks expire; only the per-tenant counter persists.
+func TestEveryKeyHasATTL(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{MaxTTL: time.Hour})
+	ctx := context.Background()
+	e := &gateway.Entry{Status: 200, Body: []byte("x"), Tags: []string{"a", "b"}}
+	if err := s.Set(ctx, "acme", "k", e, 48*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InvalidateTags(ctx, "acme", []string{"other"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InvalidateTenant(ctx, "globex"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Acquire(ctx, "acme", "k", time.Second); err != nil || !ok {
+		t.Fatalf("Acquire: %v %v", ok, err)
+	}
+	keys, err := rdb.Keys(ctx, "*").Result() // test inspection only; the store never scans
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 6 {
+		t.Fatalf("keys %v, want entry, 2 counters, tag record, floor, lock", keys)
+	}
+	for _, k := range keys {
+		ttl, err := rdb.PTTL(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.HasSuffix(k, "}:g"):
+			if ttl != -1 {
+				t.Errorf("%s: counter has ttl %v, want none", k, ttl)
+			}
+		case strings.Contains(k, "}:e:"):
+			if ttl <= 0 || ttl > time.Hour {
+				t.Errorf("%s: entry ttl %v, want clamped to MaxTTL 1h", k, ttl)
+			}
+		case ttl <= 0 || ttl > time.Hour+recordMargin:
+			t.Errorf("%s: ttl %v, want within MaxTTL+margin", k, ttl)
+		}
+	}
+}
+
+// TestDeadEntriesAreDeletedOnRead: lazy deletion keeps Redis from holding
+// dead entries until their TTL when they are read.
+func TestDeadEntriesAreDeletedOnRead(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	if err := s.Set(ctx, "acme", "k", &gateway.Entry{Status: 200, Tags: []string{"a"}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InvalidateTags(ctx, "acme", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err := s.Get(ctx, "acme", "k"); err != nil || e != nil {
+		t.Fatalf("Get = %v, %v; want a miss", e, err)
+	}
+	if n, _ := rdb.Exists(ctx, "{cg:acme}:e:k").Result(); n != 0 {
+		t.Fatal("dead entry still stored after it was read")
+	}
+}
+
+// TestLostCounterKillsEntries: if the counter is lost while entries
+// survive (eviction, a partial restore), the entries must not become
+// immune to invalidation.
+func TestLostCounterKillsEntries(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	for range 3 {
+		if err := s.InvalidateTags(ctx, "acme", []string{"x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, g, _ := s.Get(ctx, "acme", "k")
+	if err := s.Set(ctx, "acme", "k", &gateway.Entry{Status: 200, Tags: []string{"a"}, FetchGen: g}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Del(ctx, "{cg:acme}:g")
+	if e, _, _ := s.Get(ctx, "acme", "k"); e != nil {
+		t.Fatal("entry from a lost generation was served")
+	}
+}
+
+func TestUndecodableEntryIsAMiss(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	rdb.HSet(ctx, "{cg:acme}:e:k", "g", "0", "t", "", "b", "garbage")
+	rdb.Expire(ctx, "{cg:acme}:e:k", time.Minute)
+	e, _, err := s.Get(ctx, "acme", "k")
+	if err != nil || e != nil {
+		t.Fatalf("Get = %v, %v; want a plain miss", e, err)
+	}
+	if n, _ := rdb.Exists(ctx, "{cg:acme}:e:k").Result(); n != 0 {
+		t.Fatal("undecodable entry not deleted")
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := store(t, client(t, Config{Addrs: []string{r.Addr}}), Config{})
+	ctx := context.Background()
+	for name, err := range map[string]error{
+		"empty tenant":   s.Delete(ctx, "", "k"),
+		"brace tenant":   s.InvalidateTenant(ctx, "a}b"),
+		"newline tag":    s.Set(ctx, "t", "k", &gateway.Entry{Tags: []string{"a\nb"}}, time.Minute),
+		"empty tag":      s.Set(ctx, "t", "k", &gateway.Entry{Tags: []string{""}}, time.Minute),
+		"lock zero ttl":  func() error { _, _, err := s.Acquire(ctx, "t", "k", 0); return err }(),
+		"get bad tenant": func() error { _, _, err := s.Get(ctx, "{x", "k"); return err }(),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		} else if errors.Is(err, gateway.ErrUnavailable) {
+			t.Errorf("%s: %v is a usage error, not unavailability", name, err)
+		}
+	}
+}
+
+func TestFillLock(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	a, b := store(t, rdb, Config{}), store(t, rdb, Config{}) // two instances
+	ctx := context.Background()
+
+	release, ok, err := a.Acquire(ctx, "acme", "k", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("first Acquire: %v, %v", ok, err)
+	}
+	if rel, ok, err := b.Acquire(ctx, "acme", "k", time.Minute); err != nil || ok || rel != nil {
+		t.Fatalf("second Acquire while held: %v, %v", ok, err)
+	}
+	if _, ok, _ := b.Acquire(ctx, "acme", "other", time.Minute); !ok {
+		t.Fatal("lock of another key not acquired")
+	}
+	release()
+	relB, ok, err := b.Acquire(ctx, "acme", "k", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Acquire after release: %v, %v", ok, err)
+	}
+	// A stale holder's release must not free the new holder's lock.
+	release()
+	if _, ok, _ := a.Acquire(ctx, "acme", "k", time.Minute); ok {
+		t.Fatal("a stale release freed another holder's lock")
+	}
+	relB()
+
+	// The lock expires by itself (a holder that died).
+	if _, ok, _ := a.Acquire(ctx, "acme", "ttl", 100*time.Millisecond); !ok {
+		t.Fatal("not acquired")
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		rel, ok, err := b.Acquire(ctx, "acme", "ttl", time.Minute)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("lock still held")
+		}
+		rel()
+		return nil
+	})
+}
+
+func TestConfig(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"url", Config{URL: "redis://user:secret@127.0.0.1:6379/2"}, true},
+		{"addrs", Config{Addrs: []string{"127.0.0.1:6379"}}, true},
+		{"cluster", Config{Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001"}}, true},
+		{"sentinel", Config{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster"}, true},
+		{"neither", Config{}, false},
+		{"both", Config{URL: "redis://127.0.0.1:6379", Addrs: []string{"127.0.0.1:6379"}}, false},
+		{"bad addr", Config{Addrs: []string{"localhost"}}, false},
+		{"bad url", Config{URL: "http://user:secret@x"}, false},
+		{"brace prefix", Config{Addrs: []string{"h:1"}, Prefix: "a{b"}, false},
+		{"negative ttl", Config{Addrs: []string{"h:1"}, MaxTTL: -1}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rdb, err := NewClient(c.cfg)
+			if (err == nil) != c.ok {
+				t.Fatalf("NewClient: %v", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error leaks the password: %v", err)
+			}
+			if rdb != nil {
+				rdb.Close()
+			}
+		})
+	}
+	// The kinds of client.
+	for cfg, want := range map[*Config]string{
+		{Addrs: []string{"h:1"}}:                   "*redis.Client",
+		{Addrs: []string{"h:1", "h:2"}}:            "*redis.ClusterClient",
+		{Addrs: []string{"h:1"}, Cluster: true}:    "*redis.ClusterClient",
+		{Addrs: []string{"h:1"}, MasterName: "m"}:  "*redis.Client",
+		{URL: "rediss://h:1/3", Username: "other"}: "*redis.Client",
+	} {
+		rdb, err := NewClient(*cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%T", rdb); got != want {
+			t.Errorf("%+v: client %s, want %s", *cfg, got, want)
+		}
+		rdb.Close()
+	}
+	if _, err := New(nil, Config{}, nil); err == nil {
+		t.Error("New with a nil client succeeded")
+	}
+}
+
+// blackhole accepts connections and never answers: a hung Redis.
+func blackhole(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	return l.Addr().String()
+}

@@ -1,0 +1,103 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Every key a script touches starts with the tenant's hash
+// tag, so each script runs in one slot of a Redis Cluster; tag record keys
+// are built inside the scripts from ARGV's prefix (same hash tag, same slot).
+//
+// Generations: KEYS g holds the tenant's counter (no TTL), f its floor, each
+// tag record its invalidation generation (with a TTL of MaxTTL+margin). An
+// entry is a hash {g: FetchGen, t: tags joined by "\n", b: encoded entry}.
+// An entry is live iff its g <= the counter (a larger one means the counter
+// was lost, as after a restart that kept entries), and the floor and every
+// tag record are <= its g. If g equals the counter, no invalidation happened
+// since its fetch began and nothing else needs reading.
+
+// deadLua is shared: it sets dead for the entry generation fg against the
+// floor and the tag records of the tags in string tags.
+const deadLua = `
+local function dead(fg, g, floorkey, tagprefix, tags)
+  if fg > g then return true end
+  if fg == g then return false end
+  local f = redis.call('GET', floorkey)
+  if f and tonumber(f) > fg then return true end
+  if tags == '' then return false end
+  local keys = {}
+  for tag in string.gmatch(tags, '[^\n]+') do
+    keys[#keys + 1] = tagprefix .. tag
+    if #keys == 256 then
+      for _, v in ipairs(redis.call('MGET', unpack(keys))) do
+        if v and tonumber(v) > fg then return true end
+      end
+      keys = {}
+    end
+  end
+  if #keys > 0 then
+    local vals = redis.call('MGET', unpack(keys))
+    for i = 1, #keys do
+      if vals[i] and tonumber(vals[i]) > fg then return true end
+    end
+  end
+  return false
+end
+`
+
+// getScript: KEYS entry, counter, floor; ARGV tag prefix.
+// Returns {blob or nil, counter, entry generation}.
+var getScript = redis.NewScript(deadLua + `
+local g = tonumber(redis.call('GET', KEYS[2]) or '0')
+local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
+if not e[3] then return {false, g, 0} end
+local fg = tonumber(e[1])
+if dead(fg, g, KEYS[3], ARGV[1], e[2]) then
+  redis.call('DEL', KEYS[1])
+  return {false, g, 0}
+end
+return {e[3], g, fg}
+`)
+
+// setScript: KEYS entry, counter, floor; ARGV tag prefix, FetchGen, tags,
+// blob, ttl ms. A FetchGen ahead of the counter is clamped to it; a fill
+// that is already dead is not stored (so tag records need to outlive
+// entries only). Returns 1 if stored.
+var setScript = redis.NewScript(deadLua + `
+local gs = redis.call('GET', KEYS[2]) or '0'
+local g = tonumber(gs)
+local fgs = ARGV[2]
+local fg = tonumber(fgs)
+if fg > g then fg, fgs = g, gs end
+if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'g', fgs, 't', ARGV[3], 'b', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`)
+
+// invalidateTagsScript: KEYS counter; ARGV tag prefix, record ttl ms, tags...
+// One atomic step: the new generation and every tag record.
+var invalidateTagsScript = redis.NewScript(`
+local g = redis.call('INCR', KEYS[1])
+for i = 3, #ARGV do
+  redis.call('SET', ARGV[1] .. ARGV[i], g, 'PX', ARGV[2])
+end
+return g
+`)
+
+// invalidateTenantScript: KEYS counter, floor; ARGV record ttl ms.
+var invalidateTenantScript = redis.NewScript(`
+local g = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
+return g
+`)
+
+// unlockScript: KEYS lock; ARGV token. Deletes the lock only if we still
+// hold it (it may have expired and been taken by another instance).
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)

@@ -1,0 +1,225 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cachegate/cachegate/gateway"
+)
+
+// Store is the Redis L2 layer. It does not own its client: close the client
+// after the Store's last use.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	maxTTL time.Duration
+	recTTL string // tag record TTL in ms, as an argument
+	log    *slog.Logger
+	br     breaker
+}
+
+var (
+	_ gateway.Store    = (*Store)(nil)
+	_ gateway.FillLock = (*Store)(nil)
+)
+
+// New returns a Store on rdb (see NewClient). Only cfg's store settings
+// (Prefix, MaxTTL, Cooldown) are used here. A nil logger discards.
+func New(rdb redis.UniversalClient, cfg Config, logger *slog.Logger) (*Store, error) {
+	if rdb == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		rdb:    rdb,
+		prefix: cfg.Prefix,
+		maxTTL: cfg.MaxTTL,
+		recTTL: strconv.FormatInt((cfg.MaxTTL + recordMargin).Milliseconds(), 10),
+		log:    logger,
+	}
+	s.br = breaker{cooldown: cfg.Cooldown, log: logger, now: time.Now}
+	return s, nil
+}
+
+// keys of one tenant: all inside the hash tag {prefix:tenant}.
+type tenantKeys struct {
+	base string // "{cg:tenant}:"
+}
+
+func (s *Store) keys(tenant string) (tenantKeys, error) {
+	if tenant == "" || strings.ContainsAny(tenant, "{}") {
+		return tenantKeys{}, fmt.Errorf("redisstore: tenant %q is empty or contains braces", tenant)
+	}
+	return tenantKeys{base: "{" + s.prefix + ":" + tenant + "}:"}, nil
+}
+
+func (k tenantKeys) gen() string             { return k.base + "g" }
+func (k tenantKeys) floor() string           { return k.base + "f" }
+func (k tenantKeys) tagPrefix() string       { return k.base + "t:" }
+func (k tenantKeys) entry(key string) string { return k.base + "e:" + key }
+func (k tenantKeys) lock(key string) string  { return k.base + "l:" + key }
+
+// begin asks the breaker whether to call Redis at all.
+func (s *Store) begin(op string) error {
+	if s.br.allow() {
+		return nil
+	}
+	return fmt.Errorf("redisstore: %s: %w (circuit open after a failure)", op, gateway.ErrUnavailable)
+}
+
+// end classifies err, informs the breaker, and wraps it.
+func (s *Store) end(ctx context.Context, op string, err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		s.br.success()
+		return nil
+	}
+	var reply redis.Error
+	switch {
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// The caller gave up: says nothing about Redis.
+		s.br.probing.Store(false)
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	case errors.As(err, &reply) && !unavailableReply(reply.Error()):
+		s.br.success() // Redis answered
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	case errors.As(err, &reply):
+		s.br.success()
+		return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
+	}
+	s.br.failure(err)
+	return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
+}
+
+// unavailableReply reports server replies that mean "not now" rather than
+// a bug in the request.
+func unavailableReply(msg string) bool {
+	for _, p := range []string{"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the live entry under key, or nil, and tenant's generation, in
+// one round trip. The entry is decoded fresh; the caller may keep it.
+func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, uint64, error) {
+	k, err := s.keys(tenant)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.begin("get"); err != nil {
+		return nil, 0, err
+	}
+	res, err := getScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()}, k.tagPrefix()).Slice()
+	if err = s.end(ctx, "get", err); err != nil {
+		return nil, 0, err
+	}
+	if len(res) != 3 {
+		return nil, 0, fmt.Errorf("redisstore: get: unexpected reply %v", res)
+	}
+	gen, _ := res[1].(int64)
+	blob, ok := res[0].(string)
+	if !ok {
+		return nil, uint64(gen), nil
+	}
+	e, err := decodeEntry(blob)
+	if err != nil {
+		// Written by an incompatible version or damaged: a miss, and gone.
+		s.log.Warn("dropping undecodable L2 entry", "tenant", tenant, "err", err)
+		_ = s.Delete(ctx, tenant, key)
+		return nil, uint64(gen), nil
+	}
+	fg, _ := res[2].(int64)
+	e.FetchGen = uint64(fg)
+	return e, uint64(gen), nil
+}
+
+// Set stores e under key for ttl (clamped to MaxTTL), unless its FetchGen
+// predates an invalidation of its tenant or one of its tags.
+func (s *Store) Set(ctx context.Context, tenant, key string, e *gateway.Entry, ttl time.Duration) error {
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return errors.New("redisstore: set: nil entry")
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("redisstore: set: ttl %v is not positive", ttl)
+	}
+	ttl = min(ttl, s.maxTTL)
+	ms := max(ttl.Milliseconds(), 1)
+	for _, t := range e.Tags {
+		if t == "" || strings.Contains(t, "\n") {
+			return fmt.Errorf("redisstore: set: tag %q is empty or contains a newline", t)
+		}
+	}
+	if err := s.begin("set"); err != nil {
+		return err
+	}
+	err = setScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()},
+		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), encodeEntry(e), ms).Err()
+	return s.end(ctx, "set", err)
+}
+
+// Delete removes key.
+func (s *Store) Delete(ctx context.Context, tenant, key string) error {
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if err := s.begin("delete"); err != nil {
+		return err
+	}
+	return s.end(ctx, "delete", s.rdb.Del(ctx, k.entry(key)).Err())
+}
+
+// InvalidateTags kills every entry of tenant carrying one of tags whose
+// fetch began before the call, in one script: O(1) per tag.
+func (s *Store) InvalidateTags(ctx context.Context, tenant string, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if err := s.begin("invalidate tags"); err != nil {
+		return err
+	}
+	args := make([]any, 0, len(tags)+2)
+	args = append(args, k.tagPrefix(), s.recTTL)
+	for _, t := range tags {
+		args = append(args, t)
+	}
+	err = invalidateTagsScript.Run(ctx, s.rdb, []string{k.gen()}, args...).Err()
+	return s.end(ctx, "invalidate tags", err)
+}
+
+// InvalidateTenant kills every entry of tenant whose fetch began before the
+// call.
+func (s *Store) InvalidateTenant(ctx context.Context, tenant string) error {
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if err := s.begin("invalidate tenant"); err != nil {
+		return err
+	}
+	err = invalidateTenantScript.Run(ctx, s.rdb, []string{k.gen(), k.floor()}, s.recTTL).Err()
+	return s.end(ctx, "invalidate tenant", err)
+}

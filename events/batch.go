@@ -1,0 +1,386 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// item is one event of a batch.
+type item struct {
+	msg       jetstream.Msg
+	meta      *jetstream.MsgMetadata
+	ev        Event
+	req       invalidation.Request
+	published time.Time // zero when the publisher did not stamp it
+	stage     string    // where it failed, "" if it did not
+	err       error
+}
+
+func (it *item) fail(stage string, err error) {
+	if it.err == nil {
+		it.stage, it.err = stage, err
+	}
+}
+
+// group is what one L2 call and one entry of the L1 broadcast carry: the
+// merged requests of one tenant's events, or one redelivered event alone.
+type group struct {
+	items []*item
+	req   invalidation.Request
+	seen  map[string]struct{}
+	size  int
+}
+
+func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
+	c.metrics.batchSize.Observe(float64(len(msgs)))
+	items := make([]*item, 0, len(msgs))
+	for _, m := range msgs {
+		c.metrics.received.Inc()
+		if it := c.decode(m); it != nil {
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	groups := groupItems(items)
+	c.applyShared(groups)
+	c.applyLocal(groups)
+	c.finish(items)
+}
+
+// decode parses and maps m; a message it cannot use is dead-lettered here
+// and nil returned.
+func (c *Coordinator) decode(m jetstream.Msg) *item {
+	meta, err := m.Metadata()
+	if err != nil {
+		c.log.Error("message without JetStream metadata; terminated", "err", err)
+		_ = m.Term()
+		return nil
+	}
+	it := &item{msg: m, meta: meta}
+	msgID := m.Headers().Get(jetstream.MsgIDHeader)
+	if meta.NumDelivered > uint64(c.cfg.MaxDeliver) {
+		c.deadLetter(it, msgID, "", fmt.Sprintf("gave up after %d deliveries", meta.NumDelivered-1), "max_deliver")
+		return nil
+	}
+	if it.ev, err = ParseEvent(m.Data()); err != nil {
+		c.deadLetter(it, msgID, "", err.Error(), "malformed")
+		return nil
+	}
+	if it.ev.ID == "" {
+		// A retried dead letter keeps the id of its first publish.
+		it.ev.ID = m.Headers().Get(HeaderMsgID)
+		if it.ev.ID == "" {
+			it.ev.ID = msgID
+		}
+		if it.ev.ID == "" {
+			it.ev.ID = StreamName + "-" + strconv.FormatUint(meta.Sequence.Stream, 10)
+		}
+	}
+	if it.req, err = c.cfg.Mapper.Map(it.ev); err != nil {
+		c.deadLetter(it, it.ev.ID, it.ev.Tenant, err.Error(), "mapping")
+		return nil
+	}
+	if ns, err := strconv.ParseInt(m.Headers().Get(HeaderPublished), 10, 64); err == nil {
+		it.published = time.Unix(0, ns)
+	}
+	return it
+}
+
+// groupItems merges first deliveries per tenant and keeps redeliveries
+// alone, so a poison event fails by itself on its next attempt.
+func groupItems(items []*item) []*group {
+	var groups []*group
+	open := make(map[string]*group)
+	for _, it := range items {
+		n := len(it.req.Tags) + len(it.req.URLs) + len(it.req.Prefixes)
+		g := open[it.req.Tenant]
+		if it.meta.NumDelivered > 1 || g == nil || g.size+n > invalidation.MaxItems {
+			g = &group{req: invalidation.Request{ID: it.req.ID, Tenant: it.req.Tenant}, seen: make(map[string]struct{})}
+			groups = append(groups, g)
+			if it.meta.NumDelivered <= 1 {
+				open[it.req.Tenant] = g
+			}
+		}
+		g.add(it)
+	}
+	return groups
+}
+
+func (g *group) add(it *item) {
+	g.items = append(g.items, it)
+	if len(g.items) == 2 {
+		g.req.ID = "batch-" + NewID()
+	}
+	for _, l := range []struct {
+		kind string
+		vs   []string
+		dst  *[]string
+	}{{"t", it.req.Tags, &g.req.Tags}, {"u", it.req.URLs, &g.req.URLs}, {"p", it.req.Prefixes, &g.req.Prefixes}} {
+		for _, v := range l.vs {
+			if _, ok := g.seen[l.kind+v]; !ok {
+				g.seen[l.kind+v] = struct{}{}
+				*l.dst = append(*l.dst, v)
+				g.size++
+			}
+		}
+	}
+	g.req.Everything = g.req.Everything || it.req.Everything
+}
+
+func (g *group) fail(stage string, err error) {
+	for _, it := range g.items {
+		it.fail(stage, err)
+	}
+}
+
+// applyShared makes one L2 call per group, concurrently.
+func (c *Coordinator) applyShared(groups []*group) {
+	if c.cfg.Shared == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+			defer cancel()
+			if err := c.cfg.Shared.InvalidateShared(ctx, g.req); err != nil {
+				g.fail(purge.TargetL2, fmt.Errorf("L2: %w", err))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// applyLocal sends the groups L2 accepted to every instance in one
+// broadcast and waits for the ack of every live instance.
+func (c *Coordinator) applyLocal(groups []*group) {
+	var ok []*group
+	b := l1Broadcast{Batch: NewID()}
+	for _, g := range groups {
+		if g.items[0].err == nil {
+			ok = append(ok, g)
+			b.Reqs = append(b.Reqs, g.req)
+		}
+	}
+	if len(ok) == 0 {
+		return
+	}
+	fail := func(err error) {
+		for _, g := range ok {
+			g.fail(purge.TargetL1, err)
+		}
+	}
+	live := c.reg.live(time.Now())
+	c.metrics.liveInst.Set(float64(len(live)))
+	var w *broadcastWait
+	if len(live) > 0 {
+		w = &broadcastWait{want: make(map[string]bool, len(live)), remaining: len(live), done: make(chan struct{})}
+		for _, id := range live {
+			w.want[id] = false
+		}
+		c.pendMu.Lock()
+		c.pending[b.Batch] = w
+		c.pendMu.Unlock()
+		defer func() {
+			c.pendMu.Lock()
+			delete(c.pending, b.Batch)
+			c.pendMu.Unlock()
+		}()
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		fail(fmt.Errorf("L1: encode broadcast: %w", err))
+		return
+	}
+	if err := c.nc.PublishMsg(&nats.Msg{Subject: L1Subject, Reply: c.inbox + "." + b.Batch, Data: data}); err != nil {
+		fail(fmt.Errorf("L1: broadcast: %w", err))
+		return
+	}
+	if w == nil {
+		return
+	}
+	if err := c.awaitAcks(w); err != nil {
+		fail(err)
+	}
+}
+
+// awaitAcks waits for w's instances; one that stops being live meanwhile
+// (deregistered, heartbeat expired) is no longer waited for.
+func (c *Coordinator) awaitAcks(w *broadcastWait) error {
+	timeout := time.NewTimer(c.cfg.L1AckTimeout)
+	defer timeout.Stop()
+	recheck := time.NewTicker(max(c.cfg.L1AckTimeout/20, 10*time.Millisecond))
+	defer recheck.Stop()
+	for {
+		select {
+		case <-w.done:
+		case <-c.ctx.Done():
+			return fmt.Errorf("L1: %w", c.ctx.Err())
+		case <-recheck.C:
+			if len(c.missing(w, true)) > 0 {
+				continue
+			}
+		case <-timeout.C:
+			c.metrics.l1Acks.WithLabelValues("timeout").Add(float64(len(c.missing(w, true))))
+			if m := c.missing(w, true); len(m) > 0 {
+				return fmt.Errorf("L1: no ack within %v from live instances %s", c.cfg.L1AckTimeout, strings.Join(m, ", "))
+			}
+		}
+		c.pendMu.Lock()
+		defer c.pendMu.Unlock()
+		if len(w.errs) > 0 {
+			return fmt.Errorf("L1: %s", strings.Join(w.errs, "; "))
+		}
+		return nil
+	}
+}
+
+// missing lists the instances that have not acked, only the live ones if
+// liveOnly.
+func (c *Coordinator) missing(w *broadcastWait, liveOnly bool) []string {
+	now := time.Now()
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	var out []string
+	for id, acked := range w.want {
+		if !acked && (!liveOnly || c.reg.isLive(id, now)) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// finish notifies the waiters of the applied events, queues their CDN
+// purges, records states and audit, and acks; failed events are naked with
+// backoff or, on their last attempt, dead-lettered.
+func (c *Coordinator) finish(items []*item) {
+	now := time.Now()
+	var futures []jetstream.PubAckFuture
+	for _, it := range items {
+		if it.err != nil {
+			continue
+		}
+		if !it.published.IsZero() {
+			c.metrics.latency.Observe(now.Sub(it.published).Seconds())
+		}
+		c.notify(it.ev.ID, "")
+		f, err := c.js.PublishAsync("$KV."+AppliedBucket+"."+idToken(it.ev.ID), []byte(now.UTC().Format(time.RFC3339Nano)))
+		if err != nil {
+			c.log.Warn("applied id not recorded", "id", it.ev.ID, "err", err)
+			continue
+		}
+		futures = append(futures, f)
+	}
+	parallel(len(items), func(i int) {
+		it := items[i]
+		if it.err == nil && c.cfg.Queue != nil {
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+			if err := c.cfg.Queue.Enqueue(ctx, it.req); err != nil {
+				it.fail("queue", fmt.Errorf("purge queue: %w", err))
+			}
+			cancel()
+		}
+		c.record(it, now)
+	})
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			c.log.Warn("applied id not recorded", "err", err)
+		case <-time.After(c.cfg.CallTimeout):
+		}
+	}
+	for _, it := range items {
+		if it.err == nil {
+			_ = it.msg.Ack()
+			c.metrics.processed.Inc()
+			continue
+		}
+		c.metrics.failed.WithLabelValues(it.stage).Inc()
+		if it.meta.NumDelivered >= uint64(c.cfg.MaxDeliver) {
+			c.deadLetter(it, it.ev.ID, it.ev.Tenant,
+				fmt.Sprintf("failed %d times, last: %v", it.meta.NumDelivered, it.err), "max_deliver")
+			continue
+		}
+		delay := c.backoff(it.meta.NumDelivered)
+		c.log.Warn("event failed; retrying", "id", it.ev.ID, "attempt", it.meta.NumDelivered, "retry_in", delay, "err", it.err)
+		_ = it.msg.NakWithDelay(delay)
+	}
+}
+
+// record writes the states and the audit entry of a processed attempt.
+func (c *Coordinator) record(it *item, now time.Time) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+	defer cancel()
+	if c.cfg.States != nil {
+		targets := []string{purge.TargetL1}
+		if c.cfg.Shared != nil {
+			targets = append(targets, purge.TargetL2)
+		}
+		for _, target := range targets {
+			st := purge.State{Status: purge.StatusApplied, Attempts: int(it.meta.NumDelivered), Updated: now}
+			if it.err != nil && (it.stage == target || target == purge.TargetL1 && it.stage == purge.TargetL2) {
+				st.Status, st.Detail = purge.StatusRetrying, it.err.Error()
+			}
+			if err := c.cfg.States.SetState(ctx, it.ev.ID, target, st); err != nil {
+				c.metrics.failed.WithLabelValues("state").Inc()
+				c.log.Warn("state not recorded", "id", it.ev.ID, "target", target, "err", err)
+			}
+		}
+	}
+	if c.cfg.Audit != nil {
+		result := "applied"
+		if it.err != nil {
+			result = "failed: " + it.err.Error()
+		}
+		if err := c.cfg.Audit.Record(ctx, c.auditEntry(it.ev, it.req, result)); err != nil {
+			c.metrics.failed.WithLabelValues("audit").Inc()
+			c.log.Warn("audit not recorded", "id", it.ev.ID, "err", err)
+		}
+	}
+}
+
+func (c *Coordinator) auditEntry(ev Event, req invalidation.Request, result string) audit.Entry {
+	action := "event"
+	if ev.Type == TypePurge {
+		action = "purge"
+	}
+	return audit.Entry{Actor: "event:" + ev.ID, Action: action, ID: ev.ID, Tenant: ev.Tenant,
+		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything, Result: result}
+}
+
+// notify tells a PublishAndWait caller, if any, what became of id.
+func (c *Coordinator) notify(id, errText string) {
+	b, _ := json.Marshal(appliedNote{ID: id, Error: errText})
+	if err := c.nc.Publish(appliedSubject(id), b); err != nil {
+		c.log.Debug("applied notification not sent", "id", id, "err", err)
+	}
+}
+
+// parallel runs f(0..n-1) on up to sideEffects goroutines.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, sideEffects) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}

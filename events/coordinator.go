@@ -1,0 +1,357 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of CoordinatorConfig.
+const (
+	DefaultMaxBatch     = 500
+	DefaultMaxDeliver   = 8
+	DefaultBackoffBase  = 100 * time.Millisecond
+	DefaultBackoffMax   = 30 * time.Second
+	DefaultAckWait      = 30 * time.Second
+	DefaultL1AckTimeout = 2 * time.Second
+	DefaultCallTimeout  = 10 * time.Second
+	DefaultLagInterval  = 5 * time.Second
+	// maxAckPending bounds what the consumer hands out unacked, backed-off
+	// events included.
+	maxAckPending = 20000
+	// sideEffects bounds the concurrent per-event calls (queue, state,
+	// audit) of one batch.
+	sideEffects = 64
+)
+
+// CoordinatorConfig configures a Coordinator. The zero value is valid: it
+// invalidates L1 only (no L2, no CDN).
+type CoordinatorConfig struct {
+	// Durable is the consumer name, shared by every instance; "" means
+	// DefaultDurable.
+	Durable string
+	// Mapper turns events into tags; nil means the contract's default.
+	Mapper *Mapper
+	// Shared is L2; nil means none.
+	Shared SharedInvalidator
+	// Queue is the durable CDN purge queue; nil means no CDN.
+	Queue PurgeQueue
+	// States records l1/l2 states per event id; nil records none.
+	States StateRecorder
+	// Audit records one entry per event; nil records none.
+	Audit Auditor
+	// MaxBatch bounds the events processed together; 0 means
+	// DefaultMaxBatch.
+	MaxBatch int
+	// MaxDeliver is how many attempts an event gets before it is
+	// dead-lettered; 0 means DefaultMaxDeliver.
+	MaxDeliver int
+	// BackoffBase doubles per attempt up to BackoffMax; 0 means
+	// DefaultBackoffBase and DefaultBackoffMax.
+	BackoffBase, BackoffMax time.Duration
+	// AckWait is how long a taken event stays invisible to others before
+	// it is redelivered (a crashed coordinator); 0 means DefaultAckWait.
+	AckWait time.Duration
+	// L1AckTimeout bounds the wait for every live instance's ack; 0 means
+	// DefaultL1AckTimeout.
+	L1AckTimeout time.Duration
+	// CallTimeout bounds each call to L2, the queue, states and audit; 0
+	// means DefaultCallTimeout.
+	CallTimeout time.Duration
+	// LagInterval is how often consumer lag is sampled; 0 means
+	// DefaultLagInterval.
+	LagInterval time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Registerer for metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Validate reports a configuration NewCoordinator would refuse.
+func (c CoordinatorConfig) Validate() error {
+	if c.MaxBatch < 0 || c.MaxDeliver < 0 {
+		return errors.New("events: negative max batch or max deliver")
+	}
+	if c.MaxBatch > 10000 {
+		return fmt.Errorf("events: max batch %d above 10000", c.MaxBatch)
+	}
+	for _, d := range []time.Duration{c.BackoffBase, c.BackoffMax, c.AckWait, c.L1AckTimeout, c.CallTimeout, c.LagInterval} {
+		if d < 0 {
+			return errors.New("events: negative duration in coordinator config")
+		}
+	}
+	if c.Durable != "" && idToken(c.Durable) != c.Durable {
+		return fmt.Errorf("events: durable %q: only letters, digits, '_' and '-'", c.Durable)
+	}
+	return nil
+}
+
+func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Durable == "" {
+		c.Durable = DefaultDurable
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = DefaultMaxDeliver
+	}
+	def(&c.BackoffBase, DefaultBackoffBase)
+	def(&c.BackoffMax, DefaultBackoffMax)
+	def(&c.AckWait, DefaultAckWait)
+	def(&c.L1AckTimeout, DefaultL1AckTimeout)
+	def(&c.CallTimeout, DefaultCallTimeout)
+	def(&c.LagInterval, DefaultLagInterval)
+	return c
+}
+
+// Coordinator applies events: once per event for L2 and the CDN queue (a
+// durable consumer shared by all instances), and on every live instance's
+// L1 by broadcast.
+type Coordinator struct {
+	js      jetstream.JetStream
+	nc      *nats.Conn
+	cfg     CoordinatorConfig
+	log     *slog.Logger
+	metrics *coordinatorMetrics
+	reg     *registry
+
+	dead    jetstream.Stream
+	cons    jetstream.Consumer
+	consume jetstream.ConsumeContext
+	ackSub  *nats.Subscription
+	inbox   string
+
+	pendMu  sync.Mutex
+	pending map[string]*broadcastWait
+
+	in     chan jetstream.Msg
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewCoordinator returns a Coordinator on js; Start runs it.
+func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator, error) {
+	if js == nil {
+		return nil, errors.New("events: coordinator needs a JetStream")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := newCoordinatorMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("component", "events.coordinator")
+	return &Coordinator{js: js, nc: js.Conn(), cfg: cfg, log: log, metrics: m,
+		reg: newRegistry(log), pending: make(map[string]*broadcastWait)}, nil
+}
+
+// Start binds the durable consumer, loads the live instances and starts
+// processing; it returns once events flow. Processing stops when ctx is
+// cancelled or Close is called; events taken but not finished are handed
+// back for redelivery.
+func (c *Coordinator) Start(ctx context.Context) error {
+	var err error
+	if c.dead, err = c.js.Stream(ctx, DeadLetterStreamName); err != nil {
+		return fmt.Errorf("events: stream %s: %w (is Setup done?)", DeadLetterStreamName, err)
+	}
+	regKV, err := c.js.KeyValue(ctx, RegistryBucket)
+	if err != nil {
+		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", RegistryBucket, err)
+	}
+	c.cons, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable:       c.cfg.Durable,
+		Description:   "cachegate invalidation coordinator",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.cfg.AckWait,
+		MaxDeliver:    -1, // enforced here, so the last attempt can dead-letter
+		MaxAckPending: maxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: SubjectPrefix + ">",
+	})
+	if err != nil {
+		return fmt.Errorf("events: consumer %s: %w", c.cfg.Durable, err)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	ready := make(chan struct{})
+	if err := c.reg.watch(c.ctx, regKV, ready); err != nil {
+		c.cancel()
+		return fmt.Errorf("events: watch %s: %w", RegistryBucket, err)
+	}
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		c.cancel()
+		return ctx.Err()
+	}
+	c.inbox = c.nc.NewRespInbox()
+	if c.ackSub, err = c.nc.Subscribe(c.inbox+".*", c.handleAck); err != nil {
+		c.cancel()
+		return fmt.Errorf("events: subscribe to L1 acks: %w", err)
+	}
+	_ = c.ackSub.SetPendingLimits(1<<20, 64<<20)
+	c.in = make(chan jetstream.Msg, 2*c.cfg.MaxBatch)
+	c.consume, err = c.cons.Consume(func(m jetstream.Msg) { c.in <- m },
+		jetstream.PullMaxMessages(2*c.cfg.MaxBatch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Debug("consume", "err", err)
+		}))
+	if err != nil {
+		_ = c.ackSub.Unsubscribe()
+		c.cancel()
+		return fmt.Errorf("events: consume %s: %w", c.cfg.Durable, err)
+	}
+	c.wg.Add(2)
+	go c.loop()
+	go c.sampleLag()
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.Close()
+		case <-c.ctx.Done():
+		}
+	}()
+	return nil
+}
+
+// Close stops processing and hands taken events back.
+func (c *Coordinator) Close() error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.once.Do(func() {
+		c.consume.Stop()
+		c.cancel()
+		c.wg.Wait()
+		_ = c.ackSub.Unsubscribe()
+		for {
+			select {
+			case m := <-c.in:
+				_ = m.Nak()
+			default:
+				return
+			}
+		}
+	})
+	return nil
+}
+
+func (c *Coordinator) loop() {
+	defer c.wg.Done()
+	batch := make([]jetstream.Msg, 0, c.cfg.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-c.ctx.Done():
+			return
+		case m := <-c.in:
+			batch = append(batch, m)
+		}
+	drain:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case m := <-c.in:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		c.processBatch(batch)
+	}
+}
+
+func (c *Coordinator) sampleLag() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.LagInterval)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+		if info, err := c.cons.Info(ctx); err == nil {
+			c.metrics.pending.Set(float64(info.NumPending))
+			c.metrics.ackPending.Set(float64(info.NumAckPending))
+		}
+		cancel()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the redelivery delay after the n-th failed delivery.
+func (c *Coordinator) backoff(n uint64) time.Duration {
+	d := c.cfg.BackoffBase
+	for i := uint64(1); i < n && d < c.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, c.cfg.BackoffMax)
+}
+
+// broadcastWait collects the acks of one L1 broadcast.
+type broadcastWait struct {
+	want      map[string]bool // instance → acked
+	remaining int
+	errs      []string
+	done      chan struct{}
+}
+
+func (c *Coordinator) handleAck(m *nats.Msg) {
+	var a l1Ack
+	if err := json.Unmarshal(m.Data, &a); err != nil {
+		return
+	}
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	w := c.pending[a.Batch]
+	if w == nil {
+		c.metrics.l1Acks.WithLabelValues("late").Inc()
+		return
+	}
+	acked, known := w.want[a.Instance]
+	switch {
+	case !known:
+		// Registered after the broadcast was sent: it got it anyway, but
+		// it is not what we wait for.
+		c.metrics.l1Acks.WithLabelValues("unknown").Inc()
+		return
+	case acked:
+		return
+	}
+	w.want[a.Instance] = true
+	if a.Error != "" {
+		c.metrics.l1Acks.WithLabelValues("error").Inc()
+		w.errs = append(w.errs, a.Instance+": "+a.Error)
+	} else {
+		c.metrics.l1Acks.WithLabelValues("ok").Inc()
+	}
+	if w.remaining--; w.remaining == 0 {
+		close(w.done)
+	}
+}
+
+// LiveInstances lists the instances whose L1 acks the coordinator awaits
+// now (for the dashboard, and tests).
+func (c *Coordinator) LiveInstances() []string { return c.reg.live(time.Now()) }

@@ -1,0 +1,377 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/internal/testenv"
+	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func companyEvent(tenant, key string) events.Event {
+	return events.Event{Tenant: tenant, Type: "company.updated", Entity: "company", Key: key}
+}
+
+// PublishAndWait returns only after L2 and every one of three instances
+// (each on its own connection) applied the invalidation.
+func TestPublishAndWaitAppliesOnEveryInstance(t *testing.T) {
+	e := newEnv(t)
+	var locals []*fakeLocal
+	for _, id := range []string{"i1", "i2", "i3"} {
+		_, l, _ := e.instance(id, 200*time.Millisecond)
+		locals = append(locals, l)
+	}
+	shared, q, states, au := newFakeShared(), newMemQueue(), &memStates{}, &memAudit{}
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, States: states, Audit: au})
+	waitLive(t, c, "i1", "i2", "i3")
+	p := e.publisher()
+	ctx := context.Background()
+	var last string
+	for i := range 20 {
+		key := fmt.Sprintf("k%d", i)
+		id, err := p.PublishAndWait(ctx, companyEvent("acme", key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, l := range locals {
+			if !l.hasTag("acme", "company:"+key) {
+				t.Fatalf("event %d: PublishAndWait returned before instance i%d applied it", i, n+1)
+			}
+		}
+		if len(shared.calls("company:"+key)) != 1 {
+			t.Fatalf("event %d: L2 calls = %d, want 1", i, len(shared.calls("company:"+key)))
+		}
+		last = id
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if q.count(last) != 1 {
+			return fmt.Errorf("purge of %s enqueued %d times", last, q.count(last))
+		}
+		if au.find(last, "event") == nil {
+			return errors.New("no audit entry")
+		}
+		for _, target := range []string{purge.TargetL1, purge.TargetL2} {
+			if s := states.get(last, target); s.Status != purge.StatusApplied {
+				return fmt.Errorf("state %s = %+v", target, s)
+			}
+		}
+		return nil
+	})
+}
+
+// The same id published three times is processed once; a PublishAndWait
+// whose publish was a duplicate learns from the applied-ids bucket.
+func TestPublishDedupe(t *testing.T) {
+	e := newEnv(t)
+	_, local, _ := e.instance("i1", 200*time.Millisecond)
+	shared, q := newFakeShared(), newMemQueue()
+	p := e.publisher()
+	ctx := context.Background()
+	ev := companyEvent("acme", "dup")
+	ev.ID = "dup-1"
+	for range 2 {
+		if id, err := p.Publish(ctx, ev); err != nil || id != "dup-1" {
+			t.Fatalf("Publish = %q, %v", id, err)
+		}
+	}
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q})
+	waitLive(t, c, "i1")
+	if _, err := p.PublishAndWait(ctx, ev); err != nil {
+		t.Fatalf("PublishAndWait of an already published event: %v", err)
+	}
+	if !local.hasTag("acme", "company:dup") {
+		t.Fatal("not applied on the instance")
+	}
+	// A later event, once applied, proves the duplicates were not queued
+	// behind it.
+	next := companyEvent("acme", "next")
+	next.ID = "next-1"
+	if _, err := p.PublishAndWait(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if q.count("next-1") != 1 {
+			return errors.New("next not queued yet")
+		}
+		return nil
+	})
+	if n := q.count("dup-1"); n != 1 {
+		t.Errorf("purge enqueued %d times, want 1", n)
+	}
+	if n := len(shared.calls("company:dup")); n != 1 {
+		t.Errorf("L2 invalidated %d times, want 1", n)
+	}
+}
+
+// Instances the coordinator hears of late, that never ack, that leave or
+// that die are handled: unknown acks are ignored, a late instance is
+// awaited once registered, a departed one is not, a dead one only until
+// its heartbeat expires.
+func TestInstanceLiveness(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, l1, _ := e.instance("i1", 100*time.Millisecond)
+	c := e.coordinator(events.CoordinatorConfig{L1AckTimeout: 5 * time.Second})
+	p := e.publisher()
+
+	// A stranger answers broadcasts under an id nobody registered.
+	snc, _ := e.connect()
+	if _, err := snc.Subscribe(events.L1Subject, func(m *nats.Msg) {
+		_ = m.Respond([]byte(`{"batch":"x","instance":"stranger"}`))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishAndWait(ctx, companyEvent("acme", "a")); err != nil {
+		t.Fatalf("with a stranger answering: %v", err)
+	}
+
+	// A late instance is awaited once the coordinator sees it.
+	i2, l2, _ := e.instance("i2", 100*time.Millisecond)
+	waitLive(t, c, "i1", "i2")
+	if _, err := p.PublishAndWait(ctx, companyEvent("acme", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if !l2.hasTag("acme", "company:b") || !l1.hasTag("acme", "company:b") {
+		t.Fatal("returned before both instances applied")
+	}
+
+	// A departed instance is not awaited.
+	if err := i2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, c, "i1")
+	start := time.Now()
+	if _, err := p.PublishAndWait(ctx, companyEvent("acme", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("waited %v after the instance deregistered", d)
+	}
+
+	// A ghost registered but never answering is awaited until its
+	// heartbeat expires, then the event is applied without it.
+	_, js := e.connect()
+	reg, err := js.KeyValue(ctx, events.RegistryBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Put(ctx, "ghost", []byte(`{"id":"ghost","ttl":600000000}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, c, "ghost", "i1")
+	start = time.Now()
+	if _, err := p.PublishAndWait(ctx, companyEvent("acme", "d")); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("returned after %v: did not wait for the live ghost", d)
+	}
+	if !l1.hasTag("acme", "company:d") {
+		t.Fatal("i1 did not apply")
+	}
+
+	// A dead instance (connection gone, no deregistration) likewise.
+	_, _, nc3 := e.instance("i3", 100*time.Millisecond)
+	waitLive(t, c, "i1", "i3")
+	nc3.Close()
+	if _, err := p.PublishAndWait(ctx, companyEvent("acme", "e")); err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, c, "i1")
+}
+
+// Malformed, oversize and unmappable events go to the dead-letter stream
+// with a reason, their original body and headers.
+func TestMalformedEventsDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	m, err := events.NewMapper([]events.Rule{{Type: "company.updated", Tags: []string{"category:{data.category_id}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, au := &memStates{}, &memAudit{}
+	c := e.coordinator(events.CoordinatorConfig{Mapper: m, States: states, Audit: au})
+	_, js := e.connect()
+	ctx := context.Background()
+	bodies := map[string]struct {
+		body   []byte
+		reason string
+	}{
+		"m-json":     {[]byte(`{"tenant":`), "not valid JSON"},
+		"m-tenant":   {[]byte(`{"tags":["x"]}`), "tenant is required"},
+		"m-utf8":     {[]byte("{\"tenant\":\"acme\",\"tags\":[\"\xff\"]}"), "not valid UTF-8"},
+		"m-version":  {[]byte(`{"version":9,"tenant":"acme","tags":["x"]}`), "unsupported major version 9"},
+		"m-oversize": {[]byte(`{"tenant":"acme","tags":["x"],"data":{"p":"` + strings.Repeat("x", 70<<10) + `"}}`), "exceeds 65536 bytes"},
+		"m-mapping":  {[]byte(`{"tenant":"acme","type":"company.updated","entity":"company","key":"k","data":{}}`), "data.category_id"},
+	}
+	for id, b := range bodies {
+		msg := nats.NewMsg("cachegate.events.acme.company")
+		msg.Data = b.body
+		msg.Header.Set("X-App", "shop")
+		if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var dls []events.DeadLetter
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		dls, err = c.DeadLetters(ctx, 100)
+		if err != nil {
+			return err
+		}
+		if len(dls) != len(bodies) {
+			return fmt.Errorf("%d dead letters, want %d", len(dls), len(bodies))
+		}
+		return nil
+	})
+	for _, d := range dls {
+		b, ok := bodies[d.ID]
+		if !ok {
+			t.Errorf("dead letter with id %q", d.ID)
+			continue
+		}
+		if !strings.Contains(d.Reason, b.reason) {
+			t.Errorf("%s: reason %q does not say %q", d.ID, d.Reason, b.reason)
+		}
+		if !bytes.Equal(d.Data, b.body) || d.Subject != "cachegate.events.acme.company" || d.Header.Get("X-App") != "shop" {
+			t.Errorf("%s: original not kept: subject %q, header %v", d.ID, d.Subject, d.Header)
+		}
+		if d.Time.IsZero() || d.Seq == 0 || d.Deliveries != 1 {
+			t.Errorf("%s: time %v seq %d deliveries %d", d.ID, d.Time, d.Seq, d.Deliveries)
+		}
+		if au.find(d.ID, "event.dead_letter") == nil || states.get(d.ID, purge.TargetL1).Status != purge.StatusFailed {
+			t.Errorf("%s: no audit entry or failed state", d.ID)
+		}
+	}
+	// A waiter learns at once that its event was dead-lettered.
+	p := e.publisher()
+	ev := events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "k"}
+	if _, err := p.PublishAndWait(ctx, ev); !errors.Is(err, events.ErrDeadLettered) || !strings.Contains(err.Error(), "data.category_id") {
+		t.Fatalf("PublishAndWait of an unmappable event = %v, want ErrDeadLettered naming the field", err)
+	}
+}
+
+// A failing L2 is retried with growing delays, then the event is
+// dead-lettered; its batch neighbours are not held back; after a retry
+// from the dead-letter stream it is applied.
+func TestFailingSharedRetriedThenDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	shared, q := newFakeShared(), newMemQueue()
+	shared.setFail("bad", true)
+	p := e.publisher()
+	// Published before the coordinator starts, so they share a batch.
+	var goodIDs []string
+	for i := range 20 {
+		id, err := p.Publish(ctx, companyEvent("good", fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		goodIDs = append(goodIDs, id)
+	}
+	badID, err := p.Publish(ctx, companyEvent("bad", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := 40 * time.Millisecond
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, MaxDeliver: 4, BackoffBase: base})
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		for _, id := range goodIDs {
+			if q.count(id) != 1 {
+				return fmt.Errorf("%s not queued", id)
+			}
+		}
+		return nil
+	})
+	var dl events.DeadLetter
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		dls, err := c.DeadLetters(ctx, 10)
+		if err != nil || len(dls) != 1 {
+			return fmt.Errorf("dead letters %v, %v", dls, err)
+		}
+		dl = dls[0]
+		return nil
+	})
+	if dl.ID != badID || !strings.Contains(dl.Reason, "failed 4 times") || !strings.Contains(dl.Reason, "redis down") {
+		t.Fatalf("dead letter %+v", dl)
+	}
+	calls := shared.calls("company:b")
+	if len(calls) != 4 {
+		t.Fatalf("L2 tried %d times, want 4", len(calls))
+	}
+	for i := 1; i < len(calls); i++ {
+		want := base << (i - 1)
+		if gap := calls[i].Sub(calls[i-1]); gap < want*9/10 {
+			t.Errorf("retry %d after %v, want at least %v", i, gap, want)
+		}
+	}
+	if q.count(badID) != 0 {
+		t.Error("a failed event's purge was queued")
+	}
+	shared.setFail("bad", false)
+	if err := c.RetryDeadLetter(ctx, dl.Seq); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if q.count(badID) != 1 {
+			return errors.New("retried event not applied")
+		}
+		return nil
+	})
+	if dls, _ := c.DeadLetters(ctx, 10); len(dls) != 0 {
+		t.Errorf("retried dead letter still listed: %+v", dls)
+	}
+}
+
+// A poison event in a batch fails alone: its neighbours are applied on
+// their next attempt and it reaches the dead-letter stream.
+func TestPoisonEventIsolated(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	shared, q := newFakeShared(), newMemQueue()
+	p := e.publisher()
+	var ids []string
+	for i := range 30 {
+		ev := companyEvent("acme", fmt.Sprint(i))
+		if i == 7 {
+			ev.Tags = []string{"poison"}
+		}
+		id, err := p.Publish(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	poison := &poisonShared{fakeShared: shared}
+	c := e.coordinator(events.CoordinatorConfig{Shared: poison, Queue: q, MaxDeliver: 3, BackoffBase: 10 * time.Millisecond})
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		for i, id := range ids {
+			if i != 7 && q.count(id) != 1 {
+				return fmt.Errorf("event %d not applied", i)
+			}
+		}
+		dls, err := c.DeadLetters(ctx, 10)
+		if err != nil || len(dls) != 1 || dls[0].ID != ids[7] {
+			return fmt.Errorf("dead letters %v %v", dls, err)
+		}
+		return nil
+	})
+}
+
+type poisonShared struct{ *fakeShared }
+
+func (s *poisonShared) InvalidateShared(ctx context.Context, req invalidation.Request) error {
+	for _, t := range req.Tags {
+		if t == "poison" {
+			return errors.New("poison tag")
+		}
+	}
+	return s.fakeShared.InvalidateShared(ctx, req)
+}

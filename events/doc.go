@@ -1,0 +1,28 @@
+// Package events owns the path from "something changed" to "every layer
+// forgot it": the versioned change-event schema apps publish on NATS
+// JetStream, the mapping of an event to cache tags, the publisher apps
+// import, the coordinator that applies each event once to the shared cache
+// (L2) and the CDN purge queue while every gateway instance drops the tags
+// from its own L1, the per-instance L1 listener, the dead-letter stream, and
+// an embedded NATS server for deployments without one.
+//
+// The layers are reached through small interfaces declared here
+// (SharedInvalidator, LocalInvalidator, PurgeQueue, StateRecorder, Auditor)
+// so this package never imports the gateway.
+//
+// Why the coordinator batches by hand instead of handling one message per
+// callback: the target is thousands of events per second with a p99 of a
+// few milliseconds from publish to "applied on every instance". One L1
+// broadcast round trip per event would bound throughput by the slowest
+// instance's round trip, so the coordinator drains what the pull consumer
+// has buffered, merges the tags per tenant, and pays one L2 call per tenant
+// and one broadcast per batch. A message that was redelivered is processed
+// on its own, so a poison event fails alone and reaches the dead-letter
+// stream without holding its neighbours back.
+//
+// Instance liveness is a heartbeat in a KV bucket that the coordinator
+// watches, so the set of instances whose L1 acknowledgement it awaits is in
+// memory, never read per event. An instance that loses its NATS connection
+// disables and drops its L1, and drops it again after it has resubscribed,
+// before it serves from L1: it may have missed broadcasts meanwhile.
+package events

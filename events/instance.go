@@ -1,0 +1,320 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of InstanceConfig.
+const (
+	DefaultHeartbeat = time.Second
+	// DefaultTTLFactor × Heartbeat is how long an instance stays live
+	// without a heartbeat.
+	DefaultTTLFactor = 3
+)
+
+// InstanceConfig configures an Instance. The zero value is valid.
+type InstanceConfig struct {
+	// ID names the instance in the registry and its acks; "" means a
+	// generated one.
+	ID string
+	// Heartbeat is the registry refresh interval; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
+	// TTL is how long after a heartbeat the coordinator still awaits this
+	// instance's acks; 0 means DefaultTTLFactor × Heartbeat. A dead
+	// instance stalls invalidations for at most this long.
+	TTL time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Registerer for metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Validate reports a configuration NewInstance would refuse.
+func (c InstanceConfig) Validate() error {
+	if c.Heartbeat < 0 || c.TTL < 0 {
+		return errors.New("events: negative heartbeat or ttl")
+	}
+	hb := c.Heartbeat
+	if hb == 0 {
+		hb = DefaultHeartbeat
+	}
+	if c.TTL != 0 && c.TTL <= hb {
+		return fmt.Errorf("events: instance ttl %v must exceed the heartbeat %v", c.TTL, hb)
+	}
+	if c.ID != "" && idToken(c.ID) != c.ID {
+		return fmt.Errorf("events: instance id %q: only letters, digits, '_' and '-', at most 64", c.ID)
+	}
+	return nil
+}
+
+// Instance is one gateway process's part: it applies L1 broadcasts to its
+// LocalInvalidator and acks them, heartbeats in the registry, and drops
+// its L1 around NATS disconnects.
+type Instance struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	local   LocalInvalidator
+	cfg     InstanceConfig
+	log     *slog.Logger
+	metrics *instanceMetrics
+
+	kv      jetstream.KeyValue
+	sub     *nats.Subscription
+	status  chan nats.Status
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started time.Time
+
+	mu       sync.Mutex // serializes L1 enable/drop transitions
+	disabled bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewInstance returns an Instance on js's connection; local is required.
+func NewInstance(js jetstream.JetStream, local LocalInvalidator, cfg InstanceConfig) (*Instance, error) {
+	if js == nil || local == nil {
+		return nil, errors.New("events: instance needs a JetStream and a LocalInvalidator")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.ID == "" {
+		cfg.ID = NewID()
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTLFactor * cfg.Heartbeat
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m, err := newInstanceMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Instance{nc: js.Conn(), js: js, local: local, cfg: cfg, metrics: m,
+		log: log.With("component", "events.instance", "instance", cfg.ID)}, nil
+}
+
+// ID is the instance's registry id.
+func (i *Instance) ID() string { return i.cfg.ID }
+
+// Start subscribes to the L1 broadcasts and then registers, so that once
+// the coordinator counts this instance it also reaches it. It runs until
+// ctx is cancelled or Close is called.
+func (i *Instance) Start(ctx context.Context) error {
+	kv, err := i.js.KeyValue(ctx, RegistryBucket)
+	if err != nil {
+		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", RegistryBucket, err)
+	}
+	i.kv = kv
+	i.ctx, i.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	i.started = time.Now().UTC()
+	// Listen for status changes before anything can go wrong.
+	i.status = i.nc.StatusChanged(nats.CONNECTED, nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
+	sub, err := i.nc.Subscribe(L1Subject, i.handle)
+	if err != nil {
+		i.nc.RemoveStatusListener(i.status)
+		return fmt.Errorf("events: subscribe %s: %w", L1Subject, err)
+	}
+	// A dropped broadcast is a missed invalidation: allow a deep backlog,
+	// and drop L1 if one is ever dropped anyway (see heartbeat).
+	_ = sub.SetPendingLimits(1<<20, 256<<20)
+	i.sub = sub
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := i.nc.FlushWithContext(fctx); err != nil {
+		i.stop()
+		return fmt.Errorf("events: flush subscription: %w", err)
+	}
+	if err := i.register(ctx); err != nil {
+		i.stop()
+		return err
+	}
+	i.wg.Add(2)
+	go i.watchStatus()
+	go i.heartbeat()
+	go func() {
+		select {
+		case <-ctx.Done():
+			i.Close()
+		case <-i.ctx.Done():
+		}
+	}()
+	return nil
+}
+
+// Close deregisters the instance and stops it. The L1 is left as it is.
+func (i *Instance) Close() error {
+	if i.cancel == nil {
+		return nil
+	}
+	i.closeOnce.Do(func() { i.closeErr = i.close() })
+	return i.closeErr
+}
+
+func (i *Instance) close() error {
+	i.cancel()
+	i.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := i.kv.Delete(ctx, i.cfg.ID)
+	i.stop()
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("events: deregister %s: %w", i.cfg.ID, err)
+	}
+	return nil
+}
+
+func (i *Instance) stop() {
+	if i.sub != nil {
+		_ = i.sub.Unsubscribe()
+	}
+	i.nc.RemoveStatusListener(i.status)
+}
+
+func (i *Instance) register(ctx context.Context) error {
+	b, _ := json.Marshal(instanceInfo{ID: i.cfg.ID, TTL: i.cfg.TTL, Started: i.started})
+	if _, err := i.kv.Put(ctx, i.cfg.ID, b); err != nil {
+		return fmt.Errorf("events: register instance %s: %w", i.cfg.ID, err)
+	}
+	return nil
+}
+
+// handle applies one broadcast and acks it. An invalidation the L1 cannot
+// apply turns into a whole drop, which is always correct.
+func (i *Instance) handle(m *nats.Msg) {
+	var b l1Broadcast
+	ack := l1Ack{Instance: i.cfg.ID}
+	if err := json.Unmarshal(m.Data, &b); err != nil {
+		i.log.Warn("bad L1 broadcast; dropping L1", "err", err)
+		ack.Error = i.drop("bad broadcast")
+	} else {
+		ack.Batch = b.Batch
+		for _, req := range b.Reqs {
+			if err := i.local.InvalidateLocal(i.ctx, req); err != nil {
+				i.log.Warn("L1 invalidation failed; dropping L1", "id", req.ID, "tenant", req.Tenant, "err", err)
+				ack.Error = i.drop("invalidation error")
+				break
+			}
+			i.metrics.invalidations.Inc()
+		}
+	}
+	if m.Reply == "" {
+		return
+	}
+	out, _ := json.Marshal(ack)
+	if err := i.nc.Publish(m.Reply, out); err != nil {
+		i.log.Warn("L1 ack not sent", "batch", b.Batch, "err", err)
+	}
+}
+
+// drop drops the whole L1, returning a message for an ack if it failed.
+func (i *Instance) drop(why string) string {
+	i.metrics.drops.WithLabelValues(why).Inc()
+	if err := i.local.DropLocal(i.ctx); err != nil {
+		i.log.Error("L1 drop failed", "reason", why, "err", err)
+		return "L1 drop failed: " + err.Error()
+	}
+	return ""
+}
+
+func (i *Instance) watchStatus() {
+	defer i.wg.Done()
+	for {
+		select {
+		case <-i.ctx.Done():
+			return
+		case s, ok := <-i.status:
+			if !ok {
+				return
+			}
+			if s == nats.CONNECTED {
+				i.reconnected()
+			} else {
+				i.disconnected(s)
+			}
+		}
+	}
+}
+
+// disconnected stops L1 use: while away, broadcasts may be missed.
+func (i *Instance) disconnected(s nats.Status) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.disabled {
+		return
+	}
+	i.log.Warn("NATS connection lost; L1 disabled and dropped", "status", s.String())
+	i.local.SetLocalEnabled(false)
+	i.disabled = true
+	i.drop("disconnect")
+}
+
+// reconnected waits until the server has our subscription again, then
+// drops what L1 holds and enables it: broadcasts from here on arrive.
+func (i *Instance) reconnected() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for {
+		ctx, cancel := context.WithTimeout(i.ctx, time.Second)
+		err := i.nc.FlushWithContext(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if i.ctx.Err() != nil || i.nc.Status() != nats.CONNECTED {
+			return // a later status change brings us back here
+		}
+	}
+	i.drop("reconnect")
+	i.local.SetLocalEnabled(true)
+	i.disabled = false
+	i.log.Info("NATS connection back; L1 dropped and re-enabled")
+	ctx, cancel := context.WithTimeout(i.ctx, time.Second)
+	defer cancel()
+	if err := i.register(ctx); err != nil {
+		i.log.Warn("re-register after reconnect failed", "err", err)
+	}
+}
+
+func (i *Instance) heartbeat() {
+	defer i.wg.Done()
+	t := time.NewTicker(i.cfg.Heartbeat)
+	defer t.Stop()
+	var dropped int
+	for {
+		select {
+		case <-i.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := i.sub.Dropped(); err == nil && n > dropped {
+			dropped = n
+			i.log.Error("L1 broadcasts dropped (slow consumer); dropping L1", "dropped", n)
+			i.drop("slow consumer")
+		}
+		ctx, cancel := context.WithTimeout(i.ctx, i.cfg.Heartbeat)
+		if err := i.register(ctx); err != nil && i.nc.Status() == nats.CONNECTED {
+			i.log.Warn("heartbeat failed", "err", err)
+		}
+		cancel()
+	}
+}

@@ -1,0 +1,99 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// coordinatorMetrics are the coordinator's Prometheus metrics. They exist
+// (and are updated) even with no Registerer, which keeps the code free of
+// nil checks.
+type coordinatorMetrics struct {
+	received     prometheus.Counter
+	processed    prometheus.Counter
+	failed       *prometheus.CounterVec // by stage
+	deadLettered *prometheus.CounterVec // by cause
+	pending      prometheus.Gauge
+	ackPending   prometheus.Gauge
+	latency      prometheus.Histogram
+	batchSize    prometheus.Histogram
+	l1Acks       *prometheus.CounterVec // by result
+	liveInst     prometheus.Gauge
+}
+
+func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, error) {
+	m := &coordinatorMetrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_events_received_total", Help: "Event deliveries taken from the stream by this coordinator (redeliveries included).",
+		}),
+		processed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_events_processed_total", Help: "Events applied (L2, every live L1, purge queued) and acked.",
+		}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cachegate_events_failed_total", Help: "Failed attempts to apply an event, by stage; they are retried with backoff.",
+		}, []string{"stage"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cachegate_events_dead_lettered_total", Help: "Events moved to the dead-letter stream, by cause.",
+		}, []string{"cause"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_events_consumer_pending", Help: "Events in the stream not yet delivered to the coordinator (sampled).",
+		}),
+		ackPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_events_consumer_ack_pending", Help: "Events delivered but not yet acked (sampled).",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cachegate_events_invalidation_latency_seconds",
+			Help:    "From publish to applied on L2 and every live instance's L1.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "cachegate_events_batch_size", Help: "Events processed together in one batch.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		l1Acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cachegate_events_l1_acks_total", Help: "L1 broadcast acknowledgements by result (ok, error, unknown instance, timeout).",
+		}, []string{"result"}),
+		liveInst: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_events_live_instances", Help: "Gateway instances whose L1 acknowledgement the coordinator awaits.",
+		}),
+	}
+	err := register(reg, m.received, m.processed, m.failed, m.deadLettered, m.pending, m.ackPending,
+		m.latency, m.batchSize, m.l1Acks, m.liveInst)
+	return m, err
+}
+
+// instanceMetrics are one instance's.
+type instanceMetrics struct {
+	invalidations prometheus.Counter
+	drops         *prometheus.CounterVec
+}
+
+func newInstanceMetrics(reg prometheus.Registerer) (*instanceMetrics, error) {
+	m := &instanceMetrics{
+		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_events_l1_invalidations_total", Help: "L1 invalidations this instance applied from broadcasts.",
+		}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cachegate_events_l1_drops_total", Help: "Whole-L1 drops by reason (disconnect, reconnect, invalidation error).",
+		}, []string{"reason"}),
+	}
+	return m, register(reg, m.invalidations, m.drops)
+}
+
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	var errs []error
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("events: register metrics: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the JetStream resources and core NATS subjects.
+const (
+	StreamName           = "CACHEGATE_EVENTS"
+	DeadLetterStreamName = "CACHEGATE_DEADLETTER"
+	// DeadLetterSubjectPrefix + "<tenant>" holds the dead-lettered events.
+	DeadLetterSubjectPrefix = "cachegate.deadletter."
+	// RegistryBucket holds one key per live gateway instance.
+	RegistryBucket = "CACHEGATE_INSTANCES"
+	// AppliedBucket holds the ids of applied events for a while, so a
+	// waiter whose publish was a duplicate learns the event was applied.
+	AppliedBucket = "CACHEGATE_APPLIED"
+	// L1Subject carries the L1 broadcasts (core NATS, not a stream: an
+	// instance that misses one drops its whole L1 instead).
+	L1Subject = "cachegate.l1.invalidate"
+	// AppliedSubjectPrefix + idToken(id) carries the applied notification.
+	AppliedSubjectPrefix = "cachegate.applied."
+	// DefaultDurable is the coordinator's consumer, shared by every
+	// instance so each event is processed once.
+	DefaultDurable = "cachegate-coordinator"
+)
+
+// Headers the package sets on messages.
+const (
+	// HeaderPublished is the publish time in Unix nanoseconds; the
+	// end-to-end latency histogram starts there.
+	HeaderPublished = "Cachegate-Published"
+	HeaderReason    = "Cachegate-Reason"
+	HeaderSubject   = "Cachegate-Original-Subject"
+	HeaderSeq       = "Cachegate-Original-Seq"
+	HeaderMsgID     = "Cachegate-Original-Msg-Id"
+	HeaderEventID   = "Cachegate-Event-Id"
+	HeaderTime      = "Cachegate-Dead-Lettered-At"
+	HeaderDelivered = "Cachegate-Deliveries"
+)
+
+// Defaults of StreamConfig.
+const (
+	DefaultMaxAge           = 7 * 24 * time.Hour
+	DefaultDuplicateWindow  = 10 * time.Minute
+	MinDuplicateWindow      = 10 * time.Minute
+	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
+	DefaultAppliedTTL       = 15 * time.Minute
+	DefaultRegistryTTL      = time.Hour
+)
+
+// StreamConfig sizes the streams and buckets Setup creates. The zero value
+// is a valid single-server configuration.
+type StreamConfig struct {
+	// Replicas of every stream and bucket; 0 means 1.
+	Replicas int
+	// MaxAge keeps events this long; 0 means DefaultMaxAge.
+	MaxAge time.Duration
+	// MaxBytes bounds the event stream; 0 means no bound but MaxAge.
+	MaxBytes int64
+	// DuplicateWindow is how long a re-published event id is dropped as a
+	// duplicate; 0 means DefaultDuplicateWindow, less than
+	// MinDuplicateWindow is an error.
+	DuplicateWindow time.Duration
+	// DeadLetterMaxAge keeps dead letters this long; 0 means
+	// DefaultDeadLetterMaxAge.
+	DeadLetterMaxAge time.Duration
+	// AppliedTTL keeps applied ids this long; 0 means DefaultAppliedTTL. It
+	// should outlast DuplicateWindow.
+	AppliedTTL time.Duration
+	// RegistryTTL garbage-collects registry keys of instances that vanished
+	// without deregistering; 0 means DefaultRegistryTTL. Liveness itself is
+	// the heartbeat, not this.
+	RegistryTTL time.Duration
+}
+
+// Validate reports a configuration Setup would refuse.
+func (c StreamConfig) Validate() error {
+	if c.Replicas < 0 || c.Replicas > 5 {
+		return fmt.Errorf("events: replicas %d: want 0 to 5", c.Replicas)
+	}
+	if c.DuplicateWindow != 0 && c.DuplicateWindow < MinDuplicateWindow {
+		return fmt.Errorf("events: duplicate window %v is below %v", c.DuplicateWindow, MinDuplicateWindow)
+	}
+	for _, d := range []time.Duration{c.MaxAge, c.DeadLetterMaxAge, c.AppliedTTL, c.RegistryTTL} {
+		if d < 0 {
+			return errors.New("events: durations must not be negative")
+		}
+	}
+	if c.MaxBytes < 0 {
+		return errors.New("events: max bytes must not be negative")
+	}
+	return nil
+}
+
+func (c StreamConfig) withDefaults() StreamConfig {
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = DefaultDuplicateWindow
+	}
+	if c.DeadLetterMaxAge == 0 {
+		c.DeadLetterMaxAge = DefaultDeadLetterMaxAge
+	}
+	if c.AppliedTTL == 0 {
+		c.AppliedTTL = DefaultAppliedTTL
+	}
+	if c.RegistryTTL == 0 {
+		c.RegistryTTL = DefaultRegistryTTL
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = -1
+	}
+	return c
+}
+
+// Setup creates or updates the event and dead-letter streams and the
+// registry and applied-id buckets. It is idempotent; every process may call
+// it at start.
+func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       StreamName,
+		Subjects:   []string{SubjectPrefix + ">"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxAge:     cfg.MaxAge,
+		MaxBytes:   cfg.MaxBytes,
+		Duplicates: cfg.DuplicateWindow,
+		Replicas:   cfg.Replicas,
+		Discard:    jetstream.DiscardOld,
+	}); err != nil {
+		return fmt.Errorf("events: stream %s: %w", StreamName, err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       DeadLetterStreamName,
+		Subjects:   []string{DeadLetterSubjectPrefix + ">"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxAge:     cfg.DeadLetterMaxAge,
+		Duplicates: 2 * time.Minute,
+		Replicas:   cfg.Replicas,
+	}); err != nil {
+		return fmt.Errorf("events: stream %s: %w", DeadLetterStreamName, err)
+	}
+	for _, kv := range []jetstream.KeyValueConfig{
+		{Bucket: RegistryBucket, TTL: cfg.RegistryTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			Description: "cachegate gateway instances (heartbeats)"},
+		{Bucket: AppliedBucket, TTL: cfg.AppliedTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			Description: "ids of applied cachegate events"},
+	} {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+			return fmt.Errorf("events: bucket %s: %w", kv.Bucket, err)
+		}
+	}
+	return nil
+}

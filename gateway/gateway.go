@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -159,17 +160,10 @@ func (g *Gateway) hitStatus(layer string, f freshness) string {
 	return s.String()
 }
 
-// seconds rounds away from zero: a fresh entry's last fraction of a second
-// still counts as fresh (ttl=1), a just-stale one shows ttl=-1, not 0.
+// seconds rounds up: a fresh entry's last fraction of a second still
+// counts (ttl=1), and an entry 5.2 s past its lifetime shows ttl=-5.
 func seconds(d time.Duration) int64 {
-	s := int64(d / time.Second)
-	switch r := d % time.Second; {
-	case r > 0:
-		s++
-	case r < 0:
-		s--
-	}
-	return s
+	return int64(math.Ceil(d.Seconds()))
 }
 
 // storeContext bounds a layer write, detached from the client request so a

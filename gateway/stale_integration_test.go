@@ -28,7 +28,6 @@ func versioned(cc string, extra ...string) (http.HandlerFunc, *atomic.Int64) {
 	}, &n
 }
 
-
 func TestStaleWhileRevalidate(t *testing.T) {
 	h, _ := versioned("max-age=10, stale-while-revalidate=60")
 	o := startOrigin(t, h)
@@ -268,4 +267,3 @@ func TestEveryResponseHasCacheStatus(t *testing.T) {
 		}
 	}
 }
-

@@ -117,8 +117,9 @@ func (c Config) withDefaults() Config {
 }
 
 // NewClient builds the go-redis client cfg describes: a single server, a
-// Sentinel-managed master or a Cluster. Retries are off: a failed command
-// fails fast and the store's circuit breaker decides when to try again.
+// Sentinel-managed master or a Cluster. Retries are off (commands and
+// dials): a failed call fails fast and the store's circuit breaker decides
+// when to try again. Callers' context deadlines are honoured.
 func NewClient(cfg Config) (redis.UniversalClient, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -140,6 +141,10 @@ func NewClient(cfg Config) (redis.UniversalClient, error) {
 		PoolSize:      cfg.PoolSize,
 		PoolTimeout:   cfg.ReadTimeout + cfg.WriteTimeout,
 		MaxRetries:    -1,
+		// One dial attempt: go-redis's default of five with backoff would
+		// hold a request half a second when Redis is down.
+		DialerRetries:         1,
+		ContextTimeoutEnabled: true,
 	}
 	if cfg.URL != "" {
 		u, err := redis.ParseURL(cfg.URL)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -341,4 +342,45 @@ func blackhole(t *testing.T) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// BenchmarkGetHit is one L2 hit of a 2 KiB entry with three tags, after an
+// invalidation of another tag (so the script reads the tag records too).
+func BenchmarkGetHit(b *testing.B) {
+	r := testenv.StartRedis(b)
+	s := store(b, client(b, Config{Addrs: []string{r.Addr}}), Config{})
+	ctx := context.Background()
+	e := &gateway.Entry{
+		Status: 200,
+		Header: http.Header{"Content-Type": {"text/html"}, "Etag": {`"abc"`}},
+		Body:   make([]byte, 2048),
+		Tags:   []string{"company", "company:1", "url:/companies/1"},
+	}
+	if err := s.Set(ctx, "acme", "k", e, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.InvalidateTags(ctx, "acme", []string{"other"}); err != nil {
+		b.Fatal(err)
+	}
+	get := func() {
+		if got, _, err := s.Get(ctx, "acme", "k"); err != nil || got == nil {
+			b.Fatalf("Get: %v, %v", got, err)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			get()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				get()
+			}
+		})
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -252,14 +253,22 @@ func apiDetail(err error) string {
 	return "no error given"
 }
 
+// maxRetryAfter bounds a parsed Retry-After.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter parses Retry-After in seconds or as an HTTP date; 0 when
 // absent or unreadable (the dispatcher then backs off on its own).
 func retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		// Bounded before converting: a huge or infinite value would
+		// overflow the Duration; the dispatcher caps it further.
+		if math.IsNaN(s) || s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, maxRetryAfter.Seconds()) * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(time.Until(t), 0)

@@ -38,8 +38,10 @@ type Config struct {
 	Tenants []Tenant
 
 	// OnEdit is called after POST /edit changed a tenant's description in
-	// memory, with the request's context, before the response is written;
-	// an error is reported to the editor as 502 (the edit stays applied).
+	// memory, before the response is written, with the request's context
+	// values but not its cancellation (the change must be announced even
+	// if the editor leaves) and a 30 s deadline; an error is reported to
+	// the editor as 502 (the edit stays applied).
 	// The demo publishes company.updated here and waits until it is
 	// applied, so the editor's reload shows the change. Nil means nothing
 	// is called.

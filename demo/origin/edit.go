@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 // maxEditBody bounds what POST /edit reads: a 2,000-character description
 // is at most 8 KB of UTF-8, and form or JSON encoding can triple that.
 const maxEditBody = 64 << 10
+
+// onEditTimeout bounds the OnEdit hook, which runs detached from the
+// request's cancellation.
+const onEditTimeout = 30 * time.Second
 
 // EditResult is the JSON answer of a successful JSON POST /edit.
 type EditResult struct {
@@ -115,7 +120,13 @@ func (o *Origin) edit(w http.ResponseWriter, r request) {
 	o.stats.edited()
 	o.log.Info("origin: description edited", "tenant", r.site.ID, "locale", locale, "version", snap.version)
 	if o.onEdit != nil {
-		if err := o.onEdit(r.Context(), r.site.ID, desc); err != nil {
+		// The change is already live here: announcing it must not stop
+		// because the editor's browser went away, or caches would keep
+		// the old page until it expires.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), onEditTimeout)
+		err := o.onEdit(ctx, r.site.ID, desc)
+		cancel()
+		if err != nil {
 			o.log.Error("origin: announcing an edit failed", "tenant", r.site.ID, "err", err)
 			fail(http.StatusBadGateway, "the description was saved, but announcing the change failed: "+err.Error())
 			return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -181,5 +182,29 @@ func TestEditForm(t *testing.T) {
 	r := get(t, srv, "acme.localhost", "/edit", "Authorization", "Basic ZWQ6cHc=", "Accept-Language", "de")
 	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" || !strings.Contains(r.body, `name="description"`) || !strings.Contains(r.body, "Speichern") {
 		t.Fatalf("%d %v\n%s", r.status, r.header, r.body)
+	}
+}
+
+func TestEditHookOutlivesTheEditor(t *testing.T) {
+	started, finish, hookErr := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	o, err := origin.New(origin.Config{Latency: -1, OnEdit: func(ctx context.Context, _, _ string) error {
+		close(started)
+		<-finish
+		hookErr <- ctx.Err()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("POST", "http://acme.localhost/edit", strings.NewReader(`{"description":"x"}`)).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer e")
+	req.Header.Set("Content-Type", "application/json")
+	go o.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	<-started
+	cancel() // the editor closes the tab while the change is announced
+	close(finish)
+	if err := <-hookErr; err != nil {
+		t.Fatalf("the hook's context was cancelled with the request: %v", err)
 	}
 }

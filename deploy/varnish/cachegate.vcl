@@ -21,7 +21,8 @@ vcl 4.1;
 #   PURGE  with no xkey header            the classic purge of req.url on Host
 #
 # Hosts are compared lower-cased and without port. Clients see
-# "X-Cache: HIT|MISS|PASS|STALE" and "X-Cache-Hits", never the xkey header.
+# "X-Cache: HIT|MISS|PASS|STALE", "X-Cache-Hits" and a "varnish" entry
+# appended to Cache-Status (RFC 9211), never the xkey header.
 #
 # Setting the backend: edit .host/.port below (the tests rewrite exactly
 # these two lines), or keep this file as is and load a copy per site with
@@ -50,6 +51,7 @@ sub vcl_recv {
     unset req.http.X-Cachegate-Pass;
     unset req.http.X-Cachegate-Stale;
     unset req.http.X-Purged;
+    unset req.http.X-Cachegate-Status;
 
     if (req.method == "PURGE" || req.method == "BAN") {
         if (client.ip !~ purgers) {
@@ -151,16 +153,27 @@ sub vcl_backend_response {
 }
 
 sub vcl_deliver {
+    # X-Cache for people and tests; an RFC 9211 Cache-Status entry after the
+    # gateway's own (the cache nearest the client comes last).
     if (req.http.X-Cachegate-Pass) {
         set resp.http.X-Cache = "PASS";
+        set req.http.X-Cachegate-Status = "varnish; fwd=bypass";
     } else if (obj.hits > 0) {
         if (req.http.X-Cachegate-Stale) {
             set resp.http.X-Cache = "STALE";
+            set req.http.X-Cachegate-Status = "varnish; hit; fwd=stale";
         } else {
             set resp.http.X-Cache = "HIT";
+            set req.http.X-Cachegate-Status = "varnish; hit";
         }
     } else {
         set resp.http.X-Cache = "MISS";
+        set req.http.X-Cachegate-Status = "varnish; fwd=miss";
+    }
+    if (resp.http.Cache-Status) {
+        set resp.http.Cache-Status = resp.http.Cache-Status + ", " + req.http.X-Cachegate-Status;
+    } else {
+        set resp.http.Cache-Status = req.http.X-Cachegate-Status;
     }
     set resp.http.X-Cache-Hits = obj.hits;
     unset resp.http.xkey;

@@ -78,8 +78,11 @@ func (p *Purger) Limits() purge.Limits {
 
 // Result is what the nodes reported for one batch.
 type Result struct {
-	// Purged is the number of objects the nodes' xkey purges reached,
-	// summed over nodes (bans report no count).
+	// Purged is what the nodes' xkey purges reported, summed over nodes;
+	// bans report no count. Zero means no tagged object was cached. With
+	// several keys in one request, varnish-modules 0.20's xkey over-counts
+	// (keys after the first match add the running total again), so treat
+	// it as "some" rather than an exact number.
 	Purged int
 	// Requests is the number of HTTP requests sent, over all nodes.
 	Requests int

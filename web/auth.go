@@ -149,12 +149,24 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// sameOrigin reports whether a browser request's Origin, when it sent one,
-// is this listener: a second line of defence after SameSite and CSRF tokens.
+// sameOrigin reports whether a browser request comes from this listener's
+// own pages, by Sec-Fetch-Site and Origin where the browser sent them: a
+// second line of defence after SameSite cookies and CSRF tokens. Clients
+// that are not browsers send neither and pass.
 func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
+	}
+	if o == "null" {
+		// Privacy-preserving browsers send "null"; trust it only with a
+		// same-origin fetch site.
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host

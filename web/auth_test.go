@@ -148,7 +148,10 @@ func TestSessionCSRF(t *testing.T) {
 		{"no CSRF token", []reqOpt{cookie(c)}, 403},
 		{"wrong CSRF token", []reqOpt{cookie(c), header(CSRFHeader, "x"+csrf)}, 403},
 		{"other origin", []reqOpt{cookie(c), header(CSRFHeader, csrf), header("Origin", "https://evil.example")}, 403},
+		{"cross-site fetch", []reqOpt{cookie(c), header(CSRFHeader, csrf), header("Sec-Fetch-Site", "cross-site")}, 403},
+		{"null origin from another site", []reqOpt{cookie(c), header(CSRFHeader, csrf), header("Origin", "null"), header("Sec-Fetch-Site", "same-site")}, 403},
 		{"CSRF token", []reqOpt{cookie(c), header(CSRFHeader, csrf)}, 202},
+		{"null origin, same-origin fetch", []reqOpt{cookie(c), header(CSRFHeader, csrf), header("Origin", "null"), header("Sec-Fetch-Site", "same-origin")}, 202},
 		{"same origin", []reqOpt{cookie(c), header(CSRFHeader, csrf), header("Origin", e.ts.URL)}, 202},
 	}
 	for _, tc := range cases {

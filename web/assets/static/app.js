@@ -206,8 +206,9 @@ function renderLive(l) {
 function sparkline(seriesKey, name) {
   const W = 90, H = 22;
   const pts = [];
-  const n = state.history.length;
-  state.history.forEach((s, i) => {
+  const hs = aggregate(state.history, 45);
+  const n = hs.length;
+  hs.forEach((s, i) => {
     const p = (s[seriesKey] || {})[name];
     if (p && p.requests > 0) pts.push([i, 1 - p.origin / p.requests]);
   });
@@ -218,6 +219,36 @@ function sparkline(seriesKey, name) {
   const d = pts.map(([i, v], k) => (k ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1)).join('');
   root.append(svg('path', { d, fill: 'none', stroke: '#16a34a', 'stroke-width': 1.6, 'vector-effect': 'non-scaling-stroke' }));
   return root;
+}
+
+// aggregate merges runs of consecutive buckets so that a chart has about
+// maxPoints points: sums, not averages of ratios, so busy buckets weigh more.
+function aggregate(samples, maxPoints) {
+  const k = Math.max(1, Math.ceil(samples.length / Math.max(1, maxPoints)));
+  if (k === 1) return samples;
+  const out = [];
+  for (let i = 0; i < samples.length; i += k) {
+    const group = samples.slice(i, i + k);
+    const m = { time: group[group.length - 1].time, seconds: 0, requests: 0, layers: {}, tenants: {}, routes: {} };
+    for (const s of group) {
+      m.seconds += s.seconds;
+      m.requests += s.requests;
+      for (const [l, c] of Object.entries(s.layers || {})) {
+        const t = m.layers[l] || (m.layers[l] = { hits: 0, misses: 0 });
+        t.hits += c.hits;
+        t.misses += c.misses;
+      }
+      for (const key of ['tenants', 'routes']) {
+        for (const [n, p] of Object.entries(s[key] || {})) {
+          const t = m[key][n] || (m[key][n] = { requests: 0, origin: 0 });
+          t.requests += p.requests;
+          t.origin += p.origin;
+        }
+      }
+    }
+    out.push(m);
+  }
+  return out;
 }
 
 function chartFrame(box, H, yTicks, yFmt) {
@@ -250,7 +281,7 @@ function chartFrame(box, H, yTicks, yFmt) {
 function linePath(points, x, y) {
   let d = '', pen = false, prev = null;
   for (const p of points) {
-    if (p.v === null || (prev && p.t - prev > state.interval * 2500)) pen = false;
+    if (p.v === null || (prev && p.t - prev > p.gap)) pen = false;
     if (p.v === null) { prev = null; continue; }
     d += (pen ? 'L' : 'M') + x(p.t).toFixed(1) + ' ' + y(p.v).toFixed(1);
     pen = true;
@@ -262,7 +293,7 @@ function linePath(points, x, y) {
 function renderRatioChart() {
   const box = document.getElementById('chart-ratio');
   const f = chartFrame(box, box.clientHeight || 240, { max: 1, values: [0, 0.25, 0.5, 0.75, 1] }, (v) => v * 100 + '%');
-  const hs = state.history;
+  const hs = aggregate(state.history, (f.W - f.m.l - f.m.r) / 5);
   if (!hs.length) {
     const t = svg('text', { class: 'empty', x: f.W / 2, y: f.H / 2, 'text-anchor': 'middle' });
     t.textContent = 'Collecting — the first point appears after ' + state.interval + ' s.';
@@ -273,13 +304,14 @@ function renderRatioChart() {
     const pts = hs.map((s) => {
       const c = s.layers[L.key] || { hits: 0, misses: 0 };
       const tot = c.hits + c.misses;
-      return { t: new Date(s.time).getTime(), v: tot > 0 ? c.hits / tot : null };
+      return { t: new Date(s.time).getTime(), v: tot > 0 ? c.hits / tot : null, gap: s.seconds * 2500 };
     });
     f.root.append(svg('path', { d: linePath(pts, f.x, f.y), fill: 'none', stroke: L.color, 'stroke-width': 1.6, 'stroke-linejoin': 'round', opacity: 0.85 }));
   }
   const overall = hs.map((s) => ({
     t: new Date(s.time).getTime(),
     v: s.requests > 0 ? 1 - ((s.layers.origin || {}).hits || 0) / s.requests : null,
+    gap: s.seconds * 2500,
   }));
   const d = linePath(overall, f.x, f.y);
   if (d) {
@@ -301,14 +333,15 @@ function niceMax(v) {
 
 function renderRPSChart() {
   const box = document.getElementById('chart-rps');
-  const hs = state.history;
+  const hs = aggregate(state.history, Math.max(box.clientWidth, 300) / 4);
   let peak = 0;
   for (const s of hs) peak = Math.max(peak, s.requests / (s.seconds || state.interval));
   const max = niceMax(peak);
   const f = chartFrame(box, box.clientHeight || 110, { max, values: [0, max / 2, max] }, (v) => num(v));
-  const bw = Math.max(1, ((f.W - f.m.l - f.m.r) / (state.window / state.interval)) - 0.6);
+  const pxPerSec = (f.W - f.m.l - f.m.r) / state.window;
   for (const s of hs) {
     const secs = s.seconds || state.interval;
+    const bw = Math.max(1, secs * pxPerSec - 1);
     const all = s.requests / secs;
     const origin = ((s.layers.origin || {}).hits || 0) / secs;
     const xx = f.x(new Date(s.time).getTime()) - bw;
@@ -394,7 +427,7 @@ function showPurge(box, title, resp, extra) {
   box.replaceChildren(
     el('div', { class: 'title' }, title, el('span', { class: 'chip ' + (status === 'done' ? 'ok' : status === 'failed' ? 'failed' : 'queued'), id: 'purge-overall', text: status })),
     el('div', { class: 'chips', id: 'purge-targets' }, chips.length ? chips : el('span', { class: 'muted', text: 'waiting for the first layer…' })),
-    extra || null);
+    ...(extra ? [extra] : []));
 }
 
 async function pollPurge(box, id, title) {

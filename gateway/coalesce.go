@@ -33,7 +33,8 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 	res := v.(flightResult)
 	if res.e != nil && g.sameVariant(x, res) {
 		g.m.count(outcomeCollapsed)
-		g.writeEntry(w, x, res.e, g.collapsedStatus(x, res.e))
+		age, status := g.collapsedStatus(x, res.e)
+		g.writeEntry(w, x, res.e, age, status)
 		return
 	}
 	g.forward(w, r, x)
@@ -48,13 +49,13 @@ func (g *Gateway) sameVariant(x *exchange, res flightResult) bool {
 	return res.key == variantKey(x.key, res.e.Vary, x.req, x.d.Locales)
 }
 
-func (g *Gateway) collapsedStatus(x *exchange, e *Entry) string {
+func (g *Gateway) collapsedStatus(x *exchange, e *Entry) (time.Duration, string) {
 	f := g.evaluate(x, e, g.now())
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", x.forwardReason())
 	s.flag("collapsed")
 	s.int("ttl", seconds(f.lifetime-f.age))
-	return s.String()
+	return f.age, s.String()
 }
 
 // fetchLocked is the leader's fetch. With a FillLock and an L2, one
@@ -83,13 +84,14 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		s.token("fwd", fwdStale)
 		s.flag("collapsed")
 		s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
-		g.writeEntry(w, x, x.stale, s.String())
+		g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
 		return
 	}
 	if e, key := g.awaitFill(r.Context(), x); e != nil {
 		x.entry, x.entryKey = e, key
 		g.m.count(outcomeCollapsed)
-		g.writeEntry(w, x, e, g.collapsedStatus(x, e))
+		age, status := g.collapsedStatus(x, e)
+		g.writeEntry(w, x, e, age, status)
 		return
 	}
 	g.forward(w, r, x)

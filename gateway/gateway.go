@@ -135,11 +135,11 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	switch {
 	case e != nil && f.use == useFresh:
 		g.m.count(hitOutcome(layer))
-		g.writeEntry(w, x, e, g.hitStatus(layer, f))
+		g.writeEntry(w, x, e, f.age, g.hitStatus(layer, f))
 		return
 	case e != nil && f.use == useStale:
 		g.m.count(outcomeStaleHit)
-		g.writeEntry(w, x, e, g.hitStatus(layer, f))
+		g.writeEntry(w, x, e, f.age, g.hitStatus(layer, f))
 		g.revalidateAsync(r, x, e, f)
 		return
 	}

@@ -145,7 +145,7 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
 		s.token("detail", "stale-if-error")
 		x.served = true
-		g.writeEntry(w, x, x.stale, s.String())
+		g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
 		return
 	}
 	if r.Context().Err() != nil && !timeout {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/stats"
@@ -11,12 +12,12 @@ import (
 // not copied: entries are immutable), Age, the public headers, Cache-Status,
 // then 304 when the client's validators match, else status and body (none
 // for HEAD).
-func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, status string) {
+func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age time.Duration, status string) {
 	h := w.Header()
 	for k, vs := range e.Header {
 		h[k] = vs
 	}
-	h["Age"] = []string{headers.FormatAge(headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, g.now()))}
+	h["Age"] = []string{headers.FormatAge(age)}
 	g.publicHeaders(h, x, e.Tags)
 	h["Cache-Status"] = []string{status}
 	if g.notModified(x, e) {

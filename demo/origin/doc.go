@@ -8,21 +8,28 @@
 // demo wires it to publish company.updated and wait until it is applied).
 //
 // Every page costs an artificial latency so that the cache's effect is
-// visible, every page carries a version marker (<meta name="version"> and
-// <meta name="rendered">) so that tests can tell fresh from stale content,
+// visible, every page carries markers (data-version and data-rendered on
+// <html>, also as <meta> tags) so that tests can tell fresh from stale
+// content: the version moves with every edit, the render sequence with
+// every page the origin renders,
 // and GET /_origin/stats reports how many requests the origin served, which
 // is what "origin requests saved" is measured against.
 //
-// Routes, tags and headers (Handler documents them in full):
+// Routes, tags and headers. Public pages carry Cache-Control
+// "public, max-age=60, s-maxage=300, stale-while-revalidate=30", Vary:
+// Accept-Language, Content-Language, Last-Modified and a weak ETag, and
+// answer If-None-Match / If-Modified-Since with 304:
 //
 //	GET  /                   profile + gallery   Surrogate-Key: company:<t> gallery:<t>
 //	GET  /companies          listing             Surrogate-Key: company
 //	GET  /companies/<id>     detail              Surrogate-Key: company:<id>
 //	GET  /fragments/gallery  gallery fragment    Surrogate-Key: gallery:<t>
-//	GET  /gallery/<n>.svg    gallery image       Surrogate-Key: gallery:<t>
+//	GET  /gallery/<n>.svg    gallery image       Surrogate-Key: gallery:<t> (s-maxage=3600, not localized)
 //	GET  /account            personal page       Cache-Control: private (401 without credentials)
 //	GET  /edit, POST /edit   editor              Cache-Control: no-store (401 without Authorization)
-//	GET  /_origin/stats      request counts      not counted itself
+//	GET  /_origin/stats      request counts      any host, no latency, not counted itself
+//	unknown path             404                 public, max-age=30
+//	unknown host             404                 no-store, links to the tenants' sites
 //
 // State lives in memory and is safe for concurrent use.
 package origin

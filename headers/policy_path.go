@@ -14,8 +14,9 @@ const MaxPathParams = 8
 // /account/x, not /accounts); otherwise it is a glob matched against the
 // whole path: "{name}" matches one non-empty segment and captures it, "*"
 // inside a segment matches any run of characters but '/', and "**" as the
-// last segment matches any number of further segments. One trailing slash of
-// the request path is ignored.
+// last segment matches any number of further segments. A final "{$}" makes
+// a literal path exact, as in net/http's ServeMux ("/{$}" is the root
+// only). One trailing slash of the request path is ignored.
 //
 // Both kinds compile to the same segment list (a prefix is its literal
 // segments followed by "**"), so one matcher and one coverage check serve
@@ -60,13 +61,25 @@ func CompilePath(s string) (*PathPattern, error) {
 	p := &PathPattern{raw: s}
 	glob := strings.ContainsAny(s, "*{}")
 	body := strings.Trim(s, "/")
-	if body == "" {
+	if b, ok := strings.CutSuffix(body, "{$}"); ok && (b == "" || strings.HasSuffix(b, "/")) {
+		// "{$}" ends an exact match, as in net/http's ServeMux: "/{$}" is
+		// the root only, "/companies/{$}" is /companies and /companies/.
+		body = strings.TrimSuffix(b, "/")
+		if strings.ContainsAny(body, "*{}") {
+			return nil, fmt.Errorf("path pattern %q: {$} ends a literal path; a glob already matches exactly", s)
+		}
+		if body == "" {
+			return p, nil
+		}
+	} else if body == "" {
 		p.segs = []pathSeg{{kind: segRest}}
 		return p, nil
 	}
 	raw := strings.Split(body, "/")
 	for i, seg := range raw {
 		switch {
+		case seg == "{$}":
+			return nil, fmt.Errorf("path pattern %q: {$} is only allowed at the end", s)
 		case seg == "**":
 			if i != len(raw)-1 {
 				return nil, fmt.Errorf("path pattern %q: ** is only allowed as the last segment", s)
@@ -128,7 +141,9 @@ func (p *PathPattern) String() string { return p.raw }
 func (p *PathPattern) Params() []string { return append([]string(nil), p.params...) }
 
 // IsPrefix reports whether the pattern is a plain prefix (no wildcards).
-func (p *PathPattern) IsPrefix() bool { return !strings.ContainsAny(p.raw, "*{}") }
+func (p *PathPattern) IsPrefix() bool {
+	return len(p.segs) > 0 && p.segs[len(p.segs)-1].kind == segRest && !strings.ContainsAny(p.raw, "*{}")
+}
 
 // Match reports whether path (a request path starting with '/') matches,
 // writing captured parameters into vals in the order of Params.

@@ -38,6 +38,11 @@ func TestPathPatternMatch(t *testing.T) {
 		{"/a*b*c", "/ac", false, nil},
 		{"/**", "/", true, nil},
 		{"/companies", "/companies?x", false, nil},
+		{"/{$}", "/", true, nil},
+		{"/{$}", "/x", false, nil},
+		{"/companies/{$}", "/companies", true, nil},
+		{"/companies/{$}", "/companies/", true, nil},
+		{"/companies/{$}", "/companies/x", false, nil},
 	}
 	for _, tt := range tests {
 		p, err := CompilePath(tt.pattern)
@@ -69,6 +74,8 @@ func TestCompilePathErrors(t *testing.T) {
 		{"/a/{1x}", "parameter name"},
 		{"/a/{id}/{id}", "appears twice"},
 		{"/a/{tenant}", "reserved"},
+		{"/a/{$}/b", "only allowed at the end"},
+		{"/a/{id}/{$}", "already matches exactly"},
 		{"/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", "more than 8"},
 	}
 	for _, tt := range tests {
@@ -105,6 +112,11 @@ func TestPathPatternCovers(t *testing.T) {
 		{"/a/**", "/a", true},
 		{"/a", "/a/**", true},
 		{"/p/{id}", "/q/{id}", false},
+		{"/", "/{$}", true},
+		{"/{$}", "/", false},
+		{"/companies", "/companies/{$}", true},
+		{"/companies/{$}", "/companies", false},
+		{"/{$}", "/{$}", true},
 	}
 	for _, tt := range tests {
 		a, err := CompilePath(tt.a)

@@ -1,0 +1,358 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/invalidation"
+)
+
+// checkAddr checks a host:port listen or dial address; port 0 is allowed
+// for listeners ("any free port").
+func checkAddr(s string, listen bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("address %q must be host:port (e.g. 127.0.0.1:8080)", s)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 || p == 0 && !listen {
+		return fmt.Errorf("address %q: invalid port %q", s, port)
+	}
+	if !listen && host == "" {
+		return fmt.Errorf("address %q has no host", s)
+	}
+	return nil
+}
+
+// checkURL checks an absolute URL with one of schemes.
+func checkURL(s string, schemes ...string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Parse's error repeats the URL, which may hold a password.
+		return fmt.Errorf("not a valid URL")
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		return fmt.Errorf("URL scheme must be %s, got %q", strings.Join(schemes, ", "), u.Scheme)
+	}
+	if u.Host == "" && u.Scheme != "unix" {
+		return fmt.Errorf("URL has no host")
+	}
+	return nil
+}
+
+func (r *rootDecoder) addr(v *yaml.Node, what string, dst *string) {
+	if s, ok := r.scalar(v, what); ok {
+		if err := checkAddr(s.Value, true); err != nil {
+			r.errorf(s, "%s: %v", what, err)
+			return
+		}
+		*dst = s.Value
+	}
+}
+
+func (r *rootDecoder) url(v *yaml.Node, what string, dst *string, schemes ...string) {
+	if s, ok := r.scalar(v, what); ok {
+		if err := checkURL(s.Value, schemes...); err != nil {
+			r.errorf(s, "%s %q: %v", what, s.Value, err)
+			return
+		}
+		*dst = s.Value
+	}
+}
+
+// section remembers the key node of a CDN section for later messages.
+func (r *rootDecoder) section(key string, _ *yaml.Node) {
+	if r.sections == nil {
+		r.sections = map[string]*yaml.Node{}
+	}
+	r.sections[key] = r.key
+}
+
+var cloudflarePlans = []string{"free", "pro", "business", "enterprise"}
+
+func (r *rootDecoder) cdn(v *yaml.Node) {
+	c := &r.f.CDN
+	r.section("cdn", v)
+	r.mapping(v, "cdn", []field{
+		{"provider", func(v *yaml.Node) {
+			r.section("cdn.provider", v)
+			if s, ok := r.scalar(v, "cdn.provider"); ok {
+				if !slices.Contains(Providers(), s.Value) {
+					msg := fmt.Sprintf("cdn.provider: unknown provider %q (%s)", s.Value, strings.Join(Providers(), ", "))
+					if sug := suggest(s.Value, Providers()); sug != "" {
+						msg += fmt.Sprintf("; did you mean %q?", sug)
+					}
+					r.errorf(s, "%s", msg)
+					return
+				}
+				c.Provider = s.Value
+			}
+		}},
+		{"coalesce_window", func(v *yaml.Node) { r.duration(v, "cdn.coalesce_window", &c.CoalesceWindow) }},
+		{"header", func(v *yaml.Node) { r.section("cdn.header", v); r.str(v, "cdn.header", &c.Header) }},
+		{"hosts", func(v *yaml.Node) {
+			for t, n := range r.strMap(v, "cdn.hosts", &c.Hosts) {
+				r.tenantKey(n, "cdn.hosts", t)
+				if h := c.Hosts[t]; strings.ContainsAny(h, "/: ") || h == "" {
+					r.errorf(n, "cdn.hosts: %q must be a host name (no scheme, port or path)", h)
+				}
+			}
+		}},
+		{"cloudflare", func(v *yaml.Node) { r.section("cdn.cloudflare", v); r.setIf("cdn.cloudflare", v); r.cloudflare(v) }},
+		{"fastly", func(v *yaml.Node) { r.section("cdn.fastly", v); r.setIf("cdn.fastly", v); r.fastly(v) }},
+		{"varnish", func(v *yaml.Node) { r.section("cdn.varnish", v); r.setIf("cdn.varnish", v); r.varnish(v) }},
+	})
+	// A provider's section without the provider selected is most likely
+	// a forgotten switch; one selected without its section cannot purge.
+	for _, p := range []string{ProviderCloudflare, ProviderFastly, ProviderVarnish} {
+		if n := r.sections["cdn."+p]; n != nil && c.Provider != p && r.sectionSet["cdn."+p] {
+			r.errorf(n, "cdn.%s is configured but cdn.provider is %q", p, cmpOr(c.Provider, ProviderNone))
+		}
+	}
+	at := r.sections["cdn.provider"]
+	switch c.Provider {
+	case ProviderCloudflare:
+		if c.Cloudflare.Zone == "" && len(c.Cloudflare.Zones) == 0 {
+			r.errorf(at, "cdn.provider cloudflare needs cdn.cloudflare.zone or cdn.cloudflare.zones")
+		}
+	case ProviderFastly:
+		if c.Fastly.ServiceID == "" && len(c.Fastly.Services) == 0 {
+			r.errorf(at, "cdn.provider fastly needs cdn.fastly.service_id or cdn.fastly.services")
+		}
+	case ProviderVarnish:
+		if len(c.Varnish.URLs) == 0 {
+			r.errorf(at, "cdn.provider varnish needs cdn.varnish.urls")
+		}
+	}
+}
+
+func (r *rootDecoder) setIf(key string, v *yaml.Node) {
+	if r.sectionSet == nil {
+		r.sectionSet = map[string]bool{}
+	}
+	r.sectionSet[key] = !isNull(r.resolve(v))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (r *rootDecoder) tenantKey(n *yaml.Node, what, tenant string) {
+	if err := invalidation.ValidateTenant(tenant); err != nil {
+		r.errorf(n, "%s: %v", what, err)
+	}
+}
+
+func isHex32(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *rootDecoder) cloudflare(v *yaml.Node) {
+	cf := &r.f.CDN.Cloudflare
+	zone := func(n *yaml.Node, id string) {
+		if !isHex32(id) {
+			r.errorf(n, "cdn.cloudflare: zone id %q must be 32 lower-case hex digits (the zone's ID on its overview page)", id)
+		}
+	}
+	r.mapping(v, "cdn.cloudflare", []field{
+		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.cloudflare.api_token", &cf.APIToken) }},
+		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.cloudflare.base_url", &cf.BaseURL, "http", "https") }},
+		{"plan", func(v *yaml.Node) {
+			if s, ok := r.scalar(v, "cdn.cloudflare.plan"); ok {
+				if !slices.Contains(cloudflarePlans, s.Value) {
+					r.errorf(s, "cdn.cloudflare.plan: unknown plan %q (%s)", s.Value, strings.Join(cloudflarePlans, ", "))
+					return
+				}
+				cf.Plan = s.Value
+			}
+		}},
+		{"zone", func(v *yaml.Node) {
+			r.str(v, "cdn.cloudflare.zone", &cf.Zone)
+			if cf.Zone != "" {
+				zone(v, cf.Zone)
+			}
+		}},
+		{"zones", func(v *yaml.Node) {
+			for t, n := range r.strMap(v, "cdn.cloudflare.zones", &cf.Zones) {
+				r.tenantKey(n, "cdn.cloudflare.zones", t)
+				zone(n, cf.Zones[t])
+			}
+		}},
+	})
+}
+
+func (r *rootDecoder) fastly(v *yaml.Node) {
+	fs := &r.f.CDN.Fastly
+	r.mapping(v, "cdn.fastly", []field{
+		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.fastly.api_token", &fs.APIToken) }},
+		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.fastly.base_url", &fs.BaseURL, "http", "https") }},
+		{"service_id", func(v *yaml.Node) { r.str(v, "cdn.fastly.service_id", &fs.ServiceID) }},
+		{"services", func(v *yaml.Node) {
+			for t, n := range r.strMap(v, "cdn.fastly.services", &fs.Services) {
+				r.tenantKey(n, "cdn.fastly.services", t)
+			}
+		}},
+		{"soft_purge", func(v *yaml.Node) { r.boolean(v, "cdn.fastly.soft_purge", &fs.SoftPurge) }},
+	})
+}
+
+func (r *rootDecoder) varnish(v *yaml.Node) {
+	vn := &r.f.CDN.Varnish
+	r.mapping(v, "cdn.varnish", []field{
+		{"urls", func(v *yaml.Node) {
+			for i, n := range r.list(v, "cdn.varnish.urls", &vn.URLs) {
+				if err := checkURL(vn.URLs[i], "http", "https"); err != nil {
+					r.errorf(n, "cdn.varnish.urls %q: %v", vn.URLs[i], err)
+				}
+			}
+		}},
+		{"soft", func(v *yaml.Node) { r.boolean(v, "cdn.varnish.soft", &vn.Soft) }},
+		{"timeout", func(v *yaml.Node) { r.duration(v, "cdn.varnish.timeout", &vn.Timeout) }},
+	})
+}
+
+// eventPlaceholder says which names an event tag template may use.
+func eventPlaceholder(name string) bool {
+	switch name {
+	case "tenant", "type", "entity", "key", "id":
+		return true
+	}
+	return strings.HasPrefix(name, "data.")
+}
+
+func (r *rootDecoder) events(v *yaml.Node) {
+	r.mapping(v, "events", []field{{"rules", func(v *yaml.Node) {
+		n := r.resolve(v)
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			r.errorf(n, "events.rules must be a list, got %s", kindName(n))
+			return
+		}
+		types := map[string]bool{}
+		for i, c := range n.Content {
+			var er EventRule
+			what := fmt.Sprintf("events.rules[%d]", i)
+			var typeNode, replaceNode *yaml.Node
+			var tagNodes []*yaml.Node
+			r.mapping(c, what, []field{
+				{"type", func(v *yaml.Node) { typeNode = v; r.str(v, what+".type", &er.Type) }},
+				{"tags", func(v *yaml.Node) { tagNodes = r.list(v, what+".tags", &er.Tags) }},
+				{"replace_default", func(v *yaml.Node) { replaceNode = v; r.boolean(v, what+".replace_default", &er.ReplaceDefault) }},
+			})
+			switch {
+			case typeNode == nil:
+				r.errorf(c, "%s: type is required (an event type such as company.updated, or \"*\")", what)
+			case types[er.Type]:
+				r.errorf(typeNode, "%s: type %q already has a rule", what, er.Type)
+			}
+			types[er.Type] = true
+			for j, s := range er.Tags {
+				if _, err := headers.ParseTemplate(s, eventPlaceholder); err != nil {
+					r.errorf(tagNodes[j], "%s.tags: %v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", what, err)
+				}
+			}
+			if er.ReplaceDefault && len(er.Tags) == 0 {
+				r.errorf(replaceNode, "%s: replace_default with no tags would make these events invalidate nothing", what)
+			}
+			r.f.Events.Rules = append(r.f.Events.Rules, er)
+		}
+	}}})
+}
+
+// checkFile runs the checks that span sections.
+func (r *rootDecoder) checkFile() {
+	f := r.f
+	if f.Listen != "" && f.Listen == f.AdminListen {
+		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
+	}
+	if n := r.top["cache_name"]; n != nil && f.CacheName != "" {
+		for i := 0; i < len(f.CacheName); i++ {
+			if c := f.CacheName[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+				r.errorf(n, "cache_name %q must be a token (letters, digits, - . _)", f.CacheName)
+				break
+			}
+		}
+	}
+	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil && strings.ContainsAny(*f.ServerHeader, "\r\n") {
+		r.errorf(n, "server_header must be one line")
+	}
+}
+
+// Validate checks the file as the command will use it, after flags and
+// environment overrides: what Load already checked for the file's own
+// values (without lines, as overrides have none), plus what must be present
+// in the end (an origin; the CDN provider's credentials).
+func (f *File) Validate() error {
+	name := cmpOr(f.Path, "config")
+	var errs Errors
+	add := func(format string, a ...any) { errs = append(errs, Error{File: name, Msg: fmt.Sprintf(format, a...)}) }
+	if f.Origin == "" {
+		add("origin is required (origin: in the file, --origin or CACHEGATE_ORIGIN)")
+	} else if err := checkURL(f.Origin, "http", "https"); err != nil {
+		add("origin %q: %v", f.Origin, err)
+	}
+	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
+		if a != "" {
+			if err := checkAddr(a, true); err != nil {
+				add("%s: %v", what, err)
+			}
+		}
+	}
+	if f.Redis.URL != "" {
+		if err := checkURL(string(f.Redis.URL), "redis", "rediss", "unix"); err != nil {
+			add("redis.url: %v", err)
+		}
+		if len(f.Redis.Addrs) > 0 {
+			add("redis: set url or addrs, not both")
+		}
+	}
+	if f.NATS.URL != "" {
+		if err := checkURL(f.NATS.URL, "nats", "tls", "ws", "wss"); err != nil {
+			add("nats.url %q: %v", f.NATS.URL, err)
+		}
+	}
+	switch f.CDN.Provider {
+	case "", ProviderNone, ProviderAkamai:
+	case ProviderCloudflare:
+		if f.CDN.Cloudflare.APIToken == "" {
+			add("cdn.cloudflare.api_token is required with provider cloudflare")
+		}
+	case ProviderFastly:
+		if f.CDN.Fastly.APIToken == "" {
+			add("cdn.fastly.api_token is required with provider fastly")
+		}
+	case ProviderVarnish:
+		if len(f.CDN.Varnish.URLs) == 0 {
+			add("cdn.varnish.urls is required with provider varnish")
+		}
+	default:
+		add("cdn.provider: unknown provider %q", f.CDN.Provider)
+	}
+	for _, p := range headers.CheckPolicy(f.Policy()) {
+		add("%v", p)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cachegate/cachegate/headers"
+)
+
+// File is a parsed config file. Every field is a plain value whose zero
+// means "not set in the file": the command that loads it applies its flags
+// and environment on top, field by field, then the package defaults, then
+// calls Validate.
+type File struct {
+	// Path is where the file was read from (for messages); not a YAML key.
+	Path string
+
+	// Listen is the gateway's address ("127.0.0.1:8080"); empty: the
+	// command's default.
+	Listen string
+	// AdminListen is the admin API and dashboard address; empty: default.
+	AdminListen string
+	// Origin is the origin's base URL (http or https).
+	Origin string
+	// CacheName names the cache in Cache-Status; empty: "cachegate".
+	CacheName string
+	// DataDir holds the embedded NATS server's data; empty: a temporary
+	// directory.
+	DataDir string
+	// SessionCookies make requests private; nil: headers.DefaultSessionCookies.
+	// An empty list in the file (session_cookies: []) means none.
+	SessionCookies []string
+	// ServerHeader: nil passes the origin's Server header; "" removes it;
+	// anything else replaces it.
+	ServerHeader *string
+	// Via: nil or true adds "Via: 1.1 <cache_name>" (RFC 9110 asks proxies
+	// to); false does not.
+	Via *bool
+
+	L1     L1
+	Limits Limits
+	Redis  Redis
+	NATS   NATS
+	Admin  Admin
+
+	Tenants headers.TenantConfig
+	// Routes are the ordered policy rules; Default applies when none
+	// matches (zero: respect the origin).
+	Routes  []headers.RuleConfig
+	Default headers.RuleConfig
+
+	CDN    CDN
+	Events Events
+}
+
+// L1 configures the in-process cache.
+type L1 struct {
+	// MaxBytes bounds its size; 0: the gateway's default.
+	MaxBytes int64
+}
+
+// Limits bound the request path; zeros: the gateway's defaults.
+type Limits struct {
+	MaxObjectSize  int64
+	OriginTimeout  time.Duration
+	MaxHeaderBytes int64
+}
+
+// Redis configures the shared L2; all zero: no L2. Use URL for one server,
+// or Addrs (a cluster, or with MasterName a Sentinel set).
+type Redis struct {
+	URL        Secret // may carry a password
+	Addrs      []string
+	MasterName string
+	Username   string
+	Password   Secret
+	DB         int
+	TLS        bool
+	// KeyPrefix namespaces cachegate's keys in a shared Redis; empty:
+	// the store's default.
+	KeyPrefix string
+}
+
+// Enabled reports whether an L2 is configured.
+func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
+
+// NATS configures the event bus; URL empty: an embedded server.
+type NATS struct {
+	URL string
+	// Credentials is a .creds file for NATS decentralized auth.
+	Credentials string
+	Token       Secret
+	// EmbeddedListen is the client address of the embedded server
+	// ("127.0.0.1:4222"), for other instances and publishers; empty: an
+	// in-process-only server.
+	EmbeddedListen string
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	// Token is the bearer token; empty: the command generates one (or
+	// takes CACHEGATE_ADMIN_TOKEN).
+	Token Secret
+}
+
+// CDN providers a file may name.
+const (
+	ProviderNone       = "none"
+	ProviderCloudflare = headers.ProviderCloudflare
+	ProviderFastly     = headers.ProviderFastly
+	ProviderAkamai     = headers.ProviderAkamai
+	ProviderVarnish    = headers.ProviderVarnish
+)
+
+// Providers lists the provider names a file may use.
+func Providers() []string {
+	return []string{ProviderNone, ProviderCloudflare, ProviderFastly, ProviderAkamai, ProviderVarnish}
+}
+
+// CDN configures the CDN in front of the gateway: the tag header format
+// responses carry to it and where purges go.
+type CDN struct {
+	// Provider: "none" or empty (no CDN: tag headers never leave), or one
+	// of Providers. Akamai selects the Edge-Cache-Tag format only; there is
+	// no Akamai purger.
+	Provider string
+	// CoalesceWindow merges purges dequeued within it; 0: the default.
+	CoalesceWindow time.Duration
+	// Header carries rules' CDN directives unless a rule names its own;
+	// empty: the provider's (Cloudflare-CDN-Cache-Control, Surrogate-Control
+	// for Fastly, else CDN-Cache-Control).
+	Header string
+	// Hosts maps a tenant to its public host, to make URL and prefix
+	// purges absolute.
+	Hosts map[string]string
+
+	Cloudflare Cloudflare
+	Fastly     Fastly
+	Varnish    Varnish
+}
+
+// Cloudflare configures Cloudflare purges.
+type Cloudflare struct {
+	APIToken Secret
+	BaseURL  string
+	// Plan sets the per-call purge limits: free, pro, business or
+	// enterprise; empty: enterprise's.
+	Plan string
+	// Zone is shared by tenants not in Zones (tags are tenant-prefixed).
+	Zone string
+	// Zones maps a tenant to a zone of its own.
+	Zones map[string]string
+}
+
+// Fastly configures Fastly purges.
+type Fastly struct {
+	APIToken  Secret
+	BaseURL   string
+	ServiceID string
+	// Services maps a tenant to a service of its own.
+	Services  map[string]string
+	SoftPurge bool
+}
+
+// Varnish configures purges of Varnish nodes (xkey).
+type Varnish struct {
+	URLs    []string
+	Soft    bool
+	Timeout time.Duration
+}
+
+// Events configures how change events map to tags.
+type Events struct {
+	Rules []EventRule
+}
+
+// EventRule adds tags to events of one type. Its fields are those of
+// events.Rule, so events.Rule(r) converts it.
+type EventRule struct {
+	// Type is the event type ("company.updated"); "*" applies to all.
+	Type string
+	// Tags are templates over {tenant}, {type}, {entity}, {key}, {id} and
+	// {data.x}.
+	Tags []string
+	// ReplaceDefault drops the default tags "<entity>:<key>" and "<entity>".
+	ReplaceDefault bool
+}
+
+// CDNHeader is the header that carries rules' CDN directives.
+func (f *File) CDNHeader() string {
+	if f.CDN.Header != "" {
+		return f.CDN.Header
+	}
+	switch f.CDN.Provider {
+	case ProviderCloudflare:
+		return headers.HeaderCloudflareCacheControl
+	case ProviderFastly:
+		return headers.HeaderSurrogateControl
+	}
+	return headers.DefaultCDNHeader
+}
+
+// Policy returns the header policy of the file, for headers.CompilePolicy.
+func (f *File) Policy() headers.PolicyConfig {
+	return headers.PolicyConfig{
+		SessionCookies: f.SessionCookies,
+		Tenants:        f.Tenants,
+		Rules:          f.Routes,
+		Default:        f.Default,
+		CDNHeader:      f.CDNHeader(),
+	}
+}
+
+// CacheNameOrDefault is CacheName, or "cachegate".
+func (f *File) CacheNameOrDefault() string { return cmp.Or(f.CacheName, "cachegate") }
+
+// Secret is a string that never prints: fmt, slog and encoders see
+// "[redacted]" (PITFALLS 12). Convert with string(s) where the value is
+// needed.
+type Secret string
+
+// String redacts.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts for %#v.
+func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
+
+// LogValue redacts for log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts for encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Error is one problem of a config file, at a line (0 when the problem has
+// no single place, e.g. after overrides).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found, in line order; its Error is one
+// "FILE:LINE: message" per line, as check-config prints it.
+type Errors []Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}

@@ -1,0 +1,120 @@
+// Package config owns cachegate's config file: the YAML of
+// `cachegate serve --config FILE` and `cachegate check-config FILE`.
+//
+// Load reports every problem of a file at once, each as "FILE:LINE:
+// message" (type Errors): unknown keys with a did-you-mean, wrong types, bad
+// durations, sizes, addresses, URLs and globs, conflicting directives,
+// unreachable rules, unknown providers and placeholders, invalid tenants and
+// tags. It walks yaml.v3 nodes by hand rather than unmarshalling into
+// structs, because yaml.Unmarshal stops at the first type error and has no
+// line for semantic errors; the policy checks themselves live in
+// headers.CheckPolicy and are only placed on their lines here, so the config
+// and the compiled policy cannot disagree.
+//
+// A File is plain data whose zero fields mean "not set": the command applies
+// flags and CACHEGATE_* variables on top field by field, then calls
+// File.Validate (which also checks what must be present in the end, such as
+// the origin and the CDN credentials), then converts with File.Policy.
+//
+// # Schema
+//
+// Durations are Go durations or days: "90s", "5m", "1h30m", "7d"; a bare
+// number other than 0 is an error (its unit would be a guess). Sizes are
+// bytes with an optional unit: "65536", "512KiB", "256MiB", "1GB". Strings
+// holding secrets (admin.token, redis.url, redis.password, nats.token, the
+// CDN api_tokens) may contain ${NAME}, replaced by the environment variable
+// NAME, which must be set; secrets are of type Secret and never print. YAML
+// anchors, aliases and merge keys ("<<: *common") work; explicit keys win
+// over merged ones.
+//
+//	listen: 127.0.0.1:8080        # gateway address (port 0: any free port)
+//	admin_listen: 127.0.0.1:9090  # admin API and dashboard
+//	origin: http://127.0.0.1:8081 # required (here, --origin or CACHEGATE_ORIGIN)
+//	cache_name: cachegate         # the name in Cache-Status
+//	data_dir: .cachegate          # embedded NATS storage; empty: temporary
+//	session_cookies: [sessionid, session]  # [] for none; absent: these two
+//	server_header: cachegate      # absent: keep the origin's; false or "": remove
+//	via: true                     # add "Via: 1.1 <cache_name>" (default true)
+//	l1: { max_bytes: 256MiB }
+//	limits: { max_object_size: 8MiB, origin_timeout: 10s, max_header_bytes: 64KiB }
+//	redis:                        # absent: no L2
+//	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or:
+//	  addrs: [a:6379, b:6379]     # a cluster, or sentinels with master_name
+//	  master_name: mymaster
+//	  username: cachegate
+//	  password: ${REDIS_PASSWORD}
+//	  db: 0
+//	  tls: false
+//	  key_prefix: cg
+//	nats:                         # absent url: an embedded server
+//	  url: nats://127.0.0.1:4222
+//	  credentials: /etc/cachegate/nats.creds
+//	  token: ${NATS_TOKEN}
+//	  embedded_listen: 127.0.0.1:4222  # expose the embedded server
+//	admin: { token: ${CACHEGATE_ADMIN_TOKEN} }
+//	tenants:
+//	  by: host          # host (default) | subdomain | header | path_prefix
+//	  domains: [example.com]   # by: subdomain: acme.example.com -> acme
+//	  header: X-Tenant         # by: header
+//	  hosts: { shop.acme.de: acme, "*.berg.example": berg }  # wins in every mode
+//	  fallback: default        # tenant of requests whose tenant is missing or invalid
+//	routes:                     # ordered; the first match wins
+//	  - name: product           # in stats and logs; default: the path
+//	    match:                  # every field given must match; none: every request
+//	      host: [shop.example.com, "*.example.com"]
+//	      tenant: [acme]
+//	      path: "/products/{id}"  # see below
+//	      methods: [GET]          # GET also matches HEAD
+//	      cookie: [ab_test]       # present (any value)
+//	      header: [X-Variant]     # present (any value)
+//	    private: false          # true: never shared; conflicts with every caching key below
+//	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin
+//	    browser: public, max-age=60   # Cache-Control sent to clients
+//	    cdn: max-age=86400            # directives for the CDN ...
+//	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)
+//	    stale_while_revalidate: 1m
+//	    stale_if_error: 1h
+//	    tags: ["product:{id}", "{tenant}-catalog"]  # placeholders: path parameters, {tenant}, {host}, {path}
+//	    locales: [en, de]       # Accept-Language is normalized to one of these
+//	    staff_bypass: { cookie: staff_preview, header: X-Preview }  # uncached, for editors
+//	default:                    # a rule without match, applied when no route matched
+//	  ttl: origin
+//	cdn:
+//	  provider: none            # none | cloudflare | fastly | akamai | varnish
+//	  coalesce_window: 1s       # purges merged within this window
+//	  header: CDN-Cache-Control # default: Cloudflare-CDN-Cache-Control / Surrogate-Control (Fastly) / CDN-Cache-Control
+//	  hosts: { acme: acme.example.com }   # tenant -> public host, for URL and prefix purges
+//	  cloudflare: { api_token: ${CF_API_TOKEN}, base_url: ..., plan: enterprise,
+//	                zone: <32 hex>, zones: { acme: <32 hex> } }
+//	  fastly: { api_token: ${FASTLY_API_TOKEN}, base_url: ..., service_id: ..., services: { acme: ... }, soft_purge: true }
+//	  varnish: { urls: [http://127.0.0.1:6081], soft: false, timeout: 5s }
+//	events:
+//	  rules:
+//	    - type: product.updated   # "*" for every type
+//	      tags: ["category:{data.category_id}"]  # {tenant} {type} {entity} {key} {id} {data.x}
+//	      replace_default: false  # true drops the default <entity>:<key> and <entity>
+//
+// # Paths
+//
+// A path without '*' or '{' is a prefix on segment boundaries: /account
+// matches /account and /account/settings, not /accounts; "/" matches
+// everything. Otherwise it is matched whole: {name} is one segment, captured
+// for tag templates; '*' within a segment matches any characters but '/';
+// a final /** matches any further segments; a final {$} makes a literal path
+// exact ("/{$}" is the home page only, as in net/http's ServeMux).
+//
+// # What Load rejects
+//
+// Besides syntax and types: a private route with ttl, browser, cdn,
+// cdn_header, stale_*, tags or staff_bypass; browser or cdn directives that
+// do not parse, are unknown, repeat, or conflict (no-store with max-age,
+// public with private, private in cdn, a private browser value with cdn
+// directives); a rule that an earlier rule always matches first (after a
+// catch-all, or under a broader prefix with no narrower conditions); two
+// rules with one name; tag templates with unknown placeholders or
+// characters a tag may not hold; invalid tenants (invalidation.ValidateTenant)
+// and locales; an unknown CDN provider or one without its zone, service or
+// URLs; a CDN provider section while another provider is selected; event
+// rules without type, twice for a type, or replacing the defaults with
+// nothing.
+package config

@@ -1,0 +1,430 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cachegate/cachegate/headers"
+)
+
+// MaxFileSize bounds a config file.
+const MaxFileSize = 4 << 20
+
+// Load reads and checks the config file at path. On any problem it returns
+// Errors listing every problem found as "FILE:LINE: message"; the File is
+// then nil. Secrets may be written as ${NAME}, read from the environment.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read config: %v", err)}}
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse is Load on data already read; name labels the messages and getenv
+// resolves ${NAME} in secrets (nil: the process environment).
+func Parse(name string, data []byte, getenv func(string) (string, bool)) (*File, error) {
+	if getenv == nil {
+		getenv = lookupEnv
+	}
+	d := &decoder{file: name, getenv: getenv}
+	f := &File{Path: name}
+	if len(data) > MaxFileSize {
+		return nil, Errors{{File: name, Line: 1, Msg: fmt.Sprintf("config is larger than %d bytes", MaxFileSize)}}
+	}
+	doc, extra, err := parseYAML(data)
+	if err != nil {
+		return nil, yamlErrors(name, err)
+	}
+	if extra != nil {
+		d.errorf(extra, "only one YAML document is allowed (remove the ---)")
+	}
+	if len(doc.Content) > 0 {
+		r := &rootDecoder{decoder: d, f: f, rules: map[int]*ruleNodes{}}
+		r.decode(doc.Content[0])
+		r.checkPolicy()
+		r.checkFile()
+	}
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+		return nil, d.errs
+	}
+	return f, nil
+}
+
+// parseYAML parses the first document and reports a second one. yaml.v3
+// has panicked on hostile input in the past; a config file must never take
+// the process down, so a panic there is an error (only there: a panic in
+// our own decoding is a bug the fuzz test must see).
+func parseYAML(data []byte) (doc yaml.Node, extra *yaml.Node, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot parse YAML: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return doc, nil, err
+	}
+	var next yaml.Node
+	if dec.Decode(&next) == nil {
+		extra = &next
+	}
+	return doc, extra, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// yamlErrors turns a yaml.v3 syntax or type error into Errors with lines.
+func yamlErrors(name string, err error) Errors {
+	var msgs []string
+	if te, ok := err.(*yaml.TypeError); ok {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out Errors
+	for _, m := range msgs {
+		line := 1
+		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
+			if n, err := strconv.Atoi(sm[1]); err == nil && n > 0 {
+				line, m = n, sm[2]
+			}
+		}
+		out = append(out, Error{File: name, Line: line, Msg: "YAML: " + trimYAMLPrefix(m)})
+	}
+	return out
+}
+
+func trimYAMLPrefix(m string) string {
+	if len(m) > 6 && m[:6] == "yaml: " {
+		return m[6:]
+	}
+	return m
+}
+
+// ruleNodes remembers where a rule's fields were, to place policy problems.
+type ruleNodes struct {
+	// badMatch: the rule's match did not decode, so it may look broader
+	// than written; shadowing checks involving it are not reported.
+	badMatch bool
+	self     *yaml.Node
+	fields   map[string]*yaml.Node
+	items    map[string][]*yaml.Node
+}
+
+type rootDecoder struct {
+	*decoder
+	f        *File
+	top      map[string]*yaml.Node
+	rules    map[int]*ruleNodes // by index; headers.ProblemDefaultRule for default
+	tenants  map[string]*yaml.Node
+	cookies  []*yaml.Node
+	sections map[string]*yaml.Node
+	// sectionSet says which CDN provider sections are non-empty.
+	sectionSet map[string]bool
+}
+
+func (r *rootDecoder) at(key string, fn func(v *yaml.Node)) field {
+	return field{key, func(v *yaml.Node) {
+		if r.top == nil {
+			r.top = map[string]*yaml.Node{}
+		}
+		r.top[key] = r.key
+		fn(v)
+	}}
+}
+
+func (r *rootDecoder) decode(root *yaml.Node) {
+	f := r.f
+	r.mapping(root, "config", []field{
+		r.at("listen", func(v *yaml.Node) { r.addr(v, "listen", &f.Listen) }),
+		r.at("admin_listen", func(v *yaml.Node) { r.addr(v, "admin_listen", &f.AdminListen) }),
+		r.at("origin", func(v *yaml.Node) { r.url(v, "origin", &f.Origin, "http", "https") }),
+		r.at("cache_name", func(v *yaml.Node) { r.str(v, "cache_name", &f.CacheName) }),
+		r.at("data_dir", func(v *yaml.Node) { r.str(v, "data_dir", &f.DataDir) }),
+		r.at("session_cookies", func(v *yaml.Node) { r.cookies = r.list(v, "session_cookies", &f.SessionCookies) }),
+		r.at("server_header", func(v *yaml.Node) { r.serverHeader(v) }),
+		r.at("via", func(v *yaml.Node) { r.boolPtr(v, "via", &f.Via) }),
+		r.at("l1", func(v *yaml.Node) {
+			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
+		}),
+		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
+		r.at("redis", func(v *yaml.Node) { r.redis(v) }),
+		r.at("nats", func(v *yaml.Node) { r.nats(v) }),
+		r.at("admin", func(v *yaml.Node) {
+			r.mapping(v, "admin", []field{{"token", func(v *yaml.Node) { r.secret(v, "admin.token", &f.Admin.Token) }}})
+		}),
+		r.at("tenants", func(v *yaml.Node) { r.tenantsSection(v) }),
+		r.at("routes", func(v *yaml.Node) { r.routes(v) }),
+		r.at("default", func(v *yaml.Node) {
+			r.rule(v, "default", headers.ProblemDefaultRule, &f.Default)
+		}),
+		r.at("cdn", func(v *yaml.Node) { r.cdn(v) }),
+		r.at("events", func(v *yaml.Node) { r.events(v) }),
+	})
+}
+
+func (r *rootDecoder) serverHeader(v *yaml.Node) {
+	n := r.resolve(v)
+	if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!bool" && n.Value == "false" {
+		empty := ""
+		r.f.ServerHeader = &empty
+		return
+	}
+	r.strPtr(v, "server_header", &r.f.ServerHeader)
+}
+
+func (r *rootDecoder) limits(v *yaml.Node) {
+	l := &r.f.Limits
+	r.mapping(v, "limits", []field{
+		{"max_object_size", func(v *yaml.Node) { r.size(v, "limits.max_object_size", &l.MaxObjectSize) }},
+		{"origin_timeout", func(v *yaml.Node) { r.duration(v, "limits.origin_timeout", &l.OriginTimeout) }},
+		{"max_header_bytes", func(v *yaml.Node) { r.size(v, "limits.max_header_bytes", &l.MaxHeaderBytes) }},
+	})
+}
+
+func (r *rootDecoder) redis(v *yaml.Node) {
+	rd := &r.f.Redis
+	var urlNode, addrsNode, masterNode *yaml.Node
+	r.mapping(v, "redis", []field{
+		{"url", func(v *yaml.Node) {
+			urlNode = v
+			r.secret(v, "redis.url", &rd.URL)
+			if rd.URL != "" {
+				if err := checkURL(string(rd.URL), "redis", "rediss", "unix"); err != nil {
+					r.errorf(v, "redis.url: %v", err)
+				}
+			}
+		}},
+		{"addrs", func(v *yaml.Node) {
+			addrsNode = v
+			for i, n := range r.list(v, "redis.addrs", &rd.Addrs) {
+				if err := checkAddr(rd.Addrs[i], false); err != nil {
+					r.errorf(n, "redis.addrs: %v", err)
+				}
+			}
+		}},
+		{"master_name", func(v *yaml.Node) { masterNode = v; r.str(v, "redis.master_name", &rd.MasterName) }},
+		{"username", func(v *yaml.Node) { r.str(v, "redis.username", &rd.Username) }},
+		{"password", func(v *yaml.Node) { r.secret(v, "redis.password", &rd.Password) }},
+		{"db", func(v *yaml.Node) { r.integer(v, "redis.db", 0, 15, &rd.DB) }},
+		{"tls", func(v *yaml.Node) { r.boolean(v, "redis.tls", &rd.TLS) }},
+		{"key_prefix", func(v *yaml.Node) { r.str(v, "redis.key_prefix", &rd.KeyPrefix) }},
+	})
+	if urlNode != nil && addrsNode != nil && rd.URL != "" && len(rd.Addrs) > 0 {
+		r.errorf(addrsNode, "redis: set url (one server) or addrs (cluster or sentinel), not both")
+	}
+	if masterNode != nil && len(rd.Addrs) == 0 {
+		r.errorf(masterNode, "redis.master_name needs the sentinel addresses in redis.addrs")
+	}
+}
+
+func (r *rootDecoder) nats(v *yaml.Node) {
+	n := &r.f.NATS
+	var embedded *yaml.Node
+	r.mapping(v, "nats", []field{
+		{"url", func(v *yaml.Node) { r.url(v, "nats.url", &n.URL, "nats", "tls", "ws", "wss") }},
+		{"credentials", func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) }},
+		{"token", func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) }},
+		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
+	})
+	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
+		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")
+	}
+}
+
+func (r *rootDecoder) tenantsSection(v *yaml.Node) {
+	t := &r.f.Tenants
+	r.tenants = map[string]*yaml.Node{}
+	keep := func(key string, fn func(v *yaml.Node)) field {
+		return field{key, func(v *yaml.Node) { r.tenants[key] = r.key; fn(v) }}
+	}
+	var hostLines map[string]*yaml.Node
+	r.mapping(v, "tenants", []field{
+		keep("by", func(v *yaml.Node) { r.str(v, "tenants.by", &t.By) }),
+		keep("header", func(v *yaml.Node) { r.str(v, "tenants.header", &t.Header) }),
+		keep("domains", func(v *yaml.Node) { r.list(v, "tenants.domains", &t.Domains) }),
+		keep("hosts", func(v *yaml.Node) { hostLines = r.strMap(v, "tenants.hosts", &t.Hosts) }),
+		keep("fallback", func(v *yaml.Node) { r.str(v, "tenants.fallback", &t.Fallback) }),
+	})
+	for h, n := range hostLines {
+		r.tenants["hosts:"+h] = n
+	}
+}
+
+func (r *rootDecoder) routes(v *yaml.Node) {
+	n := r.resolve(v)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		r.errorf(n, "routes must be a list of rules (- name: ...), got %s", kindName(n))
+		return
+	}
+	r.f.Routes = make([]headers.RuleConfig, len(n.Content))
+	for i, c := range n.Content {
+		r.rule(c, fmt.Sprintf("routes[%d]", i), i, &r.f.Routes[i])
+	}
+}
+
+// rule decodes one route (or the default rule, idx ProblemDefaultRule).
+func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleConfig) {
+	rn := &ruleNodes{self: r.resolve(v), fields: map[string]*yaml.Node{}, items: map[string][]*yaml.Node{}}
+	if rn.self == nil {
+		rn.self = v
+	}
+	r.rules[idx] = rn
+	if rn.self != nil && rn.self.Kind == yaml.MappingNode {
+		// Name the rule in every message, even those about keys before
+		// its name.
+		for i := 0; i+1 < len(rn.self.Content); i += 2 {
+			if k, v := rn.self.Content[i], rn.self.Content[i+1]; k.Value == "name" && v.Kind == yaml.ScalarNode && v.Value != "" {
+				what = fmt.Sprintf("route %q", v.Value)
+			}
+		}
+	}
+	// keepAs decodes YAML key key and remembers its node as id, the
+	// field name headers.PolicyProblem uses.
+	keepAs := func(key, id string, fn func(v *yaml.Node)) field {
+		return field{key, func(v *yaml.Node) { rn.fields[id] = r.key; fn(v) }}
+	}
+	keep := func(key string, fn func(v *yaml.Node)) field { return keepAs(key, key, fn) }
+	items := func(key string, v *yaml.Node, dst *[]string) {
+		rn.items[key] = r.list(v, what+"."+key, dst)
+	}
+	r.mapping(v, what, []field{
+		keep("name", func(v *yaml.Node) { r.str(v, what+".name", &rc.Name) }),
+		keep("match", func(v *yaml.Node) {
+			before := len(r.errs)
+			defer func() { rn.badMatch = len(r.errs) > before }()
+			m := &rc.Match
+			r.mapping(v, what+".match", []field{
+				keepAs("host", "match.host", func(v *yaml.Node) { items("match.host", v, &m.Hosts) }),
+				keepAs("tenant", "match.tenant", func(v *yaml.Node) { items("match.tenant", v, &m.Tenants) }),
+				keepAs("path", "match.path", func(v *yaml.Node) { r.str(v, what+".match.path", &m.Path) }),
+				keepAs("methods", "match.methods", func(v *yaml.Node) { items("match.methods", v, &m.Methods) }),
+				keepAs("cookie", "match.cookie", func(v *yaml.Node) { items("match.cookie", v, &m.Cookies) }),
+				keepAs("header", "match.header", func(v *yaml.Node) { items("match.header", v, &m.Headers) }),
+			})
+		}),
+		keep("private", func(v *yaml.Node) { r.boolean(v, what+".private", &rc.Private) }),
+		keep("ttl", func(v *yaml.Node) {
+			if s := r.resolve(v); s != nil && s.Kind == yaml.ScalarNode && s.Value == "origin" {
+				rc.TTL = nil // respect the origin, the default
+				return
+			}
+			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
+		}),
+		keep("browser", func(v *yaml.Node) { r.str(v, what+".browser", &rc.Browser) }),
+		keep("cdn", func(v *yaml.Node) { r.str(v, what+".cdn", &rc.CDN) }),
+		keep("cdn_header", func(v *yaml.Node) { r.str(v, what+".cdn_header", &rc.CDNHeader) }),
+		keep("stale_while_revalidate", func(v *yaml.Node) {
+			r.durationPtr(v, what+".stale_while_revalidate", &rc.StaleWhileRevalidate)
+		}),
+		keep("stale_if_error", func(v *yaml.Node) { r.durationPtr(v, what+".stale_if_error", &rc.StaleIfError) }),
+		keep("tags", func(v *yaml.Node) { items("tags", v, &rc.Tags) }),
+		keep("locales", func(v *yaml.Node) { items("locales", v, &rc.Locales) }),
+		keep("staff_bypass", func(v *yaml.Node) {
+			r.mapping(v, what+".staff_bypass", []field{
+				keepAs("cookie", "staff_bypass.cookie", func(v *yaml.Node) { r.str(v, what+".staff_bypass.cookie", &rc.StaffBypass.Cookie) }),
+				keepAs("header", "staff_bypass.header", func(v *yaml.Node) { r.str(v, what+".staff_bypass.header", &rc.StaffBypass.Header) }),
+			})
+		}),
+	})
+}
+
+// checkPolicy runs headers.CheckPolicy and places each problem on the line
+// of the field it names.
+func (r *rootDecoder) checkPolicy() {
+	for _, p := range headers.CheckPolicy(r.f.Policy()) {
+		if p.Field == "match" && p.Rule >= 0 && r.anyBadMatch(p.Rule) {
+			continue
+		}
+		r.errorf(r.problemNode(p), "%s", r.problemText(p))
+	}
+}
+
+func (r *rootDecoder) anyBadMatch(upTo int) bool {
+	for i := 0; i <= upTo; i++ {
+		if rn := r.rules[i]; rn != nil && rn.badMatch {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rootDecoder) problemText(p headers.PolicyProblem) string {
+	switch {
+	case p.Rule >= 0:
+		name := p.Field
+		if p.Index >= 0 {
+			name = fmt.Sprintf("%s[%d]", p.Field, p.Index)
+		}
+		label := fmt.Sprintf("routes[%d]", p.Rule)
+		if n := r.f.Routes[p.Rule].Name; n != "" {
+			label = fmt.Sprintf("route %q", n)
+		}
+		return fmt.Sprintf("%s %s: %s", label, name, p.Msg)
+	case p.Rule == headers.ProblemDefaultRule:
+		name := p.Field
+		if p.Index >= 0 {
+			name = fmt.Sprintf("%s[%d]", p.Field, p.Index)
+		}
+		return fmt.Sprintf("default %s: %s", name, p.Msg)
+	}
+	if p.Field == "cdn_header" {
+		return "cdn.header: " + p.Msg
+	}
+	return p.Field + ": " + p.Msg
+}
+
+func (r *rootDecoder) problemNode(p headers.PolicyProblem) *yaml.Node {
+	if rn, ok := r.rules[p.Rule]; ok {
+		if items := rn.items[p.Field]; p.Index >= 0 && p.Index < len(items) {
+			return items[p.Index]
+		}
+		if n := rn.fields[p.Field]; n != nil {
+			return n
+		}
+		if n := rn.fields["match"]; n != nil && len(p.Field) > 6 && p.Field[:6] == "match." {
+			return n
+		}
+		return rn.self
+	}
+	switch p.Field {
+	case "session_cookies":
+		if p.Index >= 0 && p.Index < len(r.cookies) {
+			return r.cookies[p.Index]
+		}
+		return r.top["session_cookies"]
+	case "cdn_header":
+		return r.sections["cdn.header"]
+	}
+	if len(p.Field) > 8 && p.Field[:8] == "tenants." {
+		if p.Field == "tenants.hosts" {
+			// The message names the host; find its line.
+			for k, n := range r.tenants {
+				if len(k) > 6 && k[:6] == "hosts:" && bytes.Contains([]byte(p.Msg), []byte(strconv.Quote(k[6:]))) {
+					return n
+				}
+			}
+		}
+		if n := r.tenants[p.Field[8:]]; n != nil {
+			return n
+		}
+		if n := r.tenants["by"]; n != nil {
+			return n // a setting missing for the mode chosen there
+		}
+		return r.top["tenants"]
+	}
+	return nil
+}

@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -269,6 +272,21 @@ func TestVarnishIntegration(t *testing.T) {
 		expectCache(t, v, map[string]string{"acme10.test/": "MISS", "berg10.test/": "HIT"})
 	})
 
+	t.Run("PURGE without keys purges the URL", func(t *testing.T) {
+		warm(t, v, "acme11.test/a", "acme11.test/b")
+		req, _ := http.NewRequest(MethodPurge, v.URL+"/a", nil)
+		req.Host = "acme11.test"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		expectCache(t, v, map[string]string{"acme11.test/a": "MISS", "acme11.test/b": "HIT"})
+	})
+
 	t.Run("PURGE and BAN refuse bad requests", func(t *testing.T) {
 		tests := []struct {
 			method, header, value string
@@ -294,6 +312,33 @@ func TestVarnishIntegration(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestVarnishACLRefusesOthers(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(shippedVCL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl := regexp.MustCompile(`(?s)acl purgers \{.*?\}`)
+	if !acl.Match(src) {
+		t.Fatal("the shipped VCL has no acl purgers")
+	}
+	vcl := filepath.Join(t.TempDir(), "cachegate.vcl")
+	if err := os.WriteFile(vcl, acl.ReplaceAll(src, []byte(`acl purgers { "192.0.2.1"; }`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := startOrigin(t)
+	v := testenv.StartVarnish(t, o.srv.Listener.Addr().String(), vcl)
+	warm(t, v, "acme.test/")
+	p := newPurger(t, Config{URLs: []string{v.URL}})
+	for _, b := range []purge.Batch{{Tags: []string{"acme:company:acme"}}, {URLs: []string{"http://acme.test/"}}} {
+		err := p.Purge(context.Background(), b)
+		if !errors.Is(err, purge.ErrPermanent) || !strings.Contains(err.Error(), "acl purgers") {
+			t.Errorf("purge from outside the ACL: want a permanent error naming the ACL, got %v", err)
+		}
+	}
+	expectCache(t, v, map[string]string{"acme.test/": "HIT"})
 }
 
 func TestVarnishNodesDownAndBack(t *testing.T) {

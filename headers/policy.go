@@ -36,6 +36,7 @@ type rule struct {
 	base       Decision // Rule, TTL, stale, Browser, CDN, header, Locales
 	staticTags []string
 	tags       []*Template // with refs resolved, when any has placeholders
+	tagBytes   int         // literal bytes of tags, to size the buffer
 
 	bypassCookie, bypassHeader             string // header canonical
 	bypassCookieReason, bypassHeaderReason string
@@ -138,6 +139,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 			}
 		}
 		r.tags = append(r.tags, t)
+		r.tagBytes += len(t.raw) + 16
 	}
 	if !dynamic {
 		for _, t := range r.tags {
@@ -211,19 +213,39 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		d.Tags = rl.staticTags
 		return d
 	}
-	d.Tags = make([]string, 0, len(rl.tags))
+	// All tags are written into one buffer and sliced out of one string:
+	// two allocations per decision whatever the number of tags.
+	var endsBuf [16]int
+	ends := endsBuf[:0]
+	var b strings.Builder
+	b.Grow(rl.tagBytes + 2*len(path))
 	for _, t := range rl.tags {
-		if s, ok := expandRuleTag(t, tenant, host, path, &vals); ok {
-			d.Tags = append(d.Tags, s)
+		start := b.Len()
+		if !expandRuleTag(&b, t, tenant, host, path, &vals) {
+			// Drop the partial tag: a placeholder had no value or the tag
+			// is too long to be purged by name anyway.
+			s := b.String()[:start]
+			b.Reset()
+			b.WriteString(s)
 		}
+		ends = append(ends, b.Len())
+	}
+	all := b.String()
+	d.Tags = make([]string, 0, len(ends))
+	start := 0
+	for _, end := range ends {
+		if end > start {
+			d.Tags = append(d.Tags, all[start:end])
+		}
+		start = end
 	}
 	return d
 }
 
-// expandRuleTag expands a compiled rule template without a lookup closure.
-func expandRuleTag(t *Template, tenant, host, path string, vals *[MaxPathParams]string) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(t.raw) + 16)
+// expandRuleTag appends a compiled rule template to b without a lookup
+// closure; it reports false when the tag is empty-valued or too long.
+func expandRuleTag(b *strings.Builder, t *Template, tenant, host, path string, vals *[MaxPathParams]string) bool {
+	start := b.Len()
 	for _, pt := range t.parts {
 		if pt.name == "" {
 			b.WriteString(pt.lit)
@@ -241,14 +263,11 @@ func expandRuleTag(t *Template, tenant, host, path string, vals *[MaxPathParams]
 			v = vals[pt.ref]
 		}
 		if v == "" {
-			return "", false
+			return false
 		}
-		writeEscaped(&b, v)
+		writeEscaped(b, v)
 	}
-	if b.Len() > invalidation.MaxTagLength {
-		return "", false
-	}
-	return b.String(), true
+	return b.Len()-start <= invalidation.MaxTagLength
 }
 
 func (x *rule) matches(r *http.Request, host, tenant, path string, vals *[MaxPathParams]string) bool {
@@ -353,12 +372,14 @@ func compileTenants(tc TenantConfig) tenantResolver {
 
 // resolve returns the tenant and the path rules match against.
 func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, string) {
+	// A host entry names the tenant of a whole host (a custom domain), so
+	// in path_prefix mode its paths carry no tenant segment to strip.
 	if t, ok := tr.hosts[host]; ok {
-		return t, tr.rulePath(path)
+		return t, path
 	}
 	for _, w := range tr.wildcards {
 		if len(host) > len(w.suffix) && strings.HasSuffix(host, w.suffix) {
-			return w.tenant, tr.rulePath(path)
+			return w.tenant, path
 		}
 	}
 	var t string
@@ -384,16 +405,6 @@ func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, str
 		t = tr.fallback
 	}
 	return t, path
-}
-
-// rulePath strips the tenant segment in path_prefix mode even when a host
-// entry chose the tenant, so rules see the same path shape either way.
-func (tr *tenantResolver) rulePath(path string) string {
-	if tr.by != TenantByPathPrefix {
-		return path
-	}
-	_, rest, _ := strings.Cut(path[1:], "/")
-	return "/" + rest
 }
 
 func lower(s string) string {

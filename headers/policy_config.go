@@ -62,7 +62,8 @@ type TenantConfig struct {
 	// By is "host" (default: the lower-cased host without port), "subdomain"
 	// (the label just left of one of Domains: acme.example.com → acme),
 	// "header" (the value of Header, lower-cased) or "path_prefix" (the first
-	// path segment, lower-cased; rules then match the path without it).
+	// path segment, lower-cased; rules then match the path without it,
+	// except on hosts that Hosts maps, whose paths have no tenant segment).
 	By string
 	// Header names the request header for By "header".
 	Header string

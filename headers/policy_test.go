@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -156,6 +157,8 @@ func TestTenantResolution(t *testing.T) {
 		{"path prefix", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/acme/companies/1"), "acme", "/companies/1"},
 		{"path prefix root", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/acme"), "acme", "/"},
 		{"path prefix none", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/"), "default", "/"},
+		{"path prefix custom domain", TenantConfig{By: TenantByPathPrefix, Hosts: map[string]string{"acme-shop.de": "acme"}},
+			req("GET", "http://acme-shop.de/companies/1"), "acme", "/companies/1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +174,23 @@ func TestTenantResolution(t *testing.T) {
 				t.Errorf("rule path tags = %v, want %v", d.Tags, want)
 			}
 		})
+	}
+}
+
+func TestDecideManyTags(t *testing.T) {
+	var tpls, want []string
+	for i := 0; i < 40; i++ {
+		tpls = append(tpls, fmt.Sprintf("t%d:{id}", i))
+		want = append(want, fmt.Sprintf("t%d:7", i))
+	}
+	tpls = append(tpls, "long:{path}")
+	p, err := CompilePolicy(PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/p/{id}/**"}, Tags: tpls}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Decide(req("GET", "http://a/p/7/"+strings.Repeat("x", 1100)))
+	if !reflect.DeepEqual(d.Tags, want) {
+		t.Errorf("tags = %v, want %v (the over-long tag dropped)", d.Tags, want)
 	}
 }
 

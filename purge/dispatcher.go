@@ -259,6 +259,9 @@ func (d *Dispatcher) coalesce(ctx context.Context, in <-chan jetstream.Msg) {
 			}
 			round = append(round, j)
 		case <-timer:
+			if len(round) > 0 {
+				d.log.Debug("purge round", "purges", len(round), "oldest", time.Since(round[0].m.Enqueued), "newest", time.Since(round[len(round)-1].m.Enqueued))
+			}
 			d.hand(ctx, round)
 			round, timer = nil, nil
 		}

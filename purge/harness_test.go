@@ -26,7 +26,7 @@ const cfToken = "cf-test-token-do-not-log"
 // env is a NATS server, the queue and state store on it, an audit log and
 // a fake Cloudflare.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	nats   *testenv.NATS
 	js     jetstream.JetStream
 	states *purge.States
@@ -35,7 +35,7 @@ type env struct {
 	cf     *cloudflarefake.Server
 }
 
-func newEnv(t *testing.T, providers ...string) *env {
+func newEnv(t testing.TB, providers ...string) *env {
 	t.Helper()
 	if len(providers) == 0 {
 		providers = []string{"cloudflare"}
@@ -58,7 +58,7 @@ func newEnv(t *testing.T, providers ...string) *env {
 	return e
 }
 
-func connect(t *testing.T, url string) jetstream.JetStream {
+func connect(t testing.TB, url string) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {

@@ -107,7 +107,9 @@ func (w *worker) run(ctx context.Context) {
 		w.queue = nil
 		w.mu.Unlock()
 		if len(jobs) > 0 {
+			start := time.Now()
 			w.process(ctx, jobs, fin)
+			w.d.log.Debug("purge worker round", "provider", w.name, "purges", len(jobs), "elapsed", time.Since(start))
 		}
 	}
 }

@@ -72,6 +72,31 @@ func StartVarnish(t testing.TB, backendAddr, vclPath string) *Varnish {
 	return nil
 }
 
+// ShippedVCL returns the path of the VCL the project ships
+// (deploy/varnish/cachegate.vcl), found from the test's working directory
+// upwards to the module root, for StartVarnish from any package.
+func ShippedVCL(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("varnish: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "deploy", "varnish", "cachegate.vcl")
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("varnish: the shipped VCL: %v", err)
+			}
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("varnish: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
 // varnishdPath finds varnishd, which Debian installs in /usr/sbin, often
 // not on a test's PATH.
 func varnishdPath(t testing.TB) string {

@@ -59,7 +59,7 @@ sub vcl_recv { set req.http.x = ".host = \"keep\";"; }
 }
 
 func TestShippedVCLRenders(t *testing.T) {
-	src, err := os.ReadFile("../../deploy/varnish/cachegate.vcl")
+	src, err := os.ReadFile(ShippedVCL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestStartVarnishStopRestart(t *testing.T) {
 	}))
 	defer backend.Close()
 	start := time.Now()
-	v := StartVarnish(t, backend.Listener.Addr().String(), "../../deploy/varnish/cachegate.vcl")
+	v := StartVarnish(t, backend.Listener.Addr().String(), ShippedVCL(t))
 	t.Logf("varnishd serving after %v", time.Since(start))
 	get := func() (string, error) {
 		resp, err := http.Get(v.URL + "/")
@@ -104,5 +104,26 @@ func TestStartVarnishStopRestart(t *testing.T) {
 	v.Restart()
 	if got, err := get(); err != nil || got != "MISS hello" {
 		t.Fatalf("after restart: got %q, %v; want an empty cache", got, err)
+	}
+}
+
+func TestVarnishBadVCLFailsWithTheCompilerMessage(t *testing.T) {
+	dir := t.TempDir()
+	vcl := dir + "/bad.vcl"
+	if err := os.WriteFile(vcl, []byte("vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; .port = \"1\"; }\nsub vcl_recv { nonsense; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v := &Varnish{t: t, Dir: dir + "/varnish", VCL: vcl, port: FreePort(t)}
+	start := time.Now()
+	err := v.start()
+	if err == nil {
+		v.Stop()
+		t.Fatal("varnishd started with a broken VCL")
+	}
+	if !strings.Contains(err.Error(), "VCL compilation failed") && !strings.Contains(err.Error(), "nonsense") {
+		t.Errorf("error lacks the compiler's message: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v to notice varnishd exited", d)
 	}
 }

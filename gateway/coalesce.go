@@ -22,11 +22,24 @@ type flightResult struct {
 // FillLock, across instances.
 func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 	leader := false
-	v, _, _ := g.flight.Do(x.key, func() (any, error) {
+	var aborted any
+	v, _, _ := g.flight.Do(x.key, func() (res any, err error) {
 		leader = true
+		// ReverseProxy panics with http.ErrAbortHandler when the leader's
+		// client goes away mid-body. That is the leader's business: the
+		// waiters still get the entry, which was stored before the copy.
+		defer func() {
+			if p := recover(); p != nil {
+				aborted = p
+				res = flightResult{x.entry, x.entryKey}
+			}
+		}()
 		g.fetchLocked(w, r, x)
 		return flightResult{x.entry, x.entryKey}, nil
 	})
+	if aborted != nil {
+		panic(aborted)
+	}
 	if leader {
 		return
 	}

@@ -1,4 +1,41 @@
 // Package gateway is cachegate's data plane: an HTTP caching reverse proxy
 // with RFC 9111 shared-cache semantics in front of one origin, serving from a
 // stack of Store layers (in-process L1, Redis L2).
+//
+// The request path, by file:
+//   - gateway.go: New, the echo catch-all Handler and ServeHTTP, which sorts
+//     requests into bypass (private), method (not GET/HEAD) and cacheable.
+//   - lookup.go: L1 then L2, variant records, freshness per RFC 9111 4.2
+//     and RFC 5861 with the policy's overrides.
+//   - proxy.go: the one shared httputil.ReverseProxy (Rewrite, ErrorHandler)
+//     and the per-request exchange its hooks read from the context.
+//   - fill.go: ModifyResponse: what may be stored, the fill of each layer,
+//     revalidation (304) and stale-if-error, unsafe-method invalidation.
+//   - serve.go: answering from an entry (Age, 304 for client validators,
+//     HEAD) and the headers public and private responses leave with.
+//   - coalesce.go: singleflight per instance, the FillLock across
+//     instances, background stale-while-revalidate.
+//   - invalidate.go: the invalidation API the coordinator calls.
+//
+// Invalidation uses generations: a fill stamps each layer's copy with the
+// generation that layer returned from a Get done before the origin fetch,
+// so a fetch that raced an invalidation stores a dead entry. Invalidations
+// go to L2 before L1 so an L2 hit cannot refill L1 with what it just lost.
+//
+// Choices worth knowing:
+//   - The cache key is tenant, negotiated locale (when policy lists
+//     locales) and the request target exactly as sent; query order is kept.
+//   - Vary'd responses are stored under a variant key next to a variant
+//     record; Accept-Encoding is bucketed (br+gzip, gzip, br, identity) and
+//     Accept-Language negotiated to the policy's locales, and those are the
+//     values the origin is sent, so one URL has a handful of variants.
+//   - No heuristic freshness: a response without max-age, s-maxage or
+//     Expires is stored only when policy sets a TTL.
+//   - A client's no-cache or max-age=0 is honoured with a conditional
+//     request using the stored validators; client max-stale is ignored.
+//   - HEAD misses are fetched with GET so they fill the entry GET uses.
+//   - A layer error is a miss for that layer, logged at most every 10 s
+//     per layer; the client never sees it.
+//   - Coalesced waiters get only a stored (hence shareable) entry; anything
+//     else sends them to the origin on their own.
 package gateway

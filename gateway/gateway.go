@@ -94,6 +94,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := g.cfg.Policy.Decide(r)
+	if !d.Private && len(r.Header["Authorization"]) > 0 {
+		// Whatever a policy says, a shared cache never answers or stores
+		// an authenticated request (RFC 9111 3.5; the contract).
+		d.Private, d.PrivateReason = true, "authorization"
+	}
 	x := &exchange{
 		d:      d,
 		target: r.URL.RequestURI(),

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/cachegate/cachegate/headers"
@@ -53,6 +54,11 @@ func (g *Gateway) publicHeaders(h http.Header, x *exchange, tags []string) {
 	for _, t := range tagHeaders {
 		delete(h, t)
 	}
+	if x.locale != "" && !varies(h, "Accept-Language") {
+		// The key has the locale even when the origin does not say it
+		// varies: downstream caches must know too.
+		h["Vary"] = append(slices.Clip(h["Vary"]), "Accept-Language")
+	}
 	if x.d.BrowserCacheControl != "" {
 		h["Cache-Control"] = []string{x.d.BrowserCacheControl}
 	}
@@ -64,6 +70,11 @@ func (g *Gateway) publicHeaders(h http.Header, x *exchange, tags []string) {
 			g.cfg.TagEmitter.Emit(h, x.d.Tenant, t)
 		}
 	}
+}
+
+func varies(h http.Header, name string) bool {
+	names, star := headers.ParseVary(h)
+	return star || slices.Contains(names, name)
 }
 
 // privateHeaders makes a response uncacheable anywhere and strips its tags.

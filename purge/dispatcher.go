@@ -199,7 +199,8 @@ func NewDispatcher(q *Queue, cfg DispatcherConfig) (*Dispatcher, error) {
 }
 
 // Run consumes the queue until ctx ends. Purges in flight when it ends
-// are not acked, so they are redelivered to this or another instance.
+// are not acked but handed back (nak), so they are redelivered to this or
+// another instance; outcomes already reached are recorded first.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	cons, err := d.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
@@ -237,6 +238,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	cancel()
 	cc.Stop()
 	wg.Wait()
+	// A clean stop hands unfinished purges back at once instead of after
+	// AckWait; after a crash, AckWait does it.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for j := range d.inflight {
+		_ = j.msg.Nak()
+		delete(d.inflight, j)
+	}
 	return nil
 }
 

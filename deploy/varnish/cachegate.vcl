@@ -189,7 +189,14 @@ sub vcl_synth {
 "};
         return (deliver);
     }
-    if (req.method == "BAN" && resp.status == 200) {
-        set resp.http.X-Banned = "1";
+    if (req.method == "BAN" || req.method == "PURGE") {
+        if (req.method == "BAN" && resp.status == 200) {
+            set resp.http.X-Banned = "1";
+        }
+        # A short answer for scripts, not the built-in HTML error page.
+        set resp.http.Content-Type = "text/plain; charset=utf-8";
+        set resp.body = resp.reason + {"
+"};
+        return (deliver);
     }
 }

@@ -57,7 +57,8 @@
 //	  domains: [example.com]   # by: subdomain: acme.example.com -> acme
 //	  header: X-Tenant         # by: header
 //	  hosts: { shop.acme.de: acme, "*.berg.example": berg }  # wins in every mode
-//	  fallback: default        # tenant of requests whose tenant is missing or invalid
+//	  fallback: main           # tenant of requests whose tenant is missing or invalid;
+//	                           # absent: those requests bypass the cache
 //	routes:                     # ordered; the first match wins
 //	  - name: product           # in stats and logs; default: the path
 //	    match:                  # every field given must match; none: every request

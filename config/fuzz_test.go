@@ -40,7 +40,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		file, err := Parse("fuzz.yaml", []byte(src), env("X", "v"))
-		nlines := strings.Count(src, "\n") + 2
+		nlines := strings.Count(src, "\n") + strings.Count(src, "\r") + 2 // YAML also breaks lines at CR
 		if err != nil {
 			if file != nil {
 				t.Fatal("a File returned with an error")

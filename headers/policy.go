@@ -175,7 +175,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	if r.URL != nil && r.URL.Path != "" {
 		path = r.URL.Path
 	}
-	tenant, path := p.tenants.resolve(r.Header, host, path)
+	tenant, path, resolved := p.tenants.resolve(r.Header, host, path)
 
 	var vals [MaxPathParams]string
 	rl := p.def
@@ -199,6 +199,9 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	}
 	if reason != "" {
 		return Decision{Rule: rl.name, Tenant: tenant, Private: true, PrivateReason: reason, Locales: rl.base.Locales}
+	}
+	if !resolved {
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: BypassUnresolvedTenant, Locales: rl.base.Locales}
 	}
 	if rl.bypassCookie != "" && firstCookie(r.Header, []string{rl.bypassCookie}) >= 0 {
 		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassCookieReason, Locales: rl.base.Locales}
@@ -348,7 +351,7 @@ type hostTenant struct{ suffix, tenant string }
 func compileTenants(tc TenantConfig) tenantResolver {
 	tr := tenantResolver{
 		by:       cmp.Or(tc.By, TenantByHost),
-		fallback: cmp.Or(tc.Fallback, DefaultFallbackTenant),
+		fallback: tc.Fallback,
 		hosts:    map[string]string{},
 	}
 	if tc.Header != "" {
@@ -370,16 +373,17 @@ func compileTenants(tc TenantConfig) tenantResolver {
 	return tr
 }
 
-// resolve returns the tenant and the path rules match against.
-func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, string) {
+// resolve returns the tenant, the path rules match against, and whether
+// the tenant was resolved (false: UnresolvedTenant, bypass the cache).
+func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, string, bool) {
 	// A host entry names the tenant of a whole host (a custom domain), so
 	// in path_prefix mode its paths carry no tenant segment to strip.
 	if t, ok := tr.hosts[host]; ok {
-		return t, path
+		return t, path, true
 	}
 	for _, w := range tr.wildcards {
 		if len(host) > len(w.suffix) && strings.HasSuffix(host, w.suffix) {
-			return w.tenant, path
+			return w.tenant, path, true
 		}
 	}
 	var t string
@@ -402,9 +406,12 @@ func (tr *tenantResolver) resolve(h http.Header, host, path string) (string, str
 		t, path = lower(seg), "/"+rest
 	}
 	if t == "" || invalidation.ValidateTenant(t) != nil {
+		if tr.fallback == "" {
+			return UnresolvedTenant, path, false
+		}
 		t = tr.fallback
 	}
-	return t, path
+	return t, path, true
 }
 
 func lower(s string) string {

@@ -32,7 +32,7 @@ const CacheControlBypass = "no-store"
 //
 // Bypass: Cache-Control "no-store", no CDN-targeted cache-control, and Vary
 // covering the bypass cookie or header, so that no shared cache in front
-// keeps the preview.
+// keeps the preview (or the answer for an unresolved tenant).
 //
 // Public: the rule's browser Cache-Control replaces the origin's when set,
 // and its CDN directives go in the rule's CDN header when set; otherwise the
@@ -60,7 +60,7 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		h.Set("Cache-Control", CacheControlBypass)
 		if name, ok := strings.CutPrefix(d.BypassReason, "header:"); ok {
 			AddVary(h, name)
-		} else {
+		} else if strings.HasPrefix(d.BypassReason, "cookie:") {
 			AddVary(h, "Cookie")
 		}
 		return nil

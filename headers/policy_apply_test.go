@@ -49,6 +49,10 @@ func TestApplyResponse(t *testing.T) {
 			"Cache-Control": {"no-store"}, "Vary": {"Accept-Encoding, X-Staff-Preview"},
 			"Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
 		}, nil},
+		{"bypass unresolved tenant", Decision{Tenant: UnresolvedTenant, Bypass: true, BypassReason: BypassUnresolvedTenant}, http.Header{
+			"Cache-Control": {"no-store"}, "Vary": {"Accept-Encoding"},
+			"Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
+		}, nil},
 		{"public with browser and cdn", Decision{Tenant: "acme", BrowserCacheControl: "public, max-age=60",
 			CDNCacheControl: "max-age=86400", CDNCacheControlHeader: "CDN-Cache-Control", Tags: []string{"company:acme", "page"}}, http.Header{
 			"Cache-Control": {"public, max-age=60"}, "Cdn-Cache-Control": {"max-age=86400"}, "Surrogate-Control": {"max-age=999"},

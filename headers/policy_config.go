@@ -18,9 +18,13 @@ const (
 	TenantByPathPrefix = "path_prefix"
 )
 
-// DefaultFallbackTenant is the tenant of requests whose derived tenant is
-// missing or not a valid tenant name, when TenantConfig.Fallback is empty.
-const DefaultFallbackTenant = "default"
+// UnresolvedTenant is the tenant of requests whose tenant is missing or not
+// a valid tenant name when TenantConfig.Fallback is empty; such requests
+// bypass the cache (see TenantConfig).
+const UnresolvedTenant = "_invalid"
+
+// BypassUnresolvedTenant is the BypassReason of those requests.
+const BypassUnresolvedTenant = "tenant:unresolved"
 
 // DefaultRuleName names the default rule when RuleConfig.Name is empty.
 const DefaultRuleName = "default"
@@ -54,10 +58,11 @@ type PolicyConfig struct {
 
 // TenantConfig says how a request's tenant is derived. Whatever the mode, a
 // Hosts entry for the request's host wins. A derived name that is missing or
-// fails invalidation.ValidateTenant becomes Fallback: such requests are
-// still served and cached, but all in one namespace of their own, which no
-// valid tenant's event or purge can reach and which can never answer a
-// valid tenant's request.
+// fails invalidation.ValidateTenant is unresolved: with Fallback empty, the
+// request gets tenant UnresolvedTenant and bypasses the cache (cache keys do
+// not hold the host, so two unresolvable hosts must not share entries);
+// with Fallback set, it belongs to that tenant and is cached like any other
+// (the operator said those hosts are one site).
 type TenantConfig struct {
 	// By is "host" (default: the lower-cased host without port), "subdomain"
 	// (the label just left of one of Domains: acme.example.com → acme),
@@ -72,8 +77,8 @@ type TenantConfig struct {
 	// Hosts maps a host (lower case, no port; "*.example.com" matches any
 	// subdomain) to a tenant.
 	Hosts map[string]string
-	// Fallback is the tenant for underivable requests; empty means
-	// DefaultFallbackTenant.
+	// Fallback is the tenant of unresolved requests; empty: they bypass
+	// the cache as UnresolvedTenant.
 	Fallback string
 }
 

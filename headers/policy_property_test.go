@@ -101,7 +101,8 @@ func randomRequest(rng *rand.Rand) *http.Request {
 	return r
 }
 
-// expectedTenant derives the tenant independently of the resolver.
+// expectedTenant derives the tenant independently of the resolver;
+// UnresolvedTenant when it cannot (the random modes set no Fallback).
 func expectedTenant(tc TenantConfig, r *http.Request) string {
 	host := strings.ToLower(r.Host)
 	if strings.HasPrefix(host, "[") {
@@ -112,7 +113,7 @@ func expectedTenant(tc TenantConfig, r *http.Request) string {
 	host = strings.TrimSuffix(host, ".")
 	valid := func(t string) string {
 		if invalidation.ValidateTenant(t) != nil {
-			return DefaultFallbackTenant
+			return UnresolvedTenant
 		}
 		return t
 	}
@@ -128,7 +129,7 @@ func expectedTenant(tc TenantConfig, r *http.Request) string {
 			parts := strings.Split(rest, ".")
 			return valid(parts[len(parts)-1])
 		}
-		return DefaultFallbackTenant
+		return UnresolvedTenant
 	case TenantByHeader:
 		return valid(strings.ToLower(strings.TrimSpace(r.Header.Get("X-Tenant"))))
 	case TenantByPathPrefix:
@@ -163,6 +164,9 @@ func TestDecidePrivacyProperty(t *testing.T) {
 			if want := expectedTenant(cfg.Tenants, r); d.Tenant != want {
 				t.Fatalf("tenant mode %+v, host %q path %q header %q: tenant %q, want %q",
 					cfg.Tenants, r.Host, r.URL.Path, r.Header.Get("X-Tenant"), d.Tenant, want)
+			}
+			if d.Tenant == UnresolvedTenant && !d.Private && (!d.Bypass || d.BypassReason != BypassUnresolvedTenant) {
+				t.Fatalf("unresolved tenant not bypassed: %+v", d)
 			}
 			if err := invalidation.ValidateTenant(d.Tenant); err != nil {
 				t.Fatalf("invalid tenant in decision: %v", err)

@@ -97,10 +97,10 @@ func TestDecideDemo(t *testing.T) {
 			Rule: "edit", Tenant: "acme", Private: true, PrivateReason: "route:edit"}},
 		{"POST elsewhere falls to default", req("POST", "http://acme.localhost/companies"), Decision{
 			Rule: "default", Tenant: "acme"}},
-		{"bare domain falls back", req("GET", "http://localhost/companies"), Decision{
-			Rule: "companies", Tenant: "default", TTL: dur(5 * time.Minute), BrowserCacheControl: "public, max-age=60",
-			CDNCacheControl: "max-age=3600", CDNCacheControlHeader: "CDN-Cache-Control",
-			Tags: []string{"company"}, Locales: []string{"en", "de"}}},
+		{"bare domain is unresolved", req("GET", "http://localhost/companies"), Decision{
+			Rule: "companies", Tenant: UnresolvedTenant, Bypass: true, BypassReason: BypassUnresolvedTenant, Locales: []string{"en", "de"}}},
+		{"unresolved and authorized is private", req("GET", "http://localhost/companies", "Authorization", "x"), Decision{
+			Rule: "companies", Tenant: UnresolvedTenant, Private: true, PrivateReason: "authorization", Locales: []string{"en", "de"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,8 +124,8 @@ func TestDefaultPolicy(t *testing.T) {
 		{req("GET", "http://a.example/", "Cookie", "session=1"), Decision{Rule: "default", Tenant: "a.example", Private: true, PrivateReason: "cookie:session"}},
 		{req("GET", "http://a.example/", "Cookie", "x=1", "Cookie", " sessionid = 2"), Decision{Rule: "default", Tenant: "a.example", Private: true, PrivateReason: "cookie:sessionid"}},
 		{req("GET", "http://a.example/", "Cookie", "mysession=1; session_x=2"), Decision{Rule: "default", Tenant: "a.example"}},
-		{req("GET", "http://[::1]:8080/"), Decision{Rule: "default", Tenant: "default"}},
-		{req("GET", "http://"+strings.Repeat("a", 200)+".com/"), Decision{Rule: "default", Tenant: "default"}},
+		{req("GET", "http://[::1]:8080/"), Decision{Rule: "default", Tenant: UnresolvedTenant, Bypass: true, BypassReason: BypassUnresolvedTenant}},
+		{req("GET", "http://"+strings.Repeat("a", 200)+".com/"), Decision{Rule: "default", Tenant: UnresolvedTenant, Bypass: true, BypassReason: BypassUnresolvedTenant}},
 	}
 	for _, tt := range tests {
 		if got := p.Decide(tt.r); !reflect.DeepEqual(got, tt.want) {
@@ -148,15 +148,16 @@ func TestTenantResolution(t *testing.T) {
 			req("GET", "http://www.eu.acme.com/x"), "acme-eu", "/x"},
 		{"host map miss", TenantConfig{Hosts: map[string]string{"shop.acme.com": "acme"}}, req("GET", "http://berg.example/x"), "berg.example", "/x"},
 		{"subdomain", TenantConfig{By: TenantBySubdomain, Domains: []string{"example.com"}}, req("GET", "http://www.acme.example.com/x"), "acme", "/x"},
-		{"subdomain other domain", TenantConfig{By: TenantBySubdomain, Domains: []string{"example.com"}}, req("GET", "http://acme.other/x"), "default", "/x"},
+		{"subdomain other domain", TenantConfig{By: TenantBySubdomain, Domains: []string{"example.com"}}, req("GET", "http://acme.other/x"), UnresolvedTenant, "/x"},
+		{"subdomain other domain with fallback", TenantConfig{By: TenantBySubdomain, Domains: []string{"example.com"}, Fallback: "main"}, req("GET", "http://acme.other/x"), "main", "/x"},
 		{"subdomain map wins", TenantConfig{By: TenantBySubdomain, Domains: []string{"example.com"}, Hosts: map[string]string{"acme-shop.de": "acme"}},
 			req("GET", "http://acme-shop.de/x"), "acme", "/x"},
 		{"header", TenantConfig{By: TenantByHeader, Header: "x-tenant"}, req("GET", "http://h/x", "X-Tenant", " Acme "), "acme", "/x"},
 		{"header missing", TenantConfig{By: TenantByHeader, Header: "X-Tenant", Fallback: "public"}, req("GET", "http://h/x"), "public", "/x"},
-		{"header invalid", TenantConfig{By: TenantByHeader, Header: "X-Tenant"}, req("GET", "http://h/x", "X-Tenant", "a/b"), "default", "/x"},
+		{"header invalid", TenantConfig{By: TenantByHeader, Header: "X-Tenant"}, req("GET", "http://h/x", "X-Tenant", "a/b"), UnresolvedTenant, "/x"},
 		{"path prefix", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/acme/companies/1"), "acme", "/companies/1"},
 		{"path prefix root", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/acme"), "acme", "/"},
-		{"path prefix none", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/"), "default", "/"},
+		{"path prefix none", TenantConfig{By: TenantByPathPrefix}, req("GET", "http://h/"), UnresolvedTenant, "/"},
 		{"path prefix custom domain", TenantConfig{By: TenantByPathPrefix, Hosts: map[string]string{"acme-shop.de": "acme"}},
 			req("GET", "http://acme-shop.de/companies/1"), "acme", "/companies/1"},
 	}
@@ -169,6 +170,12 @@ func TestTenantResolution(t *testing.T) {
 			d := p.Decide(tt.r)
 			if d.Tenant != tt.tenant {
 				t.Errorf("tenant = %q, want %q", d.Tenant, tt.tenant)
+			}
+			if d.Bypass != (tt.tenant == UnresolvedTenant) {
+				t.Errorf("bypass = %v for tenant %q", d.Bypass, d.Tenant)
+			}
+			if d.Bypass {
+				return
 			}
 			if want := []string{"p:" + tt.rulePath}; !reflect.DeepEqual(d.Tags, want) {
 				t.Errorf("rule path tags = %v, want %v", d.Tags, want)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/gateway/memstore"
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // sink is a reusable ResponseWriter, so the benchmarks count the gateway's
@@ -125,4 +126,11 @@ func BenchmarkMiss(b *testing.B) {
 			b.Fatalf("status %d", w.status)
 		}
 	}
+}
+
+// BenchmarkL2HitRedis is an L2 hit on a real redis-server on loopback (L1
+// never holds the entry).
+func BenchmarkL2HitRedis(b *testing.B) {
+	r := testenv.StartRedis(b)
+	benchHits(b, benchGateway(b, nullStore{}, redisL2(b, r.Addr)), "detail=l2")
 }

@@ -1,0 +1,121 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/redisstore"
+	"github.com/cachegate/cachegate/internal/testenv"
+	"github.com/cachegate/cachegate/stats"
+)
+
+func redisL2(t testing.TB, addrs ...string) *redisstore.Store {
+	t.Helper()
+	cfg := redisstore.Config{Addrs: addrs, Cooldown: 100 * time.Millisecond}
+	rdb, err := redisstore.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	s, err := redisstore.New(rdb, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Two instances on one real Redis: an L2 hit fills L1; InvalidateTags
+// makes the next request a miss in both layers.
+func TestRedisL2SharedByInstances(t *testing.T) {
+	r := testenv.StartRedis(t)
+	o := startOrigin(t, cacheable("max-age=60", "shared"))
+	l2 := redisL2(t, r.Addr)
+	a := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	b := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	wantStatus(t, a.get(t, "/"), "fwd=miss", "stored")
+	wantStatus(t, b.get(t, "/"), "hit; detail=l2")
+	wantStatus(t, b.get(t, "/"), "hit; detail=l1")
+	if err := b.InvalidateTags(context.Background(), "acme", "company:acme"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, b.get(t, "/"), "fwd=miss") // L1 and L2 both dropped it
+	// a's L1 is the coordinator's to invalidate on every instance:
+	if err := a.InvalidateLocal(context.Background(), invalidationRequest("acme", "company:acme")); err != nil {
+		t.Fatal(err)
+	}
+	// b refilled L2 after the invalidation: a gets that fresh copy.
+	wantStatus(t, a.get(t, "/"), "hit; detail=l2")
+	if o.requests.Load() != 2 {
+		t.Fatalf("origin saw %d", o.requests.Load())
+	}
+}
+
+// A killed Redis changes nothing for the client; the gateway recovers by
+// itself once Redis is back.
+func TestRedisOutageAndRecovery(t *testing.T) {
+	r := testenv.StartRedis(t)
+	o := startOrigin(t, cacheable("max-age=60", "ok"))
+	l2 := redisL2(t, r.Addr)
+	a := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	wantStatus(t, a.get(t, "/warm"), "stored")
+	r.Stop()
+	for i := range 5 {
+		p := fmt.Sprintf("/down/%d", i)
+		for _, want := range []string{"fwd=miss", "hit; detail=l1"} {
+			res := a.get(t, p)
+			if res.status != http.StatusOK || res.body != "ok" {
+				t.Fatalf("%s during outage: %d %q", p, res.status, res.body)
+			}
+			wantStatus(t, res, want)
+		}
+	}
+	wantStatus(t, a.get(t, "/warm"), "hit; detail=l1")
+	if err := a.InvalidateTags(context.Background(), "acme", "company"); err == nil {
+		t.Fatal("invalidation during an outage must report the L2 failure")
+	}
+	r.Restart()
+	b := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		a.get(t, "/back") // fills L2 once the store uses Redis again
+		if res := b.get(t, "/back"); !strings.Contains(res.cacheStatus(), "detail=l2") {
+			return fmt.Errorf("L2 not used yet: %s", res.cacheStatus())
+		}
+		return nil
+	})
+}
+
+func TestRedisFillLockAcrossInstances(t *testing.T) {
+	r := testenv.StartRedis(t)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	o := startOrigin(t, func(w http.ResponseWriter, req *http.Request) {
+		entered <- struct{}{}
+		<-release
+		cacheable("max-age=60", "once")(w, req)
+	})
+	l2 := redisL2(t, r.Addr)
+	a := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	b := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	done := make(chan result, 2)
+	go func() { done <- a.get(t, "/x") }()
+	<-entered
+	go func() { done <- b.get(t, "/x") }()
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if b.stats.Snapshot().Layers[stats.L2].Misses < 1 {
+			return fmt.Errorf("b has not looked up yet")
+		}
+		return nil
+	})
+	// From its L2 miss to polling, b takes the lock attempt: no event marks it.
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	r1, r2 := <-done, <-done
+	if r1.body != "once" || r2.body != "once" || o.requests.Load() != 1 {
+		t.Fatalf("bodies %q %q, origin %d", r1.body, r2.body, o.requests.Load())
+	}
+}

@@ -236,9 +236,17 @@ type liveFeed struct {
 	sample    *Sample
 	sampleSeq uint64
 	changed   chan struct{}
+	// stopped is closed when the sampler stops, so that open streams end
+	// and a graceful shutdown of the listener does not wait on them.
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
-func newLiveFeed() *liveFeed { return &liveFeed{changed: make(chan struct{})} }
+func newLiveFeed() *liveFeed {
+	return &liveFeed{changed: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+func (f *liveFeed) stop() { f.stopOnce.Do(func() { close(f.stopped) }) }
 
 func (f *liveFeed) publish(l Live, s Sample, newSample bool) {
 	f.mu.Lock()

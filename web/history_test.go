@@ -204,3 +204,20 @@ func TestStreamEndsOnLogout(t *testing.T) {
 	for range events { // the server closes the stream
 	}
 }
+
+// Stopping the sampler ends open streams, so that a graceful shutdown of
+// the listener does not wait for dashboards to go away.
+func TestStreamEndsWhenRunStops(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LiveInterval = 10 * time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.srv.Run(ctx) }()
+	events := openStream(t, e, bearer(testToken))
+	awaitEvent(t, events, "a live event", func(ev sse) bool { return ev.event == "live" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for range events { // the server closes the stream
+	}
+}

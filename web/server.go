@@ -169,9 +169,12 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run samples the stats into the history and the live feed until ctx ends.
+// When it returns, open live streams end too: cancel Run's context before
+// shutting the listener down gracefully. A Server runs Run once.
 func (s *Server) Run(ctx context.Context) error {
 	live := time.NewTicker(s.cfg.LiveInterval)
 	defer live.Stop()
+	defer s.live.stop()
 	s.tick(time.Now())
 	for {
 		select {

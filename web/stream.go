@@ -49,6 +49,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-s.live.stopped:
+			return nil
 		case <-heartbeat.C:
 			_, err = io.WriteString(w, ": ping\n\n")
 		case <-changed:

@@ -142,7 +142,7 @@ function renderLayers(l) {
       big = share === null ? '–' : pct(share);
       counts = [el('b', { text: num(c.hits) }), ' forwarded'];
       bar = share || 0;
-      shareText = 'of all requests went to the origin';
+      shareText = l.requests > 0 ? 'of all requests went to the origin' : 'no requests yet';
     } else {
       const total = c.hits + c.misses;
       big = total > 0 ? pct(c.hit_ratio) : '–';
@@ -337,7 +337,7 @@ function renderRPSChart() {
   let peak = 0;
   for (const s of hs) peak = Math.max(peak, s.requests / (s.seconds || state.interval));
   const max = niceMax(peak);
-  const f = chartFrame(box, box.clientHeight || 110, { max, values: [0, max / 2, max] }, (v) => num(v));
+  const f = chartFrame(box, box.clientHeight || 110, { max, values: [0, max / 2, max] }, (v) => (v < 10 ? String(+v.toFixed(1)) : num(v)));
   const pxPerSec = (f.W - f.m.l - f.m.r) / state.window;
   for (const s of hs) {
     const secs = s.seconds || state.interval;

@@ -28,6 +28,9 @@ type decoder struct {
 	errs   Errors
 	nodes  int
 	getenv func(string) (string, bool)
+	// hints explain unknown keys that are known elsewhere ("ttl" at the
+	// top level belongs in a route), keyed by what and key.
+	hints map[[2]string]string
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, a ...any) {
@@ -135,7 +138,9 @@ func (d *decoder) mapping(n *yaml.Node, what string, fields []field) {
 		j := slices.Index(keys, k.Value)
 		if j < 0 {
 			msg := fmt.Sprintf("%s: unknown key %q", what, k.Value)
-			if s := suggest(k.Value, keys); s != "" {
+			if h := d.hints[[2]string{what, k.Value}]; h != "" {
+				msg += " (" + h + ")"
+			} else if s := suggest(k.Value, keys); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			d.errorf(k, "%s", msg)

@@ -145,6 +145,18 @@ func (r *rootDecoder) at(key string, fn func(v *yaml.Node)) field {
 
 func (r *rootDecoder) decode(root *yaml.Node) {
 	f := r.f
+	r.hints = map[[2]string]string{}
+	for _, k := range []string{"match", "private", "ttl", "browser", "cdn_header", "stale_while_revalidate",
+		"stale_if_error", "tags", "locales", "staff_bypass", "path"} {
+		r.hints[[2]string{"config", k}] = k + " belongs in a rule: under routes: - or default:"
+	}
+	for _, k := range []string{"cloudflare", "fastly", "varnish", "provider"} {
+		r.hints[[2]string{"config", k}] = k + " belongs under cdn:"
+	}
+	r.hints[[2]string{"config", "token"}] = "token belongs under admin:"
+	r.hints[[2]string{"config", "rules"}] = "event rules belong under events:; route rules under routes:"
+	r.hints[[2]string{"config", "max_bytes"}] = "max_bytes belongs under l1:"
+	r.hints[[2]string{"config", "route"}] = `the key is "routes", a list`
 	r.mapping(root, "config", []field{
 		r.at("listen", func(v *yaml.Node) { r.addr(v, "listen", &f.Listen) }),
 		r.at("admin_listen", func(v *yaml.Node) { r.addr(v, "admin_listen", &f.AdminListen) }),

@@ -104,6 +104,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key", "listn: :80\n", []string{`1: config: unknown key "listn" (did you mean "listen"?)`}},
 		{"unknown nested key", "l1:\n  max_byte: 1\n", []string{`2: l1: unknown key "max_byte" (did you mean "max_bytes"?)`}},
 		{"unknown far key", "whatever: 1\n", []string{`1: config: unknown key "whatever"`}},
+		{"misplaced key", "ttl: 5m\nprovider: fastly\n", []string{
+			`1: config: unknown key "ttl" (ttl belongs in a rule: under routes: - or default:)`,
+			`2: config: unknown key "provider" (provider belongs under cdn:)`}},
 		{"duplicate key", "listen: :80\nlisten: :81\n", []string{`2: config: key "listen" appears twice`}},
 		{"bad address", "listen: localhost\n", []string{"1: listen: address \"localhost\" must be host:port"}},
 		{"bad port", "admin_listen: 127.0.0.1:99999\n", []string{"1: admin_listen: address"}},

@@ -34,8 +34,10 @@ const CacheControlBypass = "no-store"
 // covering the bypass cookie or header, so that no shared cache in front
 // keeps the preview (or the answer for an unresolved tenant).
 //
-// Public: the rule's browser Cache-Control replaces the origin's when set,
-// and its CDN directives go in the rule's CDN header when set; otherwise the
+// Public: the rule's browser Cache-Control replaces the origin's when set
+// (an explicit rule overrides even an origin's "private": frameworks send
+// that by default), its CDN directives go in the rule's CDN header when set,
+// and Vary gains Accept-Language when the rule lists locales; otherwise the
 // origin's headers pass unchanged.
 func ApplyResponse(d Decision, h http.Header) []string {
 	if d.Private || d.Bypass {
@@ -71,6 +73,11 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		if !containsString(tags, t) {
 			tags = append(tags, t)
 		}
+	}
+	if len(d.Locales) > 0 {
+		// The cache key holds the negotiated locale even when the origin
+		// does not say it varies; caches downstream must know too.
+		AddVary(h, "Accept-Language")
 	}
 	if d.BrowserCacheControl != "" {
 		h.Set("Cache-Control", d.BrowserCacheControl)

@@ -63,6 +63,11 @@ func TestApplyResponse(t *testing.T) {
 			"Cdn-Cache-Control": {"max-age=999"}, "Surrogate-Control": {"max-age=60"},
 			"Vary": {"Accept-Encoding"}, "Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
 		}, []string{"company:acme", "gallery:acme", "company", "x", "y"}},
+		{"locales vary", Decision{Tenant: "acme", Locales: []string{"en", "de"}}, http.Header{
+			"Cache-Control": {"public, max-age=5"}, "Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"},
+			"Cdn-Cache-Control": {"max-age=999"}, "Surrogate-Control": {"max-age=999"},
+			"Vary": {"Accept-Encoding, Accept-Language"}, "Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
+		}, []string{"company:acme", "gallery:acme", "company", "x", "y"}},
 		{"respect origin", Decision{Tenant: "acme", TTL: dur(time.Hour)}, http.Header{
 			"Cache-Control": {"public, max-age=5"}, "Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"},
 			"Cdn-Cache-Control": {"max-age=999"}, "Surrogate-Control": {"max-age=999"},

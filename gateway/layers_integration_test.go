@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
@@ -328,4 +330,52 @@ type recordingEmitter struct{}
 
 func (recordingEmitter) Emit(h http.Header, tenant string, tags []string) {
 	h.Set("X-Tags", tenant+":"+strings.Join(tags, " "))
+}
+
+func TestLocaleKeyAddsVaryForDownstream(t *testing.T) {
+	o := startOrigin(t, cacheable("max-age=60", "page", "Vary: Accept-Encoding"))
+	g := startGateway(t, o, func(c *gateway.Config) {
+		c.Policy = gateway.PolicyFunc(func(r *http.Request) headers.Decision {
+			d := gateway.DefaultPolicy{}.Decide(r)
+			d.Locales = []string{"en", "de"}
+			return d
+		})
+	})
+	for range 2 {
+		r := g.get(t, "/", "Accept-Language: de")
+		if v := strings.Join(r.header.Values("Vary"), ", "); v != "Accept-Encoding, Accept-Language" {
+			t.Fatalf("Vary %q", v)
+		}
+	}
+	if o.last().Header.Get("Accept-Language") != "de" {
+		t.Fatalf("origin saw Accept-Language %q", o.last().Header.Get("Accept-Language"))
+	}
+}
+
+func TestMetricsCountOutcomes(t *testing.T) {
+	o := startOrigin(t, cacheable("max-age=60", "x"))
+	reg := prometheus.NewRegistry()
+	g := startGateway(t, o, func(c *gateway.Config) { c.Metrics = reg })
+	g.get(t, "/")
+	g.get(t, "/")
+	g.get(t, "/", "Authorization: x")
+	got := map[string]float64{}
+	histograms := 0
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "cachegate_requests_total":
+				got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			case "cachegate_origin_request_duration_seconds":
+				histograms += int(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if got["miss"] != 1 || got["hit_l1"] != 1 || got["bypass"] != 1 || histograms != 2 {
+		t.Fatalf("counters %v, origin samples %d", got, histograms)
+	}
 }

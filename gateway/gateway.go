@@ -26,6 +26,7 @@ type Gateway struct {
 	m      *metrics
 	warn   layerWarnings
 	now    func() time.Time
+	l1     *switchableStore // cfg.L1, switchable by SetLocalEnabled
 
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
@@ -39,11 +40,13 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	l1 := &switchableStore{Store: cfg.L1}
+	cfg.L1 = l1
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	g := &Gateway{cfg: cfg, m: m, now: time.Now}
+	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1}
 	g.warn.init(cfg.Logger)
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// adminClient calls the admin API for the operator commands.
+type adminClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func newAdminClient(base, token string) (*adminClient, error) {
+	if token == "" {
+		return nil, fmt.Errorf("%w: no admin token: set CACHEGATE_ADMIN_TOKEN or --token", errUsage)
+	}
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		base = "http://" + base
+	}
+	return &adminClient{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+// post sends body as JSON and decodes the JSON answer into out; a non-2xx
+// answer is an error carrying the server's message.
+func (c *adminClient) post(ctx context.Context, path string, body, out any) (int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("admin API at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return resp.StatusCode, fmt.Errorf("admin API: %s: %s", resp.Status, e.Error)
+		}
+		return resp.StatusCode, fmt.Errorf("admin API: %s: %s", resp.Status, strings.TrimSpace(string(raw)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("admin API: decode answer: %w", err)
+		}
+	}
+	return resp.StatusCode, nil
+}

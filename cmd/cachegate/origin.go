@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cachegate/cachegate/demo/origin"
+	"github.com/cachegate/cachegate/events"
+)
+
+// runOrigin runs the demo origin on its own (as docker-compose does),
+// publishing company.updated on NATS when a company is edited.
+func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("origin", stderr)
+	listen := fs.String("listen", "127.0.0.1:8081", "address of the demo origin")
+	natsURL := fs.String("nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL to publish edits on (CACHEGATE_NATS_URL; none: edits are not announced)")
+	latency := fs.Duration("latency", origin.DefaultLatency, "artificial latency of every page (0: none)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var onEdit func(context.Context, string, string) error
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.Name("cachegate-demo-origin"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+		if err != nil {
+			return fmt.Errorf("connect to NATS: %w", err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		if err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
+			return fmt.Errorf("event streams: %w", err)
+		}
+		pub, err := events.NewPublisher(js, nc, events.PublisherConfig{})
+		if err != nil {
+			return err
+		}
+		onEdit = publishEdit(pub)
+	}
+	o, err := origin.New(origin.Config{Latency: originLatency(*latency), OnEdit: onEdit, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("origin listener: %w", err)
+	}
+	fmt.Fprintf(stdout, "origin listening on %s\n", ln.Addr())
+	return serveUntilDone(ctx, ln, o.Handler())
+}
+
+// originLatency maps the flag (0 = none) to the origin's Config (0 = default).
+func originLatency(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
+
+// publishEdit announces an edit as company.updated and waits until the
+// invalidation is applied, so the editor's next page view is fresh.
+func publishEdit(pub *events.Publisher) func(ctx context.Context, tenant, description string) error {
+	return func(ctx context.Context, tenant, description string) error {
+		data, _ := json.Marshal(map[string]string{"description": description})
+		_, err := pub.PublishAndWait(ctx, events.Event{
+			Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant,
+			Data: data, OccurredAt: time.Now().UTC(),
+		})
+		return err
+	}
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cachegate/cachegate/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	configPath := fs.String("config", envOr("CACHEGATE_CONFIG", ""), "config file (CACHEGATE_CONFIG); optional when an origin is given")
+	var o overrides
+	fs.StringVar(&o.origin, "origin", envOr("CACHEGATE_ORIGIN", ""), "origin base URL, e.g. http://127.0.0.1:3000 (CACHEGATE_ORIGIN)")
+	o.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f := &config.File{}
+	if *configPath != "" {
+		loaded, err := config.Load(*configPath)
+		if err != nil {
+			printConfigErrors(stderr, err)
+			return errConfigInvalid
+		}
+		f = loaded
+	}
+	o.apply(f)
+	if f.Origin == "" {
+		return fmt.Errorf("%w: no origin: give --origin, CACHEGATE_ORIGIN or a config file with origin", errUsage)
+	}
+	if err := f.Validate(); err != nil {
+		printConfigErrors(stderr, err)
+		return errConfigInvalid
+	}
+	logger, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	token, generated, err := adminToken(f)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, f, token, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "gateway listening on %s\n", a.GatewayAddr())
+	fmt.Fprintf(stdout, "admin listening on %s\n", a.AdminAddr())
+	fmt.Fprintf(stdout, "events on %s\n", a.NATSURL())
+	if generated {
+		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)
+	}
+	return a.run(ctx)
+}
+
+// printConfigErrors prints one problem per line.
+func printConfigErrors(w io.Writer, err error) {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/cachegate/cachegate/audit"
@@ -72,6 +73,25 @@ func TestDashboardInBrowser(t *testing.T) {
 	browser := testenv.Browser(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
+	// Any uncaught exception in the page fails the test.
+	var jsErrs syncBuffer
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := ex.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s := jsErrs.String(); s != "" {
+			t.Errorf("JavaScript exceptions in the dashboard:\n%s", s)
+		}
+	})
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

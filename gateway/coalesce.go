@@ -157,6 +157,7 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 	bx.stale, bx.staleF = e, f
 	br := r.Clone(context.WithoutCancel(r.Context()))
 	br.Method = http.MethodGet
+	bx.req = br.Header // the client's request is done with before this is
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,15 +15,29 @@ import (
 // reads the layer's generation, then the version (its fetch), then stores.
 // Once InvalidateTags returns, no Get may return content older than the
 // version bumped before it: a fill that read an older version started its
-// fetch before the invalidation, so its FetchGen predates it.
+// fetch before the invalidation, so its FetchGen predates it. Every Get
+// checks this, fillers' included, so a stale fill stored at any moment
+// after the invalidation is caught.
 func testConcurrent(t *testing.T, e *env) {
 	tn := e.tenant(1)
 	const (
 		fillers       = 4
 		keys          = 8
-		invalidations = 40
+		invalidations = 200
 	)
-	var version atomic.Int64
+	var version, safe atomic.Int64   // safe: the latest version whose invalidation returned
+	filled := make(chan struct{}, 1) // a fill landed
+	finished := make(chan struct{})  // every filler returned
+	stale := func(got []byte, min int64) error {
+		v, err := strconv.ParseInt(string(got), 10, 64)
+		if err != nil {
+			return err
+		}
+		if v < min {
+			return fmt.Errorf("serving version %d after the invalidation of version %d returned", v, min)
+		}
+		return nil
+	}
 	stop := make(chan struct{})
 	errs := make(chan error, fillers+1)
 	var wg sync.WaitGroup
@@ -37,7 +52,11 @@ func testConcurrent(t *testing.T, e *env) {
 				default:
 				}
 				k := key(tn, fmt.Sprint("k", (f+i)%keys))
+				min := safe.Load()
 				got, g, err := e.s.Get(e.ctx, tn, k)
+				if err == nil && got != nil {
+					err = stale(got.Body, min)
+				}
 				if err != nil {
 					errs <- err
 					return
@@ -45,10 +64,15 @@ func testConcurrent(t *testing.T, e *env) {
 				if got != nil {
 					continue
 				}
-				v := version.Load()
+				v := version.Load() // the fetch
+				runtime.Gosched()   // which takes a while
 				if err := e.s.Set(e.ctx, tn, k, entry(strconv.FormatInt(v, 10), g, "shared", fmt.Sprint("own", f)), time.Minute); err != nil {
 					errs <- err
 					return
+				}
+				select {
+				case filled <- struct{}{}:
+				default:
 				}
 			}
 		}()
@@ -59,25 +83,32 @@ func testConcurrent(t *testing.T, e *env) {
 			if err != nil {
 				return err
 			}
-			if got == nil {
-				continue
-			}
-			v, err := strconv.ParseInt(string(got.Body), 10, 64)
-			if err != nil {
-				return err
-			}
-			if v < min {
-				return fmt.Errorf("k%d serves version %d after the invalidation of version %d", k, v, min)
+			if got != nil {
+				if err := stale(got.Body, min); err != nil {
+					return fmt.Errorf("k%d: %w", k, err)
+				}
 			}
 		}
 		return nil
 	}
 	var failure error
+	go func() { wg.Wait(); close(finished) }()
 	for range invalidations {
+		// Let a fill land after each invalidation (its keys miss, so one
+		// will), so that fills and invalidations interleave.
+		select {
+		case <-filled:
+		case <-finished:
+		}
 		v := version.Add(1)
 		if err := e.s.InvalidateTags(e.ctx, tn, []string{"shared"}); err != nil {
 			failure = err
 			break
+		}
+		safe.Store(v)
+		select { // forget fills from before the invalidation
+		case <-filled:
+		default:
 		}
 		if err := check(v); err != nil {
 			failure = err
@@ -85,7 +116,7 @@ func testConcurrent(t *testing.T, e *env) {
 		}
 	}
 	close(stop)
-	wg.Wait()
+	<-finished
 	close(errs)
 	for err := range errs {
 		t.Errorf("filler: %v", err)

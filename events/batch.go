@@ -58,7 +58,30 @@ func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
 	groups := groupItems(items)
 	c.applyShared(groups)
 	c.applyLocal(groups)
-	c.finish(items)
+	c.notifyApplied(items)
+	// The rest (purge queue, states, audit, acks) overlaps with the next
+	// batch; finishers bounds how many batches are finishing at once.
+	c.finishers <- struct{}{}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.finish(items)
+		<-c.finishers
+	}()
+}
+
+// notifyApplied tells the waiters of the applied events at once.
+func (c *Coordinator) notifyApplied(items []*item) {
+	now := time.Now()
+	for _, it := range items {
+		if it.err != nil {
+			continue
+		}
+		if !it.published.IsZero() {
+			c.metrics.latency.Observe(now.Sub(it.published).Seconds())
+		}
+		c.notify(it.ev.ID, "")
+	}
 }
 
 // decode parses and maps m; a message it cannot use is dead-lettered here
@@ -264,8 +287,8 @@ func (c *Coordinator) missing(w *broadcastWait, liveOnly bool) []string {
 	return out
 }
 
-// finish notifies the waiters of the applied events, queues their CDN
-// purges, records states and audit, and acks; failed events are naked with
+// finish records the applied ids, queues the CDN purges, records states
+// and audit, and acks; failed events are naked with
 // backoff or, on their last attempt, dead-lettered.
 func (c *Coordinator) finish(items []*item) {
 	now := time.Now()
@@ -274,10 +297,6 @@ func (c *Coordinator) finish(items []*item) {
 		if it.err != nil {
 			continue
 		}
-		if !it.published.IsZero() {
-			c.metrics.latency.Observe(now.Sub(it.published).Seconds())
-		}
-		c.notify(it.ev.ID, "")
 		f, err := c.js.PublishAsync("$KV."+AppliedBucket+"."+idToken(it.ev.ID), []byte(now.UTC().Format(time.RFC3339Nano)))
 		if err != nil {
 			c.log.Warn("applied id not recorded", "id", it.ev.ID, "err", err)
@@ -296,12 +315,19 @@ func (c *Coordinator) finish(items []*item) {
 		}
 		c.record(it, now)
 	})
+	deadline := time.NewTimer(c.cfg.CallTimeout)
+	defer deadline.Stop()
+wait:
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			c.log.Warn("applied id not recorded", "err", err)
-		case <-time.After(c.cfg.CallTimeout):
+		case <-deadline.C:
+			c.log.Warn("applied ids not confirmed in time")
+			break wait
+		case <-c.ctx.Done():
+			break wait
 		}
 	}
 	for _, it := range items {

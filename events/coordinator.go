@@ -31,6 +31,9 @@ const (
 	// sideEffects bounds the concurrent per-event calls (queue, state,
 	// audit) of one batch.
 	sideEffects = 64
+	// maxFinishing bounds the batches whose side effects run while the
+	// next batch is applied.
+	maxFinishing = 4
 )
 
 // CoordinatorConfig configures a Coordinator. The zero value is valid: it
@@ -139,11 +142,12 @@ type Coordinator struct {
 	pendMu  sync.Mutex
 	pending map[string]*broadcastWait
 
-	in     chan jetstream.Msg
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	in        chan jetstream.Msg
+	finishers chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	once      sync.Once
 }
 
 // NewCoordinator returns a Coordinator on js; Start runs it.
@@ -196,7 +200,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	ready := make(chan struct{})
-	if err := c.reg.watch(c.ctx, regKV, ready); err != nil {
+	if err := c.reg.watch(c.ctx, c.nc, regKV, ready); err != nil {
 		c.cancel()
 		return fmt.Errorf("events: watch %s: %w", RegistryBucket, err)
 	}
@@ -213,6 +217,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	_ = c.ackSub.SetPendingLimits(1<<20, 64<<20)
 	c.in = make(chan jetstream.Msg, 2*c.cfg.MaxBatch)
+	c.finishers = make(chan struct{}, maxFinishing)
 	c.consume, err = c.cons.Consume(func(m jetstream.Msg) { c.in <- m },
 		jetstream.PullMaxMessages(2*c.cfg.MaxBatch),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -24,35 +25,62 @@ func newRegistry(log *slog.Logger) *registry {
 }
 
 // watch follows the bucket until ctx ends; ready is closed once the
-// current entries are loaded.
-func (r *registry) watch(ctx context.Context, kv jetstream.KeyValue, ready chan<- struct{}) error {
+// current entries are loaded. The watch is restarted after every
+// reconnect: its consumer may not survive a server restart, and would
+// otherwise only notice after missing several idle heartbeats.
+func (r *registry) watch(ctx context.Context, nc *nats.Conn, kv jetstream.KeyValue, ready chan<- struct{}) error {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return err
 	}
+	status := nc.StatusChanged(nats.CONNECTED)
 	go func() {
-		defer func() { _ = w.Stop() }()
-		initial := true
+		defer nc.RemoveStatusListener(status)
+		readyOnce := sync.OnceFunc(func() { close(ready) })
 		for {
-			select {
-			case <-ctx.Done():
+			restart := r.follow(ctx, w, status, readyOnce)
+			_ = w.Stop()
+			if !restart {
 				return
-			case e, ok := <-w.Updates():
-				if !ok {
+			}
+			for {
+				if w, err = kv.WatchAll(ctx); err == nil {
+					break
+				}
+				r.log.Warn("registry watch not restarted; retrying", "err", err)
+				select {
+				case <-ctx.Done():
 					return
+				case <-time.After(time.Second):
 				}
-				if e == nil {
-					if initial {
-						initial = false
-						close(ready)
-					}
-					continue
-				}
-				r.apply(e, initial)
 			}
 		}
 	}()
 	return nil
+}
+
+// follow applies w's updates until ctx ends (false) or the connection was
+// re-established (true).
+func (r *registry) follow(ctx context.Context, w jetstream.KeyWatcher, status chan nats.Status, ready func()) bool {
+	initial := true
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-status:
+			return true
+		case e, ok := <-w.Updates():
+			if !ok {
+				return false
+			}
+			if e == nil {
+				initial = false
+				ready()
+				continue
+			}
+			r.apply(e, initial)
+		}
+	}
 }
 
 func (r *registry) apply(e jetstream.KeyValueEntry, initial bool) {

@@ -154,6 +154,11 @@ type TagEmitterStats struct {
 	Untaggable uint64
 }
 
+// The gateway declares this interface where it calls the emitter.
+var _ interface {
+	Emit(h http.Header, tenant string, tags []string)
+} = (*TagEmitter)(nil)
+
 // NewTagEmitter builds an emitter; it fails for an unknown provider or when
 // its metrics cannot be registered.
 func NewTagEmitter(cfg TagEmitterConfig) (*TagEmitter, error) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cachegate/cachegate/internal/node"
+
 	"context"
 	_ "embed"
 	"errors"
@@ -34,10 +36,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if o.listen == "" {
-		o.listen = defaultListen
+		o.listen = node.DefaultListen
 	}
 	if o.adminListen == "" {
-		o.adminListen = defaultAdminListen
+		o.adminListen = node.DefaultAdminListen
 	}
 	if o.natsListen == "" {
 		o.natsListen = "127.0.0.1:0"
@@ -72,17 +74,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	a, err := newApp(ctx, f, token, logger)
+	a, err := node.New(ctx, f, token, logger)
 	if err != nil {
 		return err
 	}
 	org, err := origin.New(origin.Config{
 		Latency: originLatency(*latency),
-		OnEdit:  publishEdit(a.publisher),
+		OnEdit:  publishEdit(a.Publisher()),
 		Logger:  logger.With("component", "origin"),
 	})
 	if err != nil {
-		a.close()
+		a.Close()
 		return err
 	}
 
@@ -112,13 +114,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 	}
 	printDemoBanner(stdout, a, originLn.Addr().String(), token, org.Tenants(), *withTraffic)
-	err = a.run(runCtx)
+	err = a.Run(runCtx)
 	cancel()
 	wg.Wait()
 	return err
 }
 
-func printDemoBanner(w io.Writer, a *app, originAddr, token string, tenants []string, withTraffic bool) {
+func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, tenants []string, withTraffic bool) {
 	_, port, _ := net.SplitHostPort(a.GatewayAddr())
 	fmt.Fprintln(w, "cachegate demo is running")
 	fmt.Fprintf(w, "gateway listening on %s\n", a.GatewayAddr())

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cachegate/cachegate/internal/node"
+
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	a, err := newApp(ctx, f, token, logger)
+	a, err := node.New(ctx, f, token, logger)
 	if err != nil {
 		return err
 	}
@@ -53,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)
 	}
-	return a.run(ctx)
+	return a.Run(ctx)
 }
 
 // printConfigErrors prints one problem per line.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/cachegate/cachegate/internal/node"
+
 	"crypto/rand"
 	"encoding/base64"
 	"flag"
@@ -25,8 +27,8 @@ type overrides struct {
 // register adds the shared flags; defaults come from the environment so
 // that a flag left unset keeps the variable's value.
 func (o *overrides) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.listen, "listen", envOr("CACHEGATE_LISTEN", ""), "gateway address (CACHEGATE_LISTEN; default "+defaultListen+")")
-	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+defaultAdminListen+")")
+	fs.StringVar(&o.listen, "listen", envOr("CACHEGATE_LISTEN", ""), "gateway address (CACHEGATE_LISTEN; default "+node.DefaultListen+")")
+	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+node.DefaultAdminListen+")")
 	fs.StringVar(&o.redisURL, "redis", envOr("CACHEGATE_REDIS_URL", ""), "Redis URL for the shared L2, e.g. redis://127.0.0.1:6379/0 (CACHEGATE_REDIS_URL; none: L1 only)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL (CACHEGATE_NATS_URL; none: an embedded server)")
 	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "client address of the embedded NATS server (CACHEGATE_NATS_LISTEN)")

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -33,15 +33,15 @@ import (
 
 // Defaults of the listeners, as the contract fixes them.
 const (
-	defaultListen      = "127.0.0.1:8080"
-	defaultAdminListen = "127.0.0.1:9090"
-	shutdownTimeout    = 10 * time.Second
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultAdminListen = "127.0.0.1:9090"
+	ShutdownTimeout    = 10 * time.Second
 )
 
-// app is one running cachegate process: gateway, event instance and
+// Node is one running cachegate process: gateway, event instance and
 // coordinator, purge dispatcher and admin listener, over one NATS
 // connection.
-type app struct {
+type Node struct {
 	file  *config.File
 	log   *slog.Logger
 	token string
@@ -68,37 +68,37 @@ type app struct {
 	closers       []func()
 }
 
-// newApp builds every part from f (already merged with flags and
+// New builds every part from f (already merged with flags and
 // environment and validated) and binds the listeners, so that a bad address
 // fails before anything runs.
-func newApp(ctx context.Context, f *config.File, token string, logger *slog.Logger) (a *app, err error) {
-	a = &app{file: f, log: logger, token: token, reg: prometheus.NewRegistry(), stats: stats.New()}
+func New(ctx context.Context, f *config.File, token string, logger *slog.Logger) (n *Node, err error) {
+	n = &Node{file: f, log: logger, token: token, reg: prometheus.NewRegistry(), stats: stats.New()}
 	defer func() {
 		if err != nil {
-			a.close()
+			n.Close()
 		}
 	}()
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if err := a.connectNATS(ctx); err != nil {
+	if err := n.connectNATS(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.buildGateway(ctx); err != nil {
+	if err := n.buildGateway(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.buildEvents(ctx); err != nil {
+	if err := n.buildEvents(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.buildWeb(); err != nil {
+	if err := n.buildWeb(); err != nil {
 		return nil, err
 	}
-	if a.gwLn, err = net.Listen("tcp", cmpOr(f.Listen, defaultListen)); err != nil {
+	if n.gwLn, err = net.Listen("tcp", cmpOr(f.Listen, DefaultListen)); err != nil {
 		return nil, fmt.Errorf("gateway listener: %w", err)
 	}
-	if a.adminLn, err = net.Listen("tcp", cmpOr(f.AdminListen, defaultAdminListen)); err != nil {
+	if n.adminLn, err = net.Listen("tcp", cmpOr(f.AdminListen, DefaultAdminListen)); err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
-	return a, nil
+	return n, nil
 }
 
 func cmpOr(v, def string) string {
@@ -108,56 +108,56 @@ func cmpOr(v, def string) string {
 	return v
 }
 
-func (a *app) connectNATS(ctx context.Context) error {
-	url := a.file.NATS.URL
+func (n *Node) connectNATS(ctx context.Context) error {
+	url := n.file.NATS.URL
 	if url == "" {
-		dir := a.file.DataDir
+		dir := n.file.DataDir
 		if dir == "" {
 			tmp, err := os.MkdirTemp("", "cachegate-")
 			if err != nil {
 				return fmt.Errorf("data dir: %w", err)
 			}
-			a.tmpDir, dir = tmp, tmp
+			n.tmpDir, dir = tmp, tmp
 		}
 		emb, err := events.StartEmbedded(ctx, events.EmbeddedConfig{
-			Listen:   cmpOr(a.file.NATS.EmbeddedListen, events.DefaultEmbeddedListen),
+			Listen:   cmpOr(n.file.NATS.EmbeddedListen, events.DefaultEmbeddedListen),
 			StoreDir: filepath.Join(dir, "nats"),
 		})
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
-		a.embedded, url = emb, emb.URL()
+		n.embedded, url = emb, emb.URL()
 	}
 	opts := []nats.Option{
 		nats.Name("cachegate"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 	}
-	if a.file.NATS.Credentials != "" {
-		opts = append(opts, nats.UserCredentials(a.file.NATS.Credentials))
+	if n.file.NATS.Credentials != "" {
+		opts = append(opts, nats.UserCredentials(n.file.NATS.Credentials))
 	}
-	if tok := string(a.file.NATS.Token); tok != "" {
+	if tok := string(n.file.NATS.Token); tok != "" {
 		opts = append(opts, nats.Token(tok))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
 	}
-	a.nc = nc
-	if a.js, err = jetstream.New(nc); err != nil {
+	n.nc = nc
+	if n.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := events.Setup(ctx, a.js, events.StreamConfig{}); err != nil {
+	if err := events.Setup(ctx, n.js, events.StreamConfig{}); err != nil {
 		return fmt.Errorf("event streams: %w", err)
 	}
-	if a.audit, err = audit.Open(ctx, a.js, 0); err != nil {
+	if n.audit, err = audit.Open(ctx, n.js, 0); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (a *app) buildGateway(ctx context.Context) error {
-	f := a.file
+func (n *Node) buildGateway(ctx context.Context) error {
+	f := n.file
 	origin, err := url.Parse(f.Origin)
 	if err != nil {
 		return fmt.Errorf("origin: %w", err)
@@ -174,9 +174,9 @@ func (a *app) buildGateway(ctx context.Context) error {
 		MaxObjectSize:  f.Limits.MaxObjectSize,
 		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
 		OriginTimeout:  f.Limits.OriginTimeout,
-		Stats:          a.stats,
-		Logger:         a.log.With("component", "gateway"),
-		Metrics:        a.reg,
+		Stats:          n.stats,
+		Logger:         n.log.With("component", "gateway"),
+		Metrics:        n.reg,
 	}
 	policy, err := headers.CompilePolicy(f.Policy())
 	if err != nil {
@@ -184,7 +184,7 @@ func (a *app) buildGateway(ctx context.Context) error {
 	}
 	cfg.Policy = policy
 	if p := f.CDN.Provider; p != "" && p != config.ProviderNone {
-		em, err := headers.NewTagEmitter(headers.TagEmitterConfig{Provider: p, Logger: a.log.With("component", "tags"), Registerer: a.reg})
+		em, err := headers.NewTagEmitter(headers.TagEmitterConfig{Provider: p, Logger: n.log.With("component", "tags"), Registerer: n.reg})
 		if err != nil {
 			return fmt.Errorf("CDN tag header: %w", err)
 		}
@@ -200,8 +200,8 @@ func (a *app) buildGateway(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
-		a.rdb = rdb
-		l2, err := redisstore.New(rdb, rc, a.log.With("component", "redis"))
+		n.rdb = rdb
+		l2, err := redisstore.New(rdb, rc, n.log.With("component", "redis"))
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
@@ -209,23 +209,23 @@ func (a *app) buildGateway(ctx context.Context) error {
 		// Not fatal: the gateway degrades to L1 + origin and recovers.
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := rdb.Ping(pctx).Err(); err != nil {
-			a.log.Warn("redis not reachable at start; serving from L1 and origin until it is", "err", err)
+			n.log.Warn("redis not reachable at start; serving from L1 and origin until it is", "err", err)
 		}
 		cancel()
 	}
-	if a.gw, err = gateway.New(cfg); err != nil {
+	if n.gw, err = gateway.New(cfg); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (a *app) buildEvents(ctx context.Context) error {
-	f := a.file
+func (n *Node) buildEvents(ctx context.Context) error {
+	f := n.file
 	var err error
-	if a.states, err = purge.OpenStates(ctx, a.js, purge.StatesConfig{}); err != nil {
+	if n.states, err = purge.OpenStates(ctx, n.js, purge.StatesConfig{}); err != nil {
 		return fmt.Errorf("purge states: %w", err)
 	}
-	providers, err := buildProviders(f, a.log, a.reg)
+	providers, err := buildProviders(f, n.log, n.reg)
 	if err != nil {
 		return err
 	}
@@ -235,17 +235,17 @@ func (a *app) buildEvents(ctx context.Context) error {
 	}
 	var queue events.PurgeQueue
 	if len(providers) > 0 {
-		if a.queue, err = purge.OpenQueue(ctx, a.js, a.states, purge.QueueConfig{Providers: names, Registerer: a.reg}); err != nil {
+		if n.queue, err = purge.OpenQueue(ctx, n.js, n.states, purge.QueueConfig{Providers: names, Registerer: n.reg}); err != nil {
 			return fmt.Errorf("purge queue: %w", err)
 		}
-		queue = a.queue
-		if a.dispatcher, err = purge.NewDispatcher(a.queue, purge.DispatcherConfig{
+		queue = n.queue
+		if n.dispatcher, err = purge.NewDispatcher(n.queue, purge.DispatcherConfig{
 			Providers:  providers,
 			Hosts:      f.CDN.Hosts,
 			Window:     f.CDN.CoalesceWindow,
-			Auditor:    a.audit,
-			Logger:     a.log.With("component", "purge"),
-			Registerer: a.reg,
+			Auditor:    n.audit,
+			Logger:     n.log.With("component", "purge"),
+			Registerer: n.reg,
 		}); err != nil {
 			return fmt.Errorf("purge dispatcher: %w", err)
 		}
@@ -260,70 +260,70 @@ func (a *app) buildEvents(ctx context.Context) error {
 	}
 	cc := events.CoordinatorConfig{
 		Mapper:     mapper,
-		States:     a.states,
-		Audit:      a.audit,
-		Logger:     a.log.With("component", "coordinator"),
-		Registerer: a.reg,
+		States:     n.states,
+		Audit:      n.audit,
+		Logger:     n.log.With("component", "coordinator"),
+		Registerer: n.reg,
 	}
 	if f.Redis.Enabled() {
-		cc.Shared = a.gw
+		cc.Shared = n.gw
 	}
 	if queue != nil {
 		cc.Queue = queue
 	}
-	if a.coord, err = events.NewCoordinator(a.js, cc); err != nil {
+	if n.coord, err = events.NewCoordinator(n.js, cc); err != nil {
 		return fmt.Errorf("coordinator: %w", err)
 	}
-	if a.instance, err = events.NewInstance(a.js, a.gw, events.InstanceConfig{
-		Logger: a.log.With("component", "instance"), Registerer: a.reg,
+	if n.instance, err = events.NewInstance(n.js, n.gw, events.InstanceConfig{
+		Logger: n.log.With("component", "instance"), Registerer: n.reg,
 	}); err != nil {
 		return fmt.Errorf("instance: %w", err)
 	}
-	if a.publisher, err = events.NewPublisher(a.js, a.nc, events.PublisherConfig{}); err != nil {
+	if n.publisher, err = events.NewPublisher(n.js, n.nc, events.PublisherConfig{}); err != nil {
 		return fmt.Errorf("publisher: %w", err)
 	}
 	return nil
 }
 
-func (a *app) buildWeb() error {
-	adapters := &webAdapters{publisher: a.publisher, states: a.states, audit: a.audit, coord: a.coord}
+func (n *Node) buildWeb() error {
+	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord}
 	s, err := web.New(web.Config{
-		Token:       a.token,
-		Stats:       a.stats,
+		Token:       n.token,
+		Stats:       n.stats,
 		Events:      adapters,
 		Purges:      adapters,
-		Audit:       a.audit,
+		Audit:       n.audit,
 		DeadLetters: adapters,
-		Gatherer:    a.reg,
-		Registerer:  a.reg,
-		Ready:       a.ready,
-		Logger:      a.log.With("component", "admin"),
+		Gatherer:    n.reg,
+		Registerer:  n.reg,
+		Ready:       n.ready,
+		Logger:      n.log.With("component", "admin"),
 	})
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
-	a.web = s
+	n.web = s
 	return nil
 }
 
 // ready: the event bus is the one part without which invalidations stop.
-func (a *app) ready(ctx context.Context) error {
-	if !a.nc.IsConnected() {
+func (n *Node) ready(ctx context.Context) error {
+	if !n.nc.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
 	return nil
 }
 
 // GatewayAddr and AdminAddr are the addresses actually bound.
-func (a *app) GatewayAddr() string { return a.gwLn.Addr().String() }
-func (a *app) AdminAddr() string   { return a.adminLn.Addr().String() }
+func (n *Node) GatewayAddr() string { return n.gwLn.Addr().String() }
+func (n *Node) AdminAddr() string   { return n.adminLn.Addr().String() }
 
 // NATSURL is the event bus's client URL.
-func (a *app) NATSURL() string { return a.nc.ConnectedUrlRedacted() }
+func (n *Node) NATSURL() string { return n.nc.ConnectedUrlRedacted() }
 
-// run serves until ctx is cancelled, then shuts everything down in order:
+// Run serves until ctx is cancelled, then shuts everything down in order:
 // listeners first (no new requests), then the event and purge loops.
-func (a *app) run(ctx context.Context) error {
+func (n *Node) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -337,69 +337,69 @@ func (a *app) run(ctx context.Context) error {
 			}
 		}()
 	}
-	gwSrv := &http.Server{Handler: a.gw.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
-	adminSrv := &http.Server{Handler: a.web.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+	gwSrv := &http.Server{Handler: n.gw.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	adminSrv := &http.Server{Handler: n.web.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 
-	if err := a.instance.Start(runCtx); err != nil {
+	if err := n.instance.Start(runCtx); err != nil {
 		return fmt.Errorf("instance: %w", err)
 	}
-	if err := a.coord.Start(runCtx); err != nil {
+	if err := n.coord.Start(runCtx); err != nil {
 		return fmt.Errorf("coordinator: %w", err)
 	}
-	if a.dispatcher != nil {
-		goRun("purge dispatcher", a.dispatcher.Run)
+	if n.dispatcher != nil {
+		goRun("purge dispatcher", n.dispatcher.Run)
 	}
-	goRun("admin", a.web.Run)
-	goRun("gateway server", func(context.Context) error { return gwSrv.Serve(a.gwLn) })
-	goRun("admin server", func(context.Context) error { return adminSrv.Serve(a.adminLn) })
+	goRun("admin", n.web.Run)
+	goRun("gateway server", func(context.Context) error { return gwSrv.Serve(n.gwLn) })
+	goRun("admin server", func(context.Context) error { return adminSrv.Serve(n.adminLn) })
 
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	a.log.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	n.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer scancel()
 	_ = gwSrv.Shutdown(sctx)
 	_ = adminSrv.Shutdown(sctx)
 	cancel()
 	wg.Wait()
-	a.close()
+	n.Close()
 	return runErr
 }
 
-// close releases everything newApp acquired; safe on a partial app.
-func (a *app) close() {
-	if a.coord != nil {
-		_ = a.coord.Close()
+// Close releases everything New acquired; safe on a partial app.
+func (n *Node) Close() {
+	if n.coord != nil {
+		_ = n.coord.Close()
 	}
-	if a.instance != nil {
-		_ = a.instance.Close()
+	if n.instance != nil {
+		_ = n.instance.Close()
 	}
-	if a.gw != nil {
-		_ = a.gw.Close()
+	if n.gw != nil {
+		_ = n.gw.Close()
 	}
-	for _, ln := range []net.Listener{a.gwLn, a.adminLn} {
+	for _, ln := range []net.Listener{n.gwLn, n.adminLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}
 	}
-	if a.nc != nil {
-		_ = a.nc.Drain()
-		a.nc.Close()
+	if n.nc != nil {
+		_ = n.nc.Drain()
+		n.nc.Close()
 	}
-	if a.embedded != nil {
-		a.embedded.Shutdown()
+	if n.embedded != nil {
+		n.embedded.Shutdown()
 	}
-	if a.rdb != nil {
-		_ = a.rdb.Close()
+	if n.rdb != nil {
+		_ = n.rdb.Close()
 	}
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		n.closers[i]()
 	}
-	if a.tmpDir != "" {
-		_ = os.RemoveAll(a.tmpDir)
+	if n.tmpDir != "" {
+		_ = os.RemoveAll(n.tmpDir)
 	}
 }
 
@@ -411,3 +411,12 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
+
+// Publisher publishes change events through this node's NATS connection.
+func (n *Node) Publisher() *events.Publisher { return n.publisher }
+
+// Gateway is this node's caching proxy.
+func (n *Node) Gateway() *gateway.Gateway { return n.gw }
+
+// Stats is this node's hit and miss counters.
+func (n *Node) Stats() *stats.Recorder { return n.stats }

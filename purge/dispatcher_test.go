@@ -55,7 +55,7 @@ func TestBatchingTenThousandTags(t *testing.T) {
 	// All 10,000 are queued before the dispatcher starts; a window wide
 	// enough for the consumer to deliver them all (slow under -race)
 	// makes them one round.
-	cfg.Window = time.Second
+	cfg.Window = 3 * time.Second
 	const n = 10000
 	start := time.Now()
 	enqueueTags(t, e.queue, "b", n, 10)
@@ -364,4 +364,22 @@ func TestStatesPerProviderAndLayer(t *testing.T) {
 	if st, _ := e.states.Get(t.Context(), "all"); st["cloudflare"].Status != purge.StatusConfirmed {
 		t.Fatalf("replayed enqueue changed the state to %+v", st["cloudflare"])
 	}
+}
+
+// TestForeignMessagesAndUnknownProviders: a message that is not a purge is
+// terminated instead of redelivered forever, and a purge for a provider
+// this instance does not have fails there visibly.
+func TestForeignMessagesAndUnknownProviders(t *testing.T) {
+	e := newEnv(t, "cloudflare", "akamai")
+	if _, err := e.js.Publish(t.Context(), purge.Subject, []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(tagReq("u", "acme", "company:acme"))
+	e.start(e.queue, e.fastCfg())
+	e.waitStatus("u", "cloudflare", purge.StatusConfirmed, 5*time.Second)
+	st := e.waitStatus("u", "akamai", purge.StatusFailed, 5*time.Second)
+	if !strings.Contains(st.Detail, "not configured") {
+		t.Errorf("akamai state %+v", st)
+	}
+	e.queueEmpty(5 * time.Second)
 }

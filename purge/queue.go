@@ -27,8 +27,9 @@ const (
 // Message is what the queue holds for one purge.
 type Message struct {
 	Request invalidation.Request `json:"request"`
-	// Providers restricts delivery to these providers (a retry of the
-	// ones that failed); empty means every configured provider.
+	// Providers are the providers the purge goes to (those of the queue's
+	// config, or the failed ones on a retry); empty means every provider
+	// the dispatcher has.
 	Providers []string `json:"providers,omitempty"`
 	// Enqueued is when the purge was first enqueued; the latency metric
 	// runs from it to the provider's confirmation.
@@ -119,7 +120,11 @@ func (q *Queue) Enqueue(ctx context.Context, req invalidation.Request) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return q.publish(ctx, Message{Request: req, Enqueued: time.Now().UTC()}, req.ID, q.providers, false)
+	// The message names the providers whose queued state was recorded,
+	// so that a dispatcher configured without one of them fails the purge
+	// there visibly instead of leaving it queued forever.
+	m := Message{Request: req, Providers: q.providers, Enqueued: time.Now().UTC()}
+	return q.publish(ctx, m, req.ID, q.providers, false)
 }
 
 // publish records the queued states before the message is durable so that

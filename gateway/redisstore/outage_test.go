@@ -85,12 +85,12 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	}
 	r.Stop()
 	wantUnavailableFast(t, s, 5)
-	if !s.br.open() {
+	if s.Available() {
 		t.Fatal("breaker closed after failures")
 	}
 	r.Restart()
 	testenv.WaitFor(t, 10*time.Second, func() error { return roundTrip(s) })
-	if s.br.open() {
+	if !s.Available() {
 		t.Fatal("breaker still open after a successful call")
 	}
 	// Invalidation works again too, on the restarted (empty) server.

@@ -195,14 +195,33 @@ func TestUndecodableEntryIsAMiss(t *testing.T) {
 	rdb := client(t, Config{Addrs: []string{r.Addr}})
 	s := store(t, rdb, Config{})
 	ctx := context.Background()
-	rdb.HSet(ctx, "{cg:acme}:e:k", "g", "0", "t", "", "b", "garbage")
-	rdb.Expire(ctx, "{cg:acme}:e:k", time.Minute)
-	e, _, err := s.Get(ctx, "acme", "k")
-	if err != nil || e != nil {
-		t.Fatalf("Get = %v, %v; want a plain miss", e, err)
-	}
-	if n, _ := rdb.Exists(ctx, "{cg:acme}:e:k").Result(); n != 0 {
-		t.Fatal("undecodable entry not deleted")
+	for name, fields := range map[string][]any{
+		"garbage blob":      {"g", "0", "t", "", "b", "garbage"},
+		"no generation":     {"t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
+		"no tags field":     {"g", "0", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
+		"bad generation":    {"g", "x", "t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
+		"not a hash at all": nil,
+	} {
+		if fields == nil {
+			rdb.Set(ctx, "{cg:acme}:e:k", "a string", time.Minute)
+		} else {
+			rdb.Del(ctx, "{cg:acme}:e:k")
+			rdb.HSet(ctx, "{cg:acme}:e:k", fields...)
+		}
+		e, _, err := s.Get(ctx, "acme", "k")
+		if fields == nil {
+			// WRONGTYPE: an error, but not an outage.
+			if err == nil || errors.Is(err, gateway.ErrUnavailable) {
+				t.Errorf("%s: Get error %v", name, err)
+			}
+			continue
+		}
+		if err != nil || e != nil {
+			t.Errorf("%s: Get = %v, %v; want a plain miss", name, e, err)
+		}
+		if n, _ := rdb.Exists(ctx, "{cg:acme}:e:k").Result(); n != 0 {
+			t.Errorf("%s: undecodable entry not deleted", name)
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ local g = tonumber(redis.call('GET', KEYS[2]) or '0')
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
 if not e[3] then return {false, g, 0} end
 local fg = tonumber(e[1])
-if dead(fg, g, KEYS[3], ARGV[1], e[2]) then
+if not fg or not e[2] or dead(fg, g, KEYS[3], ARGV[1], e[2]) then
   redis.call('DEL', KEYS[1])
   return {false, g, 0}
 end

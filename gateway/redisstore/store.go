@@ -114,6 +114,10 @@ func unavailableReply(msg string) bool {
 	return false
 }
 
+// Available reports whether the store is currently using Redis (its
+// circuit breaker is closed), for health checks and dashboards.
+func (s *Store) Available() bool { return !s.br.open() }
+
 // Get returns the live entry under key, or nil, and tenant's generation, in
 // one round trip. The entry is decoded fresh; the caller may keep it.
 func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, uint64, error) {

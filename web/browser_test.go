@@ -64,6 +64,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	screenshot := os.Getenv(ScreenshotEnv) != ""
 	if screenshot {
 		fillDemoData(t, e)
+	} else {
+		e.dead.list = []DeadLetter{{Seq: 9, Time: time.Now(), Reason: "tenant is required", Body: `{"entity":"company"}`}}
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -127,6 +129,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		do("the hit ratio moves", textIs("hit-ratio", "90.0%"),
 			await(`document.querySelector('#tenants tr[data-name="acme"]') !== null`))
+	}
+
+	if !screenshot {
+		do("retry a dead letter",
+			textHas("deadletters", "tenant is required"),
+			chromedp.Click(chromedp.CSS(`#deadletters tr[data-seq="9"] button`)),
+			// The button says so, then the refreshed list drops the letter.
+			await(`document.querySelector('#deadletters tr[data-seq="9"]') === null`),
+		)
+		e.dead.mu.Lock()
+		retried := e.dead.retried
+		e.dead.mu.Unlock()
+		if len(retried) != 1 || retried[0] != 9 {
+			t.Fatalf("retried %v, want [9]", retried)
+		}
 	}
 
 	do("purge a tag from the form",

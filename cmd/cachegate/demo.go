@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cachegate/cachegate/internal/node"
-
 	"context"
 	_ "embed"
 	"errors"
@@ -16,6 +14,7 @@ import (
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/demo/origin"
 	"github.com/cachegate/cachegate/demo/traffic"
+	"github.com/cachegate/cachegate/internal/node"
 )
 
 //go:embed demo.yaml

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cachegate/cachegate/internal/node"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/cachegate/cachegate/demo/origin"
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/internal/node"
 )
 
 // runOrigin runs the demo origin on its own (as docker-compose does),

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"github.com/cachegate/cachegate/internal/node"
-
 	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/cachegate/cachegate/config"
+	"github.com/cachegate/cachegate/internal/node"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/cachegate/cachegate/internal/node"
-
 	"crypto/rand"
 	"encoding/base64"
 	"flag"
@@ -13,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/config"
+	"github.com/cachegate/cachegate/internal/node"
 )
 
 // overrides are the settings a command line and environment may put on top

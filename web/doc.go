@@ -8,6 +8,29 @@
 // queue: it reads and acts through the small interfaces declared in
 // deps.go, with plain types, and the binary wires adapters to them.
 //
+// # Endpoints
+//
+// Unauthenticated: GET /healthz, GET /readyz, the login page and the
+// dashboard's static assets (code only, no data). Everything else needs
+// Authorization: Bearer <token>, or the dashboard's session cookie plus,
+// on POSTs, the session's CSRF token in X-CSRF-Token:
+//
+//	GET  /metrics                         Prometheus, from Config.Gatherer
+//	GET  /api/v1/stats                    stats.Snapshot
+//	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
+//	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
+//	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true} | 504 {"error","id"}
+//	GET  /api/v1/purges/{id}              PurgeStateResponse
+//	POST /api/v1/events[?wait=1]          an event's JSON → as for purges
+//	GET  /api/v1/audit[?limit=N]          AuditResponse, newest first
+//	GET  /api/v1/deadletters[?limit=N]    DeadLettersResponse
+//	POST /api/v1/deadletters/{seq}/retry  202
+//	GET /, GET+POST /login, POST /logout  the dashboard
+//
+// The actor passed to Purger and EventSubmitter, for the audit log, is
+// "admin:<client IP>" for a bearer token and "dashboard:<client IP>" for a
+// dashboard session.
+//
 // # Errors
 //
 // Handlers return errors and one adapter renders them as

@@ -218,7 +218,13 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	_ = c.ackSub.SetPendingLimits(1<<20, 64<<20)
 	c.in = make(chan jetstream.Msg, 2*c.cfg.MaxBatch)
 	c.finishers = make(chan struct{}, maxFinishing)
-	c.consume, err = c.cons.Consume(func(m jetstream.Msg) { c.in <- m },
+	c.consume, err = c.cons.Consume(func(m jetstream.Msg) {
+		select {
+		case c.in <- m:
+		case <-c.ctx.Done():
+			_ = m.Nak() // stopping: hand it to another coordinator now
+		}
+	},
 		jetstream.PullMaxMessages(2*c.cfg.MaxBatch),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			c.log.Debug("consume", "err", err)

@@ -349,7 +349,12 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.dispatcher != nil {
 		goRun("purge dispatcher", n.dispatcher.Run)
 	}
-	goRun("admin", n.web.Run)
+	// The admin server's live streams end with web.Run: it is cancelled
+	// first so that the admin listener's shutdown does not wait on them.
+	webCtx, cancelWeb := context.WithCancel(runCtx)
+	defer cancelWeb()
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = n.web.Run(webCtx) }()
 	goRun("gateway server", func(context.Context) error { return gwSrv.Serve(n.gwLn) })
 	goRun("admin server", func(context.Context) error { return adminSrv.Serve(n.adminLn) })
 
@@ -361,6 +366,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer scancel()
+	cancelWeb()
 	_ = gwSrv.Shutdown(sctx)
 	_ = adminSrv.Shutdown(sctx)
 	cancel()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/nats-io/nats.go"
@@ -16,7 +17,7 @@ import (
 
 // benchSetup is a coordinator with L2 and a purge queue (in memory) and
 // three instances, each on its own connection, on loopback.
-func benchSetup(b *testing.B) (*env, *memQueue, *prometheus.Registry) {
+func benchSetup(b *testing.B, auditor func(*env) events.Auditor) (*env, *memQueue, *prometheus.Registry) {
 	e := newEnv(b)
 	ids := []string{"i1", "i2", "i3"}
 	for _, id := range ids {
@@ -24,7 +25,11 @@ func benchSetup(b *testing.B) (*env, *memQueue, *prometheus.Registry) {
 	}
 	q := newMemQueue()
 	reg := prometheus.NewRegistry()
-	c := e.coordinator(events.CoordinatorConfig{Shared: newFakeShared(), Queue: q, States: &memStates{}, Audit: &memAudit{}, Registerer: reg})
+	var au events.Auditor = &memAudit{}
+	if auditor != nil {
+		au = auditor(e)
+	}
+	c := e.coordinator(events.CoordinatorConfig{Shared: newFakeShared(), Queue: q, States: &memStates{}, Audit: au, Registerer: reg})
 	waitLive(b, c, ids...)
 	return e, q, reg
 }
@@ -47,7 +52,7 @@ func reportBatch(b *testing.B, reg *prometheus.Registry) {
 // publish until L2 and all three instances' L1 applied it and the waiter
 // was told.
 func BenchmarkPublishToAppliedLatency(b *testing.B) {
-	e, _, _ := benchSetup(b)
+	e, _, _ := benchSetup(b, nil)
 	p := e.publisher()
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
@@ -71,7 +76,21 @@ func BenchmarkPublishToAppliedLatency(b *testing.B) {
 // (four tenants), timed until the coordinator applied every one (L2, three
 // L1s, purge queued, acked).
 func BenchmarkCoordinatorThroughput(b *testing.B) {
-	e, q, reg := benchSetup(b)
+	b.Run("audit=memory", func(b *testing.B) { benchThroughput(b, nil) })
+	// The real audit log: one JetStream publish per event.
+	b.Run("audit=jetstream", func(b *testing.B) {
+		benchThroughput(b, func(e *env) events.Auditor {
+			l, err := audit.Open(context.Background(), e.js, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return l
+		})
+	})
+}
+
+func benchThroughput(b *testing.B, auditor func(*env) events.Auditor) {
+	e, q, reg := benchSetup(b, auditor)
 	_, js := e.connect()
 	ctx := context.Background()
 	msgs := make([]*nats.Msg, b.N)

@@ -227,6 +227,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	},
 		jetstream.PullMaxMessages(2*c.cfg.MaxBatch),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				c.log.Error("the coordinator's consumer is gone; restart the coordinator", "err", err)
+				return
+			}
 			c.log.Debug("consume", "err", err)
 		}))
 	if err != nil {

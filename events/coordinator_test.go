@@ -375,3 +375,42 @@ func (s *poisonShared) InvalidateShared(ctx context.Context, req invalidation.Re
 	}
 	return s.fakeShared.InvalidateShared(ctx, req)
 }
+
+// An instance whose L1 cannot apply an invalidation drops its whole L1 and
+// acks: the waiter is not held up, and nothing stale survives.
+func TestFailingLocalInvalidationDropsL1(t *testing.T) {
+	e := newEnv(t)
+	_, local, _ := e.instance("i1", 200*time.Millisecond)
+	local.mu.Lock()
+	local.fail = true
+	local.mu.Unlock()
+	c := e.coordinator(events.CoordinatorConfig{})
+	waitLive(t, c, "i1")
+	p := e.publisher()
+	if _, err := p.PublishAndWait(context.Background(), companyEvent("acme", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if ops := local.opsCopy(); len(ops) != 1 || ops[0] != "drop" {
+		t.Fatalf("ops %v, want one whole drop", ops)
+	}
+}
+
+// Ids that are not subject tokens (dots, colons, long) work end to end,
+// including the duplicate path through the applied-ids bucket.
+func TestPublishAndWaitOddIDs(t *testing.T) {
+	e := newEnv(t)
+	c := e.coordinator(events.CoordinatorConfig{})
+	_ = c
+	p := e.publisher()
+	ctx := context.Background()
+	for _, id := range []string{"order:42.v1", "a*b>c", strings.Repeat("x", 128), "short"} {
+		ev := companyEvent("acme", "k")
+		ev.ID = id
+		for range 2 { // the second is a duplicate
+			got, err := p.PublishAndWait(ctx, ev)
+			if err != nil || got != id {
+				t.Fatalf("PublishAndWait(%q) = %q, %v", id, got, err)
+			}
+		}
+	}
+}

@@ -25,4 +25,20 @@
 // memory, never read per event. An instance that loses its NATS connection
 // disables and drops its L1, and drops it again after it has resubscribed,
 // before it serves from L1: it may have missed broadcasts meanwhile.
+//
+// Wiring in a gateway process (each instance runs both an Instance and a
+// Coordinator; the durable consumer makes them share the work):
+//
+//	err := events.Setup(ctx, js, events.StreamConfig{})
+//	inst, err := events.NewInstance(js, gw, events.InstanceConfig{Logger: log, Registerer: reg})
+//	err = inst.Start(ctx) // before L1 serves
+//	coord, err := events.NewCoordinator(js, events.CoordinatorConfig{
+//		Mapper: mapper, Shared: gw, Queue: purgeQueue, States: purgeStates, Audit: auditLog,
+//		Logger: log, Registerer: reg})
+//	err = coord.Start(ctx)
+//	pub, err := events.NewPublisher(js, nil, events.PublisherConfig{}) // admin API, CLI, demo
+//
+// Event ids that are not NATS subject tokens (dots, colons, over 64
+// characters) are hashed for the applied-notification subject and the
+// applied-ids key; the id itself is unchanged everywhere else.
 package events

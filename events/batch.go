@@ -62,9 +62,9 @@ func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
 	// The rest (purge queue, states, audit, acks) overlaps with the next
 	// batch; finishers bounds how many batches are finishing at once.
 	c.finishers <- struct{}{}
-	c.wg.Add(1)
+	c.loopWG.Add(1)
 	go func() {
-		defer c.wg.Done()
+		defer c.loopWG.Done()
 		c.finish(items)
 		<-c.finishers
 	}()

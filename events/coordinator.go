@@ -144,10 +144,15 @@ type Coordinator struct {
 
 	in        chan jetstream.Msg
 	finishers chan struct{}
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	once      sync.Once
+	// stop ends the intake; ctx, cancelled after the batches in hand are
+	// finished, ends the calls and the helpers.
+	stop    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	loopWG  sync.WaitGroup // the loop and the finishing batches
+	wg      sync.WaitGroup // the helpers
+	once    sync.Once
+	started bool // set by a successful Start, before any goroutine
 }
 
 // NewCoordinator returns a Coordinator on js; Start runs it.
@@ -217,11 +222,12 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	_ = c.ackSub.SetPendingLimits(1<<20, 64<<20)
 	c.in = make(chan jetstream.Msg, 2*c.cfg.MaxBatch)
+	c.stop = make(chan struct{})
 	c.finishers = make(chan struct{}, maxFinishing)
 	c.consume, err = c.cons.Consume(func(m jetstream.Msg) {
 		select {
 		case c.in <- m:
-		case <-c.ctx.Done():
+		case <-c.stop:
 			_ = m.Nak() // stopping: hand it to another coordinator now
 		}
 	},
@@ -238,8 +244,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		c.cancel()
 		return fmt.Errorf("events: consume %s: %w", c.cfg.Durable, err)
 	}
-	c.wg.Add(2)
+	c.started = true
+	c.loopWG.Add(1)
 	go c.loop()
+	c.wg.Add(1)
 	go c.sampleLag()
 	go func() {
 		select {
@@ -251,13 +259,17 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops processing and hands taken events back.
+// Close stops taking events, finishes the batches in hand (each call is
+// bounded by CallTimeout) and hands the events not yet started back for
+// redelivery.
 func (c *Coordinator) Close() error {
-	if c.cancel == nil {
+	if !c.started {
 		return nil
 	}
 	c.once.Do(func() {
 		c.consume.Stop()
+		close(c.stop)
+		c.loopWG.Wait()
 		c.cancel()
 		c.wg.Wait()
 		_ = c.ackSub.Unsubscribe()
@@ -274,12 +286,12 @@ func (c *Coordinator) Close() error {
 }
 
 func (c *Coordinator) loop() {
-	defer c.wg.Done()
+	defer c.loopWG.Done()
 	batch := make([]jetstream.Msg, 0, c.cfg.MaxBatch)
 	for {
 		batch = batch[:0]
 		select {
-		case <-c.ctx.Done():
+		case <-c.stop:
 			return
 		case m := <-c.in:
 			batch = append(batch, m)

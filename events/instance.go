@@ -129,10 +129,15 @@ func (i *Instance) Start(ctx context.Context) error {
 	i.started = time.Now().UTC()
 	// Listen for status changes before anything can go wrong.
 	i.status = i.nc.StatusChanged(nats.CONNECTED, nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
+	fail := func(err error) error {
+		i.stop()
+		i.cancel()
+		i.cancel = nil // Close has nothing to undo
+		return err
+	}
 	sub, err := i.nc.Subscribe(L1Subject, i.handle)
 	if err != nil {
-		i.nc.RemoveStatusListener(i.status)
-		return fmt.Errorf("events: subscribe %s: %w", L1Subject, err)
+		return fail(fmt.Errorf("events: subscribe %s: %w", L1Subject, err))
 	}
 	// A dropped broadcast is a missed invalidation: allow a deep backlog,
 	// and drop L1 if one is ever dropped anyway (see heartbeat).
@@ -141,12 +146,10 @@ func (i *Instance) Start(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := i.nc.FlushWithContext(fctx); err != nil {
-		i.stop()
-		return fmt.Errorf("events: flush subscription: %w", err)
+		return fail(fmt.Errorf("events: flush subscription: %w", err))
 	}
 	if err := i.register(ctx); err != nil {
-		i.stop()
-		return err
+		return fail(err)
 	}
 	i.wg.Add(2)
 	go i.watchStatus()

@@ -80,21 +80,16 @@ var cloudflarePlans = []string{"free", "pro", "business", "enterprise"}
 func (r *rootDecoder) cdn(v *yaml.Node) {
 	c := &r.f.CDN
 	r.section("cdn", v)
+	r.providerAt = map[string]*yaml.Node{}
 	r.mapping(v, "cdn", []field{
 		{"provider", func(v *yaml.Node) {
 			r.section("cdn.provider", v)
-			if s, ok := r.scalar(v, "cdn.provider"); ok {
-				if !slices.Contains(Providers(), s.Value) {
-					msg := fmt.Sprintf("cdn.provider: unknown provider %q (%s)", s.Value, strings.Join(Providers(), ", "))
-					if sug := suggest(s.Value, Providers()); sug != "" {
-						msg += fmt.Sprintf("; did you mean %q?", sug)
-					}
-					r.errorf(s, "%s", msg)
-					return
-				}
+			if s, ok := r.scalar(v, "cdn.provider"); ok && r.providerName(s, "cdn.provider", false) {
 				c.Provider = s.Value
+				r.providerAt[s.Value] = s
 			}
 		}},
+		{"providers", func(v *yaml.Node) { r.section("cdn.providers", v); r.providerList(v) }},
 		{"coalesce_window", func(v *yaml.Node) { r.duration(v, "cdn.coalesce_window", &c.CoalesceWindow) }},
 		{"header", func(v *yaml.Node) { r.section("cdn.header", v); r.str(v, "cdn.header", &c.Header) }},
 		{"hosts", func(v *yaml.Node) {
@@ -111,26 +106,7 @@ func (r *rootDecoder) cdn(v *yaml.Node) {
 	})
 	// A provider's section without the provider selected is most likely
 	// a forgotten switch; one selected without its section cannot purge.
-	for _, p := range []string{ProviderCloudflare, ProviderFastly, ProviderVarnish} {
-		if n := r.sections["cdn."+p]; n != nil && c.Provider != p && r.sectionSet["cdn."+p] {
-			r.errorf(n, "cdn.%s is configured but cdn.provider is %q", p, cmpOr(c.Provider, ProviderNone))
-		}
-	}
-	at := r.sections["cdn.provider"]
-	switch c.Provider {
-	case ProviderCloudflare:
-		if c.Cloudflare.Zone == "" && len(c.Cloudflare.Zones) == 0 {
-			r.errorf(at, "cdn.provider cloudflare needs cdn.cloudflare.zone or cdn.cloudflare.zones")
-		}
-	case ProviderFastly:
-		if c.Fastly.ServiceID == "" && len(c.Fastly.Services) == 0 {
-			r.errorf(at, "cdn.provider fastly needs cdn.fastly.service_id or cdn.fastly.services")
-		}
-	case ProviderVarnish:
-		if len(c.Varnish.URLs) == 0 {
-			r.errorf(at, "cdn.provider varnish needs cdn.varnish.urls")
-		}
-	}
+	r.checkProviders()
 }
 
 func (r *rootDecoder) setIf(key string, v *yaml.Node) {
@@ -331,23 +307,7 @@ func (f *File) Validate() error {
 			add("nats.url %q: %v", f.NATS.URL, err)
 		}
 	}
-	switch f.CDN.Provider {
-	case "", ProviderNone, ProviderAkamai:
-	case ProviderCloudflare:
-		if f.CDN.Cloudflare.APIToken == "" {
-			add("cdn.cloudflare.api_token is required with provider cloudflare")
-		}
-	case ProviderFastly:
-		if f.CDN.Fastly.APIToken == "" {
-			add("cdn.fastly.api_token is required with provider fastly")
-		}
-	case ProviderVarnish:
-		if len(f.CDN.Varnish.URLs) == 0 {
-			add("cdn.varnish.urls is required with provider varnish")
-		}
-	default:
-		add("cdn.provider: unknown provider %q", f.CDN.Provider)
-	}
+	f.CDN.validateProviders(add)
 	for _, p := range headers.CheckPolicy(f.Policy()) {
 		add("%v", p)
 	}

@@ -125,8 +125,12 @@ func Providers() []string {
 type CDN struct {
 	// Provider: "none" or empty (no CDN: tag headers never leave), or one
 	// of Providers. Akamai selects the Edge-Cache-Tag format only; there is
-	// no Akamai purger.
+	// no Akamai purger. The one-provider spelling of Providers.
 	Provider string
+	// Providers lists several providers at once (cdn.providers:
+	// [cloudflare, varnish]): each gets its tag header on responses and
+	// every purge. Nil or empty: Provider alone. Use ProviderNames.
+	Providers []string
 	// CoalesceWindow merges purges dequeued within it; 0: the default.
 	CoalesceWindow time.Duration
 	// Header carries rules' CDN directives unless a rule names its own;
@@ -194,13 +198,7 @@ func (f *File) CDNHeader() string {
 	if f.CDN.Header != "" {
 		return f.CDN.Header
 	}
-	switch f.CDN.Provider {
-	case ProviderCloudflare:
-		return headers.HeaderCloudflareCacheControl
-	case ProviderFastly:
-		return headers.HeaderSurrogateControl
-	}
-	return headers.DefaultCDNHeader
+	return f.CDN.defaultCDNHeader()
 }
 
 // Policy returns the header policy of the file, for headers.CompilePolicy.

@@ -82,8 +82,14 @@
 //	  ttl: origin
 //	cdn:
 //	  provider: none            # none | cloudflare | fastly | akamai | varnish
+//	  providers: [cloudflare, varnish]  # several at once instead of provider:
+//	                            # (e.g. Varnish in front of the gateway and
+//	                            # Cloudflare in front of Varnish): each gets its
+//	                            # tag header on responses and every purge
 //	  coalesce_window: 1s       # purges merged within this window
-//	  header: CDN-Cache-Control # default: Cloudflare-CDN-Cache-Control / Surrogate-Control (Fastly) / CDN-Cache-Control
+//	  header: CDN-Cache-Control # default: the one CDN's own (Cloudflare-CDN-Cache-Control,
+//	                            # Surrogate-Control for Fastly; Varnish does not count: the
+//	                            # shipped VCL reads Cache-Control), else CDN-Cache-Control
 //	  hosts: { acme: acme.example.com }   # tenant -> public host, for URL and prefix purges
 //	  cloudflare: { api_token: ${CF_API_TOKEN}, base_url: ..., plan: enterprise,
 //	                zone: <32 hex>, zones: { acme: <32 hex> } }
@@ -114,8 +120,10 @@
 // catch-all, or under a broader prefix with no narrower conditions); two
 // rules with one name; tag templates with unknown placeholders or
 // characters a tag may not hold; invalid tenants (invalidation.ValidateTenant)
-// and locales; an unknown CDN provider or one without its zone, service or
-// URLs; a CDN provider section while another provider is selected; event
+// and locales; an unknown CDN provider, one listed twice, "none" in a list,
+// both provider and providers, or a provider without its zone, service,
+// URLs or API token (on the line naming the provider); a CDN provider
+// section for a provider that is not selected; event
 // rules without type, twice for a type, or replacing the defaults with
 // nothing.
 package config

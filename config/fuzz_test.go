@@ -27,6 +27,7 @@ func FuzzParse(f *testing.F) {
 		"default: &d {browser: \"public, max-age=5\"}\nroutes: [{<<: *d, match: {path: /x}}]\n",
 		"a: &a [x, x]\nb: &b [*a, *a]\nsession_cookies: *b\n",
 		"cdn: {provider: cloudflare, cloudflare: {zone: 0123456789abcdef0123456789abcdef}}\n",
+		"cdn: {providers: [cloudflare, varnish, varnish, none], cloudflare: {api_token: x, zone: 0123456789abcdef0123456789abcdef}, varnish: {urls: [\"http://v:1\"]}}\n",
 		"tenants: {by: header, header: X-Tenant, hosts: {a.com: a}}\n",
 		"events: {rules: [{type: x, tags: [\"{data.y}\"]}]}\n",
 		"admin: {token: ${X}}\n",

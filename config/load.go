@@ -131,6 +131,8 @@ type rootDecoder struct {
 	sections map[string]*yaml.Node
 	// sectionSet says which CDN provider sections are non-empty.
 	sectionSet map[string]bool
+	// providerAt is the node naming each selected CDN provider.
+	providerAt map[string]*yaml.Node
 }
 
 func (r *rootDecoder) at(key string, fn func(v *yaml.Node)) field {
@@ -150,7 +152,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		"stale_if_error", "tags", "locales", "staff_bypass", "path"} {
 		r.hints[[2]string{"config", k}] = k + " belongs in a rule: under routes: - or default:"
 	}
-	for _, k := range []string{"cloudflare", "fastly", "varnish", "provider"} {
+	for _, k := range []string{"cloudflare", "fastly", "varnish", "provider", "providers"} {
 		r.hints[[2]string{"config", k}] = k + " belongs under cdn:"
 	}
 	r.hints[[2]string{"config", "token"}] = "token belongs under admin:"

@@ -307,12 +307,13 @@ func TestSecretsNeverPrint(t *testing.T) {
 }
 
 func TestValidateAfterOverrides(t *testing.T) {
-	f, err := Parse("x.yaml", []byte("cdn:\n  provider: fastly\n  fastly:\n    service_id: svc\n"), env())
+	f, err := Parse("x.yaml", []byte("cdn:\n  provider: fastly\n  fastly:\n    service_id: svc\n    api_token: ${T}\n"), env("T", "t"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.CDN.Fastly.APIToken = "" // as if changed in code after loading
 	err = f.Validate()
-	if err == nil || !strings.Contains(err.Error(), "origin is required") || !strings.Contains(err.Error(), "cdn.fastly.api_token is required") {
+	if err == nil || !strings.Contains(err.Error(), "origin is required") || !strings.Contains(err.Error(), "provider fastly needs cdn.fastly.api_token") {
 		t.Errorf("Validate = %v", err)
 	}
 	f.Origin = "http://127.0.0.1:8081"

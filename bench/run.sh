@@ -26,7 +26,7 @@ go build -o "$work/bare" ./bench/bare
 until grep -q listening "$work/bare.log"; do sleep 0.05; done
 bare=$(awk '/listening/{print $4}' "$work/bare.log")
 
-CACHEGATE_ADMIN_TOKEN=bench "$work/cachegate" serve --origin "http://$bare" \
+CACHEGATE_ADMIN_TOKEN=bench-admin-token-0123456789 "$work/cachegate" serve --origin "http://$bare" \
 	--listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$work/gw.log" 2>&1 & pids+=($!)
 until grep -q 'gateway listening' "$work/gw.log"; do
 	kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/gw.log"; exit 1; }

@@ -71,8 +71,8 @@ type Node struct {
 // New builds every part from f (already merged with flags and
 // environment and validated) and binds the listeners, so that a bad address
 // fails before anything runs.
-func New(ctx context.Context, f *config.File, token string, logger *slog.Logger) (n *Node, err error) {
-	n = &Node{file: f, log: logger, token: token, reg: prometheus.NewRegistry(), stats: stats.New()}
+func New(ctx context.Context, f *config.File, token string, logger *slog.Logger) (_ *Node, err error) {
+	n := &Node{file: f, log: logger, token: token, reg: prometheus.NewRegistry(), stats: stats.New()}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -183,12 +183,8 @@ func (n *Node) buildGateway(ctx context.Context) error {
 		return fmt.Errorf("policy: %w", err)
 	}
 	cfg.Policy = policy
-	if p := f.CDN.Provider; p != "" && p != config.ProviderNone {
-		em, err := headers.NewTagEmitter(headers.TagEmitterConfig{Provider: p, Logger: n.log.With("component", "tags"), Registerer: n.reg})
-		if err != nil {
-			return fmt.Errorf("CDN tag header: %w", err)
-		}
-		cfg.TagEmitter = em
+	if cfg.TagEmitter, err = tagEmitter(f, n.log.With("component", "tags"), n.reg); err != nil {
+		return err
 	}
 	if f.Redis.Enabled() {
 		rc := redisstore.Config{

@@ -155,9 +155,14 @@ type TagEmitterStats struct {
 }
 
 // The gateway declares this interface where it calls the emitter.
-var _ interface {
-	Emit(h http.Header, tenant string, tags []string)
-} = (*TagEmitter)(nil)
+var (
+	_ interface {
+		Emit(h http.Header, tenant string, tags []string)
+	} = (*TagEmitter)(nil)
+	_ interface {
+		Emit(h http.Header, tenant string, tags []string)
+	} = TagEmitters(nil)
+)
 
 // NewTagEmitter builds an emitter; it fails for an unknown provider or when
 // its metrics cannot be registered.
@@ -209,6 +214,11 @@ func (e *TagEmitter) Stats() TagEmitterStats {
 // by their FallbackTag bucket, counted and logged; never dropped.
 func (e *TagEmitter) Emit(h http.Header, tenant string, tags []string) {
 	StripTagHeaders(h)
+	e.emit(h, tenant, tags)
+}
+
+// emit is Emit without removing the tag headers already there.
+func (e *TagEmitter) emit(h http.Header, tenant string, tags []string) {
 	if len(tags) == 0 {
 		return
 	}
@@ -239,6 +249,53 @@ func (e *TagEmitter) Emit(h http.Header, tenant string, tags []string) {
 		return
 	}
 	e.emitWithFallback(h, tenant, dedup(tags))
+}
+
+// TagEmitters writes one response's tags in several formats at once, each
+// within its own limits: a gateway behind several layers, such as Varnish
+// (xkey, stripped by the shipped VCL) in front of it and a CDN (Cache-Tag)
+// in front of Varnish. Build it with NewTagEmitters.
+type TagEmitters []*TagEmitter
+
+// NewTagEmitters builds one emitter per provider, in order, sharing logger
+// and registerer (the counters are told apart by their provider label).
+// Two providers writing the same header are an error: one would overwrite
+// the other's tags.
+func NewTagEmitters(providers []string, logger *slog.Logger, reg prometheus.Registerer) (TagEmitters, error) {
+	es := make(TagEmitters, 0, len(providers))
+	seen := map[string]string{}
+	for _, p := range providers {
+		e, err := NewTagEmitter(TagEmitterConfig{Provider: p, Logger: logger, Registerer: reg})
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := seen[e.f.Header]; dup {
+			return nil, fmt.Errorf("CDN providers %q and %q both write %s", other, p, e.f.Header)
+		}
+		seen[e.f.Header] = p
+		es = append(es, e)
+	}
+	return es, nil
+}
+
+// Emit sets every emitter's tag header on h, replacing any tag header
+// already there (the origin's included).
+func (es TagEmitters) Emit(h http.Header, tenant string, tags []string) {
+	StripTagHeaders(h)
+	for _, e := range es {
+		e.emit(h, tenant, tags)
+	}
+}
+
+// Stats sums the emitters' counts.
+func (es TagEmitters) Stats() TagEmitterStats {
+	var s TagEmitterStats
+	for _, e := range es {
+		st := e.Stats()
+		s.FallbackTags += st.FallbackTags
+		s.Untaggable += st.Untaggable
+	}
+	return s
 }
 
 func (e *TagEmitter) emitWithFallback(h http.Header, tenant string, tags []string) {

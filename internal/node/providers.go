@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/config"
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare"
 	"github.com/cachegate/cachegate/purge/fastly"
@@ -17,15 +19,31 @@ import (
 // cloudflareFreeURLsPerCall is the Free plan's lower URL limit per call.
 const cloudflareFreeURLsPerCall = 30
 
-// buildProviders turns the file's CDN section into purge providers; none
-// when no CDN is configured.
+// buildProviders turns the file's CDN section into purge providers, one
+// per configured provider that has a purger, in file order; none when no
+// CDN is configured.
 func buildProviders(f *config.File, logger *slog.Logger, reg prometheus.Registerer) ([]purge.Provider, error) {
 	client := &http.Client{}
-	switch f.CDN.Provider {
-	case "", config.ProviderNone, "akamai":
-		// Akamai selects only the tag header format; there is no purger.
-		return nil, nil
-	case "cloudflare":
+	var out []purge.Provider
+	for _, name := range f.CDN.ProviderNames() {
+		p, ok, err := buildProvider(f, name, client, logger, reg)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// buildProvider builds one provider; ok is false for a provider with no
+// purger (Akamai selects only the tag header format).
+func buildProvider(f *config.File, name string, client *http.Client, logger *slog.Logger, reg prometheus.Registerer) (purge.Provider, bool, error) {
+	switch name {
+	case config.ProviderAkamai:
+		return purge.Provider{}, false, nil
+	case config.ProviderCloudflare:
 		c := f.CDN.Cloudflare
 		var limits purge.Limits
 		if c.Plan == "free" {
@@ -36,33 +54,47 @@ func buildProviders(f *config.File, logger *slog.Logger, reg prometheus.Register
 			Limits: limits, Logger: logger.With("provider", "cloudflare"),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("cloudflare: %w", err)
+			return purge.Provider{}, false, fmt.Errorf("cloudflare: %w", err)
 		}
-		return []purge.Provider{{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: planOr(c.Plan)}}}, nil
-	case "fastly":
+		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: planOr(c.Plan)}}, true, nil
+	case config.ProviderFastly:
 		c := f.CDN.Fastly
 		p, err := fastly.New(fastly.Config{
 			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
 			Logger: logger.With("provider", "fastly"),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("fastly: %w", err)
+			return purge.Provider{}, false, fmt.Errorf("fastly: %w", err)
 		}
-		return []purge.Provider{{Purger: p, Zone: c.ServiceID, Zones: c.Services, Soft: c.SoftPurge}}, nil
-	case "varnish":
+		return purge.Provider{Purger: p, Zone: c.ServiceID, Zones: c.Services, Soft: c.SoftPurge}, true, nil
+	case config.ProviderVarnish:
 		c := f.CDN.Varnish
 		p, err := varnish.New(varnish.Config{
 			URLs: c.URLs, Soft: c.Soft, Timeout: c.Timeout,
 			Logger: logger.With("provider", "varnish"), Registerer: reg,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("varnish: %w", err)
+			return purge.Provider{}, false, fmt.Errorf("varnish: %w", err)
 		}
 		// Varnish nodes are the zone: one shared cache for every tenant.
-		return []purge.Provider{{Purger: p, Zone: "varnish", Soft: c.Soft}}, nil
-	default:
-		return nil, fmt.Errorf("unknown CDN provider %q", f.CDN.Provider)
+		return purge.Provider{Purger: p, Zone: "varnish", Soft: c.Soft}, true, nil
 	}
+	return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
+}
+
+// tagEmitter writes each configured provider's tag header on public
+// responses (Varnish's xkey and the CDN's Cache-Tag on the same response,
+// when Varnish sits between the gateway and the CDN); nil without a CDN.
+func tagEmitter(f *config.File, logger *slog.Logger, reg prometheus.Registerer) (gateway.TagEmitter, error) {
+	names := f.CDN.ProviderNames()
+	if len(names) == 0 {
+		return nil, nil
+	}
+	em, err := headers.NewTagEmitters(names, logger, reg)
+	if err != nil {
+		return nil, fmt.Errorf("CDN tag header: %w", err)
+	}
+	return em, nil
 }
 
 // planOr defaults the Cloudflare plan to the most generous documented

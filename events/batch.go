@@ -253,6 +253,8 @@ func (c *Coordinator) awaitAcks(w *broadcastWait) error {
 		case <-w.done:
 		case <-c.ctx.Done():
 			return fmt.Errorf("L1: %w", c.ctx.Err())
+		case <-c.connClosed:
+			return fmt.Errorf("L1: %w", nats.ErrConnectionClosed)
 		case <-recheck.C:
 			if len(c.missing(w, true)) > 0 {
 				continue
@@ -327,6 +329,8 @@ wait:
 			c.log.Warn("applied ids not confirmed in time")
 			break wait
 		case <-c.ctx.Done():
+			break wait
+		case <-c.connClosed:
 			break wait
 		}
 	}

@@ -146,13 +146,14 @@ type Coordinator struct {
 	finishers chan struct{}
 	// stop ends the intake; ctx, cancelled after the batches in hand are
 	// finished, ends the calls and the helpers.
-	stop    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
-	loopWG  sync.WaitGroup // the loop and the finishing batches
-	wg      sync.WaitGroup // the helpers
-	once    sync.Once
-	started bool // set by a successful Start, before any goroutine
+	stop       chan struct{}
+	connClosed chan struct{} // closed when the NATS connection is
+	ctx        context.Context
+	cancel     context.CancelFunc
+	loopWG     sync.WaitGroup // the loop and the finishing batches
+	wg         sync.WaitGroup // the helpers
+	once       sync.Once
+	started    bool // set by a successful Start, before any goroutine
 }
 
 // NewCoordinator returns a Coordinator on js; Start runs it.
@@ -223,6 +224,17 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	_ = c.ackSub.SetPendingLimits(1<<20, 64<<20)
 	c.in = make(chan jetstream.Msg, 2*c.cfg.MaxBatch)
 	c.stop = make(chan struct{})
+	c.connClosed = make(chan struct{})
+	closed := c.nc.StatusChanged(nats.CLOSED)
+	go func() {
+		// Calls awaiting answers on a closed connection give up at once.
+		defer c.nc.RemoveStatusListener(closed)
+		select {
+		case <-closed:
+			close(c.connClosed)
+		case <-c.ctx.Done():
+		}
+	}()
 	c.finishers = make(chan struct{}, maxFinishing)
 	c.consume, err = c.cons.Consume(func(m jetstream.Msg) {
 		select {

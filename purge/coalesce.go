@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -172,7 +173,12 @@ func targets(req invalidation.Request, r route) (items []target, zone, reason st
 		}
 	}
 	for _, t := range req.Tags {
-		items = append(items, target{kindTags, tag(t)})
+		tag(t) // the length check
+	}
+	// Each tag's CDN name and its fallback bucket's: a response whose tag
+	// overflowed its tag header carries only the bucket.
+	for _, n := range headers.CDNPurgeTags(req.Tenant, req.Tags) {
+		items = append(items, target{kindTags, n})
 	}
 	for _, u := range req.URLs {
 		if r.limits.URLsPerCall <= 0 {

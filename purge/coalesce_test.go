@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -25,27 +26,40 @@ func TestPlan(t *testing.T) {
 		rejected map[int]string // substring of the reason
 	}{
 		{
+			// Each tag is followed by its fallback bucket (headers.CDNPurgeTags).
 			name: "dedup across requests, split at the limit, tenant-prefixed",
 			reqs: []invalidation.Request{req("acme", "a", "b"), req("acme", "b", "c")},
 			r:    shared,
 			want: []planned{
-				{Batch{Zone: "Z", Tags: []string{"acme:a", "acme:b"}}, []int{0, 1}},
-				{Batch{Zone: "Z", Tags: []string{"acme:c"}}, []int{1}},
+				{Batch{Zone: "Z", Tags: []string{"acme:a", "acme:~2c"}}, []int{0}},
+				{Batch{Zone: "Z", Tags: []string{"acme:b", "acme:~25"}}, []int{0, 1}},
+				{Batch{Zone: "Z", Tags: []string{"acme:c", "acme:~12"}}, []int{1}},
+			},
+		},
+		{
+			name: "tags in one bucket purge it once",
+			reqs: []invalidation.Request{req("acme", "p8"), req("acme", "p20")},
+			r:    route{zone: "Z", limits: fastly},
+			want: []planned{
+				{Batch{Zone: "Z", Tags: []string{"acme:p8", "acme:~35", "acme:p20"}}, []int{0, 1}},
 			},
 		},
 		{
 			name: "tenants share a zone but not tags",
 			reqs: []invalidation.Request{req("acme", "a"), req("berg", "a")},
 			r:    shared,
-			want: []planned{{Batch{Zone: "Z", Tags: []string{"acme:a", "berg:a"}}, []int{0, 1}}},
+			want: []planned{
+				{Batch{Zone: "Z", Tags: []string{"acme:a", "acme:~2c"}}, []int{0}},
+				{Batch{Zone: "Z", Tags: []string{"berg:a", "berg:~2c"}}, []int{1}},
+			},
 		},
 		{
 			name: "zone per tenant",
 			reqs: []invalidation.Request{req("acme", "a"), req("berg", "a")},
 			r:    route{zone: "Z", zones: map[string]string{"berg": "ZB"}, hosts: hosts, limits: cf},
 			want: []planned{
-				{Batch{Zone: "Z", Tags: []string{"acme:a"}}, []int{0}},
-				{Batch{Zone: "ZB", Tags: []string{"berg:a"}}, []int{1}},
+				{Batch{Zone: "Z", Tags: []string{"acme:a", "acme:~2c"}}, []int{0}},
+				{Batch{Zone: "ZB", Tags: []string{"berg:a", "berg:~2c"}}, []int{1}},
 			},
 		},
 		{
@@ -91,7 +105,7 @@ func TestPlan(t *testing.T) {
 			name:     "tag too long once prefixed rejects the whole request",
 			reqs:     []invalidation.Request{req("acme", "ok", strings.Repeat("t", 16)), req("acme", "fine")},
 			r:        shared,
-			want:     []planned{{Batch{Zone: "Z", Tags: []string{"acme:fine"}}, []int{1}}},
+			want:     []planned{{Batch{Zone: "Z", Tags: []string{"acme:fine", "acme:~2d"}}, []int{1}}},
 			rejected: map[int]string{0: "longer than"},
 		},
 		{
@@ -100,6 +114,13 @@ func TestPlan(t *testing.T) {
 			r:        shared,
 			rejected: map[int]string{0: "no public host"},
 		},
+	}
+	// The buckets written above, checked against the emitter's hash so a
+	// change there reads as such.
+	for tag, bucket := range map[string]string{"a": "~2c", "b": "~25", "c": "~12", "fine": "~2d", "p8": "~35", "p20": "~35"} {
+		if got := headers.FallbackTag(tag); got != bucket {
+			t.Fatalf("FallbackTag(%q) = %q, the table says %q", tag, got, bucket)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,8 +150,35 @@ func TestPlanTenThousandTags(t *testing.T) {
 		reqs[i] = invalidation.Request{ID: "x", Tenant: "acme", Tags: tags}
 	}
 	got, _ := plan(reqs, route{zone: "Z", limits: Limits{TagsPerCall: 100}})
-	if len(got) != 100 {
-		t.Fatalf("%d batches for 10,000 distinct tags at 100 per call, want 100", len(got))
+	// Every tag also purges its fallback bucket; a tenant has 64 buckets,
+	// so 10,000 tags name at most 10,064 CDN tags: 101 calls, not 100.
+	sent, buckets := map[string]bool{}, map[string]bool{}
+	for _, p := range got {
+		if len(p.batch.Tags) > 100 {
+			t.Fatalf("a batch of %d tags", len(p.batch.Tags))
+		}
+		for _, tag := range p.batch.Tags {
+			if sent[tag] {
+				t.Fatalf("%q sent twice", tag)
+			}
+			sent[tag] = true
+			if strings.HasPrefix(tag, "acme:"+headers.FallbackTagPrefix) {
+				buckets[tag] = true
+			}
+		}
+	}
+	if len(buckets) > headers.FallbackBuckets {
+		t.Errorf("%d bucket tags, a tenant has %d", len(buckets), headers.FallbackBuckets)
+	}
+	if want := (10000 + len(buckets) + 99) / 100; len(got) != want || want > 101 {
+		t.Fatalf("%d batches for 10,000 distinct tags and %d buckets at 100 per call, want %d", len(got), len(buckets), want)
+	}
+	for _, r := range reqs {
+		for _, tag := range r.Tags {
+			if !sent["acme:"+tag] || !sent["acme:"+headers.FallbackTag(tag)] {
+				t.Fatalf("tag %q or its bucket not sent", tag)
+			}
+		}
 	}
 }
 

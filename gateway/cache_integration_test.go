@@ -20,7 +20,7 @@ func TestSecondRequestIsL1Hit(t *testing.T) {
 	g := startGateway(t, o, nil)
 
 	first := g.get(t, "/page?b=2&a=1")
-	wantStatus(t, first, "fwd=miss", "stored", "ttl=60")
+	wantStatus(t, first, "fwd=uri-miss", "stored", "ttl=60")
 	second := g.get(t, "/page?b=2&a=1")
 	wantStatus(t, second, "hit; detail=l1", "ttl=")
 	if second.body != "hello" || o.requests.Load() != 1 {
@@ -33,7 +33,7 @@ func TestSecondRequestIsL1Hit(t *testing.T) {
 		t.Fatal("origin tag header leaked to the client")
 	}
 	// The query is part of the key as sent: another order is another entry.
-	wantStatus(t, g.get(t, "/page?a=1&b=2"), "fwd=miss")
+	wantStatus(t, g.get(t, "/page?a=1&b=2"), "fwd=uri-miss")
 	snap := g.stats.Snapshot()
 	if snap.Layers[stats.L1].Hits != 1 || snap.Layers[stats.Origin].Hits != 2 {
 		t.Fatalf("stats %+v", snap.Layers)
@@ -126,7 +126,7 @@ func TestPrivateRequestsBypass(t *testing.T) {
 		t.Fatalf("origin saw %d of 6 private requests", n)
 	}
 	// Nothing was stored: an anonymous request is a miss.
-	wantStatus(t, g.get(t, "/account"), "fwd=miss")
+	wantStatus(t, g.get(t, "/account"), "fwd=uri-miss")
 	// A cookie that is not a session cookie does not make a request private.
 	wantStatus(t, g.get(t, "/account", "Cookie: theme=dark"), "hit; detail=l1")
 }
@@ -136,7 +136,7 @@ func TestSetCookieNeverStored(t *testing.T) {
 	g := startGateway(t, o, nil)
 	for i := 0; i < 3; i++ {
 		r := g.get(t, "/")
-		wantStatus(t, r, "fwd=miss")
+		wantStatus(t, r, "fwd=uri-miss")
 		wantNoStatus(t, r, "stored")
 	}
 	if o.requests.Load() != 3 {
@@ -171,7 +171,7 @@ func TestNotStored(t *testing.T) {
 			g := startGateway(t, o, nil)
 			g.get(t, "/")
 			r := g.get(t, "/")
-			wantStatus(t, r, "fwd=miss")
+			wantStatus(t, r, "fwd=uri-miss")
 			if o.requests.Load() != 2 {
 				t.Fatalf("origin saw %d", o.requests.Load())
 			}
@@ -216,7 +216,7 @@ func TestPolicyTTLStoresWithoutOriginFreshness(t *testing.T) {
 	if err := g.InvalidateTags(context.Background(), "acme", "rule-tag"); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, g.get(t, "/"), "fwd=miss")
+	wantStatus(t, g.get(t, "/"), "fwd=uri-miss")
 }
 
 func TestTenantsNeverShareEntries(t *testing.T) {
@@ -231,13 +231,13 @@ func TestTenantsNeverShareEntries(t *testing.T) {
 	if a.body != "page of acme" || b.body != "page of berg:8080" {
 		t.Fatalf("bodies %q %q", a.body, b.body)
 	}
-	wantStatus(t, b, "fwd=miss")
+	wantStatus(t, b, "fwd=uri-miss")
 	wantStatus(t, g.do(t, "GET", "BERG", "/"), "hit; detail=l1")
 	// Invalidating a tag of acme leaves berg's entry alone.
 	if err := g.InvalidateTags(context.Background(), "acme", "company"); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, g.do(t, "GET", "acme", "/"), "fwd=miss")
+	wantStatus(t, g.do(t, "GET", "acme", "/"), "fwd=uri-miss")
 	wantStatus(t, g.do(t, "GET", "berg", "/"), "hit; detail=l1")
 }
 
@@ -282,7 +282,7 @@ func TestInvalidation(t *testing.T) {
 			}
 			r := g.get(t, tt.path)
 			if tt.miss {
-				wantStatus(t, r, "fwd=miss")
+				wantStatus(t, r, "fwd=uri-miss")
 			} else {
 				wantStatus(t, r, "hit; detail=l1")
 			}
@@ -323,7 +323,7 @@ func TestFillRacingInvalidationIsDead(t *testing.T) {
 	r := <-done
 	wantStatus(t, r, "stored")
 	// Both layers got the fill, both must treat it as invalidated.
-	wantStatus(t, g.get(t, "/"), "fwd=miss")
+	wantStatus(t, g.get(t, "/"), "fwd=uri-miss")
 	if o.requests.Load() != 2 {
 		t.Fatalf("origin saw %d", o.requests.Load())
 	}
@@ -345,8 +345,8 @@ func TestUnsafeMethodInvalidatesTarget(t *testing.T) {
 	}
 	r := g.do(t, http.MethodPost, "acme", "/items")
 	wantStatus(t, r, "fwd=method", "fwd-status=201")
-	wantStatus(t, g.get(t, "/items"), "fwd=miss")
-	wantStatus(t, g.get(t, "/created"), "fwd=miss")
+	wantStatus(t, g.get(t, "/items"), "fwd=uri-miss")
+	wantStatus(t, g.get(t, "/created"), "fwd=uri-miss")
 	wantStatus(t, g.get(t, "/other"), "hit; detail=l1") // another host's URI is not ours to drop
 	// A failed write invalidates nothing.
 	o2 := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {

@@ -73,8 +73,21 @@ type Config struct {
 	// SessionCookies name the cookies that make the default policy treat a
 	// request as authenticated. Nil means "sessionid" and "session".
 	SessionCookies []string
-	// TagEmitter writes tags for a CDN; nil means clients get no tag header.
+	// TagEmitter writes tags for a CDN; nil means no CDN is configured:
+	// clients get no tag header, and the origin's CDN-targeted
+	// cache-control headers (CDN-Cache-Control, Surrogate-Control, ...) are
+	// removed, leaving only those the policy sets.
 	TagEmitter TagEmitter
+
+	// ServerHeader: nil passes the origin's Server header (and sends none
+	// on the gateway's own answers); a pointer to "" removes it; anything
+	// else replaces it.
+	ServerHeader *string
+	// Via adds "Via: 1.1 <CacheName>" to every response (RFC 9110 7.6.3),
+	// after any Via the origin sent. Zero: no Via. It is not added to
+	// origin requests: some origins stop compressing for proxied requests
+	// (nginx's gzip_proxied), which would change what the cache stores.
+	Via bool
 
 	// MaxObjectSize is the largest body stored; larger responses stream
 	// through uncached. Zero means DefaultMaxObjectSize.
@@ -117,6 +130,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: OriginTimeout, MaxTTL and LockTTL must not be negative")
 	case strings.ContainsAny(c.CacheName, " ;,=\"\t\r\n"):
 		return fmt.Errorf("gateway: CacheName %q must be a structured-field token", c.CacheName)
+	case c.ServerHeader != nil && strings.ContainsAny(*c.ServerHeader, "\r\n\x00"):
+		return fmt.Errorf("gateway: ServerHeader %q must not contain line breaks or NUL", *c.ServerHeader)
 	}
 	for _, name := range c.SessionCookies {
 		if name == "" || strings.ContainsAny(name, " ;=,") {

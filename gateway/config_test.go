@@ -27,6 +27,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative timeout", func(c *Config) { c.OriginTimeout = -1 }, "must not be negative"},
 		{"cache name with space", func(c *Config) { c.CacheName = "my cache" }, "token"},
 		{"bad cookie name", func(c *Config) { c.SessionCookies = []string{"a=b"} }, "cookie name"},
+		{"server header injection", func(c *Config) { s := "a\r\nX-Injected: 1"; c.ServerHeader = &s }, "ServerHeader"},
+		{"empty server header removes", func(c *Config) { s := ""; c.ServerHeader = &s }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,7 +12,10 @@
 //   - fill.go: ModifyResponse: what may be stored, the fill of each layer,
 //     revalidation (304) and stale-if-error, unsafe-method invalidation.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
-//     HEAD) and the headers public and private responses leave with.
+//     HEAD) and clientHeaders, the one place every response's header is
+//     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
+//     directives, Vary, tag headers out), the CDN's tag header through the
+//     TagEmitter, Server and Via.
 //   - coalesce.go: singleflight per instance, the FillLock across
 //     instances, background stale-while-revalidate.
 //   - invalidate.go: the invalidation API the coordinator calls.
@@ -38,4 +41,11 @@
 //     per layer; the client never sees it.
 //   - Coalesced waiters get only a stored (hence shareable) entry; anything
 //     else sends them to the origin on their own.
+//   - The gateway never tells a client or CDN to share what it would not
+//     store itself: a response with Set-Cookie or an origin's "private"
+//     leaves as "private, no-store" whatever the rule says; an origin's
+//     no-store or an uncacheable status keeps the origin's Cache-Control.
+//   - The CDN gets a response's explicit tags, then its implicit url: and
+//     path: tags, which purges by URL or prefix use where the CDN cannot
+//     purge those directly.
 package gateway

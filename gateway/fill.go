@@ -35,14 +35,13 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	switch x.kind {
 	case kindBypass:
 		x.timer.Stop()
-		g.privateHeaders(resp.Header)
-		resp.Header.Set("Cache-Status", g.cfg.CacheName+"; fwd=bypass")
+		g.clientHeaders(resp.Header, x.d, nil)
+		resp.Header.Set("Cache-Status", g.cfg.CacheName+"; fwd="+fwdBypass)
 		return nil
 	case kindMethod:
 		x.timer.Stop()
-		for _, h := range tagHeaders {
-			resp.Header.Del(h)
-		}
+		d, _ := responseDecision(x, resp.StatusCode, resp.Header)
+		g.clientHeaders(resp.Header, d, nil)
 		if unsafeMethod(resp.Request.Method) && resp.StatusCode >= 200 && resp.StatusCode < 400 {
 			g.invalidateWritten(resp.Request, x, resp.Header)
 		}
@@ -70,7 +69,8 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 
-	e, ttl, ok := g.storable(resp, x, now)
+	originTags := g.originTags(x, resp.Header)
+	e, ttl, ok := g.storable(resp, x, now, originTags)
 	if ok {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxObjectSize+1))
 		if err != nil {
@@ -88,7 +88,14 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	x.timer.Stop()
 	if !ok {
 		g.m.count(outcomeMiss)
-		g.publicHeaders(resp.Header, x, append(originTags(resp.Header), x.d.Tags...))
+		d, public := responseDecision(x, resp.StatusCode, resp.Header)
+		var tags []string
+		if public {
+			tags = entryTags(originTags, x.d.Tags, x.target)
+		}
+		headers.StripTagHeaders(resp.Header)
+		resp.Header.Del("Cache-Status")
+		g.clientHeaders(resp.Header, d, tags)
 		resp.Header.Set("Cache-Status", x.status.String())
 		if x.method == http.MethodHead {
 			resp.Body.Close()
@@ -115,6 +122,8 @@ func (x *exchange) forwardReason() string {
 		return fwdVaryMiss
 	case x.reqCC.NoStore:
 		return fwdRequest
+	case !x.found && !x.l1Down && !x.l2Down && x.locale == "":
+		return fwdURIMiss
 	}
 	return fwdMiss
 }
@@ -127,7 +136,7 @@ type readCloser struct {
 // storable decides whether resp may be stored for x's request (RFC 9111 3,
 // with no heuristic freshness) and, if so, returns the entry (without its
 // body) and how long to keep it.
-func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time) (*Entry, time.Duration, bool) {
+func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, originTags []string) (*Entry, time.Duration, bool) {
 	h := resp.Header
 	if x.reqCC.NoStore || !cacheableStatus(resp.StatusCode) || len(h["Set-Cookie"]) > 0 ||
 		resp.ContentLength > g.cfg.MaxObjectSize || headerBytes(h) > g.cfg.MaxHeaderBytes {
@@ -147,7 +156,7 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time) (*En
 	e := &Entry{
 		Status:       resp.StatusCode,
 		Header:       h.Clone(),
-		Tags:         entryTags(originTags(h), x.d.Tags, x.target),
+		Tags:         entryTags(originTags, x.d.Tags, x.target),
 		RequestTime:  x.reqTime,
 		ResponseTime: now,
 		Vary:         vary,
@@ -162,9 +171,7 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time) (*En
 // generated ETag also goes to this response's client.
 func (g *Gateway) finishEntry(e *Entry, client http.Header) {
 	h := e.Header
-	for _, t := range tagHeaders {
-		h.Del(t)
-	}
+	headers.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	h.Del("Transfer-Encoding")
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
@@ -218,15 +225,15 @@ func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error
 	x.timer.Stop()
 	old := x.stale
 	h := headers.Update304(old.Header, resp.Header)
-	for _, t := range tagHeaders {
-		h.Del(t)
-	}
+	headers.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	e := &Entry{Status: old.Status, Header: h, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
 	f := g.evaluate(x, e, now)
 	ttl := storeTTL(f, g.cfg.MaxTTL)
 	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
-	if ttl > 0 && !cc.NoStore && !cc.Private {
+	// A 304 may bring a Set-Cookie, which Update304 merged into h: that
+	// response is this client's alone and must not refresh the entry.
+	if ttl > 0 && !cc.NoStore && !cc.Private && len(h["Set-Cookie"]) == 0 {
 		g.fill(resp.Request.Context(), x, e, ttl)
 		x.status.flag("stored")
 	}
@@ -249,7 +256,12 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 		h[k] = vs
 	}
 	h.Set("Age", headers.FormatAge(headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)))
-	g.publicHeaders(h, x, e.Tags)
+	d, public := responseDecision(x, e.Status, e.Header)
+	tags := e.Tags
+	if !public {
+		tags = nil
+	}
+	g.clientHeaders(h, d, tags)
 	h.Set("Cache-Status", x.status.String())
 	resp.Header = h
 	resp.StatusCode = e.Status

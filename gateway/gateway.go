@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/cachegate/cachegate/headers"
 )
@@ -27,6 +28,9 @@ type Gateway struct {
 	warn   layerWarnings
 	now    func() time.Time
 	l1     *switchableStore // cfg.L1, switchable by SetLocalEnabled
+	via    string           // "1.1 <CacheName>"
+	// tagWarn rate-limits the warning about rejected origin tags.
+	tagWarn rate.Sometimes
 
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
@@ -46,8 +50,9 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1}
+	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.warn.init(cfg.Logger)
+	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,
@@ -92,6 +97,7 @@ func unsafeMethod(m string) bool {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if headerBytes(r.Header) > g.cfg.MaxHeaderBytes {
 		g.m.count(outcomeError)
+		g.identify(w.Header())
 		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=header-too-large")
 		http.Error(w, "cachegate: request header too large", http.StatusRequestHeaderFieldsTooLarge)
 		return
@@ -102,6 +108,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// an authenticated request (RFC 9111 3.5; the contract).
 		d.Private, d.PrivateReason = true, "authorization"
 	}
+	if d.Tenant == "" && !d.Private && !d.Bypass {
+		// A policy that cannot name the tenant cannot key the request:
+		// nothing may be stored, here or downstream.
+		d.Bypass, d.BypassReason = true, "tenant"
+	}
 	x := &exchange{
 		d:      d,
 		target: r.URL.RequestURI(),
@@ -111,7 +122,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
 	switch {
-	case d.Private || d.Bypass || d.Tenant == "":
+	case d.Private || d.Bypass:
 		x.kind = kindBypass
 		g.m.count(outcomeBypass)
 		g.forward(w, r, x)
@@ -153,6 +164,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	}
 	if x.reqCC.OnlyIfCached {
 		g.m.count(outcomeError)
+		g.identify(w.Header())
 		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=only-if-cached")
 		http.Error(w, "cachegate: not in cache (only-if-cached)", http.StatusGatewayTimeout)
 		return

@@ -44,31 +44,46 @@ func variantKey(primary string, vary []string, h http.Header, locales []string) 
 	return b.String()
 }
 
-// Tag headers an origin names a response's tags in. They are removed from
-// what is stored and from what the client sees; the TagEmitter writes the
-// CDN's own header.
-var tagHeaders = []string{"Surrogate-Key", "Cache-Tag"}
-
-// originTags reads a response's tags: Surrogate-Key is space separated,
-// Cache-Tag comma separated.
-func originTags(h http.Header) []string {
-	var tags []string
-	for _, line := range h["Surrogate-Key"] {
-		tags = append(tags, strings.Fields(line)...)
-	}
-	for _, line := range h["Cache-Tag"] {
-		for _, t := range strings.Split(line, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				tags = append(tags, t)
-			}
-		}
+// originTags reads the tags the origin named (headers.ParseTagsReport:
+// Surrogate-Key, Cache-Tag, Edge-Cache-Tag, xkey). What it rejects (not a
+// valid tag, the reserved fallback namespace, past the per-response cap) is
+// counted and logged, rate limited: a tag dropped here is one a purge by
+// that name cannot reach, so it must be visible.
+func (g *Gateway) originTags(x *exchange, h http.Header) []string {
+	tags, rejected := headers.ParseTagsReport(h)
+	if len(rejected) > 0 {
+		g.m.rejectedTags.Add(float64(len(rejected)))
+		g.tagWarn.Do(func() {
+			g.cfg.Logger.Warn("origin tags rejected: a purge by these names cannot reach the response",
+				"tenant", x.d.Tenant, "path", pathOf(x.target), "rejected", len(rejected), "first", truncate(rejected[0], 80))
+		})
 	}
 	return tags
 }
 
+func pathOf(target string) string {
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		return target[:i]
+	}
+	return target
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
 // entryTags are the tags stored with a response: the origin's, the
 // policy's and the implicit URL and path tags, without duplicates or names
-// that are not valid tags. The explicit tags come first.
+// that are not valid tags. The explicit tags come first: they are also the
+// order the CDN's tag header is written in, and the emitter replaces the
+// last ones by fallback buckets when the header is over its limits.
+//
+// The implicit tags go to the CDN too: a provider that cannot purge by URL
+// or prefix is purged by these names (package purge), and "path:/" is how
+// a whole tenant is purged in a zone tenants share.
 func entryTags(origin, policy []string, target string) []string {
 	implicit := invalidation.ImplicitTags(target)
 	out := make([]string, 0, len(origin)+len(policy)+len(implicit))
@@ -81,29 +96,6 @@ func entryTags(origin, policy []string, target string) []string {
 	}
 	return out
 }
-
-// explicitTags drops the implicit url:/path: tags, which name the response
-// in the gateway's own layers only; a CDN is purged by URL instead.
-func explicitTags(tags []string) []string {
-	n := 0
-	for _, t := range tags {
-		if !isImplicit(t) {
-			n++
-		}
-	}
-	if n == len(tags) {
-		return tags
-	}
-	out := make([]string, 0, n)
-	for _, t := range tags {
-		if !isImplicit(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func isImplicit(t string) bool { return strings.HasPrefix(t, "url:") || strings.HasPrefix(t, "path:") }
 
 // sameHostTarget returns the request target named by a Location or
 // Content-Location value when it is on the request's host (RFC 9111 4.4:

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/http"
 	"reflect"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 func TestKeys(t *testing.T) {
@@ -24,17 +27,27 @@ func TestKeys(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
-	h := http.Header{"Surrogate-Key": {"a  b", "c"}, "Cache-Tag": {"d, e,,a"}}
-	if got := originTags(h); !reflect.DeepEqual(got, []string{"a", "b", "c", "d", "e", "a"}) {
+	m, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{cfg: Config{Logger: slog.New(slog.DiscardHandler)}, m: m}
+	x := &exchange{target: "/x"}
+	h := http.Header{"Surrogate-Key": {"a  b", "c ~00"}, "Cache-Tag": {"d, e,,a, bad\x01tag"}}
+	if got := g.originTags(x, h); !reflect.DeepEqual(got, []string{"a", "b", "c", "d", "e"}) {
 		t.Fatalf("origin tags %v", got)
+	}
+	var c dto.Metric
+	if err := m.rejectedTags.Write(&c); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.GetCounter().GetValue(); n != 2 {
+		t.Fatalf("rejected tags counted %v, want 2 (reserved ~00 and the invalid one)", n)
 	}
 	got := entryTags([]string{"a", "b", "a"}, []string{"rule", "bad tag"}, "/x/y?q=1")
 	want := []string{"a", "b", "rule", "url:/x/y?q=1", "path:/", "path:/x", "path:/x/y"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("entry tags %v want %v", got, want)
-	}
-	if got := explicitTags(want); !reflect.DeepEqual(got, []string{"a", "b", "rule"}) {
-		t.Fatalf("explicit %v", got)
 	}
 }
 

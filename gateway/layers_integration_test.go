@@ -182,7 +182,7 @@ func TestVaryAcceptEncodingBuckets(t *testing.T) {
 	})
 	g := startGateway(t, o, nil)
 	steps := []struct{ ae, body, status string }{
-		{"gzip, deflate, br, zstd", "enc=br, gzip", "fwd=miss"},
+		{"gzip, deflate, br, zstd", "enc=br, gzip", "fwd=uri-miss"},
 		{"br;q=1, gzip;q=0.5", "enc=br, gzip", "hit"},
 		{"gzip", "enc=gzip", "fwd=vary-miss"},
 		{"deflate, gzip;q=0.8", "enc=gzip", "hit"},
@@ -204,7 +204,7 @@ func TestL2HitFillsL1(t *testing.T) {
 	l2 := gateway.NewTestStore()
 	a := startGateway(t, o, func(c *gateway.Config) { c.L2 = l2 })
 	b := startGateway(t, o, func(c *gateway.Config) { c.L2 = l2 })
-	wantStatus(t, a.get(t, "/"), "fwd=miss", "stored")
+	wantStatus(t, a.get(t, "/"), "fwd=uri-miss", "stored")
 	wantStatus(t, b.get(t, "/"), "hit; detail=l2")
 	wantStatus(t, b.get(t, "/"), "hit; detail=l1")
 	if o.requests.Load() != 1 {
@@ -214,7 +214,7 @@ func TestL2HitFillsL1(t *testing.T) {
 	if err := b.InvalidateTags(context.Background(), "acme", "company"); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, b.get(t, "/"), "fwd=miss")
+	wantStatus(t, b.get(t, "/"), "fwd=uri-miss")
 	// a's L1 still has its copy until a's own L1 is invalidated (the
 	// coordinator does that on every instance).
 	wantStatus(t, a.get(t, "/"), "hit; detail=l1")
@@ -236,7 +236,7 @@ func TestInvalidateSharedThenLocal(t *testing.T) {
 	if err := g.InvalidateLocal(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, g.get(t, "/"), "fwd=miss")
+	wantStatus(t, g.get(t, "/"), "fwd=uri-miss")
 }
 
 func TestL2OutageIsAMiss(t *testing.T) {
@@ -252,7 +252,8 @@ func TestL2OutageIsAMiss(t *testing.T) {
 	if err := g.InvalidateTags(context.Background(), "acme", "company"); err == nil {
 		t.Fatal("an L2 outage during invalidation must be reported to the caller")
 	}
-	// L1 was invalidated regardless.
+	// L1 was invalidated regardless. L2 failed its lookup, so the
+	// gateway cannot say the cache holds nothing: a generic miss.
 	wantStatus(t, g.get(t, "/"), "fwd=miss")
 	// Recovery needs nothing: the next miss fills L2 again.
 	l2.Fail.Store(false)
@@ -310,14 +311,17 @@ func TestEchoRoutesEveryMethodAndPath(t *testing.T) {
 	}
 }
 
-func TestTagEmitterGetsExplicitTags(t *testing.T) {
+// The CDN gets the origin's tags, then the rule's, then the implicit URL
+// and path tags a purge by URL or prefix uses where the CDN cannot purge
+// those directly.
+func TestTagEmitterGetsEntryTags(t *testing.T) {
 	o := startOrigin(t, cacheable("max-age=60", "x", "Cache-Tag: gallery:acme, extra"))
 	em := &recordingEmitter{}
 	g := startGateway(t, o, func(c *gateway.Config) { c.TagEmitter = em })
-	for _, status := range []string{"fwd=miss", "hit"} {
+	for _, status := range []string{"fwd=uri-miss", "hit"} {
 		r := g.get(t, "/")
 		wantStatus(t, r, status)
-		if got := r.header.Get("X-Tags"); got != "acme:company:acme company gallery:acme extra" {
+		if got := r.header.Get("X-Tags"); got != "acme:company:acme company gallery:acme extra url:/ path:/" {
 			t.Fatalf("%s: tags %q", status, got)
 		}
 	}

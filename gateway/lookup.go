@@ -136,6 +136,7 @@ func (g *Gateway) get(ctx context.Context, s Store, layer string, x *exchange, g
 	if e == nil {
 		return nil, ""
 	}
+	x.found = true
 	if e.Status != 0 {
 		return e, x.key
 	}

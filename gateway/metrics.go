@@ -35,6 +35,7 @@ func hitOutcome(layer string) string {
 type metrics struct {
 	requests      map[string]prometheus.Counter
 	originSeconds prometheus.Histogram
+	rejectedTags  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,13 +50,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from sending an origin request to its response header.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}),
+		rejectedTags: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_origin_tags_rejected_total",
+			Help: "Tags an origin named that were not kept (invalid, reserved or past the per-response cap).",
+		}),
 	}
 	for _, o := range []string{outcomeHitL1, outcomeHitL2, outcomeStaleHit, outcomeMiss, outcomeCollapsed,
 		outcomeRevalidated, outcomeStaleError, outcomeBypass, outcomeMethod, outcomeError} {
 		m.requests[o] = vec.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, m.originSeconds} {
+		for _, c := range []prometheus.Collector{vec, m.originSeconds, m.rejectedTags} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -40,6 +40,7 @@ type exchange struct {
 	l1Down, l2Down bool   // a layer failed its Get: do not fill it
 	vary           []string
 	varyMiss       bool
+	found          bool // some layer held something under the primary key
 
 	stale    *Entry // best stored entry that was not servable as is
 	staleKey string
@@ -167,9 +168,12 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 			fwd = fwdBypass
 		case kindMethod:
 			fwd = fwdMethod
+		default:
+			fwd = x.forwardReason()
 		}
 	}
 	h := w.Header()
+	g.identify(h)
 	h.Set("Cache-Status", g.cfg.CacheName+"; fwd="+fwd+"; detail="+detail)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -37,13 +37,13 @@ func TestRedisL2SharedByInstances(t *testing.T) {
 	l2 := redisL2(t, r.Addr)
 	a := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
 	b := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
-	wantStatus(t, a.get(t, "/"), "fwd=miss", "stored")
+	wantStatus(t, a.get(t, "/"), "fwd=uri-miss", "stored")
 	wantStatus(t, b.get(t, "/"), "hit; detail=l2")
 	wantStatus(t, b.get(t, "/"), "hit; detail=l1")
 	if err := b.InvalidateTags(context.Background(), "acme", "company:acme"); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, b.get(t, "/"), "fwd=miss") // L1 and L2 both dropped it
+	wantStatus(t, b.get(t, "/"), "fwd=uri-miss") // L1 and L2 both dropped it
 	// a's L1 is the coordinator's to invalidate on every instance:
 	if err := a.InvalidateLocal(context.Background(), invalidationRequest("acme", "company:acme")); err != nil {
 		t.Fatal(err)
@@ -66,6 +66,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	r.Stop()
 	for i := range 5 {
 		p := fmt.Sprintf("/down/%d", i)
+		// A generic miss: L2 failed its lookup, so what it holds is unknown.
 		for _, want := range []string{"fwd=miss", "hit; detail=l1"} {
 			res := a.get(t, p)
 			if res.status != http.StatusOK || res.body != "ok" {

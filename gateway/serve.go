@@ -19,7 +19,8 @@ func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age t
 		h[k] = vs
 	}
 	h["Age"] = []string{headers.FormatAge(age)}
-	g.publicHeaders(h, x, e.Tags)
+	// Only storable responses become entries: x's decision applies as is.
+	g.clientHeaders(h, x.d, e.Tags)
 	h["Cache-Status"] = []string{status}
 	if g.notModified(x, e) {
 		delete(h, "Content-Length")
@@ -47,43 +48,75 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 	return false
 }
 
-// publicHeaders sets what a public response tells the client and the CDN:
-// policy's Cache-Control for browsers and for the CDN, the CDN's tag header
-// through the TagEmitter, and never the origin's tag headers.
-func (g *Gateway) publicHeaders(h http.Header, x *exchange, tags []string) {
-	for _, t := range tagHeaders {
-		delete(h, t)
+// clientHeaders is the one place where a response's header is rewritten
+// for its client (and the CDN in front): headers.ApplyResponse with the
+// decision d that applies to this response, then the CDN's tag header for
+// a public response, then Server and Via per config. tags are the
+// response's tenant-local tags; nil emits none.
+//
+// Without a CDN (no TagEmitter), what the origin addressed to one
+// (CDN-Cache-Control, Surrogate-Control, ...) is removed first: those
+// headers are internal between origin and cache. Directives the policy
+// sets for a CDN are still sent, because the operator asked for them.
+//
+// h may share value slices with an immutable entry: everything here
+// replaces a slice or deletes a key, never appends in place.
+func (g *Gateway) clientHeaders(h http.Header, d headers.Decision, tags []string) {
+	if g.cfg.TagEmitter == nil {
+		headers.StripInternalHeaders(h)
 	}
-	if x.locale != "" && !varies(h, "Accept-Language") {
-		// The key has the locale even when the origin does not say it
-		// varies: downstream caches must know too.
-		h["Vary"] = append(slices.Clip(h["Vary"]), "Accept-Language")
+	headers.ApplyResponse(d, h)
+	if g.cfg.TagEmitter != nil && len(tags) > 0 && !d.Private && !d.Bypass {
+		g.cfg.TagEmitter.Emit(h, d.Tenant, tags)
 	}
-	if x.d.BrowserCacheControl != "" {
-		h["Cache-Control"] = []string{x.d.BrowserCacheControl}
-	}
-	if x.d.CDNCacheControl != "" && x.d.CDNCacheControlHeader != "" {
-		h.Set(x.d.CDNCacheControlHeader, x.d.CDNCacheControl)
-	}
-	if g.cfg.TagEmitter != nil {
-		if t := explicitTags(tags); len(t) > 0 {
-			g.cfg.TagEmitter.Emit(h, x.d.Tenant, t)
+	g.identify(h)
+}
+
+// identify sets Server and Via per config, on every response the gateway
+// sends, its own error answers included.
+func (g *Gateway) identify(h http.Header) {
+	if s := g.cfg.ServerHeader; s != nil {
+		if *s == "" {
+			delete(h, "Server")
+		} else {
+			h["Server"] = []string{*s}
 		}
 	}
-}
-
-func varies(h http.Header, name string) bool {
-	names, star := headers.ParseVary(h)
-	return star || slices.Contains(names, name)
-}
-
-// privateHeaders makes a response uncacheable anywhere and strips its tags.
-func (g *Gateway) privateHeaders(h http.Header) {
-	for _, t := range tagHeaders {
-		h.Del(t)
+	if g.cfg.Via {
+		h["Via"] = append(slices.Clip(h["Via"]), g.via)
 	}
-	h.Set("Cache-Control", "private, no-store")
-	h.Del("Expires")
-	h.Del("Surrogate-Control")
-	h.Del("CDN-Cache-Control")
+}
+
+// responseDecision is the decision a response fresh from the origin (or
+// an entry whose header a 304 just updated) is rewritten by, and whether
+// its tags go to the CDN. It is x's decision, except that the gateway never
+// tells a client or a CDN to share what it would not share itself:
+//   - Set-Cookie or an origin's "private": sent as private, whatever the
+//     rule says (a rule's browser and CDN directives would otherwise make
+//     a CDN keep one user's cookie for a day);
+//   - an origin's "no-store", or a status a cache may not store: the
+//     origin's Cache-Control stands; only the tag headers are removed;
+//   - methods other than GET and HEAD: likewise, unless private.
+func responseDecision(x *exchange, status int, h http.Header) (headers.Decision, bool) {
+	d := x.d
+	if d.Private || d.Bypass {
+		return d, false
+	}
+	plain := headers.Decision{Rule: d.Rule, Tenant: d.Tenant}
+	if x.kind == kindMethod {
+		return plain, false
+	}
+	if len(h["Set-Cookie"]) > 0 {
+		d.Private, d.PrivateReason = true, "response:set-cookie"
+		return d, false
+	}
+	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
+	switch {
+	case cc.Private:
+		d.Private, d.PrivateReason = true, "response:private"
+		return d, false
+	case cc.NoStore, !cacheableStatus(status):
+		return plain, false
+	}
+	return d, true
 }

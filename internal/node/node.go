@@ -174,6 +174,8 @@ func (n *Node) buildGateway(ctx context.Context) error {
 		MaxObjectSize:  f.Limits.MaxObjectSize,
 		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
 		OriginTimeout:  f.Limits.OriginTimeout,
+		ServerHeader:   f.ServerHeader,
+		Via:            f.Via == nil || *f.Via,
 		Stats:          n.stats,
 		Logger:         n.log.With("component", "gateway"),
 		Metrics:        n.reg,

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -81,6 +82,8 @@ type clusterOptions struct {
 	natsURL func(i int) string
 	// noRedis runs the nodes L1 only.
 	noRedis bool
+	// originLatency is the origin's per-page latency; 0 means none.
+	originLatency time.Duration
 }
 
 // cluster is three (or more) nodes sharing NATS and Redis in front of one
@@ -111,8 +114,12 @@ func startCluster(t testing.TB, o clusterOptions) *cluster {
 	if !o.noRedis {
 		c.redis = testenv.StartRedis(t)
 	}
+	latency := o.originLatency
+	if latency == 0 {
+		latency = -1
+	}
 	org, err := origin.New(origin.Config{
-		Latency: -1,
+		Latency: latency,
 		// The hook is set per test once the nodes (and their publishers)
 		// exist.
 		OnEdit: func(ctx context.Context, tenant, description string) error {
@@ -322,4 +329,31 @@ func warm(t testing.TB, n *nodetest.Node, tenant, path string) page {
 // companyUpdated is the event the demo's editor publishes.
 func companyUpdated(tenant string) events.Event {
 	return events.Event{Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant, OccurredAt: time.Now().UTC()}
+}
+
+// originStats reads the origin's request counts.
+func (c *cluster) originStats(t testing.TB) (total int, paths map[string]int) {
+	t.Helper()
+	resp, err := client.Get(c.originURL + "/_origin/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Total int            `json:"total"`
+		Paths map[string]int `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Total, out.Paths
+}
+
+// knownBug skips a test that shows a reported, unfixed bug unless
+// CACHEGATE_KNOWN_BUGS=1, so that the suite stays green meanwhile.
+func knownBug(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CACHEGATE_KNOWN_BUGS") != "1" {
+		t.Skipf("known bug, run with CACHEGATE_KNOWN_BUGS=1: %s", what)
+	}
 }

@@ -70,7 +70,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 
 	originTags := g.originTags(x, resp.Header)
-	e, ttl, ok := g.storable(resp, x, now, originTags)
+	e, ttl, fresh, ok := g.storable(resp, x, now, originTags)
 	if ok {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxObjectSize+1))
 		if err != nil {
@@ -107,7 +107,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	g.fill(resp.Request.Context(), x, e, ttl)
 	g.m.count(outcomeMiss)
 	x.status.flag("stored")
-	x.status.int("ttl", seconds(ttl))
+	// RFC 9211's ttl is the freshness left, not how long the layers keep
+	// the entry (which adds the stale windows).
+	x.status.int("ttl", seconds(fresh))
 	g.respondWith(resp, x, e, now)
 	return nil
 }
@@ -135,23 +137,23 @@ type readCloser struct {
 
 // storable decides whether resp may be stored for x's request (RFC 9111 3,
 // with no heuristic freshness) and, if so, returns the entry (without its
-// body) and how long to keep it.
-func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, originTags []string) (*Entry, time.Duration, bool) {
+// body), how long to keep it, and its remaining freshness.
+func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, originTags []string) (*Entry, time.Duration, time.Duration, bool) {
 	h := resp.Header
 	if x.reqCC.NoStore || !cacheableStatus(resp.StatusCode) || len(h["Set-Cookie"]) > 0 ||
 		resp.ContentLength > g.cfg.MaxObjectSize || headerBytes(h) > g.cfg.MaxHeaderBytes {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
 	if cc.NoStore || cc.Private {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	vary, star := headers.ParseVary(h)
 	if star {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	if _, explicit := headers.FreshnessLifetime(cc, h, now); !explicit && x.d.TTL == nil {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	e := &Entry{
 		Status:       resp.StatusCode,
@@ -161,8 +163,9 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, orig
 		ResponseTime: now,
 		Vary:         vary,
 	}
-	ttl := storeTTL(g.evaluate(x, e, now), g.cfg.MaxTTL)
-	return e, ttl, ttl > 0
+	f := g.evaluate(x, e, now)
+	ttl := storeTTL(f, g.cfg.MaxTTL)
+	return e, ttl, f.lifetime - f.age, ttl > 0
 }
 
 // finishEntry completes a stored header: no tag headers, framing for the

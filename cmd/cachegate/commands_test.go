@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -257,5 +258,39 @@ func TestServeSharedL2(t *testing.T) {
 	}
 	if n := hits.Load(); n != 2 {
 		t.Errorf("%d origin requests, want 2 (one before, one after the purge)", n)
+	}
+}
+
+// TestServeStartFailures: a node that cannot start says why and exits 1,
+// without leaving anything running.
+func TestServeStartFailures(t *testing.T) {
+	serveEnv(t)
+	org, _ := testOrigin(t)
+	t.Setenv("CACHEGATE_ORIGIN", org.URL)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"gateway address in use", nil, []string{"--listen", busy.Addr().String()}, "gateway listener: listen tcp " + busy.Addr().String()},
+		{"admin address in use", nil, []string{"--admin-listen", busy.Addr().String()}, "admin listener: listen tcp " + busy.Addr().String()},
+		{"short admin token", map[string]string{"CACHEGATE_ADMIN_TOKEN": "short"}, nil, "admin token must be at least 16 characters"},
+		{"no NATS server", map[string]string{"CACHEGATE_NATS_URL": "nats://127.0.0.1:1"}, nil, "connect to NATS at nats://127.0.0.1:1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			code, stdout, stderr := runCmd(t, append([]string{"serve", "--log-level", "warn"}, c.args...)...)
+			if code != 1 || !strings.Contains(stderr, c.want) || strings.Contains(stdout, "listening") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, c.want)
+			}
+		})
 	}
 }

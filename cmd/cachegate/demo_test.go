@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachegate/cachegate/internal/testenv"
 )
@@ -17,6 +18,7 @@ import (
 type demo struct {
 	*running
 	gateway, admin, origin, token, dashboard string
+	nats                                     string // the embedded NATS server's host:port
 	port                                     string // the gateway's port, for Host headers
 }
 
@@ -37,6 +39,7 @@ func startDemo(t testing.TB, extra ...string) *demo {
 	d.origin = r.line(t, `(?m)^origin listening on (\S+)$`)
 	d.token = r.line(t, `(?m)^  admin token +(\S+)$`)
 	d.dashboard = r.line(t, `(?m)^  dashboard +(\S+)$`)
+	d.nats = r.line(t, `(?m)^events on nats://(\S+)$`)
 	_, d.port, _ = net.SplitHostPort(d.gateway)
 	return d
 }
@@ -203,6 +206,17 @@ func TestDemoAdminTokenFromEnvironment(t *testing.T) {
 	} {
 		if r := get(t, d.admin, "", "/api/v1/stats", c.auth); r.status != c.want {
 			t.Errorf("GET /api/v1/stats with %q: %d, want %d", c.auth, r.status, c.want)
+		}
+	}
+	// Cancelling the context is what SIGINT and SIGTERM do: the demo
+	// returns 0 and lets go of every port it printed.
+	if code := d.stop(t); code != 0 {
+		t.Fatalf("the demo exited %d on cancel; stderr:\n%s", code, d.stderr)
+	}
+	for _, addr := range []string{d.gateway, d.admin, d.origin, d.nats} {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after the demo stopped", addr)
 		}
 	}
 }

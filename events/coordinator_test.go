@@ -415,3 +415,37 @@ func TestPublishAndWaitOddIDs(t *testing.T) {
 		}
 	}
 }
+
+// Coordinators of several gateway processes share the durable consumer:
+// each event is applied to L2 and queued for the CDN once, by one of them.
+func TestCoordinatorsShareTheWork(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	shared, q := newFakeShared(), newMemQueue()
+	for range 3 {
+		e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, MaxBatch: 10})
+	}
+	p := e.publisher()
+	var ids []string
+	for i := range 300 {
+		id, err := p.Publish(ctx, companyEvent(fmt.Sprintf("t%d", i%3), fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		if n := q.distinct(); n != len(ids) {
+			return fmt.Errorf("%d of %d applied", n, len(ids))
+		}
+		return nil
+	})
+	for i, id := range ids {
+		if n := q.count(id); n != 1 {
+			t.Errorf("event %d queued %d times", i, n)
+		}
+		if n := len(shared.calls(fmt.Sprintf("company:%d", i))); n != 1 {
+			t.Errorf("event %d applied to L2 %d times", i, n)
+		}
+	}
+}

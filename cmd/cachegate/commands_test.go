@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cachegate/cachegate/internal/testenv"
 )
@@ -109,6 +110,13 @@ func testOrigin(t testing.TB) (*httptest.Server, *atomic.Int64) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
+		// No freshness information, but a Last-Modified that a
+		// heuristic could use: a plain shared cache must not store it.
+		if r.URL.Path == "/no-freshness" {
+			w.Header().Set("Last-Modified", time.Now().Add(-24*time.Hour).UTC().Format(http.TimeFormat))
+			_, _ = w.Write([]byte("no freshness\n"))
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=60")
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("hello from the origin\n"))
@@ -195,6 +203,14 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.HasPrefix(second.cacheStatus(), "cachegate; hit; detail=l1") || hits.Load() != 1 {
 		t.Fatalf("second request: %v after %d origin requests; want an L1 hit", second, hits.Load())
+	}
+	for i := range 2 {
+		if r := get(t, s.gateway, "example.test", "/no-freshness"); r.isHit() || r.body != "no freshness\n" {
+			t.Errorf("request %d for a response without freshness information: %v, want it forwarded", i+1, r)
+		}
+	}
+	if n := hits.Load(); n != 3 {
+		t.Errorf("%d origin requests, want 3: the response without freshness information is never stored", n)
 	}
 	if r := get(t, s.admin, "", "/healthz"); r.status != http.StatusOK {
 		t.Errorf("GET /healthz: %d", r.status)

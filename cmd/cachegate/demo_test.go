@@ -135,6 +135,23 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("a German page is never served to an English request", func(t *testing.T) {
+		en := d.warm(t, "acme", "/", "Accept-Language: en-US,en;q=0.9")
+		de := d.get(t, "acme", "/", "Accept-Language: de-DE,de;q=0.9")
+		if de.header.Get("Content-Language") != "de" || !strings.Contains(de.body, `lang="de"`) {
+			t.Fatalf("German request: Content-Language %q, want de", de.header.Get("Content-Language"))
+		}
+		if de.isHit() && de.body == en.body {
+			t.Fatal("the German request got the English page")
+		}
+		if r := d.get(t, "acme", "/", "Accept-Language: de"); !r.isHit() || r.body != de.body {
+			t.Errorf("second German request: %v, want the German page from the cache", r)
+		}
+		if r := d.get(t, "acme", "/", "Accept-Language: fr, en;q=0.5"); !r.isHit() || r.body != en.body {
+			t.Errorf("French-then-English request: %v, want the English page from the cache", r)
+		}
+	})
+
 	t.Run("Authorization bypasses the cache", func(t *testing.T) {
 		d.warm(t, "acme", "/")
 		r := d.get(t, "acme", "/", "Authorization: Bearer someone")

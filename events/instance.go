@@ -309,6 +309,17 @@ func (i *Instance) heartbeat() {
 			return
 		case <-t.C:
 		}
+		// A status change dropped by the client (its listener buffer is
+		// small) must not leave L1 on while cut off, or off for good.
+		i.mu.Lock()
+		disabled := i.disabled
+		i.mu.Unlock()
+		switch st := i.nc.Status(); {
+		case disabled && st == nats.CONNECTED:
+			i.reconnected()
+		case !disabled && st != nats.CONNECTED:
+			i.disconnected(st)
+		}
 		if n, err := i.sub.Dropped(); err == nil && n > dropped {
 			dropped = n
 			i.log.Error("L1 broadcasts dropped (slow consumer); dropping L1", "dropped", n)

@@ -310,3 +310,37 @@ func TestServeStartFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestOriginWithServe is the split deployment (as docker-compose runs it):
+// the demo origin on its own, announcing edits on a shared NATS, and
+// `serve --config` with the demo policy in front of it. An edit through
+// the gateway is read by its editor; the other tenant stays cached.
+func TestOriginWithServe(t *testing.T) {
+	serveEnv(t)
+	t.Setenv("CACHEGATE_ADMIN_TOKEN", "split-deployment-token")
+	t.Setenv("CACHEGATE_NATS_URL", testenv.StartNATS(t).URL)
+	o := start(t, "origin", "--listen", "127.0.0.1:0")
+	originAddr := o.line(t, `(?m)^origin listening on (\S+)$`)
+	s := startServe(t, "--config", demoConfigFile, "--origin", "http://"+originAddr)
+	_, port, _ := net.SplitHostPort(s.gateway)
+	host := func(tenant string) string { return tenant + ".localhost:" + port }
+
+	for _, tenant := range []string{"acme", "berg"} {
+		get(t, s.gateway, host(tenant), "/")
+		if r := get(t, s.gateway, host(tenant), "/"); !r.isHit() {
+			t.Fatalf("%s / the second time: %v, want a hit", tenant, r)
+		}
+	}
+	r := send(t, http.MethodPost, s.gateway, host("acme"), "/edit", strings.NewReader("description=Edited+in+the+split+deployment"),
+		"Authorization: Bearer demo-editor", "Content-Type: application/x-www-form-urlencoded")
+	if r.status/100 != 2 && r.status/100 != 3 {
+		t.Fatalf("POST /edit: %v: %s", r, r.body)
+	}
+	acme := get(t, s.gateway, host("acme"), "/")
+	if acme.isHit() || !strings.Contains(acme.body, "Edited in the split deployment") {
+		t.Errorf("acme / after the edit: %v, want a miss showing the edit", acme)
+	}
+	if r := get(t, s.gateway, host("berg"), "/"); !r.isHit() {
+		t.Errorf("berg / after acme's edit: %v, want a hit", r)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -261,11 +262,28 @@ type TagEmitters []*TagEmitter
 // and registerer (the counters are told apart by their provider label).
 // Two providers writing the same header are an error: one would overwrite
 // the other's tags.
+//
+// With Varnish among them, every header passes through Varnish on its way
+// to the CDN above, and Varnish fails the whole fetch (503) on a response
+// header over its http_resp_hdr_len (8 KB by default): so every format's
+// header is also kept within Varnish's bound.
 func NewTagEmitters(providers []string, logger *slog.Logger, reg prometheus.Registerer) (TagEmitters, error) {
 	es := make(TagEmitters, 0, len(providers))
 	seen := map[string]string{}
+	headerCap := 0
+	if slices.Contains(providers, ProviderVarnish) {
+		v, _ := TagFormatFor(ProviderVarnish)
+		headerCap = v.MaxHeaderBytes
+	}
 	for _, p := range providers {
-		e, err := NewTagEmitter(TagEmitterConfig{Provider: p, Logger: logger, Registerer: reg})
+		f, err := TagFormatFor(p)
+		if err != nil {
+			return nil, err
+		}
+		if headerCap > 0 && (f.MaxHeaderBytes == 0 || f.MaxHeaderBytes > headerCap) {
+			f.MaxHeaderBytes = headerCap
+		}
+		e, err := NewTagEmitter(TagEmitterConfig{Provider: p, Format: f, Logger: logger, Registerer: reg})
 		if err != nil {
 			return nil, err
 		}

@@ -67,30 +67,72 @@ func TestTagEmittersSeveralFormats(t *testing.T) {
 	}
 }
 
-// TestTagEmittersOverflowIsPerFormat: Varnish's smaller header falls back
-// to buckets where Cloudflare's keeps every tag by name.
+// TestTagEmittersOverflowIsPerFormat: Akamai's 128-tag limit falls back
+// to buckets where Cloudflare's header keeps every tag by name.
 func TestTagEmittersOverflowIsPerFormat(t *testing.T) {
 	var many []string
-	for i := range 700 { // ~12 KB: over Varnish 8 KB, under Cloudflare 16 KB
+	for i := range 200 {
 		many = append(many, fmt.Sprintf("product:%d", i))
 	}
-	es, err := NewTagEmitters([]string{ProviderVarnish, ProviderCloudflare}, nil, nil)
+	es, err := NewTagEmitters([]string{ProviderAkamai, ProviderCloudflare}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := http.Header{}
 	es.Emit(h, "acme", many)
-	if v := h.Get("Xkey"); !strings.Contains(v, "acme:"+FallbackTagPrefix) {
-		t.Errorf("xkey has no fallback bucket (%d bytes)", len(v))
+	if v := h.Get("Edge-Cache-Tag"); !strings.Contains(v, "acme:"+FallbackTagPrefix) {
+		t.Errorf("Edge-Cache-Tag has no fallback bucket")
 	}
 	if v := h.Get("Cache-Tag"); strings.Contains(v, FallbackTagPrefix) || len(strings.Split(v, ",")) != len(many) {
 		t.Errorf("Cache-Tag lost tags it had room for")
 	}
 	if s := es[0].Stats(); s.FallbackTags == 0 {
-		t.Errorf("varnish stats %+v", s)
+		t.Errorf("akamai stats %+v", s)
 	}
 	if s := es[1].Stats(); s.FallbackTags != 0 {
 		t.Errorf("cloudflare stats %+v", s)
+	}
+}
+
+// TestTagEmittersBehindVarnish: every tag header passes through Varnish,
+// which fails a fetch whose response header is over its 8 KB; so with
+// Varnish configured, Cloudflare's header is kept within Varnish's bound
+// too (and falls back to buckets past it), while alone it may use 16 KB.
+func TestTagEmittersBehindVarnish(t *testing.T) {
+	var many []string
+	for i := range 700 { // ~12 KB
+		many = append(many, fmt.Sprintf("product:%d", i))
+	}
+	v, _ := TagFormatFor(ProviderVarnish)
+	tests := []struct {
+		providers []string
+		maxBytes  int
+		fallback  bool
+	}{
+		{[]string{ProviderCloudflare}, 16 * 1024, false},
+		{[]string{ProviderCloudflare, ProviderVarnish}, v.MaxHeaderBytes, true},
+		{[]string{ProviderVarnish, ProviderFastly, ProviderAkamai}, v.MaxHeaderBytes, true},
+	}
+	for _, tt := range tests {
+		es, err := NewTagEmitters(tt.providers, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		es.Emit(h, "acme", many)
+		for _, e := range es {
+			f := e.Format()
+			if f.MaxHeaderBytes > tt.maxBytes {
+				t.Errorf("%v: %s may use %d bytes, over %d", tt.providers, f.Header, f.MaxHeaderBytes, tt.maxBytes)
+			}
+			val := h.Get(f.Header)
+			if len(val) > tt.maxBytes {
+				t.Errorf("%v: %s of %d bytes", tt.providers, f.Header, len(val))
+			}
+			if got := strings.Contains(val, FallbackTagPrefix); got != tt.fallback && f.Provider != ProviderAkamai {
+				t.Errorf("%v: %s has fallback buckets: %v, want %v", tt.providers, f.Header, got, tt.fallback)
+			}
+		}
 	}
 }
 

@@ -231,3 +231,27 @@ func TestCloudflareOutage(t *testing.T) {
 		t.Errorf("%d failed Cloudflare calls, want 3", failed)
 	}
 }
+
+// TestOverflowedTagIsPurgedByItsBucket: a response names more tags than
+// Varnish's xkey header holds, so its last tags reach Varnish only as
+// their fallback buckets; a purge of such a tag still drops it from
+// Varnish (the dispatcher purges each tag's bucket too), while a page
+// without that bucket stays cached.
+func TestOverflowedTagIsPurgedByItsBucket(t *testing.T) {
+	s := newStack(t)
+	s.warm("acme", "/many-tags")
+	s.warm("acme", "/")
+
+	last := fmt.Sprintf("item:%d", manyTagsN-1)
+	var accepted struct{ ID string }
+	if code := s.admin(http.MethodPost, "/api/v1/purge", map[string]any{"tenant": "acme", "tags": []string{last}}, &accepted); code != http.StatusAccepted {
+		t.Fatalf("POST /api/v1/purge: %d", code)
+	}
+	s.awaitStatuses(accepted.ID, map[string]purge.Status{"cloudflare": purge.StatusConfirmed, "varnish": purge.StatusConfirmed}, 20*time.Second)
+	if p := s.get("acme", "/many-tags"); p.xCache != "MISS" || !hasFwd(p.cacheStatus) {
+		t.Errorf("/many-tags after a purge of %s: X-Cache %q, Cache-Status %q; want a miss", last, p.xCache, p.cacheStatus)
+	}
+	if p := s.get("acme", "/"); p.xCache != "HIT" {
+		t.Errorf("acme / after a purge of %s: X-Cache %q; want a hit", last, p.xCache)
+	}
+}

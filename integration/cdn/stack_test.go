@@ -73,7 +73,10 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(o.Handler())
+	mux := http.NewServeMux()
+	mux.Handle("/", o.Handler())
+	mux.HandleFunc("GET /many-tags", manyTags)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
 	// Varnish needs the gateway's address and the node Varnish's URL:
@@ -107,6 +110,24 @@ func newStack(t *testing.T) *stack {
 	}
 	s.varnish.Restart()
 	return s
+}
+
+// manyTagsN tags of about 14 bytes each: over the 8,000 bytes of
+// Varnish's xkey header, within Cloudflare's 16 KB Cache-Tag.
+const manyTagsN = 700
+
+// manyTags is a page beside the demo's whose origin names more tags than
+// Varnish's header holds, so that the last ones reach Varnish only as
+// their fallback buckets.
+func manyTags(w http.ResponseWriter, r *http.Request) {
+	tags := make([]string, manyTagsN)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("item:%d", i)
+	}
+	w.Header().Set("Surrogate-Key", strings.Join(tags, " "))
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "a page with many tags\n")
 }
 
 // demoFile is the demo's policy and event rules.

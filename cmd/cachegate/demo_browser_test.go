@@ -173,9 +173,16 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 		awaitJS(byIDText("purge-targets")+`.includes("l1applied")`),
 	)
 	t.Logf("purge state in the page: %s: %s", eval(byIDText("purge-overall")), eval(byIDText("purge-targets")))
+	do("the purge is listed with the recent purges and in the activity",
+		awaitJS(byIDText("recent-purges")+`.includes("company:acme")`),
+		awaitJS(`[...document.querySelectorAll('#audit tbody tr')].some((tr) => tr.textContent.includes("company:acme") && tr.textContent.includes("purge"))`),
+	)
 
 	if r := d.get(t, "acme", probe); r.isHit() {
 		t.Errorf("acme %s after the purge: %v, want a miss", probe, r)
+	}
+	if r := d.get(t, "acme", probe); !r.isHit() {
+		t.Errorf("acme %s the second time after the purge: %v, want a hit of the refill", probe, r)
 	}
 	// acme's / itself: a miss, or a hit of what the traffic refetched
 	// after the purge, never the page stored before it.

@@ -424,3 +424,14 @@ func (n *Node) Gateway() *gateway.Gateway { return n.gw }
 
 // Stats is this node's hit and miss counters.
 func (n *Node) Stats() *stats.Recorder { return n.stats }
+
+// Interface guards: the gateway is both layers the event instance and the
+// coordinator invalidate, and the purge queue, state store and audit log
+// are what the coordinator records through.
+var (
+	_ events.SharedInvalidator = (*gateway.Gateway)(nil)
+	_ events.LocalInvalidator  = (*gateway.Gateway)(nil)
+	_ events.PurgeQueue        = (*purge.Queue)(nil)
+	_ events.StateRecorder     = (*purge.States)(nil)
+	_ events.Auditor           = (*audit.Log)(nil)
+)

@@ -100,18 +100,26 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
 		return
 	}
-	if e, key := g.awaitFill(r.Context(), x); e != nil {
+	e, key, release := g.awaitFill(r.Context(), x)
+	if e != nil {
 		x.entry, x.entryKey = e, key
 		g.m.count(outcomeCollapsed)
 		age, status := g.collapsedStatus(x, e)
 		g.writeEntry(w, x, e, age, status)
 		return
 	}
+	if release != nil {
+		defer release()
+	}
 	g.forward(w, r, x)
 }
 
-// awaitFill polls L2 for the entry another instance is fetching.
-func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (*Entry, string) {
+// awaitFill polls L2 for the entry another instance is fetching. Once the
+// lock is free again without a fresh entry in L2 (the leader's fill was
+// invalidated while in flight, or was not storable), the waiter takes the
+// lock and fetches itself (release is then non-nil) instead of polling
+// for an entry that will not come until the lock's TTL.
+func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key string, release func()) {
 	deadline := time.Now().Add(g.cfg.LockTTL)
 	delay := 5 * time.Millisecond
 	t := time.NewTimer(delay)
@@ -119,7 +127,7 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (*Entry, string) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return nil, ""
+			return nil, "", nil
 		case <-t.C:
 		}
 		var gen uint64
@@ -128,16 +136,23 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (*Entry, string) {
 		probe.vary, probe.varyMiss = nil, false
 		if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
 			if f := g.evaluate(x, e, g.now()); f.use == useFresh {
-				return e, key
+				return e, key, nil
 			}
 		}
 		if down {
-			return nil, ""
+			return nil, "", nil
+		}
+		rel, acquired, err := g.cfg.FillLock.Acquire(ctx, x.d.Tenant, x.key, g.cfg.LockTTL)
+		if err != nil {
+			return nil, "", nil
+		}
+		if acquired {
+			return nil, "", rel
 		}
 		delay = min(2*delay, 50*time.Millisecond)
 		t.Reset(delay)
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 // revalidateAsync refreshes a stale entry served under

@@ -24,6 +24,8 @@ const (
 	consistencyWriters = 2
 	// plainEdits is how many edits measure the lag of a plain Publish.
 	plainEdits = 20
+	// editPause paces each writer.
+	editPause = 40 * time.Millisecond
 )
 
 // write is one edit whose wait call returned.
@@ -38,6 +40,7 @@ type read struct {
 	start   time.Time
 	version int
 	status  string
+	took    time.Duration
 }
 
 // edits records, per unique description, when the OnEdit hook's publish
@@ -94,7 +97,7 @@ func TestNoStaleReadAfterWaitReturned(t *testing.T) {
 		warm(t, n, "acme", "/")
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var (
 		mu      sync.Mutex
@@ -134,7 +137,7 @@ func TestNoStaleReadAfterWaitReturned(t *testing.T) {
 				writes = append(writes, write{version: v, returned: ret})
 				mu.Unlock()
 				// Leave the readers some hits between edits.
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(editPause)
 			}
 		})
 	}
@@ -155,7 +158,7 @@ func TestNoStaleReadAfterWaitReturned(t *testing.T) {
 					fail("read on node %d: %v, status %d, version %d, Cache-Status %q", node, err, p.status, p.version, p.cacheStatus)
 					return
 				}
-				local = append(local, read{node: node, start: begin, version: p.version, status: p.cacheStatus})
+				local = append(local, read{node: node, start: begin, version: p.version, status: p.cacheStatus, took: time.Since(begin)})
 			}
 		})
 	}
@@ -168,7 +171,14 @@ func TestNoStaleReadAfterWaitReturned(t *testing.T) {
 	}
 
 	stale, layers := checkReads(writes, reads)
-	t.Logf("%d reads (%v) on 3 nodes during %d edits in %v; served: %v", len(reads), perSecond(len(reads), elapsed), len(writes), elapsed.Round(time.Millisecond), layers)
+	took := make([]time.Duration, len(reads))
+	for i, r := range reads {
+		took[i] = r.took
+	}
+	slices.Sort(took)
+	t.Logf("%d reads (%v) on 3 nodes during %d edits in %v; served: %v; read latency p50 %v, p99 %v, max %v",
+		len(reads), perSecond(len(reads), elapsed), len(writes), elapsed.Round(time.Millisecond), layers,
+		took[len(took)/2], took[len(took)*99/100], took[len(took)-1])
 	if len(reads) < consistencyReads {
 		t.Fatalf("only %d reads, want at least %d", len(reads), consistencyReads)
 	}

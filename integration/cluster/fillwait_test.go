@@ -22,9 +22,6 @@ import (
 func TestWaiterOfAnInvalidatedFillDoesNotStall(t *testing.T) {
 	for _, invalidate := range []bool{false, true} {
 		t.Run(fmt.Sprintf("invalidated=%v", invalidate), func(t *testing.T) {
-			if invalidate {
-				knownBug(t, "gateway/coalesce.go awaitFill polls L2 until LockTTL even after the leader's fill was invalidated")
-			}
 			testFillWait(t, invalidate)
 		})
 	}

@@ -23,8 +23,9 @@ import (
 )
 
 // ScreenshotEnv names the variable that makes TestDashboardInBrowser save
-// the dashboard to docs/dashboard.png.
-const ScreenshotEnv = "CACHEGATE_SCREENSHOT"
+// the dashboard, filled with synthetic history, to docs/dashboard-synthetic.png
+// (docs/dashboard.png is taken from the running demo by cmd/cachegate).
+const ScreenshotEnv = "CACHEGATE_WEB_SCREENSHOT"
 
 // await waits until the JavaScript expression is true in the page.
 func await(expr string) chromedp.Action[chromedp.Void] {
@@ -210,7 +211,7 @@ func saveScreenshot(t *testing.T, ctx context.Context, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "docs", "dashboard.png")
+	path := filepath.Join("..", "docs", "dashboard-synthetic.png")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}

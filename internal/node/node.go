@@ -339,9 +339,11 @@ func (n *Node) Run(ctx context.Context) error {
 	adminSrv := &http.Server{Handler: n.web.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 
 	if err := n.instance.Start(runCtx); err != nil {
+		n.Close()
 		return fmt.Errorf("instance: %w", err)
 	}
 	if err := n.coord.Start(runCtx); err != nil {
+		n.Close()
 		return fmt.Errorf("coordinator: %w", err)
 	}
 	if n.dispatcher != nil {

@@ -29,6 +29,9 @@ type Gateway struct {
 	now    func() time.Time
 	l1     *switchableStore // cfg.L1, switchable by SetLocalEnabled
 	via    string           // "1.1 <CacheName>"
+	// internal are headers.InternalHeaders, canonical, removed from every
+	// response when no CDN is configured.
+	internal []string
 	// tagWarn rate-limits the warning about rejected origin tags.
 	tagWarn rate.Sometimes
 
@@ -53,6 +56,9 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
+	for _, k := range headers.InternalHeaders() {
+		g.internal = append(g.internal, http.CanonicalHeaderKey(k))
+	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,

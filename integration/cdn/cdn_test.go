@@ -69,8 +69,14 @@ func checkAdminPurge(t *testing.T, got map[string]bool) {
 // provider.
 func TestEditPurgesThatCompanyAtEveryLayer(t *testing.T) {
 	s := newStack(t)
-	acme := s.warm("acme", "/")
-	s.warm("berg", "/")
+	// acme's pages carrying one of the edit's tags, and berg's pages
+	// (berg's listing has the same tag name, company, under berg's prefix).
+	purged := [][2]string{{"acme", "/"}, {"acme", "/companies"}, {"acme", "/companies/acme"}, {"acme", "/fragments/gallery"}}
+	kept := [][2]string{{"berg", "/"}, {"berg", "/companies"}, {"berg", "/companies/berg"}, {"berg", "/fragments/gallery"}}
+	for _, p := range append(slices.Clone(purged), kept...) {
+		s.warm(p[0], p[1])
+	}
+	acme := s.get("acme", "/")
 
 	// The response Varnish holds and passes on carries Cloudflare's tag
 	// header for the CDN above; Varnish's own xkey never leaves it.
@@ -116,8 +122,15 @@ func TestEditPurgesThatCompanyAtEveryLayer(t *testing.T) {
 	if !strings.Contains(after.body, desc) {
 		t.Error("acme / after the edit does not show the new description")
 	}
-	if berg := s.get("berg", "/"); berg.xCache != "HIT" {
-		t.Errorf("berg / after acme's edit: X-Cache %q, Cache-Status %q; want a hit", berg.xCache, berg.cacheStatus)
+	for _, p := range purged[1:] {
+		if got := s.get(p[0], p[1]); got.xCache != "MISS" || !hasFwd(got.cacheStatus) {
+			t.Errorf("%s%s after acme's edit: X-Cache %q, Cache-Status %q; want a miss in Varnish and in the gateway", p[0], p[1], got.xCache, got.cacheStatus)
+		}
+	}
+	for _, p := range kept {
+		if got := s.get(p[0], p[1]); got.xCache != "HIT" {
+			t.Errorf("%s%s after acme's edit: X-Cache %q, Cache-Status %q; want a hit", p[0], p[1], got.xCache, got.cacheStatus)
+		}
 	}
 }
 

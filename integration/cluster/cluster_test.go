@@ -68,15 +68,19 @@ default:
   ttl: origin
 `
 
-// cdnToken is the fake Cloudflare API's token.
-const cdnToken = "cf-test-token-0123456789"
+// cdnToken and cdnZone are the fake Cloudflare API's token and the zone
+// every tenant shares.
+const (
+	cdnToken = "cf-test-token-0123456789"
+	cdnZone  = "0123456789abcdef0123456789abcdef"
+)
 
 // clusterOptions say what a test cluster is made of.
 type clusterOptions struct {
 	// nodes to start; 0 means 3.
 	nodes int
 	// cloudflare, when set, is the base URL of a Cloudflare fake every
-	// node purges through (zone "zone-1").
+	// node purges through (zone cdnZone).
 	cloudflare string
 	// natsURL returns node i's NATS URL; nil means the shared server's.
 	natsURL func(i int) string
@@ -148,8 +152,8 @@ cdn:
   cloudflare:
     api_token: %s
     base_url: %s
-    zone: zone-1
-`, cdnToken, o.cloudflare)
+    zone: %s
+`, cdnToken, o.cloudflare, cdnZone)
 	}
 	f, err := config.Parse("cluster.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -87,6 +87,11 @@ func TestEditPurgesThatCompanyAtEveryLayer(t *testing.T) {
 	if got := acme.header.Get("Xkey"); got != "" {
 		t.Errorf("xkey leaked through Varnish: %q", got)
 	}
+	// The CDN's directives go in Cloudflare's own header (Varnish, which
+	// reads Cache-Control, does not count) and pass through Varnish.
+	if got := acme.header.Get("Cloudflare-CDN-Cache-Control"); !strings.HasPrefix(got, "max-age=86400") {
+		t.Errorf("Cloudflare-CDN-Cache-Control through Varnish = %q, want the profile rule's cdn directives", got)
+	}
 	if n := len(s.cf.Calls()); n != 0 {
 		t.Fatalf("%d Cloudflare calls before any edit", n)
 	}

@@ -130,6 +130,12 @@ type CDN struct {
 	// Providers lists several providers at once (cdn.providers:
 	// [cloudflare, varnish]): each gets its tag header on responses and
 	// every purge. Nil or empty: Provider alone. Use ProviderNames.
+	//
+	// With Varnish among them, every tag header passes through Varnish and
+	// is kept within its 8 KB header limit. Purges go to each provider
+	// independently: when a CDN sits above Varnish, a request reaching the
+	// CDN after its purge but before Varnish's can refill the CDN from
+	// Varnish's old copy (the purge queue does not yet order layers).
 	Providers []string
 	// CoalesceWindow merges purges dequeued within it; 0: the default.
 	CoalesceWindow time.Duration

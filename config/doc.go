@@ -85,7 +85,8 @@
 //	  providers: [cloudflare, varnish]  # several at once instead of provider:
 //	                            # (e.g. Varnish in front of the gateway and
 //	                            # Cloudflare in front of Varnish): each gets its
-//	                            # tag header on responses and every purge
+//	                            # tag header on responses and every purge; with
+//	                            # varnish listed, every tag header fits Varnish's 8 KB
 //	  coalesce_window: 1s       # purges merged within this window
 //	  header: CDN-Cache-Control # default: the one CDN's own (Cloudflare-CDN-Cache-Control,
 //	                            # Surrogate-Control for Fastly; Varnish does not count: the

@@ -30,7 +30,7 @@ func TestStartServesThroughTheGateway(t *testing.T) {
 		resp.Body.Close()
 		statuses = append(statuses, resp.Header.Get("Cache-Status"))
 	}
-	if !strings.Contains(statuses[0], "fwd=miss") || !strings.Contains(statuses[1], "hit; detail=l1") {
+	if !strings.Contains(statuses[0], "fwd=uri-miss") || !strings.Contains(statuses[1], "hit; detail=l1") {
 		t.Fatalf("Cache-Status = %q", statuses)
 	}
 }

@@ -83,6 +83,7 @@ type clusterOptions struct {
 	// node purges through (zone cdnZone).
 	cloudflare string
 	// natsURL returns node i's NATS URL; nil means the shared server's.
+	// (set by startClusterWith, which knows the server's URL.)
 	natsURL func(i int) string
 	// noRedis runs the nodes L1 only.
 	noRedis bool
@@ -110,6 +111,13 @@ type cluster struct {
 }
 
 func startCluster(t testing.TB, o clusterOptions) *cluster {
+	t.Helper()
+	return startClusterWith(t, o, nil)
+}
+
+// startClusterWith is startCluster with node i's NATS URL from
+// natsURL(c)(i), for tests that put something between a node and NATS.
+func startClusterWith(t testing.TB, o clusterOptions, natsURL func(c *cluster) func(int) string) *cluster {
 	t.Helper()
 	if o.nodes == 0 {
 		o.nodes = 3
@@ -160,6 +168,9 @@ cdn:
 		t.Fatalf("policy: %v", err)
 	}
 	c.file = f
+	if natsURL != nil {
+		c.opts.natsURL = natsURL(c)
+	}
 	for i := 0; i < o.nodes; i++ {
 		c.startNode()
 	}

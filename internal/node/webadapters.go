@@ -47,7 +47,7 @@ func (w *webAdapters) Purge(ctx context.Context, req invalidation.Request, wait 
 		return "", fmt.Errorf("%w: %v", web.ErrBadRequest, err)
 	}
 	ev := events.Event{
-		ID: req.ID, Tenant: req.Tenant, Type: "purge", Entity: "purge",
+		ID: req.ID, Tenant: req.Tenant, Type: events.TypePurge,
 		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything,
 	}
 	if ev.ID == "" {

@@ -117,6 +117,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	)
 
 	if !screenshot {
+		// Without history the axis spans its shortest width, not the hour.
+		do("the time axis of a young process",
+			textIs("chart-span", "last 5 minutes"),
+			await(`[...document.querySelectorAll('#chart-ratio .axis text')].slice(-6).map((e) => e.firstChild.data).join('|') === 'now|1 min ago|2 min ago|3 min ago|4 min ago|5 min ago'`),
+			await(`document.querySelectorAll('#chart-rps .axis text').length === 3 + 6`),
+		)
+		checkTimeAxis(t, ctx)
 		do("no traffic yet", textIs("hit-ratio", "–"))
 		for i := 0; i < 3; i++ {
 			e.rec.Begin("acme", "/companies").Hit(stats.L1)
@@ -180,6 +187,44 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	if screenshot {
 		saveScreenshot(t, ctx, e)
+	}
+}
+
+// checkTimeAxis checks the dashboard's choice of time axis, in the page:
+// the span follows the history's age up to the window, and the labels fit
+// the width.
+func checkTimeAxis(t *testing.T, ctx context.Context) {
+	t.Helper()
+	tests := []struct {
+		name string
+		expr string
+		want string
+	}{
+		{"no history", "m.axisSpan(null, now, 3600)", "300"},
+		{"70 s of history", "m.axisSpan(now - 70e3, now, 3600)", "300"},
+		{"exactly 5 minutes", "m.axisSpan(now - 300e3, now, 3600)", "300"},
+		{"7 minutes", "m.axisSpan(now - 420e3, now, 3600)", "600"},
+		{"25 minutes", "m.axisSpan(now - 1500e3, now, 3600)", "1800"},
+		{"50 minutes", "m.axisSpan(now - 3000e3, now, 3600)", "3600"},
+		{"a full hour and more", "m.axisSpan(now - 3605e3, now, 3600)", "3600"},
+		{"a window shorter than 5 minutes", "m.axisSpan(now - 10e3, now, 120)", "120"},
+		{"a two-hour window, 40 minutes in", "m.axisSpan(now - 2400e3, now, 7200)", "2700"},
+		{"5 minutes on a laptop", "m.timeTicks(300, 1300).join()", "0,60,120,180,240,300"},
+		{"an hour on a laptop", "m.timeTicks(3600, 1300).join()", "0,600,1200,1800,2400,3000,3600"},
+		{"45 minutes", "m.timeTicks(2700, 1300).join()", "0,900,1800,2700"},
+		{"an hour on a phone", "m.timeTicks(3600, 300).join()", "0,1800,3600"},
+		{"labels", "[0, 30, 90, 300, 3600, 7200].map(m.tickLabel).join('|')", "now|30 s ago|90 s ago|5 min ago|60 min ago|2 h ago"},
+		{"headings", "[300, 3600, 7200, 45].map(m.spanText).join('|')", "last 5 minutes|last hour|last 2 hours|last 45 seconds"},
+	}
+	for _, tc := range tests {
+		expr := fmt.Sprintf(`import('/static/charts.js').then((m) => { const now = Date.now(); return String(%s); })`, tc.expr)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: %s = %q, want %q", tc.name, tc.expr, got, tc.want)
+		}
 	}
 }
 

@@ -60,12 +60,62 @@ function aggregate(samples, maxPoints) {
   return out;
 }
 
-function chartFrame(box, H, yTicks, yFmt) {
+// SPANS are the widths the time axis may take, in seconds. While the
+// history is younger than the window, the axis spans the history rounded
+// up to one of these (at least 5 minutes), so a young process's samples
+// fill the chart instead of a sliver at its right edge, and the axis
+// rescales a few times in the first hour rather than with every sample.
+const SPANS = [300, 600, 900, 1200, 1800, 2700, 3600];
+// TICK_STEPS are the distances between the axis's labels, in seconds.
+const TICK_STEPS = [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+
+// axisSpan returns the seconds the time axis covers, given the start of
+// the oldest bucket (ms, null without history), now (ms) and the window.
+export function axisSpan(oldestMs, nowMs, windowSec) {
+  const age = oldestMs === null ? 0 : (nowMs - oldestMs) / 1000;
+  for (const s of SPANS) if (s >= age && s < windowSec) return s;
+  return windowSec;
+}
+
+// timeTicks returns the seconds before now at which the axis is labelled,
+// now (0) first: the smallest step that divides the span into at most 8
+// parts and leaves each label about 80 px, so a narrow screen gets fewer.
+export function timeTicks(spanSec, widthPx) {
+  const most = Math.max(1, Math.min(8, Math.floor(widthPx / 80)));
+  const step = TICK_STEPS.find((st) => spanSec % st === 0 && spanSec / st <= most) || spanSec;
+  const out = [];
+  for (let s = 0; s <= spanSec + 1e-9; s += step) out.push(s);
+  return out;
+}
+
+// tickLabel labels a tick: seconds or minutes before now.
+export function tickLabel(sec) {
+  if (sec === 0) return 'now';
+  if (sec < 60 || sec % 60 !== 0) return sec + ' s ago';
+  if (sec < 7200 || sec % 3600 !== 0) return sec / 60 + ' min ago';
+  return sec / 3600 + ' h ago';
+}
+
+// spanText names the span for the chart's heading.
+export function spanText(sec) {
+  if (sec === 3600) return 'last hour';
+  if (sec % 3600 === 0) return 'last ' + sec / 3600 + ' hours';
+  if (sec % 60 === 0) return 'last ' + sec / 60 + ' minutes';
+  return 'last ' + sec + ' seconds';
+}
+
+// currentSpan is the span for the history held now.
+function currentSpan(now) {
+  const s = state.history[0];
+  const oldest = s ? new Date(s.time).getTime() - (s.seconds || state.interval) * 1000 : null;
+  return axisSpan(oldest, now, state.window);
+}
+
+function chartFrame(box, H, yTicks, yFmt, now, span) {
   const W = Math.max(box.clientWidth, 300);
   const m = { l: 44, r: 12, t: 8, b: 22 };
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H });
-  const now = Date.now();
-  const t0 = now - state.window * 1000;
+  const t0 = now - span * 1000;
   const x = (t) => m.l + ((t - t0) / (now - t0)) * (W - m.l - m.r);
   const grid = svg('g', { class: 'grid' });
   const axis = svg('g', { class: 'axis' });
@@ -76,15 +126,19 @@ function chartFrame(box, H, yTicks, yFmt) {
     t.textContent = yFmt(v);
     axis.append(t);
   }
-  for (let k = 0; k <= 4; k++) {
-    const t = t0 + (k / 4) * (now - t0);
-    const lbl = svg('text', { x: x(t), y: H - 5, 'text-anchor': k === 0 ? 'start' : k === 4 ? 'end' : 'middle' });
-    lbl.textContent = k === 4 ? 'now' : clock(new Date(t));
+  for (const sec of timeTicks(span, W - m.l - m.r)) {
+    const xx = x(now - sec * 1000);
+    if (sec !== 0 && sec !== span) grid.append(svg('line', { x1: xx, x2: xx, y1: m.t, y2: H - m.b }));
+    const lbl = svg('text', { x: xx, y: H - 5, 'text-anchor': sec === 0 ? 'end' : sec === span ? 'start' : 'middle' });
+    lbl.textContent = tickLabel(sec);
+    // The clock time, on hover.
+    lbl.append(svg('title'));
+    lbl.lastChild.textContent = clock(new Date(now - sec * 1000));
     axis.append(lbl);
   }
   root.append(grid, axis);
   const y = (v) => m.t + (1 - v / yTicks.max) * (H - m.t - m.b);
-  return { root, x, y, m, W, H };
+  return { root, x, y, m, W, H, t0 };
 }
 
 function linePath(points, x, y) {
@@ -99,10 +153,11 @@ function linePath(points, x, y) {
   return d;
 }
 
-function renderRatioChart() {
+function renderRatioChart(now, span) {
   const box = document.getElementById('chart-ratio');
-  const f = chartFrame(box, box.clientHeight || 240, { max: 1, values: [0, 0.25, 0.5, 0.75, 1] }, (v) => v * 100 + '%');
-  const hs = aggregate(state.history, (f.W - f.m.l - f.m.r) / 5);
+  const f = chartFrame(box, box.clientHeight || 240, { max: 1, values: [0, 0.25, 0.5, 0.75, 1] }, (v) => v * 100 + '%', now, span);
+  const shown = state.history.filter((s) => new Date(s.time).getTime() >= f.t0);
+  const hs = aggregate(shown, (f.W - f.m.l - f.m.r) / 5);
   if (!hs.length) {
     const t = svg('text', { class: 'empty', x: f.W / 2, y: f.H / 2, 'text-anchor': 'middle' });
     t.textContent = 'Collecting — the first point appears after ' + state.interval + ' s.';
@@ -140,20 +195,24 @@ function niceMax(v) {
   return 10 * p;
 }
 
-function renderRPSChart() {
+function renderRPSChart(now, span) {
   const box = document.getElementById('chart-rps');
   const hs = aggregate(state.history, Math.max(box.clientWidth, 300) / 4);
   let peak = 0;
   for (const s of hs) peak = Math.max(peak, s.requests / (s.seconds || state.interval));
   const max = niceMax(peak);
-  const f = chartFrame(box, box.clientHeight || 110, { max, values: [0, max / 2, max] }, (v) => (v < 10 ? String(+v.toFixed(1)) : num(v)));
-  const pxPerSec = (f.W - f.m.l - f.m.r) / state.window;
+  const f = chartFrame(box, box.clientHeight || 110, { max, values: [0, max / 2, max] }, (v) => (v < 10 ? String(+v.toFixed(1)) : num(v)), now, span);
+  const pxPerSec = (f.W - f.m.l - f.m.r) / span;
   for (const s of hs) {
     const secs = s.seconds || state.interval;
-    const bw = Math.max(1, secs * pxPerSec - 1);
+    const width = Math.max(1, secs * pxPerSec - 1);
     const all = s.requests / secs;
     const origin = ((s.layers.origin || {}).hits || 0) / secs;
-    const xx = f.x(new Date(s.time).getTime()) - bw;
+    const right = f.x(new Date(s.time).getTime());
+    // A bucket that began before the axis is cut at its left edge.
+    const xx = Math.max(f.m.l, right - width);
+    const bw = right - xx;
+    if (bw <= 0) continue;
     f.root.append(svg('rect', { x: xx, y: f.y(all), width: bw, height: Math.max(0, f.y(origin) - f.y(all)), fill: '#86efac' }));
     f.root.append(svg('rect', { x: xx, y: f.y(origin), width: bw, height: Math.max(0, f.y(0) - f.y(origin)), fill: '#fdba74' }));
   }
@@ -161,8 +220,12 @@ function renderRPSChart() {
 }
 
 export function renderCharts() {
-  renderRatioChart();
-  renderRPSChart();
+  const now = Date.now();
+  const span = currentSpan(now);
+  const title = document.getElementById('chart-span');
+  if (title && title.textContent !== spanText(span)) title.textContent = spanText(span);
+  renderRatioChart(now, span);
+  renderRPSChart(now, span);
 }
 
 export async function loadHistory() {

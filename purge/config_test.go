@@ -17,6 +17,9 @@ func (namedPurger) Purge(context.Context, purge.Batch) error { return nil }
 
 func TestDispatcherConfigValidate(t *testing.T) {
 	p := func(name string) purge.Provider { return purge.Provider{Purger: namedPurger(name), Zone: "z"} }
+	after := func(name string, inner ...string) purge.Provider {
+		return purge.Provider{Purger: namedPurger(name), Zone: "z", After: inner}
+	}
 	tests := []struct {
 		name string
 		cfg  purge.DispatcherConfig
@@ -29,6 +32,13 @@ func TestDispatcherConfigValidate(t *testing.T) {
 		{"layer name", purge.DispatcherConfig{Providers: []purge.Provider{p("l1")}}, "layer"},
 		{"bad name", purge.DispatcherConfig{Providers: []purge.Provider{p("cf.eu")}}, "target"},
 		{"bad plan", purge.DispatcherConfig{Providers: []purge.Provider{{Purger: namedPurger("cf"), Rate: purge.RateLimit{Plan: "platinum"}}}}, "plan"},
+		{"ordered", purge.DispatcherConfig{Providers: []purge.Provider{after("cloudflare", "varnish"), after("fastly", "varnish"), p("varnish")}}, ""},
+		{"chain", purge.DispatcherConfig{Providers: []purge.Provider{after("a", "b"), after("b", "c"), p("c")}}, ""},
+		{"after unknown", purge.DispatcherConfig{Providers: []purge.Provider{after("cloudflare", "varnsh"), p("varnish")}}, `After names "varnsh", which is not a configured provider`},
+		{"after itself", purge.DispatcherConfig{Providers: []purge.Provider{after("cloudflare", "cloudflare")}}, "After names itself"},
+		{"after twice", purge.DispatcherConfig{Providers: []purge.Provider{after("cloudflare", "varnish", "varnish"), p("varnish")}}, `After names "varnish" twice`},
+		{"cycle", purge.DispatcherConfig{Providers: []purge.Provider{after("a", "b"), after("b", "a")}}, "cycle: a after b after a"},
+		{"long cycle", purge.DispatcherConfig{Providers: []purge.Provider{p("x"), after("a", "b"), after("b", "c"), after("c", "a", "x")}}, "cycle: a after b after c after a"},
 		{"negative", purge.DispatcherConfig{Providers: []purge.Provider{p("cf")}, Window: -1}, "negative"},
 	}
 	for _, tt := range tests {

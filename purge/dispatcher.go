@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,16 @@ type Provider struct {
 	Account string
 	// Soft marks content stale instead of removing it, where supported.
 	Soft bool
+	// After names the providers that must have an outcome for a purge
+	// before this provider's batches for it are sent: the cache layers
+	// this provider fetches from (Varnish, for a CDN in front of it). A
+	// purge of the outer layer first would be undone by a request that
+	// refills it from the inner layer's stale copy, for the outer layer's
+	// max-age. The order holds per purge and transitively; a provider a
+	// purge does not target is not waited for. An inner provider that ends
+	// failed releases the outer one all the same (a late purge beats a
+	// stale copy), and the outer state's Detail says so. Empty: no order.
+	After []string
 }
 
 // DispatcherConfig configures a Dispatcher. Zero values are documented
@@ -113,6 +124,9 @@ func (c DispatcherConfig) Validate() error {
 			return fmt.Errorf("provider %s: %w", n, err)
 		}
 	}
+	if err := validateOrder(c.Providers); err != nil {
+		return err
+	}
 	if c.Window < 0 || c.MaxAttempts < 0 || c.BackoffBase < 0 || c.BackoffMax < 0 ||
 		c.MaxRetryAfter < 0 || c.CallTimeout < 0 || c.AckWait < 0 || c.MaxAckPending < 0 {
 		return errors.New("purge: negative dispatcher setting")
@@ -151,6 +165,9 @@ type Dispatcher struct {
 	m       *metrics
 	log     *slog.Logger
 	workers map[string]*worker
+	// before is, per provider, every provider it waits for (After,
+	// transitively).
+	before map[string][]string
 
 	mu       sync.Mutex
 	inflight map[*job]struct{}
@@ -165,6 +182,11 @@ type job struct {
 	mu        sync.Mutex
 	remaining int
 	recordErr bool
+	// outcomes holds the providers with a recorded outcome (nil error:
+	// confirmed); held, the providers not yet handed the job and the
+	// providers whose outcomes they wait for.
+	outcomes map[string]error
+	held     map[string][]string
 }
 
 // NewDispatcher returns a dispatcher for q's purges.
@@ -180,6 +202,7 @@ func NewDispatcher(q *Queue, cfg DispatcherConfig) (*Dispatcher, error) {
 	d := &Dispatcher{
 		cfg: cfg, js: q.js, states: q.states, m: m, log: cfg.Logger,
 		workers: map[string]*worker{}, inflight: map[*job]struct{}{},
+		before: closeOrder(cfg.Providers),
 	}
 	accounts := map[string]*account{}
 	for _, p := range cfg.Providers {
@@ -305,13 +328,42 @@ func (d *Dispatcher) hand(ctx context.Context, round []*job) {
 				names = append(names, p.Purger.Name())
 			}
 		}
-		j.remaining = len(names)
+		targeted := make(map[string]bool, len(names))
 		for _, n := range names {
-			if w := d.workers[n]; w != nil {
-				perWorker[w] = append(perWorker[w], j)
+			targeted[n] = true
+		}
+		j.remaining = len(names)
+		j.outcomes = make(map[string]error, len(names))
+		// The held providers are set before any outcome is recorded, so
+		// that the outcome that releases one always finds it.
+		var ready []*worker
+		for _, n := range names {
+			w := d.workers[n]
+			if w == nil {
 				continue
 			}
-			d.finish(ctx, j, n, outcome{err: fmt.Errorf("provider %q is not configured", n)})
+			var wait []string
+			for _, b := range d.before[n] {
+				if targeted[b] {
+					wait = append(wait, b)
+				}
+			}
+			if len(wait) == 0 {
+				ready = append(ready, w)
+				continue
+			}
+			if j.held == nil {
+				j.held = map[string][]string{}
+			}
+			j.held[n] = wait
+		}
+		for _, w := range ready {
+			perWorker[w] = append(perWorker[w], j)
+		}
+		for _, n := range names {
+			if d.workers[n] == nil {
+				d.finish(ctx, j, n, outcome{err: fmt.Errorf("provider %q is not configured", n)})
+			}
 		}
 	}
 	for w, jobs := range perWorker {
@@ -338,9 +390,28 @@ func (d *Dispatcher) finish(ctx context.Context, j *job, provider string, o outc
 		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything,
 		Provider: provider, Result: "ok",
 	}
+	// An inner layer that failed did not hold this provider back; its
+	// state says so, since its purge may have been refilled from there.
+	j.mu.Lock()
+	var innerFailed []string
+	for _, b := range d.before[provider] {
+		if err, ok := j.outcomes[b]; ok && err != nil {
+			innerFailed = append(innerFailed, b)
+		}
+	}
+	j.mu.Unlock()
+	var late string
+	if len(innerFailed) > 0 {
+		late = fmt.Sprintf("sent after %s failed: a stale copy there may have refilled this layer", strings.Join(innerFailed, ", "))
+		st.Detail = late
+		entry.Result = "ok, " + late
+	}
 	var recErr error
 	if o.err != nil {
 		reason := o.err.Error()
+		if late != "" {
+			reason += "; " + late
+		}
 		st.Status, st.Detail = StatusFailed, reason
 		entry.Action, entry.Result = "purge.failed", "failed: "+reason
 		recErr = d.states.recordFailure(ctx, Failure{
@@ -365,9 +436,30 @@ func (d *Dispatcher) finish(ctx context.Context, j *job, provider string, o outc
 		j.recordErr = true
 		d.log.Error("purge: cannot record outcome, will redeliver", "id", req.ID, "provider", provider, "err", recErr)
 	}
+	// Released even when the record failed: the message is redelivered
+	// then anyway, and the outer purge is harmless before that.
+	j.outcomes[provider] = o.err
+	var release []string
+	for n, wait := range j.held {
+		done := true
+		for _, b := range wait {
+			if _, ok := j.outcomes[b]; !ok {
+				done = false
+				break
+			}
+		}
+		if done {
+			release = append(release, n)
+			delete(j.held, n)
+		}
+	}
 	j.remaining--
 	last, redeliver := j.remaining == 0, j.recordErr
 	j.mu.Unlock()
+	for _, n := range release {
+		d.log.Debug("purge released to the outer layer", "id", req.ID, "provider", n, "after", provider)
+		d.workers[n].push([]*job{j})
+	}
 	if !last {
 		return
 	}

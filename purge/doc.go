@@ -22,6 +22,12 @@
 //     the reason) is durably recorded: a crash before that redelivers it
 //     (duplicates are fine, losses are not), and a purge that spent its
 //     retry budget is kept, visible and retryable, never dropped.
+//   - Layer order (order.go, Provider.After): with caches stacked (a CDN
+//     in front of Varnish), the outer provider's batches for a purge are
+//     handed to its worker only once the inner providers have an outcome
+//     for that purge; purging the outer layer first would let a request
+//     refill it from the inner layer's stale copy. The wait is per purge
+//     and occupies no worker: the outer worker goes on with other purges.
 //
 // Coalescing, rate limiting and retries are written here rather than taken
 // from a library because they are one decision: a 429 pauses the whole

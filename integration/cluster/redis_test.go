@@ -1,0 +1,169 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cachegate/cachegate/internal/testenv"
+)
+
+// tenantNames are the demo companies' names, which their pages show.
+var tenantNames = map[string]string{"acme": "Acme Industrial Supply", "berg": "Berg Maschinenbau GmbH"}
+
+// TestRedisKilledChangesNothingForTheClient: Redis is killed while the
+// three nodes serve; every request still gets 200 with the right tenant's
+// page, including requests that must go to the origin because a node's L1
+// was dropped meanwhile. After Redis restarts (empty), the nodes use L2
+// again by themselves: a node whose L1 was dropped gets an L2 hit for a
+// page another node fetched.
+func TestRedisKilledChangesNothingForTheClient(t *testing.T) {
+	c := startCluster(t, clusterOptions{})
+	pages := []target{{"acme", "/"}, {"acme", "/companies"}, {"berg", "/"}, {"berg", "/companies"}}
+	for _, n := range c.nodes {
+		for _, p := range pages {
+			warm(t, n, p.tenant, p.path)
+		}
+	}
+
+	var (
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+		requests atomic.Int64
+		mu       sync.Mutex
+		bad      []string
+		slowest  time.Duration
+		layers   = make(map[string]int)
+	)
+	for i, n := range c.nodes {
+		wg.Go(func() {
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tg := pages[k%len(pages)]
+				begin := time.Now()
+				p, err := get(context.Background(), n.URL, tg.tenant, tg.path)
+				took := time.Since(begin)
+				requests.Add(1)
+				mu.Lock()
+				slowest = max(slowest, took)
+				switch {
+				case err != nil:
+					bad = append(bad, fmt.Sprintf("node %d %s: %v", i, tg, err))
+				case p.status != http.StatusOK || !strings.Contains(p.body, tenantNames[tg.tenant]) || p.version < 1:
+					bad = append(bad, fmt.Sprintf("node %d %s: status %d, Cache-Status %q, version %d, %d bytes", i, tg, p.status, p.cacheStatus, p.version, len(p.body)))
+				default:
+					layers[cmpOr(p.layer(), "origin")]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	served := func(min int64) {
+		t.Helper()
+		from := requests.Load()
+		testenv.WaitFor(t, 10*time.Second, func() error {
+			if n := requests.Load() - from; n < min {
+				return fmt.Errorf("only %d requests served", n)
+			}
+			return nil
+		})
+	}
+	served(100)
+	c.redis.Stop()
+	served(100)
+	// Without L2, a dropped L1 sends requests to the origin.
+	for _, n := range c.nodes {
+		if err := n.Gateway().DropLocal(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served(200)
+	c.redis.Restart()
+	served(100)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d requests across the outage, slowest %v, served by %v", requests.Load(), slowest.Round(time.Millisecond), layers)
+	for i, b := range bad {
+		if i == 10 {
+			t.Errorf("... %d failed requests in all", len(bad))
+			break
+		}
+		t.Error(b)
+	}
+
+	// L2 again, by itself: node 0 fetches and stores in L2, node 1 (L1
+	// dropped) finds it there.
+	ctx := context.Background()
+	testenv.WaitFor(t, 15*time.Second, func() error {
+		for _, n := range c.nodes[:2] {
+			if err := n.Gateway().DropLocal(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := c.nodes[2].Publisher().PublishAndWait(ctx, companyUpdated("acme")); err != nil {
+			return fmt.Errorf("event after the restart: %w", err)
+		}
+		first := mustGet(t, c.nodes[0].URL, "acme", "/")
+		second := mustGet(t, c.nodes[1].URL, "acme", "/")
+		if second.layer() != "l2" || second.rendered != first.rendered {
+			return fmt.Errorf("node 1 after node 0 fetched (%q): %q, want an L2 hit of node 0's copy", first.cacheStatus, second.cacheStatus)
+		}
+		return nil
+	})
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TestEventDuringRedisOutageIsAppliedOnceRedisIsBack: an edit's event is
+// published while Redis is down. The coordinator cannot invalidate L2 and
+// retries with backoff; once Redis is back, the event is applied and no
+// node serves the page from before it.
+func TestEventDuringRedisOutageIsAppliedOnceRedisIsBack(t *testing.T) {
+	c := startCluster(t, clusterOptions{})
+	before := make(map[int]page)
+	for i, n := range c.nodes {
+		before[i] = warm(t, n, "acme", "/")
+	}
+	c.redis.Stop()
+	ctx := context.Background()
+	if _, err := c.nodes[0].Publisher().Publish(ctx, companyUpdated("acme")); err != nil {
+		t.Fatal(err)
+	}
+	published := time.Now()
+	// While Redis is down the L1 copies stay (the event waits for L2):
+	// tell how many nodes keep serving them for the first second.
+	stale := 0
+	for time.Since(published) < time.Second {
+		stale = 0
+		for i, n := range c.nodes {
+			if p := mustGet(t, n.URL, "acme", "/"); p.rendered == before[i].rendered {
+				stale++
+			}
+		}
+	}
+	t.Logf("1s into the Redis outage, %d of 3 nodes serve the copy from before the event", stale)
+	c.redis.Restart()
+	testenv.WaitFor(t, 20*time.Second, func() error {
+		for i, n := range c.nodes {
+			if p := mustGet(t, n.URL, "acme", "/"); p.rendered <= before[i].rendered {
+				return fmt.Errorf("node %d still serves the copy from before the event (%q)", i, p.cacheStatus)
+			}
+		}
+		return nil
+	})
+	t.Logf("applied on every node %v after the publish (Redis down for the first second)", time.Since(published).Round(time.Millisecond))
+}

@@ -34,7 +34,28 @@ func buildProviders(f *config.File, logger *slog.Logger, reg prometheus.Register
 			out = append(out, p)
 		}
 	}
+	orderLayers(out)
 	return out, nil
+}
+
+// orderLayers makes the CDNs wait for Varnish: Varnish sits between the
+// gateway and the CDN, so a CDN purged before it could refill from its
+// stale copy and keep that for the CDN's max-age. The gateway's own L1 and
+// L2 are dropped before the coordinator enqueues the CDN purge.
+func orderLayers(ps []purge.Provider) {
+	hasVarnish := false
+	for _, p := range ps {
+		hasVarnish = hasVarnish || p.Purger.Name() == config.ProviderVarnish
+	}
+	if !hasVarnish {
+		return
+	}
+	for i, p := range ps {
+		switch p.Purger.Name() {
+		case config.ProviderCloudflare, config.ProviderFastly:
+			ps[i].After = []string{config.ProviderVarnish}
+		}
+	}
 }
 
 // buildProvider builds one provider; ok is false for a provider with no

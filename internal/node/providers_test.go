@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/purge"
 )
 
 const testZone = "0123456789abcdef0123456789abcdef"
@@ -25,15 +26,21 @@ func TestProvidersFromConfig(t *testing.T) {
 		cdn       config.CDN
 		purgers   []string
 		tagHeader []string
+		after     map[string][]string // provider → its After; others none
 	}{
-		{"none", config.CDN{}, nil, nil},
-		{"none spelled out", config.CDN{Provider: "none"}, nil, nil},
-		{"one", config.CDN{Provider: "cloudflare", Cloudflare: cf}, []string{"cloudflare"}, []string{"Cache-Tag"}},
-		{"akamai has tags, no purger", config.CDN{Provider: "akamai"}, nil, []string{"Edge-Cache-Tag"}},
+		{"none", config.CDN{}, nil, nil, nil},
+		{"none spelled out", config.CDN{Provider: "none"}, nil, nil, nil},
+		{"one", config.CDN{Provider: "cloudflare", Cloudflare: cf}, []string{"cloudflare"}, []string{"Cache-Tag"}, nil},
+		{"akamai has tags, no purger", config.CDN{Provider: "akamai"}, nil, []string{"Edge-Cache-Tag"}, nil},
 		{"cloudflare above varnish", config.CDN{Providers: []string{"cloudflare", "varnish"}, Cloudflare: cf, Varnish: vn},
-			[]string{"cloudflare", "varnish"}, []string{"Cache-Tag", "Xkey"}},
+			[]string{"cloudflare", "varnish"}, []string{"Cache-Tag", "Xkey"}, map[string][]string{"cloudflare": {"varnish"}}},
+		{"fastly above varnish", config.CDN{Providers: []string{"fastly", "varnish"}, Fastly: fs, Varnish: vn},
+			[]string{"fastly", "varnish"}, []string{"Surrogate-Key", "Xkey"}, map[string][]string{"fastly": {"varnish"}}},
+		{"cloudflare and fastly", config.CDN{Providers: []string{"cloudflare", "fastly"}, Cloudflare: cf, Fastly: fs},
+			[]string{"cloudflare", "fastly"}, []string{"Cache-Tag", "Surrogate-Key"}, nil},
 		{"all", config.CDN{Providers: []string{"varnish", "akamai", "fastly", "cloudflare"}, Cloudflare: cf, Varnish: vn, Fastly: fs},
-			[]string{"varnish", "fastly", "cloudflare"}, []string{"Xkey", "Edge-Cache-Tag", "Surrogate-Key", "Cache-Tag"}},
+			[]string{"varnish", "fastly", "cloudflare"}, []string{"Xkey", "Edge-Cache-Tag", "Surrogate-Key", "Cache-Tag"},
+			map[string][]string{"cloudflare": {"varnish"}, "fastly": {"varnish"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +56,9 @@ func TestProvidersFromConfig(t *testing.T) {
 			var names []string
 			for _, p := range ps {
 				names = append(names, p.Purger.Name())
+				if want := tt.after[p.Purger.Name()]; !slices.Equal(p.After, want) {
+					t.Errorf("%s After %q, want %q", p.Purger.Name(), p.After, want)
+				}
 				switch p.Purger.Name() {
 				case "cloudflare":
 					if p.Zone != testZone || p.Rate.Plan != "pro" {
@@ -66,6 +76,11 @@ func TestProvidersFromConfig(t *testing.T) {
 			}
 			if !slices.Equal(names, tt.purgers) {
 				t.Errorf("purgers %q, want %q", names, tt.purgers)
+			}
+			if len(ps) > 0 {
+				if err := (purge.DispatcherConfig{Providers: ps}).Validate(); err != nil {
+					t.Errorf("the providers do not make a valid dispatcher config: %v", err)
+				}
 			}
 
 			em, err := tagEmitter(f, nil, reg)

@@ -211,8 +211,12 @@ func (p DefaultPolicy) Decide(r *http.Request) headers.Decision {
 // HostTenant is the default tenant of a Host header: lower-cased, without
 // port.
 func HostTenant(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	// Without a colon there is no port, and SplitHostPort would only
+	// allocate the error saying so.
+	if strings.IndexByte(host, ':') >= 0 {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 	}
 	for i := 0; i < len(host); i++ {
 		if c := host[i]; c >= 'A' && c <= 'Z' {

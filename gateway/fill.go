@@ -190,6 +190,9 @@ func (g *Gateway) finishEntry(e *Entry, client http.Header) {
 // layer's generation read before the fetch; a response that varies gets a
 // variant record under the primary key and is stored under its variant key.
 func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
+	// e is complete and not yet shared: derive once what every hit on it
+	// would otherwise parse again.
+	e.derived = deriveEntry(e)
 	key := x.key
 	if len(e.Vary) > 0 {
 		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)

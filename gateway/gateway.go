@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -34,6 +33,10 @@ type Gateway struct {
 	internal []string
 	// tagWarn rate-limits the warning about rejected origin tags.
 	tagWarn rate.Sometimes
+
+	// exchanges recycles the exchanges of fresh hits, the one per-request
+	// allocation of the hit path that is not a response value.
+	exchanges sync.Pool
 
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
@@ -119,9 +122,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// nothing may be stored, here or downstream.
 		d.Bypass, d.BypassReason = true, "tenant"
 	}
-	x := &exchange{
+	x, _ := g.exchanges.Get().(*exchange)
+	if x == nil {
+		x = new(exchange)
+	}
+	*x = exchange{
 		d:      d,
-		target: r.URL.RequestURI(),
+		target: requestTarget(r),
 		method: r.Method,
 		req:    r.Header,
 		host:   r.Host,
@@ -160,11 +167,16 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	switch {
 	case e != nil && f.use == useFresh:
 		g.m.count(hitOutcome(layer))
-		g.writeEntry(w, x, e, f.age, g.hitStatus(layer, f))
+		g.writeHit(w, x, e, layer, f)
+		// Nothing holds x after a fresh hit: reuse it. Every other path
+		// may hand it to the proxy, a coalesced fetch or a background
+		// revalidation, and leaves it to the garbage collector.
+		*x = exchange{}
+		g.exchanges.Put(x)
 		return
 	case e != nil && f.use == useStale:
 		g.m.count(outcomeStaleHit)
-		g.writeEntry(w, x, e, f.age, g.hitStatus(layer, f))
+		g.writeHit(w, x, e, layer, f)
 		g.revalidateAsync(r, x, e, f)
 		return
 	}
@@ -178,22 +190,27 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	g.fetch(w, r, x)
 }
 
-func (g *Gateway) hitStatus(layer string, f freshness) string {
-	s := newStatus(g.cfg.CacheName)
-	s.flag("hit")
-	s.token("detail", layer)
-	s.int("ttl", seconds(f.lifetime-f.age))
-	return s.String()
-}
-
-// seconds rounds up: a fresh entry's last fraction of a second still
-// counts (ttl=1), and an entry 5.2 s past its lifetime shows ttl=-5.
-func seconds(d time.Duration) int64 {
-	return int64(math.Ceil(d.Seconds()))
-}
-
 // storeContext bounds a layer write, detached from the client request so a
 // client that leaves does not abort a fill other requests are waiting on.
 func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+}
+
+// requestTarget is r.URL.RequestURI(), without building it again when the
+// server already holds it: a request line in origin form whose path and
+// query are exactly what RequestURI would produce.
+func requestTarget(r *http.Request) string {
+	raw, u := r.RequestURI, r.URL
+	if u.Opaque == "" && !u.ForceQuery && len(raw) > 0 && raw[0] == '/' {
+		p := u.EscapedPath()
+		if u.RawQuery == "" {
+			if raw == p {
+				return raw
+			}
+		} else if len(raw) == len(p)+1+len(u.RawQuery) && raw[:len(p)] == p &&
+			raw[len(p)] == '?' && raw[len(p)+1:] == u.RawQuery {
+			return raw
+		}
+	}
+	return u.RequestURI()
 }

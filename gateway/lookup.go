@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/stats"
 )
 
@@ -32,9 +31,10 @@ type freshness struct {
 // evaluate computes e's freshness for x's request at now (RFC 9111 4.2 and
 // RFC 5861), applying the decision's TTL and stale overrides and MaxTTL.
 func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
-	cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
+	m := e.derive()
+	cc := &m.cc
 	var f freshness
-	f.lifetime, _ = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
+	f.lifetime = m.lifetime
 	if x.d.TTL != nil {
 		f.lifetime = *x.d.TTL
 	}
@@ -48,7 +48,7 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	}
 	f.mustRevalidate = cc.MustRevalidateShared()
 	f.noCache = cc.NoCache
-	f.age = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)
+	f.age = m.currentAge(e, now)
 
 	// A client's no-cache or max-age=0 is honoured with a conditional
 	// request to the origin (cheap when the origin answers 304), not by
@@ -170,6 +170,9 @@ func (g *Gateway) copyToL1(ctx context.Context, x *exchange, key string, e *Entr
 	}
 	c := *e
 	c.FetchGen = x.gen1
+	if c.derived == nil {
+		c.derived = deriveEntry(&c)
+	}
 	if key != x.key && len(x.vary) > 0 {
 		rec := &Entry{Vary: x.vary, Tags: e.Tags, FetchGen: x.gen1, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime}
 		if err := g.cfg.L1.Set(ctx, x.d.Tenant, x.key, rec, ttl); err != nil {

@@ -9,19 +9,42 @@ import (
 	"github.com/cachegate/cachegate/stats"
 )
 
-// writeEntry answers the client from a stored entry: its header (shared,
+// writeEntry answers the client from a stored entry, with its age and
+// the Cache-Status value status.
+func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age time.Duration, status string) {
+	g.writeStored(w, x, e, []string{headers.FormatAge(age)}, []string{status})
+}
+
+// writeHit answers a hit (fresh or stale) on layer. For an entry a fill
+// of this gateway derived, the Age and Cache-Status values are shared
+// with the other hits on the entry within the same second.
+func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer string, f freshness) {
+	var v *hitValues
+	if e.derived != nil {
+		v = e.derived.hitValues(g.cfg.CacheName, layer, f)
+	} else {
+		v = renderHit(g.cfg.CacheName, layer, ageSeconds(f.age), seconds(f.lifetime-f.age))
+	}
+	g.writeStored(w, x, e, v.vals[0:1:1], v.vals[1:2:2])
+}
+
+// writeStored answers the client from a stored entry: its header (shared,
 // not copied: entries are immutable), Age, the public headers, Cache-Status,
 // then 304 when the client's validators match, else status and body (none
-// for HEAD).
-func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age time.Duration, status string) {
+// for HEAD). age and status are the Age and Cache-Status field values,
+// which may be shared with other responses (nothing appends to them).
+func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age, status []string) {
 	h := w.Header()
+	// With nothing in h yet and no internal header in the entry, there is
+	// nothing for clientHeaders to strip.
+	plain := len(h) == 0 && e.derived != nil && e.derived.plain
 	for k, vs := range e.Header {
 		h[k] = vs
 	}
-	h["Age"] = []string{headers.FormatAge(age)}
+	h["Age"] = age
 	// Only storable responses become entries: x's decision applies as is.
-	g.clientHeaders(h, x.d, e.Tags)
-	h["Cache-Status"] = []string{status}
+	g.responseHeaders(h, x.d, e.Tags, plain)
+	h["Cache-Status"] = status
 	if g.notModified(x, e) {
 		delete(h, "Content-Length")
 		w.WriteHeader(http.StatusNotModified)
@@ -62,7 +85,12 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 // h may share value slices with an immutable entry: everything here
 // replaces a slice or deletes a key, never appends in place.
 func (g *Gateway) clientHeaders(h http.Header, d headers.Decision, tags []string) {
-	if g.cfg.TagEmitter == nil {
+	g.responseHeaders(h, d, tags, false)
+}
+
+// responseHeaders is clientHeaders; plain says h holds no internal header.
+func (g *Gateway) responseHeaders(h http.Header, d headers.Decision, tags []string, plain bool) {
+	if g.cfg.TagEmitter == nil && !plain {
 		// headers.StripInternalHeaders, with the names canonicalized once
 		// in New: the hit path allocates nothing for it.
 		for _, k := range g.internal {

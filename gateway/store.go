@@ -32,6 +32,10 @@ type Entry struct {
 	// Vary lists the request header names that select a variant, for the
 	// variant record stored under a URL's primary key.
 	Vary []string
+
+	// derived caches what the hit path computes from Header and the times;
+	// set by the gateway's fills, nil elsewhere (then computed per use).
+	derived *derived
 }
 
 // Size is the entry's approximate footprint in bytes, for byte-bounded layers.

@@ -94,41 +94,49 @@ type Recorder struct {
 	routes     table
 }
 
+// table is the rows of one breakdown (tenants or routes). Reads take no
+// lock: every request looks up two rows, and a read-write mutex would make
+// all of them write one shared word. Inserts, rare and bounded, are
+// serialized by mu.
 type table struct {
-	mu   sync.RWMutex
-	rows map[string]*row
+	mu   sync.Mutex
+	rows sync.Map     // string -> *row
+	n    atomic.Int64 // entries in rows
 }
 
 func (t *table) get(key string, limit int) *row {
-	t.mu.RLock()
-	r := t.rows[key]
-	t.mu.RUnlock()
-	if r != nil {
-		return r
+	if r, ok := t.rows.Load(key); ok {
+		return r.(*row)
+	}
+	if t.n.Load() >= int64(limit) {
+		// Full: an unknown key is counted as Other, without the lock.
+		if r, ok := t.rows.Load(Other); ok {
+			return r.(*row)
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r = t.rows[key]; r != nil {
-		return r
+	if r, ok := t.rows.Load(key); ok {
+		return r.(*row)
 	}
-	if len(t.rows) >= limit {
+	if t.n.Load() >= int64(limit) {
 		key = Other
-		if r = t.rows[key]; r != nil {
-			return r
+		if r, ok := t.rows.Load(key); ok {
+			return r.(*row)
 		}
 	}
-	r = &row{}
-	t.rows[key] = r
+	r := &row{}
+	t.rows.Store(key, r)
+	t.n.Add(1)
 	return r
 }
 
 func (t *table) counts() map[string]Counts {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	out := make(map[string]Counts, len(t.rows))
-	for k, r := range t.rows {
-		out[k] = r.counts()
-	}
+	out := make(map[string]Counts, t.n.Load())
+	t.rows.Range(func(k, r any) bool {
+		out[k.(string)] = r.(*row).counts()
+		return true
+	})
 	return out
 }
 
@@ -138,8 +146,6 @@ func New() *Recorder {
 		start:      time.Now(),
 		maxTenants: DefaultMaxTenants,
 		maxRoutes:  DefaultMaxRoutes,
-		tenants:    table{rows: map[string]*row{}},
-		routes:     table{rows: map[string]*row{}},
 	}
 }
 

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -48,5 +49,32 @@ func TestRecorderBoundsTenants(t *testing.T) {
 	s := r.Snapshot()
 	if len(s.Tenants) != 3 || s.Tenants[Other].Requests != 8 {
 		t.Fatalf("tenants = %v", s.Tenants)
+	}
+}
+
+// Concurrent requests of many tenants keep the table within its bound
+// (plus Other) and lose no count.
+func TestRecorderConcurrentBound(t *testing.T) {
+	r := New()
+	r.maxTenants = 5
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				r.Begin(fmt.Sprintf("t%d", (w*200+i)%37), "/a").Hit(L1)
+			}
+		})
+	}
+	wg.Wait()
+	s := r.Snapshot()
+	if len(s.Tenants) > 6 {
+		t.Errorf("%d tenant rows, want at most 6", len(s.Tenants))
+	}
+	var sum uint64
+	for _, c := range s.Tenants {
+		sum += c.Requests
+	}
+	if sum != 1600 || s.Requests != 1600 || s.Routes["/a"].Layers[L1].Hits != 1600 {
+		t.Errorf("tenant sum %d, requests %d, route hits %d; want 1600", sum, s.Requests, s.Routes["/a"].Layers[L1].Hits)
 	}
 }

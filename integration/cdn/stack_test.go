@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -38,6 +40,10 @@ type stack struct {
 	varnish *testenv.Varnish
 	cf      *cloudflarefake.Server
 	client  *http.Client
+	// onCFCall, when set, runs as each Cloudflare API call arrives,
+	// before the fake answers it: what a request refilling Cloudflare at
+	// that moment would see.
+	onCFCall atomic.Pointer[func()]
 
 	mu    sync.Mutex
 	edits []string // event ids of the edits, in order
@@ -53,6 +59,18 @@ func newStack(t *testing.T) *stack {
 	redis := testenv.StartRedis(t)
 	s.cf = cloudflarefake.New(cfToken)
 	t.Cleanup(s.cf.Close)
+	cfURL, err := url.Parse(s.cf.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	toCF := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: cfURL.Scheme, Host: cfURL.Host})
+	cfFront := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := s.onCFCall.Load(); f != nil {
+			(*f)()
+		}
+		toCF.ServeHTTP(w, r)
+	}))
+	t.Cleanup(cfFront.Close)
 
 	// The origin announces edits through the node's publisher, as the
 	// demo does (cmd/cachegate publishEdit); the node starts after it.
@@ -89,7 +107,7 @@ func newStack(t *testing.T) *stack {
 	f.CDN = config.CDN{
 		Providers:      []string{config.ProviderCloudflare, config.ProviderVarnish},
 		CoalesceWindow: 50 * time.Millisecond,
-		Cloudflare:     config.Cloudflare{APIToken: cfToken, BaseURL: s.cf.URL(), Zone: zone},
+		Cloudflare:     config.Cloudflare{APIToken: cfToken, BaseURL: cfFront.URL + cfURL.Path, Zone: zone},
 		Varnish:        config.Varnish{URLs: []string{s.varnish.URL}, Timeout: 5 * time.Second},
 	}
 	s.node = nodetest.Start(t, nodetest.Options{

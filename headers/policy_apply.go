@@ -67,8 +67,13 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		}
 		return nil
 	}
-	tags := ParseTags(h)
-	StripTagHeaders(h)
+	var tags []string
+	if hasTagHeader(h) {
+		// A response from a cache layer has none (they are stripped
+		// before storing): its hit path skips parsing and deleting them.
+		tags = ParseTags(h)
+		StripTagHeaders(h)
+	}
 	for _, t := range d.Tags {
 		if !containsString(tags, t) {
 			tags = append(tags, t)
@@ -93,6 +98,15 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		h.Set(name, d.CDNCacheControl)
 	}
 	return tags
+}
+
+func hasTagHeader(h http.Header) bool {
+	for _, k := range TagHeaders() {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func containsString(s []string, v string) bool {

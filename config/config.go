@@ -132,10 +132,9 @@ type CDN struct {
 	// every purge. Nil or empty: Provider alone. Use ProviderNames.
 	//
 	// With Varnish among them, every tag header passes through Varnish and
-	// is kept within its 8 KB header limit. Purges go to each provider
-	// independently: when a CDN sits above Varnish, a request reaching the
-	// CDN after its purge but before Varnish's can refill the CDN from
-	// Varnish's old copy (the purge queue does not yet order layers).
+	// is kept within its 8 KB header limit. A CDN above Varnish (Cloudflare,
+	// Fastly) is sent a purge only once Varnish has its outcome, so it
+	// cannot refill from Varnish's old copy (purge.Provider.After).
 	Providers []string
 	// CoalesceWindow merges purges dequeued within it; 0: the default.
 	CoalesceWindow time.Duration

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"math"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -40,17 +39,18 @@ type hitValues struct {
 }
 
 // deriveEntry computes e's derived values. e must be complete (finishEntry
-// done): its Date in particular is part of the age.
-func deriveEntry(e *Entry) *derived {
+// done): its Date in particular is part of the age. internal are
+// headers.InternalHeaders, canonical.
+func deriveEntry(e *Entry, internal []string) *derived {
 	m := &derived{}
 	m.cc, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
 	m.lifetime, _ = headers.FreshnessLifetime(m.cc, e.Header, e.ResponseTime)
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
-	m.plain = true
-	for _, k := range headers.InternalHeaders() {
-		if _, ok := e.Header[http.CanonicalHeaderKey(k)]; ok {
+	m.plain = len(internal) > 0 // unknown without the list: not plain
+	for _, k := range internal {
+		if _, ok := e.Header[k]; ok {
 			m.plain = false
 		}
 	}
@@ -64,7 +64,7 @@ func (e *Entry) derive() *derived {
 	if e.derived != nil {
 		return e.derived
 	}
-	return deriveEntry(e)
+	return deriveEntry(e, nil)
 }
 
 // currentAge is headers.CurrentAge of e at now, from the derived initial age.

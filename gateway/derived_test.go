@@ -33,7 +33,7 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Entry{Status: 200, Header: tt.header, RequestTime: resp.Add(-40 * time.Millisecond), ResponseTime: resp}
-			m := deriveEntry(e)
+			m := deriveEntry(e, nil)
 			cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
 			if m.cc != cc {
 				t.Errorf("cc = %v, want %v", m.cc, cc)
@@ -101,7 +101,7 @@ func TestWriteHitStripsInternalHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &Entry{Status: 200, Header: tc.entry, Body: []byte("hi"), RequestTime: now, ResponseTime: now}
-			e.derived = deriveEntry(e)
+			e.derived = deriveEntry(e, g.internal)
 			w := &recorder{h: tc.preset.Clone()}
 			if w.h == nil {
 				w.h = http.Header{}

@@ -192,7 +192,7 @@ func (g *Gateway) finishEntry(e *Entry, client http.Header) {
 func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
 	// e is complete and not yet shared: derive once what every hit on it
 	// would otherwise parse again.
-	e.derived = deriveEntry(e)
+	e.derived = deriveEntry(e, g.internal)
 	key := x.key
 	if len(e.Vary) > 0 {
 		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)

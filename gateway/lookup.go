@@ -100,6 +100,13 @@ func (g *Gateway) lookup(ctx context.Context, x *exchange, now time.Time) (*Entr
 	}
 	// A stale L1 copy may have been refreshed in L2 by another instance.
 	e2, key2 := g.get(ctx, g.cfg.L2, stats.L2, x, &x.gen2, &x.l2Down)
+	if e2 != nil && e2.derived == nil {
+		// Derive once for the evaluation, the copy to L1 and the answer,
+		// on a copy: the layer's entry may be shared.
+		c := *e2
+		c.derived = deriveEntry(&c, g.internal)
+		e2 = &c
+	}
 	if e2 != nil {
 		f2 := g.evaluate(x, e2, now)
 		if f2.use != useForward && (f2.use == useFresh || e == nil || f1.use != useStale) {
@@ -170,9 +177,6 @@ func (g *Gateway) copyToL1(ctx context.Context, x *exchange, key string, e *Entr
 	}
 	c := *e
 	c.FetchGen = x.gen1
-	if c.derived == nil {
-		c.derived = deriveEntry(&c)
-	}
 	if key != x.key && len(x.vary) > 0 {
 		rec := &Entry{Vary: x.vary, Tags: e.Tags, FetchGen: x.gen1, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime}
 		if err := g.cfg.L1.Set(ctx, x.d.Tenant, x.key, rec, ttl); err != nil {

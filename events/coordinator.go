@@ -279,8 +279,16 @@ func (c *Coordinator) Close() error {
 		return nil
 	}
 	c.once.Do(func() {
-		c.consume.Stop()
+		// Drain, not Stop: Stop discards the messages the client has
+		// buffered (up to PullMaxMessages), which the server would hand
+		// to another coordinator only after AckWait. Draining runs them
+		// through the callback, which naks them once stop is closed.
 		close(c.stop)
+		c.consume.Drain()
+		select {
+		case <-c.consume.Closed():
+		case <-time.After(c.cfg.CallTimeout):
+		}
 		c.loopWG.Wait()
 		c.cancel()
 		c.wg.Wait()

@@ -243,6 +243,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case in <- msg:
 		case <-ctx.Done():
+			_ = msg.Nak() // stopping: hand it back now
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		d.log.Warn("purge queue consumer", "err", err)
@@ -259,8 +260,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	wg.Go(func() { d.keepAlive(ctx) })
 	d.coalesce(ctx, in)
 	cancel()
-	cc.Stop()
+	// Drain, not Stop: Stop discards the messages the client has
+	// buffered, which would come back only after AckWait; draining runs
+	// them through the callback, which naks them now that ctx is done.
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(d.cfg.CallTimeout):
+	}
 	wg.Wait()
+	for len(in) > 0 {
+		_ = (<-in).Nak() // dequeued but never accepted
+	}
 	// A clean stop hands unfinished purges back at once instead of after
 	// AckWait; after a crash, AckWait does it.
 	d.mu.Lock()

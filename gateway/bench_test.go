@@ -69,7 +69,10 @@ func newL1(b *testing.B) *memstore.Store {
 }
 
 func benchHits(b *testing.B, g *gateway.Gateway, want string) {
-	req := httptest.NewRequest(http.MethodGet, "http://acme/companies/acme?page=1", nil)
+	benchHitsOf(b, g, httptest.NewRequest(http.MethodGet, "http://acme/companies/acme?page=1", nil), want)
+}
+
+func benchHitsOf(b *testing.B, g *gateway.Gateway, req *http.Request, want string) {
 	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 	req.Header.Set("User-Agent", "bench")
 	w := &sink{h: http.Header{}}
@@ -133,4 +136,25 @@ func BenchmarkMiss(b *testing.B) {
 func BenchmarkL2HitRedis(b *testing.B) {
 	r := testenv.StartRedis(b)
 	benchHits(b, benchGateway(b, nullStore{}, redisL2(b, r.Addr)), "detail=l2")
+}
+
+// BenchmarkL1HitServed is an L1 hit configured as the serve command runs
+// by default (Via on), for a request as a server reads it (origin-form
+// request line): what a client of a running gateway costs the hit path.
+func BenchmarkL1HitServed(b *testing.B) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(body2K))
+	}))
+	b.Cleanup(o.Close)
+	u, _ := url.Parse(o.URL)
+	g, err := gateway.New(gateway.Config{Origin: u, L1: newL1(b), Via: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { g.Close() })
+	req := httptest.NewRequest(http.MethodGet, "/bench?page=1", nil)
+	req.Host = "acme"
+	benchHitsOf(b, g, req, "detail=l1")
 }

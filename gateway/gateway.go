@@ -28,6 +28,8 @@ type Gateway struct {
 	now    func() time.Time
 	l1     *switchableStore // cfg.L1, switchable by SetLocalEnabled
 	via    string           // "1.1 <CacheName>"
+	// viaValue is []string{via}, the Via of a response that had none.
+	viaValue []string
 	// internal are headers.InternalHeaders, canonical, removed from every
 	// response when no CDN is configured.
 	internal []string
@@ -57,6 +59,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
+	g.viaValue = []string{g.via}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	for _, k := range headers.InternalHeaders() {

@@ -115,7 +115,13 @@ func (g *Gateway) identify(h http.Header) {
 		}
 	}
 	if g.cfg.Via {
-		h["Via"] = append(slices.Clip(h["Via"]), g.via)
+		if vs := h["Via"]; len(vs) > 0 {
+			h["Via"] = append(slices.Clip(vs), g.via)
+		} else {
+			// Shared by every response: its length is its capacity, so
+			// whoever appends to it gets a copy.
+			h["Via"] = g.viaValue
+		}
 	}
 }
 

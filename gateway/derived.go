@@ -6,49 +6,44 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/stats"
 )
 
 // derived is what the hit path needs from a stored response that depends
-// only on the response itself: its parsed Cache-Control, freshness
-// lifetime and initial age (RFC 9111 4.2.3's corrected_initial_age). An
-// entry's header and times never change once it is stored, so the gateway
-// computes these once, when it fills a layer, instead of parsing
-// Cache-Control and Date/Expires on every hit.
+// only on the response itself: the Cache-Control directives it uses, the
+// freshness lifetime and the initial age (RFC 9111 4.2.3's
+// corrected_initial_age). An entry's header and times never change once
+// it is stored, so the gateway computes these once, when it fills a layer,
+// instead of parsing Cache-Control and Date/Expires on every hit. It is
+// kept small (48 bytes with its allocation) because every L1 entry holds one.
 type derived struct {
-	cc         headers.CacheControl
 	lifetime   time.Duration // headers.FreshnessLifetime; 0 when none is stated
 	initialAge time.Duration // the age at ResponseTime
+	swr, sie   time.Duration // stale-while-revalidate, stale-if-error
+	noCache    bool
+	// mustRevalidate is CacheControl.MustRevalidateShared.
+	mustRevalidate bool
 	// plain: the header holds none of headers.InternalHeaders, so a client
 	// copy of it needs no deletions when there is no CDN.
 	plain bool
-
-	// hit caches the Age and Cache-Status values of the latest hit on the
-	// entry: they change once a second, and between changes every hit
-	// shares the same two strings instead of building them.
-	hit atomic.Pointer[hitValues]
-}
-
-// hitValues are the Age and Cache-Status field values of a hit on one
-// layer at one age, in one backing array whose two elements are handed
-// out as separate full slices (len 1, cap 1): an append to either cannot
-// reach the other.
-type hitValues struct {
-	age, ttl int64
-	layer    string
-	vals     [2]string
 }
 
 // deriveEntry computes e's derived values. e must be complete (finishEntry
 // done): its Date in particular is part of the age. internal are
-// headers.InternalHeaders, canonical.
+// headers.InternalHeaders, canonical; without them plain is false.
 func deriveEntry(e *Entry, internal []string) *derived {
-	m := &derived{}
-	m.cc, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
-	m.lifetime, _ = headers.FreshnessLifetime(m.cc, e.Header, e.ResponseTime)
+	cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
+	m := &derived{
+		swr:            cc.StaleWhileRevalidate,
+		sie:            cc.StaleIfError,
+		noCache:        cc.NoCache,
+		mustRevalidate: cc.MustRevalidateShared(),
+	}
+	m.lifetime, _ = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
-	m.plain = len(internal) > 0 // unknown without the list: not plain
+	m.plain = len(internal) > 0
 	for _, k := range internal {
 		if _, ok := e.Header[k]; ok {
 			m.plain = false
@@ -58,8 +53,8 @@ func deriveEntry(e *Entry, internal []string) *derived {
 }
 
 // derive returns e's derived values: the ones computed at fill time, or,
-// for an entry that did not come from a fill of this gateway (an L2 hit, a
-// stale entry being refreshed), freshly computed ones.
+// for an entry that did not come from a fill of this gateway, freshly
+// computed ones.
 func (e *Entry) derive() *derived {
 	if e.derived != nil {
 		return e.derived
@@ -76,28 +71,64 @@ func (m *derived) currentAge(e *Entry, now time.Time) time.Duration {
 	return m.initialAge + resident
 }
 
-// hitValues returns the Age and Cache-Status values of a hit on layer with
-// freshness f: the cached ones when the last hit on the entry rendered the
-// same, else new ones, cached for the next hits.
-func (m *derived) hitValues(name, layer string, f freshness) *hitValues {
-	age, ttl := ageSeconds(f.age), seconds(f.lifetime-f.age)
-	if v := m.hit.Load(); v != nil && v.age == age && v.ttl == ttl && v.layer == layer {
-		return v
-	}
-	v := renderHit(name, layer, age, ttl)
-	m.hit.Store(v)
-	return v
+// hitCacheSlots is the size of the gateway's tables of Age and
+// Cache-Status values: a hit looks its values up by age and ttl instead of
+// formatting them, and hits with the same age or ttl (in one second, or on
+// entries filled in the same second) share them.
+const hitCacheSlots = 1024
+
+// hitValue is one field value, handed out as a full slice (len 1, cap 1)
+// of v: an append to it makes a copy.
+type hitValue struct {
+	n int64 // the age or ttl, in seconds
+	v [1]string
 }
 
-func renderHit(name, layer string, age, ttl int64) *hitValues {
-	v := &hitValues{age: age, ttl: ttl, layer: layer}
-	v.vals[0] = headers.FormatAge(time.Duration(age) * time.Second)
-	s := newStatus(name)
+// hitValues are the gateway's direct-mapped tables of hit field values:
+// bounded memory whatever the number of entries, no lock.
+type hitValues struct {
+	age    [hitCacheSlots]atomic.Pointer[hitValue]
+	status [2][hitCacheSlots]atomic.Pointer[hitValue] // by layer: l1, l2
+}
+
+// ageValue returns the Age field value of age seconds.
+func (g *Gateway) ageValue(age int64) []string {
+	slot := &g.hits.age[uint64(age)%hitCacheSlots]
+	if v := slot.Load(); v != nil && v.n == age {
+		return v.v[:]
+	}
+	v := &hitValue{n: age, v: [1]string{headers.FormatAge(time.Duration(age) * time.Second)}}
+	slot.Store(v)
+	return v.v[:]
+}
+
+// hitStatusValue returns the Cache-Status field value of a hit on layer
+// with ttl seconds of freshness left.
+func (g *Gateway) hitStatusValue(layer string, ttl int64) []string {
+	var table *[hitCacheSlots]atomic.Pointer[hitValue]
+	switch layer {
+	case stats.L1:
+		table = &g.hits.status[0]
+	case stats.L2:
+		table = &g.hits.status[1]
+	default:
+		return []string{g.hitStatus(layer, ttl)}
+	}
+	slot := &table[uint64(ttl)%hitCacheSlots]
+	if v := slot.Load(); v != nil && v.n == ttl {
+		return v.v[:]
+	}
+	v := &hitValue{n: ttl, v: [1]string{g.hitStatus(layer, ttl)}}
+	slot.Store(v)
+	return v.v[:]
+}
+
+func (g *Gateway) hitStatus(layer string, ttl int64) string {
+	s := newStatus(g.cfg.CacheName)
 	s.flag("hit")
 	s.token("detail", layer)
 	s.int("ttl", ttl)
-	v.vals[1] = s.String()
-	return v
+	return s.String()
 }
 
 // ageSeconds is the Age field's value of age, as headers.FormatAge has it.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cachegate/cachegate/headers"
 )
@@ -35,8 +36,8 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 			e := &Entry{Status: 200, Header: tt.header, RequestTime: resp.Add(-40 * time.Millisecond), ResponseTime: resp}
 			m := deriveEntry(e, nil)
 			cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
-			if m.cc != cc {
-				t.Errorf("cc = %v, want %v", m.cc, cc)
+			if m.swr != cc.StaleWhileRevalidate || m.sie != cc.StaleIfError || m.noCache != cc.NoCache || m.mustRevalidate != cc.MustRevalidateShared() {
+				t.Errorf("derived %+v from %v", m, cc)
 			}
 			if want, _ := headers.FreshnessLifetime(cc, e.Header, e.ResponseTime); m.lifetime != want {
 				t.Errorf("lifetime = %v, want %v", m.lifetime, want)
@@ -51,32 +52,42 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 	}
 }
 
-// The Age and Cache-Status values of a hit are shared within one second
-// on one layer and follow the entry's age.
-func TestHitValuesFollowAge(t *testing.T) {
-	m := &derived{}
-	f := freshness{age: 1500 * time.Millisecond, lifetime: time.Minute}
-	a := m.hitValues("cachegate", "l1", f)
-	if a.vals[0] != "1" || a.vals[1] != "cachegate; hit; detail=l1; ttl=59" {
-		t.Fatalf("values %q", a.vals)
-	}
-	f.age = 1900 * time.Millisecond
-	if b := m.hitValues("cachegate", "l1", f); b != a {
-		t.Errorf("same second rendered again: %q", b.vals)
+// The Age and Cache-Status values of hits are shared between hits of the
+// same age and ttl, and are what formatting them gives.
+func TestHitValues(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	g, err := New(Config{Origin: u, L1: NewTestStore()})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		layer string
-		age   time.Duration
-		want  [2]string
+		layer     string
+		age, ttl  int64
+		wantAge   string
+		wantState string
 	}{
-		{"l2", 1900 * time.Millisecond, [2]string{"1", "cachegate; hit; detail=l2; ttl=59"}},
-		{"l2", 2100 * time.Millisecond, [2]string{"2", "cachegate; hit; detail=l2; ttl=58"}},
-		{"l1", 65200 * time.Millisecond, [2]string{"65", "cachegate; hit; detail=l1; ttl=-5"}},
+		{"l1", 1, 59, "1", "cachegate; hit; detail=l1; ttl=59"},
+		{"l2", 1, 59, "1", "cachegate; hit; detail=l2; ttl=59"},
+		{"l1", 2, 58, "2", "cachegate; hit; detail=l1; ttl=58"},
+		{"l1", 65, -5, "65", "cachegate; hit; detail=l1; ttl=-5"},
+		{"l1", 65 + hitCacheSlots, -5 - hitCacheSlots, "1089", "cachegate; hit; detail=l1; ttl=-1029"}, // same slots
+		{"l1", 65, -5, "65", "cachegate; hit; detail=l1; ttl=-5"},
+		{"other", 3, 7, "3", "cachegate; hit; detail=other; ttl=7"},
 	} {
-		v := m.hitValues("cachegate", tc.layer, freshness{age: tc.age, lifetime: time.Minute})
-		if v.vals != tc.want {
-			t.Errorf("%s at %v: %q, want %q", tc.layer, tc.age, v.vals, tc.want)
+		a, s := g.ageValue(tc.age), g.hitStatusValue(tc.layer, tc.ttl)
+		if len(a) != 1 || cap(a) != 1 || a[0] != tc.wantAge || len(s) != 1 || cap(s) != 1 || s[0] != tc.wantState {
+			t.Errorf("%s age %d ttl %d: %q %q (caps %d %d)", tc.layer, tc.age, tc.ttl, a, s, cap(a), cap(s))
 		}
+		if a2, s2 := g.ageValue(tc.age), g.hitStatusValue(tc.layer, tc.ttl); &a2[0] != &a[0] || tc.layer != "other" && &s2[0] != &s[0] {
+			t.Errorf("%s age %d ttl %d: formatted again", tc.layer, tc.age, tc.ttl)
+		}
+	}
+}
+
+// Every L1 entry carries its derived values: they must stay small.
+func TestDerivedIsSmall(t *testing.T) {
+	if n := unsafe.Sizeof(derived{}); n > 48 {
+		t.Errorf("derived is %d bytes, want at most 48", n)
 	}
 }
 

@@ -36,6 +36,8 @@ type Gateway struct {
 	// tagWarn rate-limits the warning about rejected origin tags.
 	tagWarn rate.Sometimes
 
+	hits hitValues // Age and Cache-Status values of hits
+
 	// exchanges recycles the exchanges of fresh hits, the one per-request
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool

@@ -32,22 +32,21 @@ type freshness struct {
 // RFC 5861), applying the decision's TTL and stale overrides and MaxTTL.
 func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	m := e.derive()
-	cc := &m.cc
 	var f freshness
 	f.lifetime = m.lifetime
 	if x.d.TTL != nil {
 		f.lifetime = *x.d.TTL
 	}
 	f.lifetime = min(f.lifetime, g.cfg.MaxTTL)
-	f.swr, f.sie = cc.StaleWhileRevalidate, cc.StaleIfError
+	f.swr, f.sie = m.swr, m.sie
 	if x.d.StaleWhileRevalidate != nil {
 		f.swr = *x.d.StaleWhileRevalidate
 	}
 	if x.d.StaleIfError != nil {
 		f.sie = *x.d.StaleIfError
 	}
-	f.mustRevalidate = cc.MustRevalidateShared()
-	f.noCache = cc.NoCache
+	f.mustRevalidate = m.mustRevalidate
+	f.noCache = m.noCache
 	f.age = m.currentAge(e, now)
 
 	// A client's no-cache or max-age=0 is honoured with a conditional

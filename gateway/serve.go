@@ -15,17 +15,10 @@ func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age t
 	g.writeStored(w, x, e, []string{headers.FormatAge(age)}, []string{status})
 }
 
-// writeHit answers a hit (fresh or stale) on layer. For an entry a fill
-// of this gateway derived, the Age and Cache-Status values are shared
-// with the other hits on the entry within the same second.
+// writeHit answers a hit (fresh or stale) on layer, with Age and
+// Cache-Status values shared with the other hits of the same age and ttl.
 func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer string, f freshness) {
-	var v *hitValues
-	if e.derived != nil {
-		v = e.derived.hitValues(g.cfg.CacheName, layer, f)
-	} else {
-		v = renderHit(g.cfg.CacheName, layer, ageSeconds(f.age), seconds(f.lifetime-f.age))
-	}
-	g.writeStored(w, x, e, v.vals[0:1:1], v.vals[1:2:2])
+	g.writeStored(w, x, e, g.ageValue(ageSeconds(f.age)), g.hitStatusValue(layer, seconds(f.lifetime-f.age)))
 }
 
 // writeStored answers the client from a stored entry: its header (shared,

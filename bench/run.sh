@@ -4,11 +4,20 @@
 # (b) the gateway answering them from L1, with wrk on loopback, and prints
 # the ratio. Load is bounded: DURATION seconds per target, CONNECTIONS
 # connections. Usage: bench/run.sh [DURATION] [CONNECTIONS] [SIZE]
+#
+# With PIN=1 (the default where taskset exists) the servers run on CPU 0
+# and wrk on CPU 1, so that the load generator does not compete with the
+# server it measures; PIN=0 lets them share both cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 CONNECTIONS=${2:-64}
 SIZE=${3:-2048}
+PIN=${PIN:-1}
+server_cpu=(); client_cpu=(); threads=2
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	server_cpu=(env GOMAXPROCS=1 taskset -c 0); client_cpu=(taskset -c 1); threads=1
+fi
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 if ! command -v wrk >/dev/null; then
 	$SUDO apt-get update -q && $SUDO apt-get install -y -q wrk
@@ -22,11 +31,11 @@ trap cleanup EXIT
 go build -o "$work/cachegate" ./cmd/cachegate
 go build -o "$work/bare" ./bench/bare
 
-"$work/bare" -size "$SIZE" >"$work/bare.log" 2>&1 & pids+=($!)
+"${server_cpu[@]}" "$work/bare" -size "$SIZE" >"$work/bare.log" 2>&1 & pids+=($!)
 until grep -q listening "$work/bare.log"; do sleep 0.05; done
 bare=$(awk '/listening/{print $4}' "$work/bare.log")
 
-CACHEGATE_ADMIN_TOKEN=bench-admin-token-0123456789 "$work/cachegate" serve --origin "http://$bare" \
+CACHEGATE_ADMIN_TOKEN=bench-admin-token-0123456789 "${server_cpu[@]}" "$work/cachegate" serve --origin "http://$bare" \
 	--listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$work/gw.log" 2>&1 & pids+=($!)
 until grep -q 'gateway listening' "$work/gw.log"; do
 	kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/gw.log"; exit 1; }
@@ -38,7 +47,7 @@ curl -fsS -o /dev/null "http://$gw/bench"
 curl -fsS -D - -o /dev/null "http://$gw/bench" | grep -i '^cache-status' || true
 
 measure() { # name url
-	wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$2" >"$work/$1.wrk"
+	"${client_cpu[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$2" >"$work/$1.wrk"
 	rps=$(awk '/Requests\/sec/{print $2}' "$work/$1.wrk")
 	p50=$(awk '$1=="50%"{print $2}' "$work/$1.wrk")
 	p99=$(awk '$1=="99%"{print $2}' "$work/$1.wrk")
@@ -47,7 +56,7 @@ measure() { # name url
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "load: wrk -t2 -c$CONNECTIONS -d${DURATION}s, $SIZE-byte body"
+echo "load: wrk -t$threads -c$CONNECTIONS -d${DURATION}s, $SIZE-byte body, servers ${server_cpu[*]:-unpinned}, wrk ${client_cpu[*]:-unpinned}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 measure bare "http://$bare/bench"
 measure gateway "http://$gw/bench"
 awk -v g="$gateway_rps" -v b="$bare_rps" 'BEGIN{printf "ratio gateway/bare: %.2f\n", g/b}'

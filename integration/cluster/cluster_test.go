@@ -83,10 +83,8 @@ type clusterOptions struct {
 	// node purges through (zone cdnZone).
 	cloudflare string
 	// natsURL returns node i's NATS URL; nil means the shared server's.
-	// (set by startClusterWith, which knows the server's URL.)
+	// startClusterWith sets it, once the server's URL is known.
 	natsURL func(i int) string
-	// noRedis runs the nodes L1 only.
-	noRedis bool
 	// originLatency is the origin's per-page latency; 0 means none.
 	originLatency time.Duration
 }
@@ -122,10 +120,7 @@ func startClusterWith(t testing.TB, o clusterOptions, natsURL func(c *cluster) f
 	if o.nodes == 0 {
 		o.nodes = 3
 	}
-	c := &cluster{t: t, opts: o, nats: testenv.StartNATS(t)}
-	if !o.noRedis {
-		c.redis = testenv.StartRedis(t)
-	}
+	c := &cluster{t: t, opts: o, nats: testenv.StartNATS(t), redis: testenv.StartRedis(t)}
 	latency := o.originLatency
 	if latency == 0 {
 		latency = -1
@@ -192,11 +187,7 @@ func (c *cluster) startNode() *nodetest.Node {
 	if c.opts.natsURL != nil {
 		url = c.opts.natsURL(len(c.nodes))
 	}
-	var redisURL string
-	if c.redis != nil {
-		redisURL = "redis://" + c.redis.Addr + "/0"
-	}
-	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: redisURL, Origin: c.originURL, File: c.file})
+	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: "redis://" + c.redis.Addr + "/0", Origin: c.originURL, File: c.file})
 	c.nodes = append(c.nodes, n)
 	return n
 }

@@ -282,11 +282,12 @@ func lastStaleRead(t *testing.T, ctx context.Context, c *cluster, v int, publish
 	return last
 }
 
-// edit changes tenant's description through the origin's POST /edit and
-// returns the new version; the origin's hook has run when it returns.
-func edit(ctx context.Context, originURL, tenant, desc string) (int, error) {
+// edit changes tenant's description through POST /edit at base (the
+// origin, or a gateway in front of it) and returns the new version; the
+// origin's hook has run when it returns.
+func edit(ctx context.Context, base, tenant, desc string) (int, error) {
 	body, _ := json.Marshal(map[string]string{"description": desc})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, originURL+"/edit", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/edit", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}

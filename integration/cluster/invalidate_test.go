@@ -41,6 +41,23 @@ func TestEventInvalidatesEveryNodeAndNothingElse(t *testing.T) {
 		{"POST /api/v1/events?wait=1", func(t *testing.T) string {
 			return postEvent(t, c.nodes[1], `{"tenant":"acme","type":"company.updated","entity":"company","key":"acme"}`)
 		}},
+		// The demo's editor: POST /edit through a gateway (private, so
+		// forwarded), whose hook publishes with wait before answering.
+		{"POST /edit through a gateway", func(t *testing.T) string {
+			ids := make(chan string, 1)
+			c.setOnEdit(func(ctx context.Context, tenant, desc string) error {
+				ev := companyUpdated(tenant)
+				ev.Data, _ = json.Marshal(map[string]string{"description": desc})
+				id, err := c.nodes[0].Publisher().PublishAndWait(ctx, ev)
+				ids <- id
+				return err
+			})
+			defer c.setOnEdit(nil)
+			if _, err := edit(context.Background(), c.nodes[2].URL, "acme", "Edited through the gateway."); err != nil {
+				t.Fatal(err)
+			}
+			return <-ids
+		}},
 	}
 	for _, p := range publishers {
 		t.Run(p.name, func(t *testing.T) {

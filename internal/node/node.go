@@ -437,3 +437,6 @@ var (
 	_ events.StateRecorder     = (*purge.States)(nil)
 	_ events.Auditor           = (*audit.Log)(nil)
 )
+
+// Coordinator is this node's event coordinator (LiveInstances, dead letters).
+func (n *Node) Coordinator() *events.Coordinator { return n.coord }

@@ -188,22 +188,23 @@ func (c *Coordinator) applyShared(groups []*group) {
 	wg.Wait()
 }
 
-// applyLocal sends the groups L2 accepted to every instance in one
-// broadcast and waits for the ack of every live instance.
+// applyLocal sends every group to every instance in one broadcast and
+// waits for the ack of every live instance. Groups whose L2 step failed
+// are broadcast too: otherwise every instance would go on serving its
+// pre-event L1 copy for as long as L2 is down, and past the dead-letter.
+// While L2 is down, L1 cannot refill from it; the failed event is naked
+// and its retry applies L2 and then L1 again, which also clears a copy
+// refilled from L2 between its recovery and the retry.
 func (c *Coordinator) applyLocal(groups []*group) {
-	var ok []*group
-	b := l1Broadcast{Batch: NewID()}
-	for _, g := range groups {
-		if g.items[0].err == nil {
-			ok = append(ok, g)
-			b.Reqs = append(b.Reqs, g.req)
-		}
-	}
-	if len(ok) == 0 {
+	if len(groups) == 0 {
 		return
 	}
+	b := l1Broadcast{Batch: NewID()}
+	for _, g := range groups {
+		b.Reqs = append(b.Reqs, g.req)
+	}
 	fail := func(err error) {
-		for _, g := range ok {
+		for _, g := range groups {
 			g.fail(purge.TargetL1, err)
 		}
 	}
@@ -366,10 +367,7 @@ func (c *Coordinator) record(it *item, now time.Time) {
 			if it.err != nil && (it.stage == target || target == purge.TargetL1 && it.stage == purge.TargetL2) {
 				st.Status, st.Detail = purge.StatusRetrying, it.err.Error()
 			}
-			if err := c.cfg.States.SetState(ctx, it.ev.ID, target, st); err != nil {
-				c.metrics.failed.WithLabelValues("state").Inc()
-				c.log.Warn("state not recorded", "id", it.ev.ID, "target", target, "err", err)
-			}
+			c.setState(ctx, it.ev.ID, target, st)
 		}
 	}
 	if c.cfg.Audit != nil {
@@ -382,6 +380,26 @@ func (c *Coordinator) record(it *item, now time.Time) {
 			c.log.Warn("audit not recorded", "id", it.ev.ID, "err", err)
 		}
 	}
+}
+
+// setState writes one purge state, retrying once with a fresh timeout: the
+// event is acked regardless, and a lost state makes GET
+// /api/v1/purges/<id> answer 404 for an applied event.
+func (c *Coordinator) setState(ctx context.Context, id, target string, st purge.State) {
+	err := c.cfg.States.SetState(ctx, id, target, st)
+	if err == nil {
+		return
+	}
+	if c.ctx.Err() == nil {
+		rctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+		err = c.cfg.States.SetState(rctx, id, target, st)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	c.metrics.failed.WithLabelValues("state").Inc()
+	c.log.Warn("purge state not recorded; its status lookup will miss", "id", id, "target", target, "err", err)
 }
 
 func (c *Coordinator) auditEntry(ev Event, req invalidation.Request, result string) audit.Entry {

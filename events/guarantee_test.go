@@ -1,0 +1,68 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/internal/testenv"
+)
+
+// While L2 fails, every instance's L1 is invalidated anyway (otherwise each
+// would serve its pre-event copy for the whole outage), and the event is
+// still retried, L2 and L1 again, until L2 takes it.
+func TestL1InvalidatedWhileL2Fails(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var locals []*fakeLocal
+	for _, id := range []string{"i1", "i2", "i3"} {
+		_, l, _ := e.instance(id, 200*time.Millisecond)
+		locals = append(locals, l)
+	}
+	shared, q := newFakeShared(), newMemQueue()
+	shared.setFail("acme", true)
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, MaxDeliver: 100, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	waitLive(t, c, "i1", "i2", "i3")
+	id, err := e.publisher().Publish(ctx, companyEvent("acme", "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		for i, l := range locals {
+			if !l.hasTag("acme", "company:k") {
+				return fmt.Errorf("instance %d: L1 not invalidated while L2 fails", i+1)
+			}
+		}
+		if n := len(shared.calls("company:k")); n < 2 {
+			return fmt.Errorf("L2 tried %d times, want retries", n)
+		}
+		return nil
+	})
+	if q.count(id) != 0 {
+		t.Fatal("the event was acked (its purge queued) although L2 failed")
+	}
+	shared.setFail("acme", false)
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if q.count(id) != 1 {
+			return errors.New("event not applied once L2 is back")
+		}
+		return nil
+	})
+	// The successful attempt applied L1 again after L2.
+	for i, l := range locals {
+		l.mu.Lock()
+		n := 0
+		for _, r := range l.reqs {
+			if r.Tenant == "acme" {
+				n++
+			}
+		}
+		l.mu.Unlock()
+		if tries := len(shared.calls("company:k")); n != tries {
+			t.Errorf("instance %d: L1 invalidated %d times for %d attempts", i+1, n, tries)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
+	"github.com/nats-io/nats.go"
 )
 
 // While L2 fails, every instance's L1 is invalidated anyway (otherwise each
@@ -64,5 +65,59 @@ func TestL1InvalidatedWhileL2Fails(t *testing.T) {
 		if tries := len(shared.calls("company:k")); n != tries {
 			t.Errorf("instance %d: L1 invalidated %d times for %d attempts", i+1, n, tries)
 		}
+	}
+}
+
+// An instance whose heartbeats fail while its connection stays up (here:
+// the registry bucket is gone; in the field: a silent partition) disables
+// and drops its L1 before the coordinator stops awaiting it, that is
+// within the TTL of its last successful heartbeat, and re-enables it
+// (after another drop) once a heartbeat succeeds again.
+func TestFailingHeartbeatsDisableL1WithoutDisconnect(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const hb = 100 * time.Millisecond
+	const ttl = events.DefaultTTLFactor * hb
+	_, local, nc := e.instance("i1", hb)
+	lost := time.Now() // every heartbeat that succeeded began before this
+	if err := e.js.DeleteKeyValue(ctx, events.RegistryBucket); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		local.mu.Lock()
+		defer local.mu.Unlock()
+		if local.enabled {
+			return errors.New("L1 still enabled")
+		}
+		return nil
+	})
+	local.mu.Lock()
+	off := local.offAt
+	local.mu.Unlock()
+	if late := off.Sub(lost); late >= ttl {
+		t.Errorf("L1 disabled %v after the last heartbeat could have begun, want under the ttl %v", late, ttl)
+	}
+	if st := nc.Status(); st != nats.CONNECTED {
+		t.Fatalf("connection status %v: the test meant heartbeats to fail without a disconnect", st)
+	}
+	ops := local.opsCopy()
+	if len(ops) < 2 || ops[0] != "disable" || ops[1] != "drop" {
+		t.Fatalf("ops %v, want disable then drop", ops)
+	}
+
+	if err := events.Setup(ctx, e.js, events.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		local.mu.Lock()
+		defer local.mu.Unlock()
+		if !local.enabled {
+			return errors.New("L1 still disabled after heartbeats succeed again")
+		}
+		return nil
+	})
+	ops = local.opsCopy()
+	if n := len(ops); ops[n-1] != "enable" || ops[n-2] != "drop" {
+		t.Fatalf("ops %v, want a drop right before the enable", ops)
 	}
 }

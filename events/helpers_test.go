@@ -113,6 +113,7 @@ type fakeLocal struct {
 	ops     []string // "inv", "drop", "disable", "enable"
 	enabled bool
 	fail    bool
+	offAt   time.Time // when it was last disabled
 }
 
 func newFakeLocal() *fakeLocal { return &fakeLocal{enabled: true} }
@@ -143,6 +144,7 @@ func (l *fakeLocal) SetLocalEnabled(on bool) {
 		l.ops = append(l.ops, "enable")
 	} else {
 		l.ops = append(l.ops, "disable")
+		l.offAt = time.Now()
 	}
 }
 

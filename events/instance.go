@@ -80,6 +80,17 @@ type Instance struct {
 	mu       sync.Mutex // serializes L1 enable/drop transitions
 	disabled bool
 
+	// The L1 lease: L1 may serve only until leaseEnd, which each
+	// successful registry write moves to its start + TTL − leaseMargin.
+	// The coordinator awaits this instance until that write's arrival +
+	// TTL, and arrival is never before the start, so the instance gives
+	// up L1 before the coordinator gives up on it, also when the
+	// connection goes silent without closing (the client would notice
+	// only when pings fail, minutes later).
+	leaseMu  sync.Mutex
+	leaseEnd time.Time
+	renewed  chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -127,6 +138,7 @@ func (i *Instance) Start(ctx context.Context) error {
 	i.kv = kv
 	i.ctx, i.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	i.started = time.Now().UTC()
+	i.renewed = make(chan struct{}, 1)
 	// Listen for status changes before anything can go wrong.
 	i.status = i.nc.StatusChanged(nats.CONNECTED, nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
 	fail := func(err error) error {
@@ -151,9 +163,10 @@ func (i *Instance) Start(ctx context.Context) error {
 	if err := i.register(ctx); err != nil {
 		return fail(err)
 	}
-	i.wg.Add(2)
+	i.wg.Add(3)
 	go i.watchStatus()
 	go i.heartbeat()
+	go i.watchLease()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -193,12 +206,78 @@ func (i *Instance) stop() {
 	i.nc.RemoveStatusListener(i.status)
 }
 
+// register writes the registry entry and, once it is stored, renews the
+// L1 lease from the time the write began.
 func (i *Instance) register(ctx context.Context) error {
+	start := time.Now()
 	b, _ := json.Marshal(instanceInfo{ID: i.cfg.ID, TTL: i.cfg.TTL, Started: i.started})
 	if _, err := i.kv.Put(ctx, i.cfg.ID, b); err != nil {
 		return fmt.Errorf("events: register instance %s: %w", i.cfg.ID, err)
 	}
+	i.renew(start)
 	return nil
+}
+
+// leaseMargin is how long before the coordinator's view of this instance
+// expires it stops serving L1: room for requests already past their L1
+// lookup and for clock rate drift. It stays below TTL − Heartbeat, so
+// that on-time heartbeats never let the lease run out.
+func (i *Instance) leaseMargin() time.Duration {
+	return min(i.cfg.TTL/10, (i.cfg.TTL-i.cfg.Heartbeat)/2)
+}
+
+func (i *Instance) renew(start time.Time) {
+	end := start.Add(i.cfg.TTL - i.leaseMargin())
+	i.leaseMu.Lock()
+	if end.After(i.leaseEnd) {
+		i.leaseEnd = end
+	}
+	i.leaseMu.Unlock()
+	select {
+	case i.renewed <- struct{}{}:
+	default: // a renewal is already pending; it reads the latest end
+	}
+}
+
+func (i *Instance) leaseLeft() time.Duration {
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	return time.Until(i.leaseEnd)
+}
+
+// watchLease disables and drops L1 when the lease runs out; a later
+// successful heartbeat re-enables it through reconnected.
+func (i *Instance) watchLease() {
+	defer i.wg.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		if left := i.leaseLeft(); left > 0 {
+			t.Reset(left)
+		} else {
+			i.leaseExpired()
+			t.Stop() // until a renewal
+		}
+		select {
+		case <-i.ctx.Done():
+			return
+		case <-i.renewed:
+		case <-t.C:
+		}
+	}
+}
+
+func (i *Instance) leaseExpired() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.disabled || i.leaseLeft() > 0 {
+		return
+	}
+	i.log.Warn("no successful heartbeat within the registry ttl; L1 disabled and dropped until one succeeds",
+		"ttl", i.cfg.TTL, "status", i.nc.Status().String())
+	i.local.SetLocalEnabled(false)
+	i.disabled = true
+	i.drop("heartbeat expired")
 }
 
 // handle applies one broadcast and acks it. An invalidation the L1 cannot
@@ -271,8 +350,11 @@ func (i *Instance) disconnected(s nats.Status) {
 	i.drop("disconnect")
 }
 
-// reconnected waits until the server has our subscription again, then
-// drops what L1 holds and enables it: broadcasts from here on arrive.
+// reconnected waits until the server has our subscription again and a
+// registry write succeeds (renewing the lease), then drops what L1 holds
+// and enables it: broadcasts from here on arrive, and the coordinator
+// awaits our acks again. If the write fails, L1 stays off and the next
+// heartbeat tries again.
 func (i *Instance) reconnected() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -287,15 +369,16 @@ func (i *Instance) reconnected() {
 			return // a later status change brings us back here
 		}
 	}
+	ctx, cancel := context.WithTimeout(i.ctx, i.cfg.Heartbeat)
+	defer cancel()
+	if err := i.register(ctx); err != nil {
+		i.log.Warn("re-register failed; L1 stays disabled", "err", err)
+		return
+	}
 	i.drop("reconnect")
 	i.local.SetLocalEnabled(true)
 	i.disabled = false
-	i.log.Info("NATS connection back; L1 dropped and re-enabled")
-	ctx, cancel := context.WithTimeout(i.ctx, time.Second)
-	defer cancel()
-	if err := i.register(ctx); err != nil {
-		i.log.Warn("re-register after reconnect failed", "err", err)
-	}
+	i.log.Info("NATS connection and heartbeat back; L1 dropped and re-enabled")
 }
 
 func (i *Instance) heartbeat() {
@@ -310,7 +393,8 @@ func (i *Instance) heartbeat() {
 		case <-t.C:
 		}
 		// A status change dropped by the client (its listener buffer is
-		// small) must not leave L1 on while cut off, or off for good.
+		// small) must not leave L1 on while cut off, or off for good; an
+		// expired lease is lifted here too, once the connection works.
 		i.mu.Lock()
 		disabled := i.disabled
 		i.mu.Unlock()
@@ -327,7 +411,7 @@ func (i *Instance) heartbeat() {
 		}
 		ctx, cancel := context.WithTimeout(i.ctx, i.cfg.Heartbeat)
 		if err := i.register(ctx); err != nil && i.nc.Status() == nats.CONNECTED {
-			i.log.Warn("heartbeat failed", "err", err)
+			i.log.Warn("heartbeat failed", "err", err, "lease_left", i.leaseLeft().Round(time.Millisecond))
 		}
 		cancel()
 	}

@@ -97,7 +97,6 @@ func TestNodeCutOffFromNATSDropsItsL1(t *testing.T) {
 // must not serve the L1 copy it held, since it can no longer know whether
 // it missed an invalidation.
 func TestNodeSilentlyPartitionedStopsServingL1(t *testing.T) {
-	knownBug(t, "events/instance.go: an instance whose heartbeats fail without a disconnect keeps serving L1 after the coordinator stopped counting it")
 	c, px, before := awayCluster(t)
 	away := c.nodes[2]
 	t.Cleanup(func() { px.restore() }) // let node 2 reconnect so it can stop

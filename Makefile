@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium
 .PHONY: test deps vet unit bench fuzz demo
 
 test: deps vet
-	$(GO) test -race -timeout 14m ./...
+	$(GO) test -race -count=1 -timeout 14m ./...
 
 deps:
 	@missing=""; \

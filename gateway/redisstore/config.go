@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,6 +45,8 @@ type Config struct {
 	Username, Password string
 	// DB selects the database of a single server or sentinel master.
 	DB int
+	// TLS connects with TLS to Addrs (a rediss:// URL implies it).
+	TLS bool
 
 	// Prefix starts every key, inside the tenant's hash tag: {cg:tenant}.
 	// Empty means DefaultPrefix.
@@ -161,6 +164,10 @@ func NewClient(cfg Config) (redis.UniversalClient, error) {
 		if opts.Password == "" {
 			opts.Password = u.Password
 		}
+	}
+	if cfg.TLS && opts.TLSConfig == nil {
+		// The server name is taken from each address as it is dialled.
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return redis.NewUniversalClient(opts), nil
 }

@@ -192,7 +192,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 		rc := redisstore.Config{
 			URL: string(f.Redis.URL), Addrs: f.Redis.Addrs, MasterName: f.Redis.MasterName,
 			Username: f.Redis.Username, Password: string(f.Redis.Password), DB: f.Redis.DB,
-			Prefix: f.Redis.KeyPrefix,
+			TLS: f.Redis.TLS, Prefix: f.Redis.KeyPrefix,
 		}
 		rdb, err := redisstore.NewClient(rc)
 		if err != nil {

@@ -147,6 +147,15 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key str
 			return nil, "", nil
 		}
 		if acquired {
+			// The holder may have stored its entry and released the lock
+			// between the look above and this acquisition: look once more
+			// rather than fetch what is already there.
+			if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
+				if f := g.evaluate(x, e, g.now()); f.use == useFresh {
+					rel()
+					return e, key, nil
+				}
+			}
 			return nil, "", rel
 		}
 		delay = min(2*delay, 50*time.Millisecond)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	suggestpkg "github.com/cachegate/cachegate/internal/suggest"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -421,42 +423,10 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// suggest returns the candidate closest to s by edit distance, when close
-// enough to be a likely typo.
+// suggest returns the candidate closest to s, when close enough to be a
+// likely typo (fewer edits for short words).
 func suggest(s string, candidates []string) string {
-	best, bestD := "", len(s)/3+2
-	if bestD > 3 {
-		bestD = 3
-	}
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] || a[i-1] == '-' && b[j-1] == '_' {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggestpkg.Closest(s, candidates, min(len(s)/3+2, 3))
 }
 
 func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }

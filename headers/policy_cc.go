@@ -3,6 +3,8 @@ package headers
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cachegate/cachegate/internal/suggest"
 )
 
 // ccArg says whether a response directive takes an argument.
@@ -150,34 +152,5 @@ func directiveNames() []string {
 // closest returns the candidate within edit distance 2 of s (the nearest),
 // or "" when none is near enough to be a likely typo.
 func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] || a[i-1]|0x20 == b[j-1]|0x20 && a[i-1]|0x20 >= 'a' && a[i-1]|0x20 <= 'z' {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Closest(s, candidates, 3)
 }

@@ -1,8 +1,10 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,6 +28,7 @@ type item struct {
 	published time.Time // zero when the publisher did not stamp it
 	stage     string    // where it failed, "" if it did not
 	err       error
+	shared    bool // merged with other events: a failure may be theirs
 }
 
 func (it *item) fail(stage string, err error) {
@@ -41,6 +44,8 @@ type group struct {
 	req   invalidation.Request
 	seen  map[string]struct{}
 	size  int
+	// pending holds the items' records when the L2 step failed.
+	pending map[string]pendingRecord
 }
 
 func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
@@ -95,12 +100,15 @@ func (c *Coordinator) decode(m jetstream.Msg) *item {
 	}
 	it := &item{msg: m, meta: meta}
 	msgID := m.Headers().Get(jetstream.MsgIDHeader)
-	if meta.NumDelivered > uint64(c.cfg.MaxDeliver) {
-		c.deadLetter(it, msgID, "", fmt.Sprintf("gave up after %d deliveries", meta.NumDelivered-1), "max_deliver")
-		return nil
-	}
 	if it.ev, err = ParseEvent(m.Data()); err != nil {
 		c.deadLetter(it, msgID, "", err.Error(), "malformed")
+		return nil
+	}
+	if want := subjectTenant(m.Subject()); want != token(it.ev.Tenant) {
+		// Subject permissions are what confine a tenant's publishers, so
+		// the body may not name another tenant than the subject does.
+		c.deadLetter(it, cmp.Or(it.ev.ID, msgID), "", fmt.Sprintf(
+			"tenant %q in the body does not match the subject's tenant %q (subject %s)", it.ev.Tenant, want, m.Subject()), "tenant_mismatch")
 		return nil
 	}
 	if it.ev.ID == "" {
@@ -147,7 +155,9 @@ func (g *group) add(it *item) {
 	g.items = append(g.items, it)
 	if len(g.items) == 2 {
 		g.req.ID = "batch-" + NewID()
+		g.items[0].shared = true
 	}
+	it.shared = len(g.items) > 1
 	for _, l := range []struct {
 		kind string
 		vs   []string
@@ -182,10 +192,47 @@ func (c *Coordinator) applyShared(groups []*group) {
 			defer cancel()
 			if err := c.cfg.Shared.InvalidateShared(ctx, g.req); err != nil {
 				g.fail(purge.TargetL2, fmt.Errorf("L2: %w", err))
+				c.markPending(ctx, g)
+				return
 			}
+			c.clearPending(ctx, g)
 		})
 	}
 	wg.Wait()
+}
+
+// markPending records g's invalidations as not yet in L2, in the
+// PendingBucket (for instances that start or reconnect later) and in g
+// (for the broadcast, so the live instances know before they ack).
+func (c *Coordinator) markPending(ctx context.Context, g *group) {
+	now := time.Now()
+	g.pending = make(map[string]pendingRecord, len(g.items))
+	for _, it := range g.items {
+		issued := it.published
+		if issued.IsZero() || issued.After(now) {
+			issued = now
+		}
+		r := pendingRecord{Tenant: it.req.Tenant, Tags: it.req.StoreTags(), Everything: it.req.Everything, Issued: issued}
+		key := idToken(it.ev.ID)
+		g.pending[key] = r
+		b, _ := json.Marshal(r)
+		if _, err := c.pendKV.Put(ctx, key, b); err != nil {
+			c.log.Warn("pending L2 invalidation not recorded; instances that start before it is applied will not know it",
+				"id", it.ev.ID, "err", err)
+		}
+	}
+}
+
+// clearPending deletes the records of g's redelivered items, now in L2.
+func (c *Coordinator) clearPending(ctx context.Context, g *group) {
+	for _, it := range g.items {
+		if it.meta.NumDelivered <= 1 {
+			continue // never failed here (a crash between can leave a record: harmless, see L2Guard)
+		}
+		if err := c.pendKV.Delete(ctx, idToken(it.ev.ID)); err != nil {
+			c.log.Warn("pending L2 invalidation not cleared; instances treat older entries of its tags as misses", "id", it.ev.ID, "err", err)
+		}
+	}
 }
 
 // applyLocal sends every group to every instance in one broadcast and
@@ -202,6 +249,12 @@ func (c *Coordinator) applyLocal(groups []*group) {
 	b := l1Broadcast{Batch: NewID()}
 	for _, g := range groups {
 		b.Reqs = append(b.Reqs, g.req)
+		for k, r := range g.pending {
+			if b.Pending == nil {
+				b.Pending = make(map[string]pendingRecord)
+			}
+			b.Pending[k] = r
+		}
 	}
 	fail := func(err error) {
 		for _, g := range groups {
@@ -342,13 +395,18 @@ wait:
 			continue
 		}
 		c.metrics.failed.WithLabelValues(it.stage).Inc()
-		if it.meta.NumDelivered >= uint64(c.cfg.MaxDeliver) {
-			c.deadLetter(it, it.ev.ID, it.ev.Tenant,
-				fmt.Sprintf("failed %d times, last: %v", it.meta.NumDelivered, it.err), "max_deliver")
+		if errors.Is(it.err, invalidation.ErrInvalid) && !it.shared {
+			// The layer refused this event's own request: no retry can
+			// help. (Merged with others, it is retried alone first.)
+			c.deadLetter(it, it.ev.ID, it.ev.Tenant, fmt.Sprintf("refused by %s: %v", it.stage, it.err), "invalid")
 			continue
 		}
+		// Anything else is transient (a layer down, an instance not
+		// acking): retried until it succeeds, however long that takes.
 		delay := c.backoff(it.meta.NumDelivered)
-		c.log.Warn("event failed; retrying", "id", it.ev.ID, "attempt", it.meta.NumDelivered, "retry_in", delay, "err", it.err)
+		if n := it.meta.NumDelivered; n <= 3 || n%20 == 0 {
+			c.log.Warn("event failed; retrying", "id", it.ev.ID, "attempt", n, "retry_in", delay, "err", it.err)
+		}
 		_ = it.msg.NakWithDelay(delay)
 	}
 }

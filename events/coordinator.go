@@ -17,10 +17,12 @@ import (
 
 // Defaults of CoordinatorConfig.
 const (
-	DefaultMaxBatch     = 500
-	DefaultMaxDeliver   = 8
-	DefaultBackoffBase  = 100 * time.Millisecond
-	DefaultBackoffMax   = 30 * time.Second
+	DefaultMaxBatch    = 500
+	DefaultBackoffBase = 100 * time.Millisecond
+	// DefaultBackoffMax is short because it is also how long an
+	// invalidation may wait after its fault ends (Redis back, an
+	// instance acking again) before it is applied.
+	DefaultBackoffMax   = 5 * time.Second
 	DefaultAckWait      = 30 * time.Second
 	DefaultL1AckTimeout = 2 * time.Second
 	DefaultCallTimeout  = 10 * time.Second
@@ -55,9 +57,6 @@ type CoordinatorConfig struct {
 	// MaxBatch bounds the events processed together; 0 means
 	// DefaultMaxBatch.
 	MaxBatch int
-	// MaxDeliver is how many attempts an event gets before it is
-	// dead-lettered; 0 means DefaultMaxDeliver.
-	MaxDeliver int
 	// BackoffBase doubles per attempt up to BackoffMax; 0 means
 	// DefaultBackoffBase and DefaultBackoffMax.
 	BackoffBase, BackoffMax time.Duration
@@ -81,8 +80,8 @@ type CoordinatorConfig struct {
 
 // Validate reports a configuration NewCoordinator would refuse.
 func (c CoordinatorConfig) Validate() error {
-	if c.MaxBatch < 0 || c.MaxDeliver < 0 {
-		return errors.New("events: negative max batch or max deliver")
+	if c.MaxBatch < 0 {
+		return errors.New("events: negative max batch")
 	}
 	if c.MaxBatch > 10000 {
 		return fmt.Errorf("events: max batch %d above 10000", c.MaxBatch)
@@ -110,9 +109,6 @@ func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = DefaultMaxBatch
 	}
-	if c.MaxDeliver == 0 {
-		c.MaxDeliver = DefaultMaxDeliver
-	}
 	def(&c.BackoffBase, DefaultBackoffBase)
 	def(&c.BackoffMax, DefaultBackoffMax)
 	def(&c.AckWait, DefaultAckWait)
@@ -134,6 +130,7 @@ type Coordinator struct {
 	reg     *registry
 
 	dead    jetstream.Stream
+	pendKV  jetstream.KeyValue // nil without L2
 	cons    jetstream.Consumer
 	consume jetstream.ConsumeContext
 	ackSub  *nats.Subscription
@@ -141,6 +138,9 @@ type Coordinator struct {
 
 	pendMu  sync.Mutex
 	pending map[string]*broadcastWait
+
+	backlogMu sync.Mutex
+	backlog   Backlog
 
 	in        chan jetstream.Msg
 	finishers chan struct{}
@@ -187,6 +187,11 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if c.dead, err = c.js.Stream(ctx, DeadLetterStreamName); err != nil {
 		return fmt.Errorf("events: stream %s: %w (is Setup done?)", DeadLetterStreamName, err)
 	}
+	if c.cfg.Shared != nil {
+		if c.pendKV, err = c.js.KeyValue(ctx, PendingBucket); err != nil {
+			return fmt.Errorf("events: bucket %s: %w (is Setup done?)", PendingBucket, err)
+		}
+	}
 	regKV, err := c.js.KeyValue(ctx, RegistryBucket)
 	if err != nil {
 		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", RegistryBucket, err)
@@ -196,7 +201,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		Description:   "cachegate invalidation coordinator",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       c.cfg.AckWait,
-		MaxDeliver:    -1, // enforced here, so the last attempt can dead-letter
+		MaxDeliver:    -1, // a transient failure is retried until it succeeds
 		MaxAckPending: maxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: SubjectPrefix + ">",
@@ -335,10 +340,7 @@ func (c *Coordinator) sampleLag() {
 	defer t.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
-		if info, err := c.cons.Info(ctx); err == nil {
-			c.metrics.pending.Set(float64(info.NumPending))
-			c.metrics.ackPending.Set(float64(info.NumAckPending))
-		}
+		c.sampleBacklog(ctx)
 		cancel()
 		select {
 		case <-c.ctx.Done():
@@ -346,6 +348,56 @@ func (c *Coordinator) sampleLag() {
 		case <-t.C:
 		}
 	}
+}
+
+// Backlog is the coordinator's view of the work not yet done, for
+// readiness detail and the dashboard.
+type Backlog struct {
+	// Events not yet applied: undelivered plus delivered but not acked
+	// (retrying ones included).
+	Events uint64 `json:"events"`
+	// Oldest is the age of the oldest of them; 0 when none.
+	Oldest time.Duration `json:"oldest_ns"`
+	// L2Pending counts invalidations L2 has not recorded yet.
+	L2Pending uint64 `json:"l2_pending"`
+	// Sampled is when these were read; zero before the first sample.
+	Sampled time.Time `json:"sampled"`
+}
+
+// Backlog returns the latest sample (see LagInterval).
+func (c *Coordinator) Backlog() Backlog {
+	c.backlogMu.Lock()
+	defer c.backlogMu.Unlock()
+	return c.backlog
+}
+
+// sampleBacklog reads the consumer's lag, the oldest unapplied event's
+// age (the message just above the ack floor) and the pending L2 count.
+func (c *Coordinator) sampleBacklog(ctx context.Context) {
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	b := Backlog{Events: info.NumPending + uint64(info.NumAckPending), Sampled: time.Now()}
+	c.metrics.pending.Set(float64(info.NumPending))
+	c.metrics.ackPending.Set(float64(info.NumAckPending))
+	if b.Events > 0 {
+		if s, err := c.js.Stream(ctx, StreamName); err == nil {
+			if m, err := s.GetMsg(ctx, info.AckFloor.Stream+1); err == nil {
+				b.Oldest = max(time.Since(m.Time), 0)
+			}
+		}
+	}
+	c.metrics.oldest.Set(b.Oldest.Seconds())
+	if c.pendKV != nil {
+		if st, err := c.pendKV.Status(ctx); err == nil {
+			b.L2Pending = st.Values()
+			c.metrics.l2Pending.Set(float64(b.L2Pending))
+		}
+	}
+	c.backlogMu.Lock()
+	c.backlog = b
+	c.backlogMu.Unlock()
 }
 
 // backoff is the redelivery delay after the n-th failed delivery.

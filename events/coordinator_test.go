@@ -98,9 +98,10 @@ func TestPublishDedupe(t *testing.T) {
 	if _, err := p.PublishAndWait(ctx, next); err != nil {
 		t.Fatal(err)
 	}
+	// Batches finish (queue, states, acks) concurrently: await both.
 	testenv.WaitFor(t, 5*time.Second, func() error {
-		if q.count("next-1") != 1 {
-			return errors.New("next not queued yet")
+		if q.count("next-1") != 1 || q.count("dup-1") == 0 {
+			return errors.New("next or dup not queued yet")
 		}
 		return nil
 	})
@@ -259,10 +260,11 @@ func TestMalformedEventsDeadLettered(t *testing.T) {
 	}
 }
 
-// A failing L2 is retried with growing delays, then the event is
-// dead-lettered; its batch neighbours are not held back; after a retry
-// from the dead-letter stream it is applied.
-func TestFailingSharedRetriedThenDeadLettered(t *testing.T) {
+// A failing L2 is retried with growing delays, capped, for as long as it
+// fails (far past the eight attempts that once dead-lettered it); its
+// batch neighbours are not held back; once L2 takes it, it is applied and
+// nothing is dead-lettered.
+func TestFailingSharedRetriedUntilItSucceeds(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	shared, q := newFakeShared(), newMemQueue()
@@ -281,8 +283,8 @@ func TestFailingSharedRetriedThenDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := 40 * time.Millisecond
-	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, MaxDeliver: 4, BackoffBase: base})
+	base, maxDelay := 10*time.Millisecond, 40*time.Millisecond
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, BackoffBase: base, BackoffMax: maxDelay})
 	testenv.WaitFor(t, 5*time.Second, func() error {
 		for _, id := range goodIDs {
 			if q.count(id) != 1 {
@@ -291,48 +293,68 @@ func TestFailingSharedRetriedThenDeadLettered(t *testing.T) {
 		}
 		return nil
 	})
-	var dl events.DeadLetter
-	testenv.WaitFor(t, 5*time.Second, func() error {
-		dls, err := c.DeadLetters(ctx, 10)
-		if err != nil || len(dls) != 1 {
-			return fmt.Errorf("dead letters %v, %v", dls, err)
+	const attempts = 20
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		if n := len(shared.calls("company:b")); n < attempts {
+			return fmt.Errorf("L2 tried %d times", n)
 		}
-		dl = dls[0]
 		return nil
 	})
-	if dl.ID != badID || !strings.Contains(dl.Reason, "failed 4 times") || !strings.Contains(dl.Reason, "redis down") {
-		t.Fatalf("dead letter %+v", dl)
-	}
 	calls := shared.calls("company:b")
-	if len(calls) != 4 {
-		t.Fatalf("L2 tried %d times, want 4", len(calls))
-	}
 	for i := 1; i < len(calls); i++ {
-		want := base << (i - 1)
+		want := min(base<<(i-1), maxDelay)
 		if gap := calls[i].Sub(calls[i-1]); gap < want*9/10 {
 			t.Errorf("retry %d after %v, want at least %v", i, gap, want)
 		}
+	}
+	if dls, err := c.DeadLetters(ctx, 10); err != nil || len(dls) != 0 {
+		t.Fatalf("a transient L2 failure was dead-lettered: %+v %v", dls, err)
 	}
 	if q.count(badID) != 0 {
 		t.Error("a failed event's purge was queued")
 	}
 	shared.setFail("bad", false)
-	if err := c.RetryDeadLetter(ctx, dl.Seq); err != nil {
-		t.Fatal(err)
-	}
 	testenv.WaitFor(t, 5*time.Second, func() error {
 		if q.count(badID) != 1 {
-			return errors.New("retried event not applied")
+			return errors.New("event not applied once L2 took it")
 		}
 		return nil
 	})
 	if dls, _ := c.DeadLetters(ctx, 10); len(dls) != 0 {
-		t.Errorf("retried dead letter still listed: %+v", dls)
+		t.Errorf("dead letters after recovery: %+v", dls)
 	}
 }
 
-// A poison event in a batch fails alone: its neighbours are applied on
-// their next attempt and it reaches the dead-letter stream.
+// An event whose body names another tenant than its subject is
+// dead-lettered with the reason, and no tenant is invalidated: subject
+// permissions are what confine one tenant's publishers.
+func TestTenantMismatchDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	shared, q := newFakeShared(), newMemQueue()
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q})
+	body := []byte(`{"id":"forged","tenant":"acme","entity":"company","key":"acme"}`)
+	if _, err := e.js.Publish(ctx, "cachegate.events.berg.company", body); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		dls, err := c.DeadLetters(ctx, 10)
+		if err != nil || len(dls) != 1 {
+			return fmt.Errorf("dead letters %v, %v", dls, err)
+		}
+		if !strings.Contains(dls[0].Reason, `does not match the subject's tenant "berg"`) {
+			return fmt.Errorf("reason %q", dls[0].Reason)
+		}
+		return nil
+	})
+	if n := shared.tags(); n != 0 || q.count("forged") != 0 {
+		t.Fatalf("a forged event invalidated %d tags, queued %d purges", n, q.count("forged"))
+	}
+}
+
+// A poison event (one a layer refuses as invalid) in a batch fails alone:
+// its neighbours are applied on their next attempt and it reaches the
+// dead-letter stream.
 func TestPoisonEventIsolated(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -351,7 +373,7 @@ func TestPoisonEventIsolated(t *testing.T) {
 		ids = append(ids, id)
 	}
 	poison := &poisonShared{fakeShared: shared}
-	c := e.coordinator(events.CoordinatorConfig{Shared: poison, Queue: q, MaxDeliver: 3, BackoffBase: 10 * time.Millisecond})
+	c := e.coordinator(events.CoordinatorConfig{Shared: poison, Queue: q, BackoffBase: 10 * time.Millisecond})
 	testenv.WaitFor(t, 5*time.Second, func() error {
 		for i, id := range ids {
 			if i != 7 && q.count(id) != 1 {
@@ -371,7 +393,7 @@ type poisonShared struct{ *fakeShared }
 func (s *poisonShared) InvalidateShared(ctx context.Context, req invalidation.Request) error {
 	for _, t := range req.Tags {
 		if t == "poison" {
-			return errors.New("poison tag")
+			return fmt.Errorf("%w: poison tag", invalidation.ErrInvalid)
 		}
 	}
 	return s.fakeShared.InvalidateShared(ctx, req)

@@ -251,6 +251,17 @@ func (e Event) Subject() string {
 	return SubjectPrefix + token(e.Tenant) + "." + token(entity)
 }
 
+// subjectTenant is the tenant token of an event subject, "" if subject is
+// not one.
+func subjectTenant(subject string) string {
+	rest, ok := strings.CutPrefix(subject, SubjectPrefix)
+	if !ok {
+		return ""
+	}
+	tenant, _, _ := strings.Cut(rest, ".")
+	return tenant
+}
+
 // token turns s into one subject token: anything but [A-Za-z0-9_-]
 // (including '.', '*', '>' and spaces) becomes '_'.
 func token(s string) string {

@@ -25,7 +25,7 @@ func TestL1InvalidatedWhileL2Fails(t *testing.T) {
 	}
 	shared, q := newFakeShared(), newMemQueue()
 	shared.setFail("acme", true)
-	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, MaxDeliver: 100, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	waitLive(t, c, "i1", "i2", "i3")
 	id, err := e.publisher().Publish(ctx, companyEvent("acme", "k"))
 	if err != nil {

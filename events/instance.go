@@ -34,6 +34,10 @@ type InstanceConfig struct {
 	// instance's acks; 0 means DefaultTTLFactor × Heartbeat. A dead
 	// instance stalls invalidations for at most this long.
 	TTL time.Duration
+	// L2Guard, when the gateway reads a shared L2 through it, is kept up
+	// to date with the invalidations L2 has not recorded yet; Start
+	// returns once it has read them all. nil means none.
+	L2Guard *L2Guard
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Registerer for metrics; nil registers none.
@@ -159,6 +163,17 @@ func (i *Instance) Start(ctx context.Context) error {
 	defer cancel()
 	if err := i.nc.FlushWithContext(fctx); err != nil {
 		return fail(fmt.Errorf("events: flush subscription: %w", err))
+	}
+	if g := i.cfg.L2Guard; g != nil {
+		// After the subscription, so that no pending invalidation falls
+		// between what the bucket holds and what broadcasts bring.
+		pkv, err := i.js.KeyValue(ctx, PendingBucket)
+		if err != nil {
+			return fail(fmt.Errorf("events: bucket %s: %w (is Setup done?)", PendingBucket, err))
+		}
+		if err := g.watch(i.ctx, pkv, i.log); err != nil {
+			return fail(err)
+		}
 	}
 	if err := i.register(ctx); err != nil {
 		return fail(err)
@@ -290,6 +305,11 @@ func (i *Instance) handle(m *nats.Msg) {
 		ack.Error = i.drop("bad broadcast")
 	} else {
 		ack.Batch = b.Batch
+		if g := i.cfg.L2Guard; g != nil {
+			for k, r := range b.Pending {
+				g.put(k, r)
+			}
+		}
 		for _, req := range b.Reqs {
 			if err := i.local.InvalidateLocal(i.ctx, req); err != nil {
 				i.log.Warn("L1 invalidation failed; dropping L1", "id", req.ID, "tenant", req.Tenant, "err", err)

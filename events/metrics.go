@@ -21,6 +21,8 @@ type coordinatorMetrics struct {
 	batchSize    prometheus.Histogram
 	l1Acks       *prometheus.CounterVec // by result
 	liveInst     prometheus.Gauge
+	oldest       prometheus.Gauge
+	l2Pending    prometheus.Gauge
 }
 
 func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, error) {
@@ -58,9 +60,15 @@ func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, erro
 		liveInst: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cachegate_events_live_instances", Help: "Gateway instances whose L1 acknowledgement the coordinator awaits.",
 		}),
+		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_events_backlog_oldest_seconds", Help: "Age of the oldest event not yet applied (sampled); 0 when none waits.",
+		}),
+		l2Pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_events_l2_pending", Help: "Invalidations L2 has not recorded yet (it was unreachable); instances treat their tags' older L2 entries as misses (sampled).",
+		}),
 	}
 	err := register(reg, m.received, m.processed, m.failed, m.deadLettered, m.pending, m.ackPending,
-		m.latency, m.batchSize, m.l1Acks, m.liveInst)
+		m.latency, m.batchSize, m.l1Acks, m.liveInst, m.oldest, m.l2Pending)
 	return m, err
 }
 

@@ -11,6 +11,10 @@ import (
 type l1Broadcast struct {
 	Batch string                 `json:"batch"`
 	Reqs  []invalidation.Request `json:"reqs"`
+	// Pending are the invalidations of this batch that L2 has not
+	// recorded, by PendingBucket key: an instance adds them to its
+	// L2Guard before it acks.
+	Pending map[string]pendingRecord `json:"pending,omitempty"`
 }
 
 // l1Ack is an instance's answer to a broadcast.

@@ -23,6 +23,10 @@ var (
 	// ErrDeadLettered: the coordinator gave up on the event and moved it to
 	// the dead-letter stream.
 	ErrDeadLettered = errors.New("event dead-lettered")
+	// ErrNotAccepted: JetStream did not confirm the event was stored (NATS
+	// unreachable, no stream, no ack in time). Nothing is promised: publish
+	// it again with the same id, which is deduplicated if it did land.
+	ErrNotAccepted = errors.New("event not accepted: JetStream did not confirm it was stored")
 )
 
 // PublisherConfig configures a Publisher. The zero value is valid.
@@ -96,7 +100,7 @@ func prepare(e Event) (Event, []byte, error) {
 // Publish stores e in JetStream and returns its id once stored. The id is
 // the Nats-Msg-Id, so publishing the same event again within the
 // duplicate window is a no-op. A bad event is an error wrapping
-// ErrInvalidEvent.
+// ErrInvalidEvent; one JetStream did not confirm, ErrNotAccepted.
 func (p *Publisher) Publish(ctx context.Context, e Event) (string, error) {
 	e, b, err := prepare(e)
 	if err != nil {
@@ -107,15 +111,20 @@ func (p *Publisher) Publish(ctx context.Context, e Event) (string, error) {
 }
 
 func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.PubAck, error) {
+	if st := p.js.Conn().Status(); st != nats.CONNECTED {
+		// While reconnecting, the client would hold the message in its
+		// memory and the caller might take the wait for durability.
+		return nil, fmt.Errorf("events: publish %s: %w: NATS connection is %s", e.ID, ErrNotAccepted, st)
+	}
 	msg := nats.NewMsg(e.Subject())
 	msg.Data = b
 	msg.Header.Set(HeaderPublished, strconv.FormatInt(time.Now().UnixNano(), 10))
 	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(StreamName))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-		return nil, fmt.Errorf("events: publish %s: %w (is stream %s set up?)", e.ID, err, StreamName)
+		return nil, fmt.Errorf("events: publish %s: %w: %w (is stream %s set up?)", e.ID, ErrNotAccepted, err, StreamName)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("events: publish %s: %w", e.ID, err)
+		return nil, fmt.Errorf("events: publish %s: %w: %w", e.ID, ErrNotAccepted, err)
 	}
 	return ack, nil
 }

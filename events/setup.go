@@ -160,6 +160,10 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 			Description: "cachegate gateway instances (heartbeats)"},
 		{Bucket: AppliedBucket, TTL: cfg.AppliedTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
 			Description: "ids of applied cachegate events"},
+		// Kept as long as the events themselves: a record goes when its
+		// event is applied, and an event older than MaxAge is gone anyway.
+		{Bucket: PendingBucket, TTL: cfg.MaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			Description: "cachegate invalidations not yet recorded by L2"},
 	} {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
 			return fmt.Errorf("events: bucket %s: %w", kv.Bucket, err)

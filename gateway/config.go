@@ -59,6 +59,9 @@ type Config struct {
 	L1 Store
 	// L2 is the shared layer (Redis); nil means L1 and origin only.
 	L2 Store
+	// L2Guard vetoes L2 entries killed by an invalidation L2 has not
+	// recorded yet; nil means every live L2 entry may be served.
+	L2Guard L2Guard
 	// FillLock coalesces origin fetches across instances; nil means one
 	// fetch per key per instance. Used only with an L2, where the other
 	// instances wait for the entry.

@@ -56,6 +56,9 @@ func New(cfg Config) (*Gateway, error) {
 	cfg = cfg.withDefaults()
 	l1 := &switchableStore{Store: cfg.L1}
 	cfg.L1 = l1
+	if cfg.L2 != nil && cfg.L2Guard != nil {
+		cfg.L2 = &guardedStore{Store: cfg.L2, guard: cfg.L2Guard}
+	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)

@@ -253,9 +253,18 @@ func TestEvents(t *testing.T) {
 			}
 		})
 	}
+	// Not durable: 503 with Retry-After, and the body says so; never the
+	// 504 that promises a later apply.
+	for _, path := range []string{"/api/v1/events", "/api/v1/events?wait=1"} {
+		code, h, b := e.do(t, "POST", path, `{"id":"e4","tenant":"nats-down","tags":["x"]}`, bearer(testToken))
+		eb := decode[errBody](t, b)
+		if code != 503 || h.Get("Retry-After") == "" || eb.ID != "e4" || !strings.Contains(eb.Error, "not accepted") || strings.Contains(eb.Error, "durable and") {
+			t.Fatalf("%s with NATS down: %d %v %s", path, code, h, b)
+		}
+	}
 	e.events.block = make(chan struct{})
 	code, _, b := e.do(t, "POST", "/api/v1/events?wait=1", `{"id":"e3","tenant":"acme","tags":["x"]}`, bearer(testToken))
-	if eb := decode[errBody](t, b); code != 504 || eb.ID != "e3" {
+	if eb := decode[errBody](t, b); code != 504 || eb.ID != "e3" || !strings.Contains(eb.Error, "durable") {
 		t.Fatalf("wait timeout: %d %s", code, b)
 	}
 }

@@ -24,8 +24,9 @@ type StatsSource interface {
 type EventSubmitter interface {
 	// SubmitEvent returns once the event is durable, or with wait once its
 	// invalidation is applied. A malformed event is an error wrapping
-	// ErrBadRequest with the reason; a wait that ends at ctx's deadline
-	// returns the id and an error wrapping ErrTimeout (or ctx.Err()).
+	// ErrBadRequest with the reason; one that was not made durable,
+	// ErrNotAccepted; a wait that ends at ctx's deadline after the event
+	// was made durable returns the id and an error wrapping ErrTimeout.
 	// actor says who asked, for the audit log.
 	SubmitEvent(ctx context.Context, body []byte, wait bool, actor string) (id string, err error)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/cachegate/cachegate/invalidation"
 )
@@ -17,7 +18,13 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrTimeout     = errors.New("timed out waiting for the invalidation to be applied")
 	ErrUnavailable = errors.New("unavailable")
+	// ErrNotAccepted: the event or purge was not made durable; nothing
+	// will apply it unless the client sends it again.
+	ErrNotAccepted = errors.New("not accepted")
 )
+
+// RetryAfterSeconds is the Retry-After of a 503.
+const RetryAfterSeconds = 5
 
 // httpError is an error with a status code and a message safe to show.
 type httpError struct {
@@ -63,9 +70,12 @@ func classify(err error) (code int, msg, id string) {
 		return http.StatusBadRequest, err.Error(), id
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, err.Error(), id
-	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrTimeout):
+		// Adapters wrap ErrTimeout only once the event is durable.
 		return http.StatusGatewayTimeout, "timed out waiting for the invalidation to be applied; it is durable and will be applied later", id
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrNotAccepted):
+		return http.StatusServiceUnavailable, "not accepted, nothing will apply it: " + err.Error(), id
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, err.Error(), id
 	}
 	return http.StatusInternalServerError, "internal error (see the server log)", id
@@ -89,9 +99,15 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 		}
 		s.log.Log(r.Context(), level, "admin request failed",
 			"method", r.Method, "path", r.URL.Path, "status", code, "err", err)
-		body := map[string]string{"error": msg}
+		body := map[string]any{"error": msg}
 		if id != "" {
 			body["id"] = id
+		}
+		if errors.Is(err, ErrNotAccepted) {
+			body["accepted"] = false
+		}
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		}
 		writeJSON(w, code, body)
 	})

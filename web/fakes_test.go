@@ -119,6 +119,9 @@ func (e *fakeEvents) SubmitEvent(ctx context.Context, body []byte, wait bool, ac
 	if ev.ID == "" {
 		ev.ID = "ev1"
 	}
+	if ev.Tenant == "nats-down" {
+		return ev.ID, fmt.Errorf("%w: NATS connection is RECONNECTING", ErrNotAccepted)
+	}
 	e.mu.Lock()
 	e.bodies = append(e.bodies, body)
 	e.mu.Unlock()
@@ -126,7 +129,7 @@ func (e *fakeEvents) SubmitEvent(ctx context.Context, body []byte, wait bool, ac
 		select {
 		case <-e.block:
 		case <-ctx.Done():
-			return ev.ID, ctx.Err()
+			return ev.ID, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 		}
 	}
 	return ev.ID, nil

@@ -168,3 +168,63 @@ func TestEventDuringRedisOutageIsAppliedOnceRedisIsBack(t *testing.T) {
 	})
 	t.Logf("applied on every node %v after the publish, Redis back", time.Since(published).Round(time.Millisecond))
 }
+
+// TestInvalidationOutlivesALongRedisOutage is the operator's repro: pages
+// cached on every node and in L2, Redis stopped (its data saved), an
+// event published, Redis kept down past the retry budget that once
+// dead-lettered the event (eight attempts), then started again with its
+// data, the pre-event page still in it, and a node replaced by a new one
+// (an empty L1 that reads L2). From the moment Redis is back, no node
+// serves the pre-event page: not while the coordinator's retry is still
+// due (the nodes know the invalidation L2 has not recorded), and not
+// after (the retry applies it).
+func TestInvalidationOutlivesALongRedisOutage(t *testing.T) {
+	c := startCluster(t, clusterOptions{nodes: 2})
+	var oldest int
+	for i, n := range c.nodes {
+		p := warm(t, n, "acme", "/")
+		if i == 0 || p.rendered > oldest {
+			oldest = p.rendered
+		}
+	}
+	c.redis.StopSaving()
+	ctx := context.Background()
+	id, err := c.nodes[0].Publisher().Publish(ctx, companyUpdated("acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const oldBudget = 8
+	testenv.WaitFor(t, 60*time.Second, func() error {
+		st, err := getPurgeState(ctx, c.nodes[0], id)
+		if err != nil {
+			return err
+		}
+		if l2 := st.Targets["l2"]; l2.Attempts <= oldBudget || l2.Status == "applied" {
+			return fmt.Errorf("L2 state %+v", l2)
+		}
+		return nil
+	})
+	c.redis.Resume()
+	c.nodes[1].Stop()
+	c.nodes = append(c.nodes[:1], c.startNode())
+	c.waitLive(2)
+	check := func() {
+		t.Helper()
+		for i, n := range c.nodes {
+			if p := mustGet(t, n.URL, "acme", "/"); p.rendered <= oldest {
+				t.Fatalf("node %d serves the page from before the event (rendered %d, Cache-Status %q)", i, p.rendered, p.cacheStatus)
+			}
+		}
+	}
+	testenv.WaitFor(t, 20*time.Second, func() error {
+		check()
+		if st := purgeState(t, c.nodes[0], id); st.Targets["l2"].Status != "applied" {
+			return fmt.Errorf("L2 not applied yet: %+v", st.Targets["l2"])
+		}
+		return nil
+	})
+	check()
+	if dls := deadLetters(t, c.nodes[0]); len(dls) != 0 {
+		t.Fatalf("dead letters: %+v", dls)
+	}
+}

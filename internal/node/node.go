@@ -54,6 +54,7 @@ type Node struct {
 	stats    *stats.Recorder
 
 	gw         *gateway.Gateway
+	l2Guard    *events.L2Guard
 	publisher  *events.Publisher
 	coord      *events.Coordinator
 	instance   *events.Instance
@@ -204,6 +205,9 @@ func (n *Node) buildGateway(ctx context.Context) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 		cfg.L2, cfg.FillLock = l2, l2
+		// The event instance fills it before the gateway serves.
+		n.l2Guard = events.NewL2Guard(0)
+		cfg.L2Guard = n.l2Guard
 		// Not fatal: the gateway degrades to L1 + origin and recovers.
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := rdb.Ping(pctx).Err(); err != nil {
@@ -273,7 +277,7 @@ func (n *Node) buildEvents(ctx context.Context) error {
 		return fmt.Errorf("coordinator: %w", err)
 	}
 	if n.instance, err = events.NewInstance(n.js, n.gw, events.InstanceConfig{
-		Logger: n.log.With("component", "instance"), Registerer: n.reg,
+		L2Guard: n.l2Guard, Logger: n.log.With("component", "instance"), Registerer: n.reg,
 	}); err != nil {
 		return fmt.Errorf("instance: %w", err)
 	}

@@ -79,6 +79,8 @@ func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, a
 		return id, fmt.Errorf("%w: %v", web.ErrBadRequest, err)
 	case errors.Is(err, events.ErrApplyTimeout):
 		return id, fmt.Errorf("%w: %v", web.ErrTimeout, err)
+	case errors.Is(err, events.ErrNotAccepted):
+		return id, fmt.Errorf("%w: %v; publish it again (the same id is deduplicated)", web.ErrNotAccepted, err)
 	}
 	return id, err
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,10 +83,40 @@ func (r *Redis) kill() {
 // Stop kills the server (an outage, for tests of degradation).
 func (r *Redis) Stop() { r.kill() }
 
+// StopSaving stops the server the way an operator's `redis-cli shutdown
+// save` (or a service stop) does: its data is written to disk first, and
+// Resume brings it back with that data.
+func (r *Redis) StopSaving() {
+	r.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The server closes the connection as it exits: the reply is an error.
+	_ = c.ShutdownSave(ctx).Err()
+	if r.cmd != nil {
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "dump.rdb")); err != nil {
+		r.t.Fatalf("redis-server stopped without saving its data: %v", err)
+	}
+}
+
+// Resume starts the server again on the same port with the data
+// StopSaving wrote.
+func (r *Redis) Resume() {
+	r.t.Helper()
+	if err := r.start(); err != nil {
+		r.t.Fatalf("resume redis-server: %v", err)
+	}
+}
+
 // Restart starts the server again on the same port, empty.
 func (r *Redis) Restart() {
 	r.t.Helper()
 	r.kill()
+	_ = os.Remove(filepath.Join(r.dir, "dump.rdb"))
 	if err := r.start(); err != nil {
 		r.t.Fatalf("restart redis-server: %v", err)
 	}

@@ -110,11 +110,20 @@ func (p *Publisher) Publish(ctx context.Context, e Event) (string, error) {
 	return e.ID, err
 }
 
-func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.PubAck, error) {
+// Connected returns an error wrapping ErrNotAccepted when a publish now
+// could not be confirmed: the connection to NATS is not up. While it
+// reconnects, the client would hold a message in its memory, and a caller
+// could take the wait for durability.
+func (p *Publisher) Connected() error {
 	if st := p.js.Conn().Status(); st != nats.CONNECTED {
-		// While reconnecting, the client would hold the message in its
-		// memory and the caller might take the wait for durability.
-		return nil, fmt.Errorf("events: publish %s: %w: NATS connection is %s", e.ID, ErrNotAccepted, st)
+		return fmt.Errorf("events: %w: NATS connection is %s", ErrNotAccepted, st)
+	}
+	return nil
+}
+
+func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.PubAck, error) {
+	if err := p.Connected(); err != nil {
+		return nil, fmt.Errorf("events: publish %s: %w", e.ID, err)
 	}
 	msg := nats.NewMsg(e.Subject())
 	msg.Data = b

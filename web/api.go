@@ -133,7 +133,16 @@ func (s *Server) waitCtx(ctx context.Context, wait bool) (context.Context, conte
 type acceptedResponse struct {
 	ID      string `json:"id"`
 	Applied bool   `json:"applied,omitempty"`
+	// Guarantee says in words what the caller got.
+	Guarantee string `json:"guarantee"`
 }
+
+// What a 202 and a 200 promise, as acceptedResponse.Guarantee says it.
+const (
+	guaranteeDurable = "durable: stored in JetStream; it will be applied, however long a layer is down"
+	guaranteeApplied = "applied: L2 invalidated and every live instance's L1 dropped"
+	guaranteePurged  = guaranteeApplied + "; CDN providers confirm later (GET /api/v1/purges/{id})"
+)
 
 func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Purges == nil {
@@ -164,9 +173,9 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 		return withID(id, err)
 	}
 	if wait {
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true})
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: guaranteePurged})
 	} else {
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id})
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
 	}
 	return nil
 }
@@ -236,9 +245,9 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 		return withID(id, err)
 	}
 	if wait {
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true})
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: guaranteeApplied})
 	} else {
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id})
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +60,15 @@ func TestNodeCutOffFromNATSDropsItsL1(t *testing.T) {
 		}
 		return nil
 	})
+	// Node 2 cannot make an event durable: it says so, and promises
+	// nothing (503 with Retry-After, not the 504 "durable").
+	for _, path := range []string{"/api/v1/events", "/api/v1/events?wait=1"} {
+		code, h, body := postEventRaw(t, away, path, `{"id":"while-away","tenant":"acme","tags":["company:acme"]}`)
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || body["accepted"] != false ||
+			!strings.Contains(fmt.Sprint(body["error"]), "not accepted") {
+			t.Fatalf("POST %s on a node cut off from NATS: %d %v %v", path, code, h, body)
+		}
+	}
 	start := time.Now()
 	if _, err := c.nodes[0].Publisher().PublishAndWait(context.Background(), companyUpdated("acme")); err != nil {
 		t.Fatalf("PublishAndWait with node 2 away: %v", err)
@@ -110,4 +121,23 @@ func TestNodeSilentlyPartitionedStopsServingL1(t *testing.T) {
 	if p := mustGet(t, away.URL, "acme", "/"); p.rendered <= before[2].rendered {
 		t.Errorf("node 2, partitioned: served %q rendered %d, the copy from before an event whose wait returned", p.cacheStatus, p.rendered)
 	}
+}
+
+// postEventRaw posts body to n's admin path and returns the status, the
+// headers and the decoded JSON body.
+func postEventRaw(t testing.TB, n *nodetest.Node, path, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, n.AdminURL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+nodetest.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("POST %s: status %d, body: %v", path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header, out
 }

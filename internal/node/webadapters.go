@@ -63,6 +63,9 @@ func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, a
 	if err := ev.Validate(); err != nil {
 		return "", fmt.Errorf("%w: %v", web.ErrBadRequest, err)
 	}
+	if err := w.publisher.Connected(); err != nil {
+		return ev.ID, fmt.Errorf("%w: %v; send it again (the same id is deduplicated)", web.ErrNotAccepted, err)
+	}
 	_ = w.audit.Record(ctx, audit.Entry{
 		Actor: actor, Action: action + ".requested", ID: ev.ID, Tenant: ev.Tenant,
 		Tags: ev.Tags, URLs: ev.URLs, Prefixes: ev.Prefixes, Everything: ev.Everything, Result: "accepted",

@@ -167,14 +167,19 @@ func TestStream(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.rec.Begin("acme", "/").Hit(stats.L1)
 	}
-	awaitEvent(t, events, "live figures with the new hits", func(ev sse) bool {
+	// The sample with the hits may come before or after the live figures
+	// that show them: await both in one pass over the stream.
+	var liveSeen, sampleSeen bool
+	awaitEvent(t, events, "live figures and a history sample with the new hits", func(ev sse) bool {
 		var l Live
-		return ev.event == "live" && json.Unmarshal([]byte(ev.data), &l) == nil &&
-			l.Requests == 3 && l.HitRatio == 1 && len(l.Tenants) == 1 && l.Tenants[0].Name == "acme"
-	})
-	awaitEvent(t, events, "a history sample with the hits", func(ev sse) bool {
 		var s Sample
-		return ev.event == "sample" && json.Unmarshal([]byte(ev.data), &s) == nil && s.Layers[stats.L1].Hits > 0
+		switch {
+		case ev.event == "live" && json.Unmarshal([]byte(ev.data), &l) == nil:
+			liveSeen = liveSeen || l.Requests == 3 && l.HitRatio == 1 && len(l.Tenants) == 1 && l.Tenants[0].Name == "acme"
+		case ev.event == "sample" && json.Unmarshal([]byte(ev.data), &s) == nil:
+			sampleSeen = sampleSeen || s.Layers[stats.L1].Hits > 0
+		}
+		return liveSeen && sampleSeen
 	})
 	code, _, b := e.do(t, "GET", "/api/v1/history", "", bearer(testToken))
 	h := decode[HistoryResponse](t, b)

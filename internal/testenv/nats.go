@@ -47,12 +47,22 @@ func (n *NATS) start() {
 	n.URL = s.ClientURL()
 }
 
-// Shutdown stops the server and waits for it.
+// Shutdown stops the server and waits for it; Resume starts it again.
 func (n *NATS) Shutdown() {
 	if n.Server != nil {
+		if a, ok := n.Server.Addr().(*net.TCPAddr); ok {
+			n.opts.Port = a.Port
+		}
 		n.Server.Shutdown()
 		n.Server.WaitForShutdown()
 	}
+}
+
+// Resume starts the server Shutdown stopped, on the same port with the
+// same JetStream store.
+func (n *NATS) Resume() {
+	n.t.Helper()
+	n.start()
 }
 
 // Restart stops the server and starts it again on the same port with the

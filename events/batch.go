@@ -44,8 +44,12 @@ type group struct {
 	req   invalidation.Request
 	seen  map[string]struct{}
 	size  int
-	// pending holds the items' records when the L2 step failed.
+	// pending holds the items' records when the L2 step failed; guarded
+	// is set once every one of them is in the PendingBucket.
 	pending map[string]pendingRecord
+	guarded bool
+	// l1Failed: the L1 broadcast was not acked by every live instance.
+	l1Failed bool
 }
 
 func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
@@ -64,6 +68,7 @@ func (c *Coordinator) processBatch(msgs []jetstream.Msg) {
 	c.applyShared(groups)
 	c.applyLocal(groups)
 	c.notifyApplied(items)
+	c.notifyGuarded(groups)
 	// The rest (purge queue, states, audit, acks) overlaps with the next
 	// batch; finishers bounds how many batches are finishing at once.
 	c.finishers <- struct{}{}
@@ -86,6 +91,24 @@ func (c *Coordinator) notifyApplied(items []*item) {
 			c.metrics.latency.Observe(now.Sub(it.published).Seconds())
 		}
 		c.notify(it.ev.ID, "")
+	}
+}
+
+// notifyGuarded tells the waiters of events whose only failure was L2,
+// whose pending record is stored and whose L1 broadcast every live
+// instance acked, that readers see the change already: each instance
+// vetoes the older L2 entries until the retry records the invalidation
+// in L2.
+func (c *Coordinator) notifyGuarded(groups []*group) {
+	for _, g := range groups {
+		if !g.guarded || g.l1Failed {
+			continue
+		}
+		for _, it := range g.items {
+			if it.stage == purge.TargetL2 {
+				c.notifyNote(appliedNote{ID: it.ev.ID, L2Pending: true})
+			}
+		}
 	}
 }
 
@@ -207,6 +230,7 @@ func (c *Coordinator) applyShared(groups []*group) {
 func (c *Coordinator) markPending(ctx context.Context, g *group) {
 	now := time.Now()
 	g.pending = make(map[string]pendingRecord, len(g.items))
+	g.guarded = true
 	for _, it := range g.items {
 		issued := it.published
 		if issued.IsZero() || issued.After(now) {
@@ -217,6 +241,7 @@ func (c *Coordinator) markPending(ctx context.Context, g *group) {
 		g.pending[key] = r
 		b, _ := json.Marshal(r)
 		if _, err := c.pendKV.Put(ctx, key, b); err != nil {
+			g.guarded = false
 			c.log.Warn("pending L2 invalidation not recorded; instances that start before it is applied will not know it",
 				"id", it.ev.ID, "err", err)
 		}
@@ -259,6 +284,7 @@ func (c *Coordinator) applyLocal(groups []*group) {
 	fail := func(err error) {
 		for _, g := range groups {
 			g.fail(purge.TargetL1, err)
+			g.l1Failed = true
 		}
 	}
 	live := c.reg.live(time.Now())
@@ -471,9 +497,13 @@ func (c *Coordinator) auditEntry(ev Event, req invalidation.Request, result stri
 
 // notify tells a PublishAndWait caller, if any, what became of id.
 func (c *Coordinator) notify(id, errText string) {
-	b, _ := json.Marshal(appliedNote{ID: id, Error: errText})
-	if err := c.nc.Publish(appliedSubject(id), b); err != nil {
-		c.log.Debug("applied notification not sent", "id", id, "err", err)
+	c.notifyNote(appliedNote{ID: id, Error: errText})
+}
+
+func (c *Coordinator) notifyNote(n appliedNote) {
+	b, _ := json.Marshal(n)
+	if err := c.nc.Publish(appliedSubject(n.ID), b); err != nil {
+		c.log.Debug("applied notification not sent", "id", n.ID, "err", err)
 	}
 }
 

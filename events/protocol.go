@@ -29,6 +29,9 @@ type l1Ack struct {
 type appliedNote struct {
 	ID    string `json:"id"`
 	Error string `json:"error,omitempty"`
+	// L2Pending: not applied to L2 yet, but every live instance dropped
+	// its L1 copies and vetoes the older L2 entries (see L2Guard).
+	L2Pending bool `json:"l2_pending,omitempty"`
 }
 
 // instanceInfo is an instance's registry value, rewritten every heartbeat.

@@ -23,6 +23,12 @@ var (
 	// ErrDeadLettered: the coordinator gave up on the event and moved it to
 	// the dead-letter stream.
 	ErrDeadLettered = errors.New("event dead-lettered")
+	// ErrL2Pending: PublishAndWait saw the event applied to every live
+	// instance's L1 while L2 was unreachable. Readers see the change
+	// already: every instance vetoes the older L2 entries of its tags
+	// until the coordinator's retry records it in L2, which it does
+	// however long L2 is down. It is not "applied" in the strict sense.
+	ErrL2Pending = errors.New("applied to every instance's L1; L2 unreachable, its older entries vetoed until the invalidation is recorded there")
 	// ErrNotAccepted: JetStream did not confirm the event was stored (NATS
 	// unreachable, no stream, no ack in time). Nothing is promised: publish
 	// it again with the same id, which is deduplicated if it did land.
@@ -141,7 +147,8 @@ func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.
 // PublishAndWait publishes e and returns only once the coordinator applied
 // it: L2 invalidated and every live instance's L1 dropped. On timeout the
 // error wraps ErrApplyTimeout (the event is durable and will be applied
-// later); if the coordinator dead-lettered it, ErrDeadLettered.
+// later); if the coordinator dead-lettered it, ErrDeadLettered; if L2 was
+// unreachable but readers already see the change, ErrL2Pending.
 func (p *Publisher) PublishAndWait(ctx context.Context, e Event) (string, error) {
 	e, b, err := prepare(e)
 	if err != nil {
@@ -189,6 +196,9 @@ func (p *Publisher) PublishAndWait(ctx context.Context, e Event) (string, error)
 			}
 			if n.Error != "" {
 				return e.ID, fmt.Errorf("events: event %s: %w: %s", e.ID, ErrDeadLettered, n.Error)
+			}
+			if n.L2Pending {
+				return e.ID, fmt.Errorf("events: event %s: %w", e.ID, ErrL2Pending)
 			}
 			return e.ID, nil
 		case entry, ok := <-kvUpdates:

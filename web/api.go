@@ -133,8 +133,27 @@ func (s *Server) waitCtx(ctx context.Context, wait bool) (context.Context, conte
 type acceptedResponse struct {
 	ID      string `json:"id"`
 	Applied bool   `json:"applied,omitempty"`
+	// L2Pending: a wait saw the invalidation applied to every instance's
+	// L1 while L2 was unreachable; readers see the change (ErrL2Pending).
+	L2Pending bool `json:"l2_pending,omitempty"`
 	// Guarantee says in words what the caller got.
 	Guarantee string `json:"guarantee"`
+}
+
+// writeAccepted answers a purge or event: 202 durable, 200 applied, or,
+// for a wait that ended with L2 unreachable, 202 with what readers see.
+func writeAccepted(w http.ResponseWriter, id string, wait bool, err error, applied string) error {
+	switch {
+	case errors.Is(err, ErrL2Pending):
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, L2Pending: true, Guarantee: guaranteeGuarded})
+	case err != nil:
+		return withID(id, err)
+	case wait:
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: applied})
+	default:
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
+	}
+	return nil
 }
 
 // What a 202 and a 200 promise, as acceptedResponse.Guarantee says it.
@@ -142,6 +161,8 @@ const (
 	guaranteeDurable = "durable: stored in JetStream; it will be applied, however long a layer is down"
 	guaranteeApplied = "applied: L2 invalidated and every live instance's L1 dropped"
 	guaranteePurged  = guaranteeApplied + "; CDN providers confirm later (GET /api/v1/purges/{id})"
+	guaranteeGuarded = "durable, and readers see the change: every live instance dropped its L1 copies and serves no older L2 entry; " +
+		"L2 was unreachable and is invalidated as soon as it is back"
 )
 
 func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
@@ -169,15 +190,7 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
 	id, err := s.cfg.Purges.Purge(ctx, req, wait, actorOf(r.Context()))
-	if err != nil {
-		return withID(id, err)
-	}
-	if wait {
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: guaranteePurged})
-	} else {
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
-	}
-	return nil
+	return writeAccepted(w, id, wait, err, guaranteePurged)
 }
 
 // PurgeStateResponse is the body of GET /api/v1/purges/<id>.
@@ -241,15 +254,7 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
 	id, err := s.cfg.Events.SubmitEvent(ctx, b, wait, actorOf(r.Context()))
-	if err != nil {
-		return withID(id, err)
-	}
-	if wait {
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: guaranteeApplied})
-	} else {
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
-	}
-	return nil
+	return writeAccepted(w, id, wait, err, guaranteeApplied)
 }
 
 // limitParam reads ?limit=N, defaulting to DefaultListLimit.

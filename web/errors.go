@@ -18,6 +18,9 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrTimeout     = errors.New("timed out waiting for the invalidation to be applied")
 	ErrUnavailable = errors.New("unavailable")
+	// ErrL2Pending: a wait ended with the invalidation applied to every
+	// instance's L1 while L2 was unreachable (events.ErrL2Pending).
+	ErrL2Pending = errors.New("applied except in L2, which was unreachable")
 	// ErrNotAccepted: the event or purge was not made durable; nothing
 	// will apply it unless the client sends it again.
 	ErrNotAccepted = errors.New("not accepted")

@@ -79,6 +79,12 @@ func publishEdit(pub *events.Publisher) func(ctx context.Context, tenant, descri
 			Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant,
 			Data: data, OccurredAt: time.Now().UTC(),
 		})
+		switch {
+		case errors.Is(err, events.ErrL2Pending):
+			return fmt.Errorf("%w: your reload shows the change; Redis is unreachable and drops its old copy once it is back", origin.ErrNotYetApplied)
+		case errors.Is(err, events.ErrApplyTimeout):
+			return fmt.Errorf("%w: the change is announced durably and is applied as soon as the unreachable layer is back; until then some pages may show the old text", origin.ErrNotYetApplied)
+		}
 		return err
 	}
 }

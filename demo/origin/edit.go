@@ -19,12 +19,24 @@ const maxEditBody = 64 << 10
 // request's cancellation.
 const onEditTimeout = 30 * time.Second
 
-// EditResult is the JSON answer of a successful JSON POST /edit.
+// ErrNotYetApplied, wrapped by an OnEdit error, says the change was
+// announced durably but not every cache has dropped the old page yet (a
+// layer is down): the edit is answered as a success that says so, with
+// the error's text as the note.
+var ErrNotYetApplied = errors.New("announced, not yet applied everywhere")
+
+// EditResult is the JSON answer of a JSON POST /edit once the change is
+// saved, whatever became of its announcement.
 type EditResult struct {
 	Tenant      string `json:"tenant"`
 	Locale      string `json:"locale"`
 	Description string `json:"description"`
 	Version     int64  `json:"version"`
+	// Applied: every cache dropped the old page; the editor's reload
+	// shows the change.
+	Applied bool `json:"applied"`
+	// Note says what the editor can expect, when not Applied.
+	Note string `json:"note,omitempty"`
 }
 
 // editRequest is the JSON body of POST /edit.
@@ -119,6 +131,8 @@ func (o *Origin) edit(w http.ResponseWriter, r request) {
 	snap := r.site.edit(locale, desc, time.Now())
 	o.stats.edited()
 	o.log.Info("origin: description edited", "tenant", r.site.ID, "locale", locale, "version", snap.version)
+	res := EditResult{Tenant: r.site.ID, Locale: locale, Description: desc, Version: snap.version, Applied: true}
+	status := http.StatusOK
 	if o.onEdit != nil {
 		// The change is already live here: announcing it must not stop
 		// because the editor's browser went away, or caches would keep
@@ -126,18 +140,27 @@ func (o *Origin) edit(w http.ResponseWriter, r request) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), onEditTimeout)
 		err := o.onEdit(ctx, r.site.ID, desc)
 		cancel()
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrNotYetApplied):
+			o.log.Warn("origin: edit announced, not yet applied everywhere", "tenant", r.site.ID, "err", err)
+			res.Applied, res.Note = false, "saved: "+err.Error()
+		case err != nil:
 			o.log.Error("origin: announcing an edit failed", "tenant", r.site.ID, "err", err)
-			fail(http.StatusBadGateway, "the description was saved, but announcing the change failed: "+err.Error())
-			return
+			res.Applied, res.Note = false, "saved, but announcing the change failed, so caches may show the old text until it expires: "+err.Error()
+			status = http.StatusBadGateway
 		}
 	}
 	if mediaType != "application/json" && !asJSON {
+		if status != http.StatusOK {
+			http.Error(w, res.Note, status)
+			return
+		}
 		http.Redirect(w, r.Request, "/", http.StatusSeeOther)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(EditResult{Tenant: r.site.ID, Locale: locale, Description: desc, Version: snap.version})
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(res)
 }
 
 // bodyStatus is 413 for a body over the limit, 400 for anything else.

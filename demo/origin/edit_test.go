@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -124,7 +125,7 @@ func TestEditAppliesAndCallsHook(t *testing.T) {
 				if err := json.Unmarshal([]byte(r.body), &res); err != nil {
 					t.Fatal(err)
 				}
-				if res != (origin.EditResult{Tenant: "acme", Locale: tt.locale, Description: tt.want, Version: int64(version)}) {
+				if res != (origin.EditResult{Tenant: "acme", Locale: tt.locale, Description: tt.want, Version: int64(version), Applied: true}) {
 					t.Errorf("result %+v", res)
 				}
 			}
@@ -171,6 +172,35 @@ func TestEditHookFailure(t *testing.T) {
 	}
 	if page := get(t, srv, "berg.localhost", "/"); !strings.Contains(page.body, "Neu") {
 		t.Fatal("the edit was not kept")
+	}
+}
+
+// A change announced durably but not applied everywhere (a layer is
+// down) is a saved edit: 200, the saved text, and the note that says what
+// the editor can expect; a failed announcement is a 502 whose body still
+// shows the saved text.
+func TestEditAnnouncedNotYetApplied(t *testing.T) {
+	for _, tc := range []struct {
+		err     error
+		status  int
+		applied bool
+		note    string
+	}{
+		{nil, 200, true, ""},
+		{fmt.Errorf("%w: Redis is unreachable", origin.ErrNotYetApplied), 200, false, "saved: announced, not yet applied everywhere: Redis is unreachable"},
+		{errors.New("not accepted"), 502, false, "announcing the change failed"},
+	} {
+		hook := &recorder{err: tc.err}
+		_, srv := server(t, origin.Config{OnEdit: hook.onEdit})
+		r := do(t, srv, http.MethodPost, "berg.localhost", "/edit", strings.NewReader(`{"description":"Neu"}`),
+			"Authorization", "Bearer x", "Content-Type", "application/json")
+		var res origin.EditResult
+		if err := json.Unmarshal([]byte(r.body), &res); err != nil {
+			t.Fatalf("%v: %d %s", tc.err, r.status, r.body)
+		}
+		if r.status != tc.status || res.Description != "Neu" || res.Applied != tc.applied || !strings.Contains(res.Note, tc.note) {
+			t.Errorf("hook error %v: %d %+v", tc.err, r.status, res)
+		}
 	}
 }
 

@@ -80,6 +80,8 @@ func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, a
 	switch {
 	case errors.Is(err, events.ErrInvalidEvent):
 		return id, fmt.Errorf("%w: %v", web.ErrBadRequest, err)
+	case errors.Is(err, events.ErrL2Pending):
+		return id, fmt.Errorf("%w: %v", web.ErrL2Pending, err)
 	case errors.Is(err, events.ErrApplyTimeout):
 		return id, fmt.Errorf("%w: %v", web.ErrTimeout, err)
 	case errors.Is(err, events.ErrNotAccepted):

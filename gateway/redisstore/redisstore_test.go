@@ -190,6 +190,41 @@ func TestLostCounterKillsEntries(t *testing.T) {
 	}
 }
 
+// TestFillAcrossAnEmptyRestartIsNotStored: a fetch begins, its tag is
+// invalidated, Redis restarts empty (the invalidation's record is gone)
+// and is invalidated once more, then the fill arrives. Its FetchGen is
+// ahead of the new counter: it must not be stored, or the content from
+// before the first invalidation would be served.
+func TestFillAcrossAnEmptyRestartIsNotStored(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	for range 3 {
+		if err := s.InvalidateTags(ctx, "acme", []string{"x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, fetchGen, _ := s.Get(ctx, "acme", "k") // the fetch begins
+	if err := s.InvalidateTags(ctx, "acme", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	r.Restart()
+	if err := rdb.Ping(ctx).Err(); err != nil { // reconnect
+		t.Fatal(err)
+	}
+	s = store(t, rdb, Config{}) // a fresh breaker: the restart opened it
+	if err := s.InvalidateTags(ctx, "acme", []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "acme", "k", &gateway.Entry{Status: 200, Tags: []string{"a"}, FetchGen: fetchGen}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, _ := s.Get(ctx, "acme", "k"); e != nil {
+		t.Fatal("a fill begun before an invalidation lost in a restart was stored and served")
+	}
+}
+
 func TestUndecodableEntryIsAMiss(t *testing.T) {
 	r := testenv.StartRedis(t)
 	rdb := client(t, Config{Addrs: []string{r.Addr}})

@@ -58,15 +58,16 @@ return {e[3], g, fg}
 `)
 
 // setScript: KEYS entry, counter, floor; ARGV tag prefix, FetchGen, tags,
-// blob, ttl ms. A FetchGen ahead of the counter is clamped to it; a fill
-// that is already dead is not stored (so tag records need to outlive
-// entries only). Returns 1 if stored.
+// blob, ttl ms. A fill that is already dead is not stored (so tag records
+// need to outlive entries only), nor one whose FetchGen is ahead of the
+// counter: the counter was lost since its fetch began (Redis restarted
+// empty), and with it any invalidation issued meanwhile. Returns 1 if
+// stored.
 var setScript = redis.NewScript(deadLua + `
 local gs = redis.call('GET', KEYS[2]) or '0'
 local g = tonumber(gs)
 local fgs = ARGV[2]
 local fg = tonumber(fgs)
-if fg > g then fg, fgs = g, gs end
 if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
   redis.call('DEL', KEYS[1])
   return 0

@@ -20,6 +20,25 @@
 // on its own, so a poison event fails alone and reaches the dead-letter
 // stream without holding its neighbours back.
 //
+// Nothing transient is given up on. An event whose L2 step, L1 broadcast
+// or purge enqueue fails is handed back with a capped backoff
+// (BackoffMax, 5 s by default, which is also how long an invalidation may
+// trail the end of its fault) for as long as the failure lasts; only what
+// can never apply is dead-lettered: a malformed or unmappable event, one
+// whose body names another tenant than its subject (subject permissions
+// are what confine a tenant's publishers), or one a layer refuses as
+// invalid when tried alone.
+//
+// While L2 is unreachable, the event's L1 broadcast still goes out, and
+// carries the invalidation as pending for L2; the coordinator also writes
+// it to the PendingBucket before the broadcast. Each instance keeps those
+// in its L2Guard and serves no L2 entry fetched before a pending
+// invalidation of one of its tags (see L2Guard for why). A starting
+// instance reads the bucket before its Start returns; a reconnecting one
+// reads it again before its L1 serves. A waiter is told "L2 pending"
+// (ErrL2Pending) once every live instance holds the invalidation: readers
+// see the change, though L2 itself catches up only when it is back.
+//
 // Instance liveness is a heartbeat in a KV bucket that the coordinator
 // watches, so the set of instances whose L1 acknowledgement it awaits is in
 // memory, never read per event. An instance that loses its NATS connection

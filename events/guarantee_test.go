@@ -121,3 +121,44 @@ func TestFailingHeartbeatsDisableL1WithoutDisconnect(t *testing.T) {
 		t.Fatalf("ops %v, want a drop right before the enable", ops)
 	}
 }
+
+// While L2 fails, the instances learn the invalidation L2 has not
+// recorded: a live one before it acks the broadcast, one that starts later
+// before Start returns. Once L2 takes it, they forget it.
+func TestInstancesKnowInvalidationsL2HasNotRecorded(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	live := events.NewL2Guard(time.Millisecond)
+	e.instanceWith(events.InstanceConfig{ID: "i1", Heartbeat: 200 * time.Millisecond, L2Guard: live})
+	shared, q := newFakeShared(), newMemQueue()
+	shared.setFail("acme", true)
+	c := e.coordinator(events.CoordinatorConfig{Shared: shared, Queue: q, BackoffBase: 20 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	waitLive(t, c, "i1")
+	fetched := time.Now()
+	_, err := e.publisher().PublishAndWait(ctx, companyEvent("acme", "k"))
+	if !errors.Is(err, events.ErrL2Pending) {
+		t.Fatalf("PublishAndWait with L2 failing = %v, want ErrL2Pending", err)
+	}
+	// The waiter was told only once the live instance knew.
+	if !live.Invalidated("acme", []string{"company:k"}, fetched) {
+		t.Fatal("the live instance does not veto an older L2 entry of the invalidated tag")
+	}
+	if live.Invalidated("acme", []string{"company:other"}, fetched) || live.Invalidated("berg", []string{"company:k"}, fetched) {
+		t.Fatal("the live instance vetoes entries the invalidation does not concern")
+	}
+	late := events.NewL2Guard(time.Millisecond)
+	e.instanceWith(events.InstanceConfig{ID: "i2", Heartbeat: 200 * time.Millisecond, L2Guard: late})
+	if !late.Invalidated("acme", []string{"company:k"}, fetched) {
+		t.Fatal("an instance started later does not know the pending invalidation")
+	}
+	shared.setFail("acme", false)
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if live.Pending() != 0 || late.Pending() != 0 {
+			return fmt.Errorf("pending: live %d, late %d", live.Pending(), late.Pending())
+		}
+		return nil
+	})
+	if live.Invalidated("acme", []string{"company:k"}, fetched) {
+		t.Fatal("still vetoed after L2 recorded the invalidation")
+	}
+}

@@ -81,9 +81,14 @@ func (e *env) coordinator(cfg events.CoordinatorConfig) *events.Coordinator {
 // instance starts an Instance on its own connection.
 func (e *env) instance(id string, hb time.Duration) (*events.Instance, *fakeLocal, *nats.Conn) {
 	e.t.Helper()
+	return e.instanceWith(events.InstanceConfig{ID: id, Heartbeat: hb})
+}
+
+func (e *env) instanceWith(cfg events.InstanceConfig) (*events.Instance, *fakeLocal, *nats.Conn) {
+	e.t.Helper()
 	nc, js := e.connect()
 	l := newFakeLocal()
-	in, err := events.NewInstance(js, l, events.InstanceConfig{ID: id, Heartbeat: hb})
+	in, err := events.NewInstance(js, l, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -74,6 +74,7 @@ type Instance struct {
 	metrics *instanceMetrics
 
 	kv      jetstream.KeyValue
+	pendKV  jetstream.KeyValue // with an L2Guard
 	sub     *nats.Subscription
 	status  chan nats.Status
 	ctx     context.Context
@@ -171,6 +172,7 @@ func (i *Instance) Start(ctx context.Context) error {
 		if err != nil {
 			return fail(fmt.Errorf("events: bucket %s: %w (is Setup done?)", PendingBucket, err))
 		}
+		i.pendKV = pkv
 		if err := g.watch(i.ctx, pkv, i.log); err != nil {
 			return fail(err)
 		}
@@ -394,6 +396,14 @@ func (i *Instance) reconnected() {
 	if err := i.register(ctx); err != nil {
 		i.log.Warn("re-register failed; L1 stays disabled", "err", err)
 		return
+	}
+	if g := i.cfg.L2Guard; g != nil {
+		// Pending invalidations written while away are known before L1
+		// (and its refills from L2) serve again.
+		if err := g.resync(ctx, i.pendKV); err != nil {
+			i.log.Warn("pending L2 invalidations not read; L1 stays disabled", "err", err)
+			return
+		}
 	}
 	i.drop("reconnect")
 	i.local.SetLocalEnabled(true)

@@ -143,6 +143,35 @@ func (g *L2Guard) publish() {
 	g.snap.Store(s)
 }
 
+// resync reads kv in full and makes the guard hold exactly what it holds,
+// for an instance back from a gap in its connection: its watch catches up
+// by itself, but only some time after the instance serves again.
+func (g *L2Guard) resync(ctx context.Context, kv jetstream.KeyValue) error {
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("events: list %s: %w", PendingBucket, err)
+	}
+	recs := make(map[string]pendingRecord)
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("events: read %s: %w", PendingBucket, err)
+		}
+		var r pendingRecord
+		if json.Unmarshal(e.Value(), &r) == nil && r.Tenant != "" {
+			recs[k] = r
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.recs = recs
+	g.publish()
+	return nil
+}
+
 // watch reads kv in full, marks the guard ready, and follows kv's changes
 // until ctx ends. It returns once the guard is ready.
 func (g *L2Guard) watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) error {

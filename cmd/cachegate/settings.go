@@ -21,6 +21,10 @@ type overrides struct {
 	redisURL, natsURL           string
 	natsListen, dataDir         string
 	logLevel                    string
+	// natsAuth replaces every NATS credential of the file when any of its
+	// fields is set, so that a file's token and an environment's user
+	// never combine.
+	natsAuth config.NATS
 }
 
 // register adds the shared flags; defaults come from the environment so
@@ -30,8 +34,14 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+node.DefaultAdminListen+")")
 	fs.StringVar(&o.redisURL, "redis", envOr("CACHEGATE_REDIS_URL", ""), "Redis URL for the shared L2, e.g. redis://127.0.0.1:6379/0 (CACHEGATE_REDIS_URL; none: L1 only)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL (CACHEGATE_NATS_URL; none: an embedded server)")
-	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "client address of the embedded NATS server (CACHEGATE_NATS_LISTEN)")
+	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "expose the embedded NATS server at this address; clients authenticate with the nkey seed it writes to <data dir>/nats/client.nk (CACHEGATE_NATS_LISTEN; default: in-process only, no listener)")
 	fs.StringVar(&o.dataDir, "data-dir", envOr("CACHEGATE_DATA_DIR", ""), "directory for the embedded NATS server's data (CACHEGATE_DATA_DIR; default: a temporary one)")
+	fs.StringVar(&o.natsAuth.Credentials, "nats-creds", envOr("CACHEGATE_NATS_CREDS", ""), "NATS .creds file (CACHEGATE_NATS_CREDS)")
+	fs.StringVar(&o.natsAuth.NkeySeed, "nats-nkey-seed", envOr("CACHEGATE_NATS_NKEY_SEED", ""), "NATS user nkey seed file (CACHEGATE_NATS_NKEY_SEED)")
+	fs.StringVar(&o.natsAuth.User, "nats-user", envOr("CACHEGATE_NATS_USER", ""), "NATS user; the password only from CACHEGATE_NATS_PASSWORD (CACHEGATE_NATS_USER)")
+	// Secrets only from the environment: flags show in the process list.
+	o.natsAuth.Password = config.Secret(envOr("CACHEGATE_NATS_PASSWORD", ""))
+	o.natsAuth.Token = config.Secret(envOr("CACHEGATE_NATS_TOKEN", ""))
 	fs.StringVar(&o.logLevel, "log-level", envOr("CACHEGATE_LOG_LEVEL", "info"), "debug, info, warn or error (CACHEGATE_LOG_LEVEL)")
 }
 
@@ -48,6 +58,9 @@ func (o *overrides) apply(f *config.File) {
 	set(&f.NATS.URL, o.natsURL)
 	set(&f.NATS.EmbeddedListen, o.natsListen)
 	set(&f.DataDir, o.dataDir)
+	if a := o.natsAuth; a.Credentials != "" || a.NkeySeed != "" || a.User != "" || a.Password != "" || a.Token != "" {
+		f.NATS.Credentials, f.NATS.NkeySeed, f.NATS.User, f.NATS.Password, f.NATS.Token = a.Credentials, a.NkeySeed, a.User, a.Password, a.Token
+	}
 	if o.redisURL != "" {
 		f.Redis = config.Redis{URL: config.Secret(o.redisURL)}
 	}

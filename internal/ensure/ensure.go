@@ -16,64 +16,40 @@ const attempts = 5
 
 // Stream makes the stream named want.Name exist with want's fields.
 func Stream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (jetstream.Stream, error) {
-	for range attempts {
-		s, err := js.Stream(ctx, want.Name)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			s, err = js.CreateStream(ctx, want)
-			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-				continue // created meanwhile with another config: compare it
-			}
-			return s, err
-		}
-		if err != nil {
-			return nil, err
-		}
-		cur := s.CachedInfo().Config
-		if !Differs(want, cur) {
-			return s, nil
-		}
-		s, err = js.UpdateStream(ctx, overlay(cur, want))
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			continue // deleted meanwhile
-		}
-		return s, err
-	}
-	return nil, fmt.Errorf("ensure: stream %s kept changing under %d attempts", want.Name, attempts)
+	return declare(ctx, resource[jetstream.Stream, jetstream.StreamConfig]{
+		what:   "stream " + want.Name,
+		get:    func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, want.Name) },
+		create: js.CreateStream,
+		update: js.UpdateStream,
+		config: func(_ context.Context, s jetstream.Stream) (jetstream.StreamConfig, error) {
+			return s.CachedInfo().Config, nil
+		},
+		missing: []error{jetstream.ErrStreamNotFound},
+		exists:  jetstream.ErrStreamNameAlreadyInUse,
+	}, want)
 }
 
 // KeyValue makes the bucket named want.Bucket exist with want's fields.
 func KeyValue(ctx context.Context, js jetstream.JetStream, want jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	for range attempts {
-		kv, err := js.KeyValue(ctx, want.Bucket)
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			kv, err = js.CreateKeyValue(ctx, want)
-			if errors.Is(err, jetstream.ErrBucketExists) {
-				continue
+	return declare(ctx, resource[jetstream.KeyValue, jetstream.KeyValueConfig]{
+		what:   "bucket " + want.Bucket,
+		get:    func(ctx context.Context) (jetstream.KeyValue, error) { return js.KeyValue(ctx, want.Bucket) },
+		create: js.CreateKeyValue,
+		update: js.UpdateKeyValue,
+		config: func(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyValueConfig, error) {
+			st, err := kv.Status(ctx)
+			if err != nil {
+				return jetstream.KeyValueConfig{}, err
 			}
-			return kv, err
-		}
-		if err != nil {
-			return nil, err
-		}
-		st, err := kv.Status(ctx)
-		if err != nil {
-			return nil, err
-		}
-		bs, ok := st.(*jetstream.KeyValueBucketStatus)
-		if !ok {
-			return nil, fmt.Errorf("ensure: bucket %s: unexpected status type %T", want.Bucket, st)
-		}
-		cur := bs.Config()
-		if !Differs(want, cur) {
-			return kv, nil
-		}
-		kv, err = js.UpdateKeyValue(ctx, overlay(cur, want))
-		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
-			continue
-		}
-		return kv, err
-	}
-	return nil, fmt.Errorf("ensure: bucket %s kept changing under %d attempts", want.Bucket, attempts)
+			bs, ok := st.(*jetstream.KeyValueBucketStatus)
+			if !ok {
+				return jetstream.KeyValueConfig{}, fmt.Errorf("unexpected status type %T", st)
+			}
+			return bs.Config(), nil
+		},
+		missing: []error{jetstream.ErrBucketNotFound, jetstream.ErrStreamNotFound},
+		exists:  jetstream.ErrBucketExists,
+	}, want)
 }
 
 // Consumer makes the durable consumer want.Durable exist on stream with
@@ -82,29 +58,80 @@ func Consumer(ctx context.Context, js jetstream.JetStream, stream string, want j
 	if want.Durable == "" {
 		return nil, errors.New("ensure: a consumer needs a durable name")
 	}
+	return declare(ctx, resource[jetstream.Consumer, jetstream.ConsumerConfig]{
+		what: "consumer " + want.Durable + " on " + stream,
+		get:  func(ctx context.Context) (jetstream.Consumer, error) { return js.Consumer(ctx, stream, want.Durable) },
+		create: func(ctx context.Context, c jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+			return js.CreateConsumer(ctx, stream, c)
+		},
+		update: func(ctx context.Context, c jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+			return js.UpdateConsumer(ctx, stream, c)
+		},
+		config: func(_ context.Context, c jetstream.Consumer) (jetstream.ConsumerConfig, error) {
+			return c.CachedInfo().Config, nil
+		},
+		missing: []error{jetstream.ErrConsumerNotFound, jetstream.ErrConsumerDoesNotExist},
+		exists:  jetstream.ErrConsumerExists,
+	}, want)
+}
+
+// resource is how one kind of JetStream resource is read, created and
+// updated.
+type resource[R, C any] struct {
+	what           string
+	get            func(context.Context) (R, error)
+	create, update func(context.Context, C) (R, error)
+	config         func(context.Context, R) (C, error)
+	// missing: the resource is not there (or was deleted meanwhile);
+	// exists: a create lost to a concurrent one with another config.
+	missing []error
+	exists  error
+}
+
+func (r resource[R, C]) isMissing(err error) bool {
+	for _, m := range r.missing {
+		if errors.Is(err, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// declare reads, then creates or updates only on a real difference.
+func declare[R, C any](ctx context.Context, r resource[R, C], want C) (R, error) {
+	var zero R
 	for range attempts {
-		c, err := js.Consumer(ctx, stream, want.Durable)
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			c, err = js.CreateConsumer(ctx, stream, want)
-			if errors.Is(err, jetstream.ErrConsumerExists) {
-				continue
+		cur, err := r.get(ctx)
+		if r.isMissing(err) {
+			created, err := r.create(ctx, want)
+			if errors.Is(err, r.exists) {
+				continue // created meanwhile with another config: compare it
 			}
-			return c, err
+			if err != nil {
+				return zero, fmt.Errorf("ensure: create %s: %w", r.what, err)
+			}
+			return created, nil
 		}
 		if err != nil {
-			return nil, err
+			return zero, fmt.Errorf("ensure: read %s: %w", r.what, err)
 		}
-		cur := c.CachedInfo().Config
-		if !Differs(want, cur) {
-			return c, nil
+		have, err := r.config(ctx, cur)
+		if err != nil {
+			return zero, fmt.Errorf("ensure: read %s: %w", r.what, err)
 		}
-		c, err = js.UpdateConsumer(ctx, stream, overlay(cur, want))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDoesNotExist) {
-			continue
+		if !Differs(want, have) {
+			return cur, nil
 		}
-		return c, err
+		updated, err := r.update(ctx, overlay(have, want))
+		if r.isMissing(err) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return zero, fmt.Errorf("ensure: update %s: %w", r.what, err)
+		}
+		return updated, nil
 	}
-	return nil, fmt.Errorf("ensure: consumer %s on %s kept changing under %d attempts", want.Durable, stream, attempts)
+	return zero, fmt.Errorf("ensure: %s kept changing under %d attempts", r.what, attempts)
 }
 
 // Differs reports whether a field set in want (non-zero) has another value

@@ -36,6 +36,10 @@ type ConnConfig struct {
 	// Name is the connection's name in the server's monitoring; "" means
 	// "cachegate".
 	Name string
+	// InboxPrefix replaces "_INBOX" in reply subjects (publish acks, API
+	// answers), so that an app's credentials may subscribe to its own
+	// replies only (e.g. "_INBOX_acme"); "" keeps "_INBOX".
+	InboxPrefix string
 }
 
 // Validate reports a configuration Connect would refuse, without reading
@@ -97,6 +101,9 @@ func (c ConnConfig) Options() ([]nats.Option, error) {
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+	}
+	if c.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(c.InboxPrefix))
 	}
 	switch {
 	case c.User != "":

@@ -135,6 +135,15 @@ func (n *Node) connectNATS(ctx context.Context) error {
 		cc = events.ConnConfig{URL: emb.ClientURL()}
 		extra = emb.ClientOptions()
 	}
+	// Asynchronous errors (a permission violation, a slow consumer) would
+	// otherwise go to stderr unformatted, or nowhere.
+	extra = append(extra, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		n.log.Warn("NATS error", "err", err, "subscription", subject)
+	}))
 	nc, err := events.Connect(ctx, cc, extra...)
 	if err != nil {
 		return err

@@ -307,7 +307,7 @@ func (f *File) Validate() error {
 			add("nats.url %q: %v", f.NATS.URL, err)
 		}
 	}
-	for _, msg := range f.NATS.check() {
+	for _, msg := range f.NATS.check(true) {
 		add("%s", msg)
 	}
 	f.CDN.validateProviders(add)

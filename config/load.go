@@ -259,7 +259,7 @@ func (r *rootDecoder) nats(v *yaml.Node) {
 		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 	})
 	if cred != nil {
-		for _, msg := range n.check() {
+		for _, msg := range n.check(false) {
 			r.errorf(cred, "%s", msg)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachegate/cachegate/internal/ensure"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -54,7 +55,7 @@ func Open(ctx context.Context, js jetstream.JetStream, maxEntries int64) (*Log, 
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
-	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	s, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
 		Name:      StreamName,
 		Subjects:  []string{Subject},
 		MaxMsgs:   maxEntries,

@@ -307,6 +307,9 @@ func (f *File) Validate() error {
 			add("nats.url %q: %v", f.NATS.URL, err)
 		}
 	}
+	for _, msg := range f.NATS.check(true) {
+		add("%s", msg)
+	}
 	f.CDN.validateProviders(add)
 	for _, p := range headers.CheckPolicy(f.Policy()) {
 		add("%v", p)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/headers"
 )
 
@@ -87,16 +88,47 @@ type Redis struct {
 // Enabled reports whether an L2 is configured.
 func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 
-// NATS configures the event bus; URL empty: an embedded server.
+// NATS configures the event bus; URL empty: an embedded server. A
+// standalone server takes at most one kind of credentials: User and
+// Password, Token, NkeySeed or Credentials (events.ConnConfig.Validate
+// decides which combinations are valid).
 type NATS struct {
 	URL string
 	// Credentials is a .creds file for NATS decentralized auth.
 	Credentials string
 	Token       Secret
+	User        string
+	Password    Secret
+	// NkeySeed is a file holding a user nkey seed.
+	NkeySeed string
 	// EmbeddedListen is the client address of the embedded server
-	// ("127.0.0.1:4222"), for other instances and publishers; empty: an
-	// in-process-only server.
+	// ("127.0.0.1:4222"), for other instances and the nats CLI, which
+	// authenticate with the nkey seed it writes to its data directory;
+	// empty: no listener, an in-process-only server.
 	EmbeddedListen string
+}
+
+// Conn is the connection config of a standalone server.
+func (n NATS) Conn() events.ConnConfig {
+	return events.ConnConfig{
+		URL: n.URL, User: n.User, Password: string(n.Password), Token: string(n.Token),
+		NkeySeedFile: n.NkeySeed, CredsFile: n.Credentials,
+	}
+}
+
+// check reports the problems of the NATS settings as one message each;
+// final adds what only the settings after overrides can tell (the URL may
+// come from CACHEGATE_NATS_URL).
+func (n NATS) check(final bool) []string {
+	var out []string
+	c := n.Conn()
+	if err := c.Validate(); err != nil {
+		out = append(out, "nats: "+strings.TrimPrefix(err.Error(), "events: "))
+	}
+	if final && n.URL == "" && c.HasCredentials() {
+		out = append(out, "nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
+	}
+	return out
 }
 
 // Admin configures the admin API.

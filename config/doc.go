@@ -21,9 +21,10 @@
 // Durations are Go durations or days: "90s", "5m", "1h30m", "7d"; a bare
 // number other than 0 is an error (its unit would be a guess). Sizes are
 // bytes with an optional unit: "65536", "512KiB", "256MiB", "1GB". Strings
-// holding secrets (admin.token, redis.url, redis.password, nats.token, the
-// CDN api_tokens) may contain ${NAME}, replaced by the environment variable
-// NAME, which must be set; secrets are of type Secret and never print. YAML
+// holding secrets (admin.token, redis.url, redis.password, nats.token,
+// nats.password, the CDN api_tokens) may contain ${NAME}, replaced by the
+// environment variable NAME, which must be set; secrets are of type Secret
+// and never print. YAML
 // anchors, aliases and merge keys ("<<: *common") work; explicit keys win
 // over merged ones.
 //
@@ -48,9 +49,16 @@
 //	  key_prefix: cg
 //	nats:                         # absent url: an embedded server
 //	  url: nats://127.0.0.1:4222
-//	  credentials: /etc/cachegate/nats.creds
-//	  token: ${NATS_TOKEN}
-//	  embedded_listen: 127.0.0.1:4222  # expose the embedded server
+//	  # at most one kind of credentials for a standalone server
+//	  # (docs/nats-permissions.md says what each role may do):
+//	  credentials: /etc/cachegate/nats.creds  # a .creds file (JWT + seed), or
+//	  nkey_seed: /etc/cachegate/nats.nk       # a user nkey seed file, or
+//	  token: ${NATS_TOKEN}                    # a token, or
+//	  user: cachegate                         # user and password
+//	  password: ${NATS_PASSWORD}
+//	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
+//	                                   # in-process only); clients need the nkey
+//	                                   # seed it writes to <data_dir>/nats/client.nk
 //	admin: { token: ${CACHEGATE_ADMIN_TOKEN} }
 //	tenants:
 //	  by: host          # host (default) | subdomain | header | path_prefix

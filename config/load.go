@@ -244,13 +244,25 @@ func (r *rootDecoder) redis(v *yaml.Node) {
 
 func (r *rootDecoder) nats(v *yaml.Node) {
 	n := &r.f.NATS
-	var embedded *yaml.Node
+	// cred is the last credential key, where a bad combination is shown.
+	var embedded, cred *yaml.Node
+	credential := func(fn func(v *yaml.Node)) func(v *yaml.Node) {
+		return func(v *yaml.Node) { cred = r.key; fn(v) }
+	}
 	r.mapping(v, "nats", []field{
 		{"url", func(v *yaml.Node) { r.url(v, "nats.url", &n.URL, "nats", "tls", "ws", "wss") }},
-		{"credentials", func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) }},
-		{"token", func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) }},
+		{"credentials", credential(func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) })},
+		{"token", credential(func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) })},
+		{"user", credential(func(v *yaml.Node) { r.str(v, "nats.user", &n.User) })},
+		{"password", credential(func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) })},
+		{"nkey_seed", credential(func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) })},
 		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 	})
+	if cred != nil {
+		for _, msg := range n.check(false) {
+			r.errorf(cred, "%s", msg)
+		}
+	}
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")
 	}

@@ -128,6 +128,11 @@ func TestParseErrors(t *testing.T) {
 		{"redis addr", "redis:\n  addrs: [a:6379, b]\n", []string{`2: redis.addrs: address "b"`}},
 		{"nats url", "nats:\n  url: http://x\n", []string{"2: nats.url"}},
 		{"nats both", "nats:\n  url: nats://x:4222\n  embedded_listen: 127.0.0.1:4222\n", []string{"3: nats.embedded_listen configures"}},
+		{"nats user without password", "nats:\n  url: nats://x:4222\n  user: app\n", []string{"3: nats: NATS user and password go together"}},
+		{"nats two credentials", "nats:\n  url: nats://x:4222\n  token: t\n  nkey_seed: /x.nk\n", []string{"4: nats: NATS credentials: choose one of token, nkey seed"}},
+		{"nats creds and password", "nats:\n  url: nats://x:4222\n  credentials: /x.creds\n  user: a\n  password: p\n", []string{"5: nats: NATS credentials: choose one of user/password, creds file"}},
+		{"nats url with password and token", "nats:\n  url: nats://a:b@x:4222\n  token: t\n", []string{"3: nats: NATS URL nats://a:xxxxx@x:4222 carries credentials"}},
+		{"nats unknown credential key", "nats:\n  creds_file: /x\n  nkey_seed: /x.nk\n", []string{`2: nats: unknown key "creds_file"`}},
 		{"missing env", "admin:\n  token: ${NOPE}\n", []string{"2: admin.token: environment variable NOPE is not set"}},
 		{"routes not list", "routes:\n  a: 1\n", []string{"2: routes must be a list"}},
 		{"route unknown key", "routes:\n  - name: a\n    privat: true\n", []string{`3: route "a": unknown key "privat" (did you mean "private"?)`}},
@@ -297,12 +302,45 @@ session_cookies: []
 }
 
 func TestSecretsNeverPrint(t *testing.T) {
-	f := &File{Admin: Admin{Token: "tok"}, Redis: Redis{URL: "redis://:pw@h:1"}}
+	f := &File{Admin: Admin{Token: "tok"}, Redis: Redis{URL: "redis://:pw@h:1"},
+		NATS: NATS{URL: "nats://n:4222", User: "u", Password: "natspw"}}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v %+v %#v %s", f, f, f, f.Admin.Token)
-	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "token", f.Admin.Token, "file", f)
-	if s := b.String(); strings.Contains(s, "tok ") || strings.Contains(s, "pw@") || strings.Contains(s, "\"tok\"") || strings.Contains(s, "=tok") {
+	fmt.Fprintf(&b, "%v %+v %#v %s %v %+v %#v", f, f, f, f.Admin.Token, f.NATS.Conn(), f.NATS.Conn(), f.NATS.Conn())
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "token", f.Admin.Token, "file", f, "nats", f.NATS.Conn())
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "nats", f.NATS.Conn(), "file", f)
+	if s := b.String(); strings.Contains(s, "tok ") || strings.Contains(s, "pw@") || strings.Contains(s, "\"tok\"") || strings.Contains(s, "=tok") || strings.Contains(s, "natspw") {
 		t.Errorf("secret printed: %s", s)
+	}
+}
+
+// The NATS credentials reach the connection config, and Validate (after
+// overrides, without lines) refuses the combinations the loader refuses.
+func TestNATSCredentials(t *testing.T) {
+	f, err := Parse("x.yaml", []byte("origin: http://o:1\nnats:\n  url: nats://n:4222\n  user: app\n  password: ${P}\n"), env("P", "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := f.NATS.Conn(); c.URL != "nats://n:4222" || c.User != "app" || c.Password != "secret" {
+		t.Fatalf("Conn() = %+v", c)
+	}
+	tests := []struct {
+		name string
+		set  func(n *NATS)
+		want string
+	}{
+		{"ok", func(n *NATS) {}, ""},
+		{"token too", func(n *NATS) { n.Token = "t" }, "choose one of user/password, token"},
+		{"no password", func(n *NATS) { n.Password = "" }, "user and password go together"},
+		{"embedded", func(n *NATS) { n.URL = "" }, "credentials are for a standalone server"},
+		{"nkey alone", func(n *NATS) { n.User, n.Password, n.NkeySeed = "", "", "/x.nk" }, ""},
+	}
+	for _, tt := range tests {
+		g := *f
+		tt.set(&g.NATS)
+		err := g.Validate()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: Validate = %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachegate/cachegate/internal/ensure"
 )
 
 // Defaults of CoordinatorConfig.
@@ -196,7 +198,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", RegistryBucket, err)
 	}
-	c.cons, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+	c.cons, err = ensure.Consumer(ctx, c.js, StreamName, jetstream.ConsumerConfig{
 		Durable:       c.cfg.Durable,
 		Description:   "cachegate invalidation coordinator",
 		AckPolicy:     jetstream.AckExplicitPolicy,

@@ -4,7 +4,9 @@
 // import, the coordinator that applies each event once to the shared cache
 // (L2) and the CDN purge queue while every gateway instance drops the tags
 // from its own L1, the per-instance L1 listener, the dead-letter stream, and
-// an embedded NATS server for deployments without one.
+// how a client connects and authenticates to NATS (ConnConfig). The
+// embedded NATS server lives in events/natsserver, so that an app importing
+// the publisher does not link the server.
 //
 // The layers are reached through small interfaces declared here
 // (SharedInvalidator, LocalInvalidator, PurgeQueue, StateRecorder, Auditor)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cachegate/cachegate/internal/ensure"
 )
 
 // Names of the JetStream resources and core NATS subjects.
@@ -124,14 +126,16 @@ func (c StreamConfig) withDefaults() StreamConfig {
 }
 
 // Setup creates or updates the event and dead-letter streams and the
-// registry and applied-id buckets. It is idempotent; every process may call
-// it at start.
+// registry and applied-id buckets. It is idempotent and safe to run from
+// several processes at once: it reads what exists first and updates only a
+// real difference (internal/ensure), so processes starting together send no
+// updates at all.
 func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if _, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
 		Name:       StreamName,
 		Subjects:   []string{SubjectPrefix + ">"},
 		Storage:    jetstream.FileStorage,
@@ -144,7 +148,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 	}); err != nil {
 		return fmt.Errorf("events: stream %s: %w", StreamName, err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if _, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
 		Name:       DeadLetterStreamName,
 		Subjects:   []string{DeadLetterSubjectPrefix + ">"},
 		Storage:    jetstream.FileStorage,
@@ -165,7 +169,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		{Bucket: PendingBucket, TTL: cfg.MaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
 			Description: "cachegate invalidations not yet recorded by L2"},
 	} {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, kv); err != nil {
+		if _, err := ensure.KeyValue(ctx, js, kv); err != nil {
 			return fmt.Errorf("events: bucket %s: %w", kv.Bucket, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/internal/ensure"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -225,7 +226,7 @@ func NewDispatcher(q *Queue, cfg DispatcherConfig) (*Dispatcher, error) {
 // are not acked but handed back (nak), so they are redelivered to this or
 // another instance; outcomes already reached are recorded first.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	cons, err := d.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+	cons, err := ensure.Consumer(ctx, d.js, StreamName, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       d.cfg.AckWait,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cachegate/cachegate/internal/ensure"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,7 +83,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, states *States, cfg 
 	if window == 0 {
 		window = DefaultDedupeWindow
 	}
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	_, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "cachegate: CDN purges waiting for delivery",
 		Subjects:    []string{Subject},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/internal/ensure"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -70,7 +71,7 @@ func OpenStates(ctx context.Context, js jetstream.JetStream, cfg StatesConfig) (
 	if ttl == 0 {
 		ttl = DefaultStateTTL
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      StatesBucket,
 		Description: "cachegate: state of each purge per layer and CDN provider",
 		TTL:         ttl,
@@ -79,7 +80,7 @@ func OpenStates(ctx context.Context, js jetstream.JetStream, cfg StatesConfig) (
 	if err != nil {
 		return nil, fmt.Errorf("purge: open bucket %s: %w", StatesBucket, err)
 	}
-	failed, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	failed, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      FailedBucket,
 		Description: "cachegate: purges a CDN provider did not confirm, kept until retried",
 		Storage:     jetstream.FileStorage,

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/cachegate/cachegate/internal/testenv"
 )
@@ -342,5 +347,95 @@ func TestOriginWithServe(t *testing.T) {
 	}
 	if r := get(t, s.gateway, host("berg"), "/"); !r.isHit() {
 		t.Errorf("berg / after acme's edit: %v, want a hit", r)
+	}
+}
+
+// TestServeEmbeddedNATSLockedDown: the embedded NATS server has no
+// listener unless asked; with one, anonymous clients are refused and a
+// second instance on the host joins with the nkey seed serve printed.
+func TestServeEmbeddedNATSLockedDown(t *testing.T) {
+	serveEnv(t)
+	org, _ := testOrigin(t)
+	t.Setenv("CACHEGATE_ORIGIN", org.URL)
+	t.Setenv("CACHEGATE_ADMIN_TOKEN", "embedded-nats-admin-token")
+
+	t.Setenv("CACHEGATE_NATS_LISTEN", "")
+	inproc := start(t, "serve", "--log-level", "warn")
+	inproc.line(t, `(?m)^(events on the embedded NATS server, in-process only) \(--nats-listen ADDR exposes it\)$`)
+
+	t.Setenv("CACHEGATE_NATS_LISTEN", "127.0.0.1:0")
+	t.Setenv("CACHEGATE_DATA_DIR", t.TempDir())
+	a := startServe(t)
+	seed := a.line(t, `(?m)^  NATS clients authenticate with the nkey seed in (\S+)$`)
+	if st, err := os.Stat(seed); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("seed file %s: %v, want mode 0600", seed, err)
+	}
+	if nc, err := nats.Connect(a.nats, nats.MaxReconnects(0)); !errors.Is(err, nats.ErrAuthorization) {
+		if nc != nil {
+			nc.Close()
+		}
+		t.Fatalf("anonymous client on the embedded server %s: %v, want %v", a.nats, err, nats.ErrAuthorization)
+	}
+
+	t.Setenv("CACHEGATE_NATS_LISTEN", "")
+	t.Setenv("CACHEGATE_DATA_DIR", "")
+	b := startServe(t, "--nats-url", a.nats, "--nats-nkey-seed", seed)
+	if b.nats != a.nats {
+		t.Errorf("the second instance uses NATS at %s, want %s", b.nats, a.nats)
+	}
+	// The second instance is a full member: an invalidation issued through
+	// the first reaches its L1 over the seed's connection.
+	get(t, b.gateway, "example.test", "/page")
+	if r := get(t, b.gateway, "example.test", "/page"); !strings.HasPrefix(r.cacheStatus(), "cachegate; hit; detail=l1") {
+		t.Fatalf("the second instance's second request: %v, want an L1 hit", r)
+	}
+	code, stdout, stderr := runCmd(t, "purge", "--admin", a.admin, "--token", "embedded-nats-admin-token", "--tenant", "example.test", "--url", "/page")
+	if code != 0 {
+		t.Fatalf("purge through the first instance: exit %d: %s%s", code, stdout, stderr)
+	}
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		if r := get(t, b.gateway, "example.test", "/page"); r.isHit() {
+			return fmt.Errorf("the second instance still answers %v after the purge", r)
+		}
+		return nil
+	})
+}
+
+// TestServeNATSCredentials: serve authenticates to a standalone server
+// with CACHEGATE_NATS_USER and CACHEGATE_NATS_PASSWORD; a wrong password
+// stops it with the server's refusal, without printing the password.
+func TestServeNATSCredentials(t *testing.T) {
+	serveEnv(t)
+	org, _ := testOrigin(t)
+	t.Setenv("CACHEGATE_ORIGIN", org.URL)
+	srv := testenv.StartNATSWith(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "cachegate", Password: "right-nats-password"}}
+	})
+	t.Setenv("CACHEGATE_NATS_URL", srv.URL)
+	t.Setenv("CACHEGATE_NATS_USER", "cachegate")
+
+	t.Setenv("CACHEGATE_NATS_PASSWORD", "wrong-nats-password")
+	code, stdout, stderr := runCmd(t, "serve", "--log-level", "warn")
+	if code != 1 || !strings.Contains(stderr, "Authorization Violation") || strings.Contains(stdout+stderr, "wrong-nats-password") {
+		t.Errorf("serve with a wrong NATS password: exit %d, stdout %q, stderr %q; want 1 with the refusal and no password", code, stdout, stderr)
+	}
+
+	t.Setenv("CACHEGATE_NATS_PASSWORD", "right-nats-password")
+	s := startServe(t)
+	if s.nats != srv.URL {
+		t.Errorf("serve uses NATS at %s, want %s", s.nats, srv.URL)
+	}
+	if r := get(t, s.gateway, "example.test", "/page"); r.status != http.StatusOK {
+		t.Errorf("GET through serve on the authenticated NATS: %v", r)
+	}
+	if strings.Contains(s.stdout.String()+s.stderr.String(), "right-nats-password") {
+		t.Error("serve printed the NATS password")
+	}
+
+	// Credentials without a NATS URL are refused before anything starts.
+	t.Setenv("CACHEGATE_NATS_URL", "")
+	code, _, stderr = runCmd(t, "serve")
+	if code != 1 || !strings.Contains(stderr, "credentials are for a standalone server") {
+		t.Errorf("serve with NATS credentials and no URL: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -40,9 +40,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.adminListen == "" {
 		o.adminListen = node.DefaultAdminListen
 	}
-	if o.natsListen == "" {
-		o.natsListen = "127.0.0.1:0"
-	}
 	logger, err := newLogger(stderr, o.logLevel)
 	if err != nil {
 		return err
@@ -131,7 +128,7 @@ func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, tenant
 	fmt.Fprintf(w, "  admin token   %s\n", token)
 	fmt.Fprintf(w, "origin listening on %s\n", originAddr)
 	fmt.Fprintf(w, "  origin stats  http://%s/_origin/stats\n", originAddr)
-	fmt.Fprintf(w, "events on %s\n", a.NATSURL())
+	printEvents(w, a)
 	if withTraffic {
 		fmt.Fprintln(w, "demo traffic: on (--traffic=false turns it off)")
 	}

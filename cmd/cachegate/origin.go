@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/demo/origin"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/node"
@@ -26,23 +27,35 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the demo origin")
 	natsURL := fs.String("nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL to publish edits on (CACHEGATE_NATS_URL; none: edits are not announced)")
 	latency := fs.Duration("latency", origin.DefaultLatency, "artificial latency of every page (0: none)")
+	var auth config.NATS
+	registerNATSAuth(fs, &auth)
+	inbox := fs.String("nats-inbox-prefix", envOr("CACHEGATE_NATS_INBOX_PREFIX", ""), "reply subject prefix instead of _INBOX, e.g. _INBOX_acme for app credentials (CACHEGATE_NATS_INBOX_PREFIX)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	var onEdit func(context.Context, string, string) error
 	if *natsURL != "" {
-		nc, err := nats.Connect(*natsURL, nats.Name("cachegate-demo-origin"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+		c := config.NATS{URL: *natsURL}
+		applyNATSAuth(&c, auth)
+		cc := c.Conn()
+		cc.Name, cc.InboxPrefix = "cachegate-demo-origin", *inbox
+		if err := cc.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		nc, err := events.Connect(ctx, cc, nats.RetryOnFailedConnect(true))
 		if err != nil {
-			return fmt.Errorf("connect to NATS: %w", err)
+			return err
 		}
 		defer nc.Close()
 		js, err := jetstream.New(nc)
 		if err != nil {
 			return err
 		}
+		// An app's credentials may not declare streams (the serve
+		// processes do); publishing works once one has.
 		if err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
-			return fmt.Errorf("event streams: %w", err)
+			logger.Warn("could not declare the event streams; a serve process must", "err", err)
 		}
 		pub, err := events.NewPublisher(js, nc, events.PublisherConfig{})
 		if err != nil {

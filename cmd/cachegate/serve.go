@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "gateway listening on %s\n", a.GatewayAddr())
 	fmt.Fprintf(stdout, "admin listening on %s\n", a.AdminAddr())
-	fmt.Fprintf(stdout, "events on %s\n", a.NATSURL())
+	printEvents(stdout, a)
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)
 	}
@@ -67,4 +67,17 @@ func printConfigErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, err)
+}
+
+// printEvents says where the event bus is and how others reach it.
+func printEvents(w io.Writer, a *node.Node) {
+	u := a.NATSURL()
+	if u == "" {
+		fmt.Fprintln(w, "events on the embedded NATS server, in-process only (--nats-listen ADDR exposes it)")
+		return
+	}
+	fmt.Fprintf(w, "events on %s\n", u)
+	if seed := a.NATSSeedFile(); seed != "" {
+		fmt.Fprintf(w, "  NATS clients authenticate with the nkey seed in %s\n", seed)
+	}
 }

@@ -21,6 +21,10 @@ type overrides struct {
 	redisURL, natsURL           string
 	natsListen, dataDir         string
 	logLevel                    string
+	// natsAuth replaces every NATS credential of the file when any of its
+	// fields is set, so that a file's token and an environment's user
+	// never combine.
+	natsAuth config.NATS
 }
 
 // register adds the shared flags; defaults come from the environment so
@@ -30,8 +34,9 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+node.DefaultAdminListen+")")
 	fs.StringVar(&o.redisURL, "redis", envOr("CACHEGATE_REDIS_URL", ""), "Redis URL for the shared L2, e.g. redis://127.0.0.1:6379/0 (CACHEGATE_REDIS_URL; none: L1 only)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL (CACHEGATE_NATS_URL; none: an embedded server)")
-	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "client address of the embedded NATS server (CACHEGATE_NATS_LISTEN)")
+	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "expose the embedded NATS server at this address; clients authenticate with the nkey seed it writes to <data dir>/nats/client.nk (CACHEGATE_NATS_LISTEN; default: in-process only, no listener)")
 	fs.StringVar(&o.dataDir, "data-dir", envOr("CACHEGATE_DATA_DIR", ""), "directory for the embedded NATS server's data (CACHEGATE_DATA_DIR; default: a temporary one)")
+	registerNATSAuth(fs, &o.natsAuth)
 	fs.StringVar(&o.logLevel, "log-level", envOr("CACHEGATE_LOG_LEVEL", "info"), "debug, info, warn or error (CACHEGATE_LOG_LEVEL)")
 }
 
@@ -48,8 +53,28 @@ func (o *overrides) apply(f *config.File) {
 	set(&f.NATS.URL, o.natsURL)
 	set(&f.NATS.EmbeddedListen, o.natsListen)
 	set(&f.DataDir, o.dataDir)
+	applyNATSAuth(&f.NATS, o.natsAuth)
 	if o.redisURL != "" {
 		f.Redis = config.Redis{URL: config.Secret(o.redisURL)}
+	}
+}
+
+// registerNATSAuth adds the NATS credential flags and variables to fs,
+// into the credential fields of a.
+func registerNATSAuth(fs *flag.FlagSet, a *config.NATS) {
+	fs.StringVar(&a.Credentials, "nats-creds", envOr("CACHEGATE_NATS_CREDS", ""), "NATS .creds file (CACHEGATE_NATS_CREDS)")
+	fs.StringVar(&a.NkeySeed, "nats-nkey-seed", envOr("CACHEGATE_NATS_NKEY_SEED", ""), "NATS user nkey seed file, e.g. the embedded server's <data dir>/nats/client.nk (CACHEGATE_NATS_NKEY_SEED)")
+	fs.StringVar(&a.User, "nats-user", envOr("CACHEGATE_NATS_USER", ""), "NATS user; its password only from CACHEGATE_NATS_PASSWORD (CACHEGATE_NATS_USER)")
+	// Secrets only from the environment: flags show in the process list.
+	a.Password = config.Secret(envOr("CACHEGATE_NATS_PASSWORD", ""))
+	a.Token = config.Secret(envOr("CACHEGATE_NATS_TOKEN", ""))
+}
+
+// applyNATSAuth replaces every credential of dst by a's when a has any, so
+// that a file's token and an environment's user never combine.
+func applyNATSAuth(dst *config.NATS, a config.NATS) {
+	if a.Credentials != "" || a.NkeySeed != "" || a.User != "" || a.Password != "" || a.Token != "" {
+		dst.Credentials, dst.NkeySeed, dst.User, dst.Password, dst.Token = a.Credentials, a.NkeySeed, a.User, a.Password, a.Token
 	}
 }
 

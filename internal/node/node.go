@@ -22,6 +22,7 @@ import (
 	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/events/natsserver"
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
@@ -47,7 +48,7 @@ type Node struct {
 	token string
 
 	reg      *prometheus.Registry
-	embedded *events.Embedded
+	embedded *natsserver.Server
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	rdb      redis.UniversalClient
@@ -109,9 +110,13 @@ func cmpOr(v, def string) string {
 	return v
 }
 
+// connectNATS connects to the configured NATS server with its
+// credentials, or starts the embedded one (natsserver: in-process only
+// unless nats.embedded_listen is set) and connects in-process.
 func (n *Node) connectNATS(ctx context.Context) error {
-	url := n.file.NATS.URL
-	if url == "" {
+	cc := n.file.NATS.Conn()
+	var extra []nats.Option
+	if cc.URL == "" {
 		dir := n.file.DataDir
 		if dir == "" {
 			tmp, err := os.MkdirTemp("", "cachegate-")
@@ -120,29 +125,29 @@ func (n *Node) connectNATS(ctx context.Context) error {
 			}
 			n.tmpDir, dir = tmp, tmp
 		}
-		emb, err := events.StartEmbedded(ctx, events.EmbeddedConfig{
-			Listen:   cmpOr(n.file.NATS.EmbeddedListen, events.DefaultEmbeddedListen),
+		emb, err := natsserver.Start(ctx, natsserver.Config{
+			Listen:   n.file.NATS.EmbeddedListen,
 			StoreDir: filepath.Join(dir, "nats"),
 		})
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
-		n.embedded, url = emb, emb.URL()
+		n.embedded = emb
+		cc = events.ConnConfig{URL: emb.ClientURL()}
+		extra = emb.ClientOptions()
 	}
-	opts := []nats.Option{
-		nats.Name("cachegate"),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
-	}
-	if n.file.NATS.Credentials != "" {
-		opts = append(opts, nats.UserCredentials(n.file.NATS.Credentials))
-	}
-	if tok := string(n.file.NATS.Token); tok != "" {
-		opts = append(opts, nats.Token(tok))
-	}
-	nc, err := nats.Connect(url, opts...)
+	// Asynchronous errors (a permission violation, a slow consumer) would
+	// otherwise go to stderr unformatted, or nowhere.
+	extra = append(extra, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		n.log.Warn("NATS error", "err", err, "subscription", subject)
+	}))
+	nc, err := events.Connect(ctx, cc, extra...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", redactURL(url), err)
+		return err
 	}
 	n.nc = nc
 	if n.js, err = jetstream.New(nc); err != nil {
@@ -320,8 +325,24 @@ func (n *Node) ready(ctx context.Context) error {
 func (n *Node) GatewayAddr() string { return n.gwLn.Addr().String() }
 func (n *Node) AdminAddr() string   { return n.adminLn.Addr().String() }
 
-// NATSURL is the event bus's client URL.
-func (n *Node) NATSURL() string { return n.nc.ConnectedUrlRedacted() }
+// NATSURL is the URL other processes reach the event bus at: the
+// standalone server's (without a password), or the embedded server's
+// listener; "" for an embedded server without one (in-process only).
+func (n *Node) NATSURL() string {
+	if n.embedded != nil {
+		return n.embedded.URL()
+	}
+	return n.nc.ConnectedUrlRedacted()
+}
+
+// NATSSeedFile is the nkey seed file other processes on this host
+// authenticate to the embedded server's listener with; "" otherwise.
+func (n *Node) NATSSeedFile() string {
+	if n.embedded == nil {
+		return ""
+	}
+	return n.embedded.SeedFile()
+}
 
 // Run serves until ctx is cancelled, then shuts everything down in order:
 // listeners first (no new requests), then the event and purge loops.
@@ -411,15 +432,6 @@ func (n *Node) Close() {
 	if n.tmpDir != "" {
 		_ = os.RemoveAll(n.tmpDir)
 	}
-}
-
-// redactURL drops credentials from a URL for messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }
 
 // Publisher publishes change events through this node's NATS connection.

@@ -20,6 +20,13 @@ type NATS struct {
 // temporary directory, on a free port, and shuts it down when t ends.
 func StartNATS(t testing.TB) *NATS {
 	t.Helper()
+	return StartNATSWith(t, nil)
+}
+
+// StartNATSWith is StartNATS with configure applied to the server's
+// options first (e.g. users and permissions); nil changes nothing.
+func StartNATSWith(t testing.TB, configure func(*server.Options)) *NATS {
+	t.Helper()
 	n := &NATS{t: t, opts: &server.Options{
 		Host:      "127.0.0.1",
 		Port:      server.RANDOM_PORT,
@@ -28,6 +35,9 @@ func StartNATS(t testing.TB) *NATS {
 		NoLog:     true,
 		NoSigs:    true,
 	}}
+	if configure != nil {
+		configure(n.opts)
+	}
 	n.start()
 	t.Cleanup(n.Shutdown)
 	return n

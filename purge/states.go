@@ -17,8 +17,9 @@ import (
 const (
 	// StatesBucket holds one key per purge and target ("<id>.<target>").
 	StatesBucket = "CACHEGATE_PURGE_STATES"
-	// FailedBucket holds one key per purge and provider that spent its
-	// retry budget, with the request, until it is retried.
+	// FailedBucket holds one key per purge and provider that failed
+	// for good (a permanent error), with the request, until it is
+	// retried or dismissed.
 	FailedBucket = "CACHEGATE_PURGE_FAILED"
 	// DefaultStateTTL is how long states are kept when StatesConfig.TTL is 0.
 	DefaultStateTTL = 7 * 24 * time.Hour
@@ -50,8 +51,8 @@ type States struct {
 	failed jetstream.KeyValue
 }
 
-// Failure is a purge that a provider could not confirm within the retry
-// budget. It is kept until RetryFailed or Dismiss.
+// Failure is a purge that a provider refused for good (a permanent
+// error). It is kept until RetryFailed or Dismiss.
 type Failure struct {
 	ID       string               `json:"id"`
 	Provider string               `json:"provider"`

@@ -27,6 +27,10 @@ type worker struct {
 	route route
 	acct  *account
 
+	// health is whether the provider's last call failed, for /readyz
+	// and the backlog metrics.
+	health health
+
 	mu    sync.Mutex
 	queue []*job
 	wake  chan struct{}
@@ -206,8 +210,12 @@ func (w *worker) record(ctx context.Context, jobs []*job, idx []int, st State, a
 }
 
 // deliver sends one batch until the provider confirms it, the error is
-// permanent, the attempts are spent, or ctx ends. onRetry runs before
-// each wait for another attempt.
+// permanent, or ctx ends. A temporary error (5xx, 429, a timeout, a
+// refused connection, Cloudflare's "success": false) is retried however
+// long it lasts: an attempt budget would turn an ordinary outage into lost
+// purges. Only a permanent error (the provider says the request itself is
+// wrong, or the credentials are) ends in failed, visible and retryable.
+// onRetry runs before each wait for another attempt.
 func (w *worker) deliver(ctx context.Context, b Batch, onRetry func(attempt int, err error)) (int, error) {
 	cfg := w.d.cfg
 	for attempt := 1; ; attempt++ {
@@ -228,24 +236,30 @@ func (w *worker) deliver(ctx context.Context, b Batch, onRetry func(attempt int,
 		switch {
 		case err == nil:
 			w.d.m.calls.WithLabelValues(w.name, outcomeOK).Inc()
+			w.health.ok()
 			w.d.log.Debug("purge call confirmed", "provider", w.name, "zone", b.Zone, "tags", len(b.Tags), "urls", len(b.URLs), "attempt", attempt)
 			return attempt, nil
 		case errors.Is(err, ErrPermanent):
 			w.d.m.calls.WithLabelValues(w.name, outcomePermanent).Inc()
+			// The provider answered: it is up, this request is wrong.
+			w.health.ok()
 			return attempt, err
 		case errors.As(err, &ra):
 			w.d.m.calls.WithLabelValues(w.name, outcomeRetryAfter).Inc()
 		default:
 			w.d.m.calls.WithLabelValues(w.name, outcomeTemporary).Inc()
 		}
-		if attempt >= cfg.MaxAttempts {
-			return attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
+		w.health.failing(err)
 		wait := backoff(cfg.BackoffBase, cfg.BackoffMax, attempt)
-		if ra != nil && ra.After > 0 {
+		if ra != nil {
 			// The whole account waits, not just this batch: the
-			// provider counts calls per account.
-			w.acct.pause(min(ra.After, cfg.MaxRetryAfter))
+			// provider counts calls per account, so the next batch,
+			// whichever it is, goes no earlier. Paused before anything
+			// else, so that no path leaves the account unpaused.
+			if ra.After > 0 {
+				wait = min(ra.After, cfg.MaxRetryAfter)
+			}
+			w.acct.pause(wait)
 			wait = 0
 		}
 		w.d.log.Info("purge call failed, retrying", "provider", w.name, "zone", b.Zone, "attempt", attempt, "err", err)

@@ -27,18 +27,57 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// readyz answers 503 only when this instance cannot do its job (the
+// Ready check: the event bus). A CDN that fails does not make it unready:
+// the gateway still serves and invalidates its own layers, and pulling it
+// from the load balancer would not bring the CDN back. The CDN's backlog
+// is shown as detail instead, "degraded" while a provider fails or purges
+// failed for good.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	body := map[string]any{"status": "ready"}
+	if s.cfg.Backlog != nil {
+		body["purges"] = s.purgeHealth(ctx)
+	}
 	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			s.log.Warn("admin: not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			body["status"], body["error"] = "not ready", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// PurgeHealth is the CDN part of /readyz: the backlog without the
+// providers' error messages, which /readyz, unauthenticated, does not show
+// (the failed-purge listing does).
+type PurgeHealth struct {
+	// Status is "ok", "degraded" (a provider failing, or purges failed
+	// for good) or "unknown" (the backlog could not be read).
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	purge.Backlog
+}
+
+func (s *Server) purgeHealth(ctx context.Context) PurgeHealth {
+	b, err := s.cfg.Backlog.PurgeBacklog(ctx)
+	if err != nil {
+		s.log.Warn("admin: purge backlog", "err", err)
+		return PurgeHealth{Status: "unknown", Detail: "the purge backlog could not be read"}
+	}
+	h := PurgeHealth{Status: "ok", Backlog: b}
+	if bad, why := b.Degraded(); bad {
+		h.Status, h.Detail = "degraded", why
+	}
+	for name, p := range h.Providers {
+		p.LastError = ""
+		h.Providers[name] = p
+	}
+	return h
 }
 
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
@@ -208,6 +247,61 @@ func (s *Server) getPurge(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// FailedPurgesResponse is the body of GET /api/v1/purges?status=failed.
+type FailedPurgesResponse struct {
+	Purges []purge.Failure `json:"purges"`
+	// Backlog is what still waits for the CDN, with the providers' last
+	// errors; absent without a CDN.
+	Backlog *purge.Backlog `json:"backlog,omitempty"`
+}
+
+func (s *Server) listPurges(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.FailedPurges == nil {
+		return notConfigured("the CDN purge queue is")
+	}
+	// Only the failed purges are listed: the others are in the audit log
+	// and, by id, at /api/v1/purges/<id>.
+	if st := r.URL.Query().Get("status"); st != "" && st != string(purge.StatusFailed) {
+		return fmt.Errorf("%w: status=%q: only status=failed is listed", ErrBadRequest, st)
+	}
+	n, err := limitParam(r, audit.MaxRecent)
+	if err != nil {
+		return err
+	}
+	fails, err := s.cfg.FailedPurges.FailedPurges(r.Context(), n)
+	if err != nil {
+		return fmt.Errorf("listing failed purges: %w", err)
+	}
+	resp := FailedPurgesResponse{Purges: fails}
+	if resp.Purges == nil {
+		resp.Purges = []purge.Failure{}
+	}
+	if s.cfg.Backlog != nil {
+		b, err := s.cfg.Backlog.PurgeBacklog(r.Context())
+		if err != nil {
+			return fmt.Errorf("reading the purge backlog: %w", err)
+		}
+		resp.Backlog = &b
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) retryPurge(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.FailedPurges == nil {
+		return notConfigured("the CDN purge queue is")
+	}
+	id := r.PathValue("id")
+	if err := validateID(id); err != nil {
+		return err
+	}
+	if err := s.cfg.FailedPurges.RetryPurge(r.Context(), id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "retried": true})
 	return nil
 }
 

@@ -57,6 +57,8 @@ func TestAuthRequired(t *testing.T) {
 		{"GET", "/api/v1/audit", ""},
 		{"GET", "/api/v1/deadletters", ""},
 		{"POST", "/api/v1/deadletters/1/retry", ""},
+		{"GET", "/api/v1/purges", ""},
+		{"POST", "/api/v1/purges/p1/retry", ""},
 	}
 	const wrong = "not-the-token-but-a-secret-guess"
 	auths := []struct {

@@ -229,3 +229,33 @@ func (q *Queue) RetryFailedParts(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// DismissAll forgets every failure of purge id, or of its parts, without
+// retrying (an operator decided it no longer matters); their states stay
+// failed. It returns ErrNotFound when nothing failed.
+func (s *States) DismissAll(ctx context.Context, id string) error {
+	ids, err := s.Parts(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ids == nil {
+		ids = []string{id}
+	}
+	n := 0
+	for _, p := range ids {
+		fails, err := s.Failed(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, f := range fails {
+			if err := s.Dismiss(ctx, f.ID, f.Provider); err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no failed purge %s", ErrNotFound, id)
+	}
+	return nil
+}

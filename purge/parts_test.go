@@ -1,6 +1,7 @@
 package purge_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -85,5 +86,23 @@ func TestPartsReadAsOne(t *testing.T) {
 	e.waitStatus("p", "cloudflare", purge.StatusConfirmed, 10*time.Second)
 	if err := e.queue.RetryFailedParts(t.Context(), "p"); err == nil {
 		t.Error("a second retry found something to retry")
+	}
+
+	// A part that fails again can be dismissed by the whole purge's id.
+	e.cf.Fail(cloudflarefake.Fault{Status: 400, Code: 1012, Message: "Request is invalid"})
+	more := purge.SplitRequest(invalidation.Request{ID: "q", Tenant: "acme", Tags: []string{"dddd", "eeee"}}, 8)
+	if err := e.states.SetParts(t.Context(), "q", []string{more[0].ID, more[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(more...)
+	e.waitStatus("q", "cloudflare", purge.StatusFailed, 10*time.Second)
+	if err := e.states.DismissAll(t.Context(), "q"); err != nil {
+		t.Fatal(err)
+	}
+	if fails, err := e.states.Failed(t.Context(), ""); err != nil || len(fails) != 0 {
+		t.Errorf("Failed() after DismissAll = %+v, %v", fails, err)
+	}
+	if err := e.states.DismissAll(t.Context(), "q"); !errors.Is(err, purge.ErrNotFound) {
+		t.Errorf("a second DismissAll: %v, want ErrNotFound", err)
 	}
 }

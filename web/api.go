@@ -291,6 +291,16 @@ func (s *Server) listPurges(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryPurge(w http.ResponseWriter, r *http.Request) error {
+	return s.onFailedPurge(w, r, FailedPurges.RetryPurge, "retried")
+}
+
+func (s *Server) dismissPurge(w http.ResponseWriter, r *http.Request) error {
+	return s.onFailedPurge(w, r, FailedPurges.DismissPurge, "dismissed")
+}
+
+// onFailedPurge runs op on the failed purge named in the path and answers
+// 202 {"id", done: true}.
+func (s *Server) onFailedPurge(w http.ResponseWriter, r *http.Request, op func(FailedPurges, context.Context, string) error, done string) error {
 	if s.cfg.FailedPurges == nil {
 		return notConfigured("the CDN purge queue is")
 	}
@@ -298,10 +308,10 @@ func (s *Server) retryPurge(w http.ResponseWriter, r *http.Request) error {
 	if err := validateID(id); err != nil {
 		return err
 	}
-	if err := s.cfg.FailedPurges.RetryPurge(r.Context(), id); err != nil {
+	if err := op(s.cfg.FailedPurges, r.Context(), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "retried": true})
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, done: true})
 	return nil
 }
 

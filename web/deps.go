@@ -50,6 +50,9 @@ type FailedPurges interface {
 	// RetryPurge enqueues purge id again for the providers at which it
 	// failed; an id with no failure is an error wrapping ErrNotFound.
 	RetryPurge(ctx context.Context, id string) error
+	// DismissPurge forgets the failures of purge id without retrying it;
+	// an id with no failure is an error wrapping ErrNotFound.
+	DismissPurge(ctx context.Context, id string) error
 }
 
 // PurgeBacklog reports what waits for the CDN (*purge.Dispatcher behind an

@@ -29,6 +29,7 @@
 //	GET  /api/v1/purges[?status=failed]   FailedPurgesResponse: purges a CDN refused for good, and the backlog
 //	GET  /api/v1/purges/{id}              PurgeStateResponse
 //	POST /api/v1/purges/{id}/retry        202: the failed providers of purge id get it again
+//	POST /api/v1/purges/{id}/dismiss      202: forget purge id's failures without retrying
 //	POST /api/v1/events[?wait=1]          an event's JSON → as for purges
 //	GET  /api/v1/audit[?limit=N]          AuditResponse, newest first
 //	GET  /api/v1/deadletters[?limit=N]    DeadLettersResponse

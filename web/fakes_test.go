@@ -208,6 +208,18 @@ func (c *fakeCDN) RetryPurge(ctx context.Context, id string) error {
 	return nil
 }
 
+func (c *fakeCDN) DismissPurge(ctx context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.list {
+		if f.ID == id || f.Purge == id {
+			c.list = append(c.list[:i], c.list[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("no failed purge %q: %w", id, ErrNotFound)
+}
+
 func (c *fakeCDN) PurgeBacklog(ctx context.Context) (purge.Backlog, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -51,6 +51,12 @@ func TestFailedPurgesListedAndRetried(t *testing.T) {
 	if list = decode[FailedPurgesResponse](t, b); code != http.StatusOK || len(list.Purges) != 1 || list.Purges[0].ID != "p1" {
 		t.Fatalf("after the retry: %d %s", code, b)
 	}
+	if code, _, b := e.do(t, "POST", "/api/v1/purges/p1/dismiss", "", bearer(testToken)); code != http.StatusAccepted || !strings.Contains(string(b), `"dismissed":true`) {
+		t.Fatalf("dismiss p1: %d %s", code, b)
+	}
+	if code, _, b := e.do(t, "POST", "/api/v1/purges/p1/dismiss", "", bearer(testToken)); code != http.StatusNotFound {
+		t.Fatalf("dismiss p1 again: %d %s, want 404", code, b)
+	}
 }
 
 // TestReadyzShowsTheCDN: a failing CDN leaves /readyz 200 (the gateway

@@ -135,6 +135,29 @@ func TestPurgeWaitReportsTheCDN(t *testing.T) {
 			t.Fatalf("tag %s of the 10,000 never reached the CDN", tag)
 		}
 	}
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		if r := readyz(t, s.admin); r.Purges.Status != "ok" || r.Purges.Queued != 0 {
+			return fmt.Errorf("/readyz once everything was delivered: %+v", r)
+		}
+		return nil
+	})
+
+	// A purge that will never apply can be dismissed, and /readyz is ok
+	// again.
+	fake.Down(cloudflarefake.Fault{Status: 400, Code: 1012, Message: "Request is invalid"})
+	if code, stdout, _ = op("purge", "--tenant", "acme", "--tag", "never", "--timeout", "20s"); code != 1 {
+		t.Fatalf("purge --wait refused by the CDN: exit %d: %s", code, stdout)
+	}
+	st = web.PurgeStateResponse{}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr = op("purges", "dismiss", st.ID, "--output", "table"); code != 0 || !strings.Contains(stdout, "dismissed") {
+		t.Fatalf("purges dismiss: exit %d: %s%s", code, stdout, stderr)
+	}
+	if r := readyz(t, s.admin); r.Purges.Status != "ok" || r.Purges.Failed != 0 {
+		t.Errorf("/readyz after the dismissal: %+v", r)
+	}
 	if strings.Contains(s.stdout.String()+s.stderr.String(), "cf-test-token-never-printed") {
 		t.Error("serve printed the Cloudflare token")
 	}

@@ -35,7 +35,7 @@ func commands() []command {
 		{"check-config", "validate a config file", runCheckConfig},
 		{"publish", "publish a change event", runPublish},
 		{"purge", "purge through the admin API; --wait follows the CDN providers' outcome", runPurge},
-		{"purges", "failed CDN purges: list, show <id>, retry <id>", runPurges},
+		{"purges", "failed CDN purges: list, show <id>, retry <id>, dismiss <id>", runPurges},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 //	cachegate purges [list] [--limit N]
 //	cachegate purges show <id>
 //	cachegate purges retry <id>
+//	cachegate purges dismiss <id>
 func runPurges(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub := "list"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -38,7 +39,7 @@ func runPurges(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
-	case "show", "retry":
+	case "show", "retry", "dismiss":
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			return fmt.Errorf("%w: purges %s needs a purge id", errUsage, sub)
 		}
@@ -47,7 +48,7 @@ func runPurges(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	default:
-		return fmt.Errorf("%w: purges: unknown subcommand %q (list, show, retry)", errUsage, sub)
+		return fmt.Errorf("%w: purges: unknown subcommand %q (list, show, retry, dismiss)", errUsage, sub)
 	}
 	if err := output.check(); err != nil {
 		return err
@@ -63,13 +64,17 @@ func runPurges(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		return output.print(stdout, st, func(w io.Writer) { printTargets(w, st) })
-	case "retry":
+	case "retry", "dismiss":
 		var out json.RawMessage
-		if _, err := c.post(ctx, "/api/v1/purges/"+url.PathEscape(id)+"/retry", struct{}{}, &out); err != nil {
+		if _, err := c.post(ctx, "/api/v1/purges/"+url.PathEscape(id)+"/"+sub, struct{}{}, &out); err != nil {
 			return err
 		}
 		return output.print(stdout, out, func(w io.Writer) {
-			fmt.Fprintf(w, "purge %s queued again for the providers where it failed\n", id)
+			if sub == "retry" {
+				fmt.Fprintf(w, "purge %s queued again for the providers where it failed\n", id)
+			} else {
+				fmt.Fprintf(w, "purge %s: failures dismissed, not retried\n", id)
+			}
 		})
 	}
 	var list web.FailedPurgesResponse

@@ -146,6 +146,14 @@ func (w *webAdapters) RetryPurge(ctx context.Context, id string) error {
 	return err
 }
 
+func (w *webAdapters) DismissPurge(ctx context.Context, id string) error {
+	err := w.states.DismissAll(ctx, id)
+	if errors.Is(err, purge.ErrNotFound) {
+		return fmt.Errorf("%w: no failed purge %q", web.ErrNotFound, id)
+	}
+	return err
+}
+
 func (w *webAdapters) PurgeBacklog(ctx context.Context) (purge.Backlog, error) {
 	return w.dispatcher.Backlog(ctx)
 }

@@ -170,8 +170,14 @@ func (s *Server) waitCtx(ctx context.Context, wait bool) (context.Context, conte
 
 // acceptedResponse is the body of 202 and, with wait, 200 answers.
 type acceptedResponse struct {
-	ID      string `json:"id"`
-	Applied bool   `json:"applied,omitempty"`
+	ID string `json:"id"`
+	// Applied is true once the gateway's layers (L1, L2) applied it; it
+	// says nothing of the CDN, whose providers confirm later.
+	Applied bool `json:"applied,omitempty"`
+	// Targets is, for a purge waited for, its state at every target when
+	// the answer was written, the CDN providers' included: typically
+	// queued or sent. Follow GET /api/v1/purges/<id> for their outcome.
+	Targets map[string]purge.State `json:"targets,omitempty"`
 }
 
 func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
@@ -202,11 +208,17 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return withID(id, err)
 	}
-	if wait {
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true})
-	} else {
+	if !wait {
 		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id})
+		return nil
 	}
+	resp := acceptedResponse{ID: id, Applied: true}
+	// The state is a courtesy: the purge is applied whether or not it
+	// can be read now.
+	if st, err := s.cfg.Purges.PurgeState(r.Context(), id); err == nil {
+		resp.Targets = st
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

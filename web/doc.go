@@ -25,7 +25,9 @@
 //	GET  /api/v1/stats                    stats.Snapshot
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
-//	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true} | 504 {"error","id"}
+//	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true,"targets"} | 504 {"error","id"}
+//	                                      (applied: in the gateway's layers; targets: every layer's and
+//	                                      CDN provider's state then; the CDN confirms later)
 //	GET  /api/v1/purges[?status=failed]   FailedPurgesResponse: purges a CDN refused for good, and the backlog
 //	GET  /api/v1/purges/{id}              PurgeStateResponse
 //	POST /api/v1/purges/{id}/retry        202: the failed providers of purge id get it again

@@ -364,9 +364,13 @@ async function refreshActivity() {
   } catch (e) {
     showUnavailable('deadletters', 'deadletters-empty', e);
   }
+  const cdnCard = document.getElementById('cdn-card');
   try {
     renderCDN(await api('/api/v1/purges?status=failed&limit=50'));
+    cdnCard.hidden = false;
   } catch (e) {
+    // 503: no CDN configured on this instance, nothing to show.
+    cdnCard.hidden = e.status === 503;
     showUnavailable('failed-purges', 'failed-purges-empty', e);
     document.getElementById('cdn-backlog').textContent = '';
   }

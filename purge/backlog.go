@@ -124,29 +124,57 @@ func (d *Dispatcher) local(now time.Time) map[string]ProviderBacklog {
 	return out
 }
 
+// shared is the part of the backlog read from the server, kept for
+// backlogTTL: load balancers poll /readyz and Prometheus scrapes, and each
+// read costs a stream info and a key listing.
+type shared struct {
+	mu     sync.Mutex
+	at     time.Time
+	queued uint64
+	first  time.Time
+	failed int
+}
+
+const backlogTTL = time.Second
+
 // Backlog reports the queue, the failed purges and this instance's
 // per-provider backlog.
 func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
 	now := time.Now()
 	b := Backlog{Providers: d.local(now)}
-	s, err := d.js.Stream(ctx, StreamName)
-	if err != nil {
-		return b, fmt.Errorf("purge: queue stream: %w", err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return b, fmt.Errorf("purge: queue stream info: %w", err)
+	sh := &d.shared
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if now.Sub(sh.at) >= backlogTTL {
+		if err := d.readShared(ctx, sh); err != nil {
+			return b, err
+		}
+		sh.at = now
 	}
 	// A work queue deletes what is acked: its first message is the oldest
 	// purge not yet delivered everywhere.
-	b.Queued = info.State.Msgs
-	if b.Queued > 0 && !info.State.FirstTime.IsZero() {
-		b.OldestSeconds = max(now.Sub(info.State.FirstTime).Seconds(), 0)
-	}
-	if b.Failed, err = d.states.FailedCount(ctx); err != nil {
-		return b, err
+	b.Queued, b.Failed = sh.queued, sh.failed
+	if b.Queued > 0 && !sh.first.IsZero() {
+		b.OldestSeconds = max(now.Sub(sh.first).Seconds(), 0)
 	}
 	return b, nil
+}
+
+func (d *Dispatcher) readShared(ctx context.Context, sh *shared) error {
+	s, err := d.js.Stream(ctx, StreamName)
+	if err != nil {
+		return fmt.Errorf("purge: queue stream: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("purge: queue stream info: %w", err)
+	}
+	failed, err := d.states.FailedCount(ctx)
+	if err != nil {
+		return err
+	}
+	sh.queued, sh.first, sh.failed = info.State.Msgs, info.State.FirstTime, failed
+	return nil
 }
 
 // FailedCount is the number of failed purges kept for retry.

@@ -166,6 +166,8 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[*job]struct{}
+
+	shared shared // the backlog's server-side figures, briefly cached
 }
 
 // job is one dequeued message, done once every provider it targets has a

@@ -65,32 +65,50 @@ func (b Backlog) Degraded() (bool, string) {
 	return false, ""
 }
 
-// health tracks whether a provider's calls are failing.
+// health tracks whether a provider's calls are failing, per zone: zones
+// are delivered side by side, and one zone's success says nothing of
+// another's outage.
 type health struct {
-	mu      sync.Mutex
+	mu    sync.Mutex
+	zones map[string]failure
+}
+
+type failure struct {
 	since   time.Time
 	lastErr string
 }
 
-func (h *health) failing(err error) {
+func (h *health) failing(zone string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.since.IsZero() {
-		h.since = time.Now().UTC()
+	if h.zones == nil {
+		h.zones = map[string]failure{}
 	}
-	h.lastErr = err.Error()
+	f := h.zones[zone]
+	if f.since.IsZero() {
+		f.since = time.Now().UTC()
+	}
+	f.lastErr = err.Error()
+	h.zones[zone] = f
 }
 
-func (h *health) ok() {
+func (h *health) ok(zone string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.since, h.lastErr = time.Time{}, ""
+	delete(h.zones, zone)
 }
 
+// get returns the earliest start of the failures under way and the last
+// error of that zone; a zero since when no zone is failing.
 func (h *health) get() (since time.Time, lastErr string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.since, h.lastErr
+	for _, f := range h.zones {
+		if since.IsZero() || f.since.Before(since) {
+			since, lastErr = f.since, f.lastErr
+		}
+	}
+	return since, lastErr
 }
 
 // local is the per-provider backlog of this dispatcher's in-flight jobs.

@@ -17,7 +17,8 @@
 //     consumer shared by every instance; purges dequeued within the window
 //     form a round, merged per provider and zone, deduplicated, and split
 //     into batches within the provider's Limits. Each provider has its own
-//     worker, so a slow provider never holds up another. A message is
+//     worker, and within it each zone is delivered on its own, so a slow
+//     provider or zone never holds up another. A message is
 //     acked only once every provider's outcome (confirmed, or failed with
 //     the reason) is durably recorded: a crash before that redelivers it
 //     (duplicates are fine, losses are not). A temporary failure (5xx,

@@ -141,3 +141,39 @@ func TestInvalidRequestFailsVisibly(t *testing.T) {
 	}
 	e.waitStatus("bad", "cloudflare", purge.StatusConfirmed, 10*time.Second)
 }
+
+// TestZoneOutageDoesNotHoldUpOtherZones: while one zone's call hangs (and
+// would be retried for as long as it fails), another zone's purge is
+// delivered.
+func TestZoneOutageDoesNotHoldUpOtherZones(t *testing.T) {
+	e := newEnv(t)
+	block := make(chan struct{})
+	e.cf.Fail(cloudflarefake.Fault{Block: block})
+	cfg := e.fastCfg(purge.Provider{
+		Purger: e.cloudflare(20 * time.Second),
+		Zones:  map[string]string{"acme": "zone-acme", "berg": "zone-berg"},
+	})
+	cfg.CallTimeout = 20 * time.Second
+	e.enqueue(tagReq("za", "acme", "company:acme"), tagReq("zb", "berg", "company:berg"))
+	e.start(e.queue, cfg)
+	var stuck string
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		a, errA := e.states.Get(t.Context(), "za")
+		b, errB := e.states.Get(t.Context(), "zb")
+		if errA != nil || errB != nil {
+			return fmt.Errorf("%v %v", errA, errB)
+		}
+		switch {
+		case a["cloudflare"].Status == purge.StatusConfirmed && b["cloudflare"].Status == purge.StatusSent:
+			stuck = "zb"
+		case b["cloudflare"].Status == purge.StatusConfirmed && a["cloudflare"].Status == purge.StatusSent:
+			stuck = "za"
+		default:
+			return fmt.Errorf("za %+v, zb %+v: want one confirmed while the other's zone hangs", a, b)
+		}
+		return nil
+	})
+	close(block)
+	e.waitStatus(stuck, "cloudflare", purge.StatusConfirmed, 5*time.Second)
+	e.queueEmpty(5 * time.Second)
+}

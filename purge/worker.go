@@ -151,27 +151,52 @@ func (w *worker) process(ctx context.Context, jobs []*job, fin chan<- finished) 
 	waitSent := func() { <-sentDone }
 	defer waitSent()
 
+	// Zones are delivered side by side, each one batch at a time: a zone
+	// whose calls keep failing (retried until they succeed) must not
+	// hold up the others. The account's bucket and Retry-After pause
+	// still pace them all.
+	var mu sync.Mutex
 	errs := make([]error, len(jobs))
 	attempts := make([]int, len(jobs))
+	var zones []string
+	byZone := map[string][]planned{}
 	for _, b := range batches {
-		n, err := w.deliver(ctx, b.batch, func(attempt int, err error) {
-			waitSent()
-			w.record(ctx, jobs, b.jobs, State{Status: StatusRetrying, Detail: err.Error(), Attempts: attempt}, "", "")
-		})
-		if ctx.Err() != nil {
-			return // not acked: redelivered after AckWait
+		if _, ok := byZone[b.batch.Zone]; !ok {
+			zones = append(zones, b.batch.Zone)
 		}
-		for _, i := range b.jobs {
-			attempts[i] = max(attempts[i], n)
-			if err != nil && errs[i] == nil {
-				errs[i] = err
-			}
-			if pending[i]--; pending[i] == 0 {
-				waitSent()
-				fin <- finished{jobs[i], outcome{err: errs[i], attempts: attempts[i]}}
-			}
-		}
+		byZone[b.batch.Zone] = append(byZone[b.batch.Zone], b)
 	}
+	var wg sync.WaitGroup
+	for _, z := range zones {
+		wg.Go(func() {
+			for _, b := range byZone[z] {
+				n, err := w.deliver(ctx, b.batch, func(attempt int, err error) {
+					waitSent()
+					w.record(ctx, jobs, b.jobs, State{Status: StatusRetrying, Detail: err.Error(), Attempts: attempt}, "", "")
+				})
+				if ctx.Err() != nil {
+					return // not acked: redelivered after AckWait
+				}
+				var done []int
+				mu.Lock()
+				for _, i := range b.jobs {
+					attempts[i] = max(attempts[i], n)
+					if err != nil && errs[i] == nil {
+						errs[i] = err
+					}
+					if pending[i]--; pending[i] == 0 {
+						done = append(done, i)
+					}
+				}
+				mu.Unlock()
+				for _, i := range done {
+					waitSent()
+					fin <- finished{jobs[i], outcome{err: errs[i], attempts: attempts[i]}}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // record writes st (and an audit line when action is set) for the jobs at
@@ -236,20 +261,20 @@ func (w *worker) deliver(ctx context.Context, b Batch, onRetry func(attempt int,
 		switch {
 		case err == nil:
 			w.d.m.calls.WithLabelValues(w.name, outcomeOK).Inc()
-			w.health.ok()
+			w.health.ok(b.Zone)
 			w.d.log.Debug("purge call confirmed", "provider", w.name, "zone", b.Zone, "tags", len(b.Tags), "urls", len(b.URLs), "attempt", attempt)
 			return attempt, nil
 		case errors.Is(err, ErrPermanent):
 			w.d.m.calls.WithLabelValues(w.name, outcomePermanent).Inc()
 			// The provider answered: it is up, this request is wrong.
-			w.health.ok()
+			w.health.ok(b.Zone)
 			return attempt, err
 		case errors.As(err, &ra):
 			w.d.m.calls.WithLabelValues(w.name, outcomeRetryAfter).Inc()
 		default:
 			w.d.m.calls.WithLabelValues(w.name, outcomeTemporary).Inc()
 		}
-		w.health.failing(err)
+		w.health.failing(b.Zone, err)
 		wait := backoff(cfg.BackoffBase, cfg.BackoffMax, attempt)
 		if ra != nil {
 			// The whole account waits, not just this batch: the

@@ -143,8 +143,8 @@ func TestInvalidRequestFailsVisibly(t *testing.T) {
 }
 
 // TestZoneOutageDoesNotHoldUpOtherZones: while one zone's call hangs (and
-// would be retried for as long as it fails), another zone's purge is
-// delivered.
+// would be retried for as long as it fails), another zone's purges are
+// delivered, those queued with it and those that arrive meanwhile.
 func TestZoneOutageDoesNotHoldUpOtherZones(t *testing.T) {
 	e := newEnv(t)
 	block := make(chan struct{})
@@ -173,6 +173,17 @@ func TestZoneOutageDoesNotHoldUpOtherZones(t *testing.T) {
 		}
 		return nil
 	})
+	// A purge that arrives for the healthy zone meanwhile is delivered
+	// too, not held until the stuck round ends.
+	healthy := "acme"
+	if stuck == "za" {
+		healthy = "berg"
+	}
+	e.enqueue(tagReq("later", healthy, "gallery:"+healthy))
+	e.waitStatus("later", "cloudflare", purge.StatusConfirmed, 5*time.Second)
+	if st, _ := e.states.Get(t.Context(), stuck); st["cloudflare"].Status != purge.StatusSent {
+		t.Fatalf("the stuck purge is %+v before its zone answers", st)
+	}
 	close(block)
 	e.waitStatus(stuck, "cloudflare", purge.StatusConfirmed, 5*time.Second)
 	e.queueEmpty(5 * time.Second)

@@ -31,9 +31,7 @@ type worker struct {
 	// and the backlog metrics.
 	health health
 
-	mu    sync.Mutex
-	queue []*job
-	wake  chan struct{}
+	in *inbox
 }
 
 func newWorker(d *Dispatcher, p Provider, a *account) *worker {
@@ -55,22 +53,14 @@ func newWorker(d *Dispatcher, p Provider, a *account) *worker {
 		lim.MaxTagLength = o.MaxTagLength
 	}
 	return &worker{
-		d: d, p: p, name: p.Purger.Name(), acct: a, wake: make(chan struct{}, 1),
+		d: d, p: p, name: p.Purger.Name(), acct: a, in: newInbox(),
 		route: route{zone: p.Zone, zones: p.Zones, hosts: d.cfg.Hosts, limits: lim, soft: p.Soft},
 	}
 }
 
 // push queues jobs for the worker. The queue is bounded by the consumer's
 // MaxAckPending, since every job in it is an unacked message.
-func (w *worker) push(jobs []*job) {
-	w.mu.Lock()
-	w.queue = append(w.queue, jobs...)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *worker) push(jobs []*job) { w.in.push(jobs) }
 
 type finished struct {
 	j *job
@@ -98,23 +88,47 @@ func (w *worker) run(ctx context.Context) {
 		close(fin)
 		wg.Wait()
 	}()
+	// Each zone has a lane of its own: a zone whose calls keep failing
+	// (retried until they succeed) holds up neither the other zones nor
+	// the purges that arrive for them meanwhile. The account's bucket and
+	// Retry-After pause still pace every lane.
+	lanes := map[string]*inbox{}
+	var lwg sync.WaitGroup
+	defer lwg.Wait()
 	for {
-		select {
-		case <-ctx.Done():
+		jobs, ok := w.in.take(ctx)
+		if !ok {
 			return
-		case <-w.wake:
 		}
-		// Everything queued since the last round joins this one: a
-		// provider that fell behind catches up in fewer, fuller calls.
-		w.mu.Lock()
-		jobs := w.queue
-		w.queue = nil
-		w.mu.Unlock()
-		if len(jobs) > 0 {
-			start := time.Now()
-			w.process(ctx, jobs, fin)
-			w.d.log.Debug("purge worker round", "provider", w.name, "purges", len(jobs), "elapsed", time.Since(start))
+		byZone := map[string][]*job{}
+		for _, j := range jobs {
+			z := w.route.zoneOf(j.m.Request.Tenant)
+			byZone[z] = append(byZone[z], j)
 		}
+		for z, js := range byZone {
+			l := lanes[z]
+			if l == nil {
+				l = newInbox()
+				lanes[z] = l
+				lwg.Go(func() { w.runLane(ctx, z, l, fin) })
+			}
+			l.push(js)
+		}
+	}
+}
+
+// runLane delivers one zone's purges, a round at a time: everything queued
+// since the last round joins the next, so a zone that fell behind catches
+// up in fewer, fuller calls.
+func (w *worker) runLane(ctx context.Context, zone string, l *inbox, fin chan<- finished) {
+	for {
+		jobs, ok := l.take(ctx)
+		if !ok {
+			return
+		}
+		start := time.Now()
+		w.process(ctx, jobs, fin)
+		w.d.log.Debug("purge worker round", "provider", w.name, "zone", zone, "purges", len(jobs), "elapsed", time.Since(start))
 	}
 }
 
@@ -151,52 +165,27 @@ func (w *worker) process(ctx context.Context, jobs []*job, fin chan<- finished) 
 	waitSent := func() { <-sentDone }
 	defer waitSent()
 
-	// Zones are delivered side by side, each one batch at a time: a zone
-	// whose calls keep failing (retried until they succeed) must not
-	// hold up the others. The account's bucket and Retry-After pause
-	// still pace them all.
-	var mu sync.Mutex
 	errs := make([]error, len(jobs))
 	attempts := make([]int, len(jobs))
-	var zones []string
-	byZone := map[string][]planned{}
 	for _, b := range batches {
-		if _, ok := byZone[b.batch.Zone]; !ok {
-			zones = append(zones, b.batch.Zone)
-		}
-		byZone[b.batch.Zone] = append(byZone[b.batch.Zone], b)
-	}
-	var wg sync.WaitGroup
-	for _, z := range zones {
-		wg.Go(func() {
-			for _, b := range byZone[z] {
-				n, err := w.deliver(ctx, b.batch, func(attempt int, err error) {
-					waitSent()
-					w.record(ctx, jobs, b.jobs, State{Status: StatusRetrying, Detail: err.Error(), Attempts: attempt}, "", "")
-				})
-				if ctx.Err() != nil {
-					return // not acked: redelivered after AckWait
-				}
-				var done []int
-				mu.Lock()
-				for _, i := range b.jobs {
-					attempts[i] = max(attempts[i], n)
-					if err != nil && errs[i] == nil {
-						errs[i] = err
-					}
-					if pending[i]--; pending[i] == 0 {
-						done = append(done, i)
-					}
-				}
-				mu.Unlock()
-				for _, i := range done {
-					waitSent()
-					fin <- finished{jobs[i], outcome{err: errs[i], attempts: attempts[i]}}
-				}
-			}
+		n, err := w.deliver(ctx, b.batch, func(attempt int, err error) {
+			waitSent()
+			w.record(ctx, jobs, b.jobs, State{Status: StatusRetrying, Detail: err.Error(), Attempts: attempt}, "", "")
 		})
+		if ctx.Err() != nil {
+			return // not acked: redelivered after AckWait
+		}
+		for _, i := range b.jobs {
+			attempts[i] = max(attempts[i], n)
+			if err != nil && errs[i] == nil {
+				errs[i] = err
+			}
+			if pending[i]--; pending[i] == 0 {
+				waitSent()
+				fin <- finished{jobs[i], outcome{err: errs[i], attempts: attempts[i]}}
+			}
+		}
 	}
-	wg.Wait()
 }
 
 // record writes st (and an audit line when action is set) for the jobs at

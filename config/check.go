@@ -91,6 +91,9 @@ func (r *rootDecoder) cdn(v *yaml.Node) {
 		}},
 		{"providers", func(v *yaml.Node) { r.section("cdn.providers", v); r.providerList(v) }},
 		{"coalesce_window", func(v *yaml.Node) { r.duration(v, "cdn.coalesce_window", &c.CoalesceWindow) }},
+		{"retry_backoff", func(v *yaml.Node) { r.duration(v, "cdn.retry_backoff", &c.RetryBackoff) }},
+		{"retry_backoff_max", func(v *yaml.Node) { r.duration(v, "cdn.retry_backoff_max", &c.RetryBackoffMax) }},
+		{"call_timeout", func(v *yaml.Node) { r.duration(v, "cdn.call_timeout", &c.CallTimeout) }},
 		{"header", func(v *yaml.Node) { r.section("cdn.header", v); r.str(v, "cdn.header", &c.Header) }},
 		{"hosts", func(v *yaml.Node) {
 			for t, n := range r.strMap(v, "cdn.hosts", &c.Hosts) {

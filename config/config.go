@@ -170,6 +170,14 @@ type CDN struct {
 	Providers []string
 	// CoalesceWindow merges purges dequeued within it; 0: the default.
 	CoalesceWindow time.Duration
+	// RetryBackoff and RetryBackoffMax bound the exponential backoff
+	// between attempts of a purge the CDN failed with a temporary error
+	// (retried until it succeeds); 0: purge.DefaultBackoffBase and
+	// purge.DefaultBackoffMax.
+	RetryBackoff, RetryBackoffMax time.Duration
+	// CallTimeout bounds one CDN API call, after which a hanging call is
+	// retried; 0: purge.DefaultCallTimeout.
+	CallTimeout time.Duration
 	// Header carries rules' CDN directives unless a rule names its own;
 	// empty: the provider's (Cloudflare-CDN-Cache-Control, Surrogate-Control
 	// for Fastly, else CDN-Cache-Control).

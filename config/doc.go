@@ -96,6 +96,9 @@
 //	                            # tag header on responses and every purge; with
 //	                            # varnish listed, every tag header fits Varnish's 8 KB
 //	  coalesce_window: 1s       # purges merged within this window
+//	  retry_backoff: 500ms      # first wait after a temporary CDN failure; doubles up to
+//	  retry_backoff_max: 30s    # this cap. Temporary failures are retried until they succeed
+//	  call_timeout: 30s         # one CDN API call; a hanging call is retried after it
 //	  header: CDN-Cache-Control # default: the one CDN's own (Cloudflare-CDN-Cache-Control,
 //	                            # Surrogate-Control for Fastly; Varnish does not count: the
 //	                            # shipped VCL reads Cache-Control), else CDN-Cache-Control

@@ -301,6 +301,22 @@ session_cookies: []
 	}
 }
 
+// TestParseCDNRetry: the CDN retry settings reach the config, and a bad
+// one is refused at its line.
+func TestParseCDNRetry(t *testing.T) {
+	f, err := Parse("x.yaml", []byte("cdn:\n  retry_backoff: 20ms\n  retry_backoff_max: 2s\n  call_timeout: 5s\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.CDN.RetryBackoff != 20*time.Millisecond || f.CDN.RetryBackoffMax != 2*time.Second || f.CDN.CallTimeout != 5*time.Second {
+		t.Errorf("cdn retry settings = %v %v %v", f.CDN.RetryBackoff, f.CDN.RetryBackoffMax, f.CDN.CallTimeout)
+	}
+	_, err = Parse("x.yaml", []byte("cdn:\n  retry_backoff: -1s\n"), env())
+	if err == nil || !strings.Contains(err.Error(), "2: cdn.retry_backoff") {
+		t.Errorf("negative backoff: %v", err)
+	}
+}
+
 func TestSecretsNeverPrint(t *testing.T) {
 	f := &File{Admin: Admin{Token: "tok"}, Redis: Redis{URL: "redis://:pw@h:1"},
 		NATS: NATS{URL: "nats://n:4222", User: "u", Password: "natspw"}}

@@ -36,6 +36,14 @@ type route struct {
 	soft   bool
 }
 
+// zoneOf is the zone of tenant: its own, or the shared one ("" for none).
+func (r route) zoneOf(tenant string) string {
+	if z, own := r.zones[tenant]; own {
+		return z
+	}
+	return r.zone
+}
+
 // plan merges the requests of a round per zone, deduplicates their targets
 // and splits them into batches within r.limits. A request that cannot be
 // delivered by this provider (no zone, a tag too long for it, no public
@@ -148,10 +156,8 @@ type target struct {
 
 // targets turns one request into this provider's targets.
 func targets(req invalidation.Request, r route) (items []target, zone, reason string) {
-	zone, own := r.zones[req.Tenant]
-	if !own {
-		zone = r.zone
-	}
+	zone = r.zoneOf(req.Tenant)
+	_, own := r.zones[req.Tenant]
 	if zone == "" {
 		return nil, "", fmt.Sprintf("no zone configured for tenant %q", req.Tenant)
 	}

@@ -64,6 +64,24 @@ func TestMetrics(t *testing.T) {
 	e.start(e.queue, cfg)
 	e.waitStatus("m", "cloudflare", purge.StatusConfirmed, 5e9)
 	e.queueEmpty(5e9)
+	got := gathered(t, reg)
+	for name, want := range map[string]float64{
+		"cachegate_purge_sent_total":           1,
+		"cachegate_purge_confirmed_total":      1,
+		"cachegate_purge_api_calls_total":      1,
+		"cachegate_purge_tags_per_call":        1,
+		"cachegate_purge_confirmation_seconds": 1,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], want, got)
+		}
+	}
+}
+
+// gathered sums reg's series by name: counter values, histogram sample
+// counts and gauge values.
+func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -76,18 +94,10 @@ func TestMetrics(t *testing.T) {
 				got[f.GetName()] += m.GetCounter().GetValue()
 			case m.GetHistogram() != nil:
 				got[f.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				got[f.GetName()] += m.GetGauge().GetValue()
 			}
 		}
 	}
-	for name, want := range map[string]float64{
-		"cachegate_purge_sent_total":           1,
-		"cachegate_purge_confirmed_total":      1,
-		"cachegate_purge_api_calls_total":      1,
-		"cachegate_purge_tags_per_call":        1,
-		"cachegate_purge_confirmation_seconds": 1,
-	} {
-		if got[name] != want {
-			t.Errorf("%s = %v, want %v (all: %v)", name, got[name], want, got)
-		}
-	}
+	return got
 }

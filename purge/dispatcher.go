@@ -19,7 +19,6 @@ import (
 // Defaults of DispatcherConfig's zero values.
 const (
 	DefaultWindow        = 300 * time.Millisecond
-	DefaultMaxAttempts   = 8
 	DefaultBackoffBase   = 500 * time.Millisecond
 	DefaultBackoffMax    = 30 * time.Second
 	DefaultMaxRetryAfter = 5 * time.Minute
@@ -76,13 +75,12 @@ type DispatcherConfig struct {
 	// Window is the coalescing window: purges dequeued within it are
 	// merged into one round. 0 means DefaultWindow.
 	Window time.Duration
-	// MaxAttempts bounds the API calls for one batch before its purges
-	// are recorded as failed. 0 means DefaultMaxAttempts.
-	MaxAttempts int
 	// BackoffBase and BackoffMax bound the exponential backoff with
-	// jitter between attempts after a temporary error. 0 means defaults.
+	// jitter between attempts after a temporary error, which is retried
+	// until it succeeds: there is no attempt budget. 0 means defaults.
 	BackoffBase, BackoffMax time.Duration
-	// MaxRetryAfter caps a provider's Retry-After. 0 means default.
+	// MaxRetryAfter caps a provider's Retry-After (a wrong or hostile
+	// value must not park the account for a day). 0 means default.
 	MaxRetryAfter time.Duration
 	// CallTimeout bounds one provider API call. 0 means default.
 	CallTimeout time.Duration
@@ -128,7 +126,7 @@ func (c DispatcherConfig) Validate() error {
 	if err := validateOrder(c.Providers); err != nil {
 		return err
 	}
-	if c.Window < 0 || c.MaxAttempts < 0 || c.BackoffBase < 0 || c.BackoffMax < 0 ||
+	if c.Window < 0 || c.BackoffBase < 0 || c.BackoffMax < 0 ||
 		c.MaxRetryAfter < 0 || c.CallTimeout < 0 || c.AckWait < 0 || c.MaxAckPending < 0 {
 		return errors.New("purge: negative dispatcher setting")
 	}
@@ -147,9 +145,6 @@ func (c *DispatcherConfig) setDefaults() {
 	def(&c.MaxRetryAfter, DefaultMaxRetryAfter)
 	def(&c.CallTimeout, DefaultCallTimeout)
 	def(&c.AckWait, DefaultAckWait)
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
 	}
@@ -172,6 +167,8 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[*job]struct{}
+
+	shared shared // the backlog's server-side figures, briefly cached
 }
 
 // job is one dequeued message, done once every provider it targets has a
@@ -218,6 +215,11 @@ func NewDispatcher(q *Queue, cfg DispatcherConfig) (*Dispatcher, error) {
 			accounts[acct] = a
 		}
 		d.workers[name] = newWorker(d, p, a)
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(newBacklogCollector(d)); err != nil {
+			return nil, fmt.Errorf("purge: register backlog metrics: %w", err)
+		}
 	}
 	return d, nil
 }
@@ -334,18 +336,17 @@ func (d *Dispatcher) accept(ctx context.Context, msg jetstream.Msg) *job {
 func (d *Dispatcher) hand(ctx context.Context, round []*job) {
 	perWorker := map[*worker][]*job{}
 	for _, j := range round {
-		names := j.m.Providers
-		if len(names) == 0 {
-			for _, p := range d.cfg.Providers {
-				names = append(names, p.Purger.Name())
-			}
-		}
+		names := d.targetsOf(j)
 		targeted := make(map[string]bool, len(names))
 		for _, n := range names {
 			targeted[n] = true
 		}
+		// Under the lock: Backlog reads the outcomes from another
+		// goroutine.
+		j.mu.Lock()
 		j.remaining = len(names)
 		j.outcomes = make(map[string]error, len(names))
+		j.mu.Unlock()
 		// The held providers are set before any outcome is recorded, so
 		// that the outcome that releases one always finds it.
 		var ready []*worker
@@ -499,14 +500,32 @@ func (d *Dispatcher) keepAlive(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.mu.Lock()
-		jobs := make([]*job, 0, len(d.inflight))
-		for j := range d.inflight {
-			jobs = append(jobs, j)
-		}
-		d.mu.Unlock()
-		for _, j := range jobs {
+		for _, j := range d.inflightJobs() {
 			_ = j.msg.InProgress()
 		}
 	}
+}
+
+// inflightJobs is a snapshot of the jobs dequeued and not yet acked.
+func (d *Dispatcher) inflightJobs() []*job {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	jobs := make([]*job, 0, len(d.inflight))
+	for j := range d.inflight {
+		jobs = append(jobs, j)
+	}
+	return jobs
+}
+
+// targetsOf names the providers j goes to: those of its message, or every
+// configured one.
+func (d *Dispatcher) targetsOf(j *job) []string {
+	if len(j.m.Providers) > 0 {
+		return j.m.Providers
+	}
+	names := make([]string, 0, len(d.cfg.Providers))
+	for _, p := range d.cfg.Providers {
+		names = append(names, p.Purger.Name())
+	}
+	return names
 }

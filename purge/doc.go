@@ -17,11 +17,19 @@
 //     consumer shared by every instance; purges dequeued within the window
 //     form a round, merged per provider and zone, deduplicated, and split
 //     into batches within the provider's Limits. Each provider has its own
-//     worker, so a slow provider never holds up another. A message is
+//     worker, and within it each zone is delivered on its own, so a slow
+//     provider or zone never holds up another. A message is
 //     acked only once every provider's outcome (confirmed, or failed with
 //     the reason) is durably recorded: a crash before that redelivers it
-//     (duplicates are fine, losses are not), and a purge that spent its
-//     retry budget is kept, visible and retryable, never dropped.
+//     (duplicates are fine, losses are not). A temporary failure (5xx,
+//     429, a timeout, "success": false) is retried with capped backoff
+//     until it succeeds, however long the outage; a provider's
+//     Retry-After pauses its whole account, across batches. Only a
+//     permanent answer (the request itself is invalid, bad credentials)
+//     ends in failed: kept in FailedBucket, listed and retryable.
+//   - Backlog (backlog.go): what waits per provider and in the queue, how
+//     old the oldest is, whether a provider is failing; served as metrics
+//     and to /readyz.
 //   - Layer order (order.go, Provider.After): with caches stacked (a CDN
 //     in front of Varnish), the outer provider's batches for a purge are
 //     handed to its worker only once the inner providers have an outcome

@@ -95,7 +95,6 @@ func (e *env) fastCfg(p ...purge.Provider) purge.DispatcherConfig {
 		Window:      50 * time.Millisecond,
 		BackoffBase: 10 * time.Millisecond,
 		BackoffMax:  50 * time.Millisecond,
-		MaxAttempts: 4,
 		CallTimeout: 2 * time.Second,
 		AckWait:     2 * time.Second,
 		Auditor:     e.audit,

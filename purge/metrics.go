@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"provider"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cachegate_purge_failed_total",
-			Help: "Purges recorded as failed at the provider after the retry budget (kept, retryable).",
+			Help: "Purges the provider refused for good (a permanent error; kept, listed, retryable).",
 		}, []string{"provider"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cachegate_purge_api_calls_total",

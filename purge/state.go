@@ -12,7 +12,7 @@ const (
 	StatusApplied   Status = "applied"   // a gateway layer dropped the tags
 	StatusConfirmed Status = "confirmed" // the provider confirmed the purge
 	StatusRetrying  Status = "retrying"  // failed, will be tried again
-	StatusFailed    Status = "failed"    // retry budget spent: kept, visible, retryable
+	StatusFailed    Status = "failed"    // the provider refused it for good: kept, visible, retryable
 )
 
 // State is the state of one purge at one target.

@@ -18,8 +18,9 @@ import (
 const (
 	// StatesBucket holds one key per purge and target ("<id>.<target>").
 	StatesBucket = "CACHEGATE_PURGE_STATES"
-	// FailedBucket holds one key per purge and provider that spent its
-	// retry budget, with the request, until it is retried.
+	// FailedBucket holds one key per purge and provider that failed
+	// for good (a permanent error), with the request, until it is
+	// retried or dismissed.
 	FailedBucket = "CACHEGATE_PURGE_FAILED"
 	// DefaultStateTTL is how long states are kept when StatesConfig.TTL is 0.
 	DefaultStateTTL = 7 * 24 * time.Hour
@@ -51,8 +52,8 @@ type States struct {
 	failed jetstream.KeyValue
 }
 
-// Failure is a purge that a provider could not confirm within the retry
-// budget. It is kept until RetryFailed or Dismiss.
+// Failure is a purge that a provider refused for good (a permanent
+// error). It is kept until RetryFailed or Dismiss.
 type Failure struct {
 	ID       string               `json:"id"`
 	Provider string               `json:"provider"`
@@ -60,6 +61,9 @@ type Failure struct {
 	Reason   string               `json:"reason"`
 	Attempts int                  `json:"attempts"`
 	Time     time.Time            `json:"time"`
+	// Purge is the id of the purge this is a part of (PartID), for a
+	// purge sent in parts; retry by either id.
+	Purge string `json:"purge,omitempty"`
 }
 
 // OpenStates creates or updates the buckets and returns the store.
@@ -130,8 +134,20 @@ func (s *States) initState(ctx context.Context, id, target string, st State) err
 }
 
 // Get returns the state of purge id at each target it reached, or
-// ErrNotFound.
+// ErrNotFound. A purge sent in parts (SetParts) reads as one: per target,
+// the least advanced of its parts, a failure in any showing.
 func (s *States) Get(ctx context.Context, id string) (map[string]State, error) {
+	parts, err := s.Parts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if parts != nil {
+		return s.getParts(ctx, id, parts)
+	}
+	return s.getWhole(ctx, id)
+}
+
+func (s *States) getWhole(ctx context.Context, id string) (map[string]State, error) {
 	prefix := keyToken(id) + "."
 	lister, err := s.kv.ListKeysFiltered(ctx, prefix+"*")
 	if err != nil {
@@ -143,6 +159,9 @@ func (s *States) Get(ctx context.Context, id string) (map[string]State, error) {
 	}
 	out := make(map[string]State, len(keys))
 	for _, k := range keys {
+		if strings.HasPrefix(strings.TrimPrefix(k, prefix), "=") {
+			continue // the parts manifest, not a target
+		}
 		e, err := s.kv.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
@@ -200,6 +219,9 @@ func (s *States) Failed(ctx context.Context, id string) ([]Failure, error) {
 		var f Failure
 		if err := json.Unmarshal(e.Value(), &f); err != nil {
 			return nil, fmt.Errorf("purge: decode failure %s: %w", k, err)
+		}
+		if whole, _, ok := ParsePartID(f.ID); ok {
+			f.Purge = whole
 		}
 		out = append(out, f)
 	}

@@ -27,9 +27,11 @@ type worker struct {
 	route route
 	acct  *account
 
-	mu    sync.Mutex
-	queue []*job
-	wake  chan struct{}
+	// health is whether the provider's last call failed, for /readyz
+	// and the backlog metrics.
+	health health
+
+	in *inbox
 }
 
 func newWorker(d *Dispatcher, p Provider, a *account) *worker {
@@ -51,22 +53,14 @@ func newWorker(d *Dispatcher, p Provider, a *account) *worker {
 		lim.MaxTagLength = o.MaxTagLength
 	}
 	return &worker{
-		d: d, p: p, name: p.Purger.Name(), acct: a, wake: make(chan struct{}, 1),
+		d: d, p: p, name: p.Purger.Name(), acct: a, in: newInbox(),
 		route: route{zone: p.Zone, zones: p.Zones, hosts: d.cfg.Hosts, limits: lim, soft: p.Soft},
 	}
 }
 
 // push queues jobs for the worker. The queue is bounded by the consumer's
 // MaxAckPending, since every job in it is an unacked message.
-func (w *worker) push(jobs []*job) {
-	w.mu.Lock()
-	w.queue = append(w.queue, jobs...)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *worker) push(jobs []*job) { w.in.push(jobs) }
 
 type finished struct {
 	j *job
@@ -94,23 +88,47 @@ func (w *worker) run(ctx context.Context) {
 		close(fin)
 		wg.Wait()
 	}()
+	// Each zone has a lane of its own: a zone whose calls keep failing
+	// (retried until they succeed) holds up neither the other zones nor
+	// the purges that arrive for them meanwhile. The account's bucket and
+	// Retry-After pause still pace every lane.
+	lanes := map[string]*inbox{}
+	var lwg sync.WaitGroup
+	defer lwg.Wait()
 	for {
-		select {
-		case <-ctx.Done():
+		jobs, ok := w.in.take(ctx)
+		if !ok {
 			return
-		case <-w.wake:
 		}
-		// Everything queued since the last round joins this one: a
-		// provider that fell behind catches up in fewer, fuller calls.
-		w.mu.Lock()
-		jobs := w.queue
-		w.queue = nil
-		w.mu.Unlock()
-		if len(jobs) > 0 {
-			start := time.Now()
-			w.process(ctx, jobs, fin)
-			w.d.log.Debug("purge worker round", "provider", w.name, "purges", len(jobs), "elapsed", time.Since(start))
+		byZone := map[string][]*job{}
+		for _, j := range jobs {
+			z := w.route.zoneOf(j.m.Request.Tenant)
+			byZone[z] = append(byZone[z], j)
 		}
+		for z, js := range byZone {
+			l := lanes[z]
+			if l == nil {
+				l = newInbox()
+				lanes[z] = l
+				lwg.Go(func() { w.runLane(ctx, z, l, fin) })
+			}
+			l.push(js)
+		}
+	}
+}
+
+// runLane delivers one zone's purges, a round at a time: everything queued
+// since the last round joins the next, so a zone that fell behind catches
+// up in fewer, fuller calls.
+func (w *worker) runLane(ctx context.Context, zone string, l *inbox, fin chan<- finished) {
+	for {
+		jobs, ok := l.take(ctx)
+		if !ok {
+			return
+		}
+		start := time.Now()
+		w.process(ctx, jobs, fin)
+		w.d.log.Debug("purge worker round", "provider", w.name, "zone", zone, "purges", len(jobs), "elapsed", time.Since(start))
 	}
 }
 
@@ -206,8 +224,12 @@ func (w *worker) record(ctx context.Context, jobs []*job, idx []int, st State, a
 }
 
 // deliver sends one batch until the provider confirms it, the error is
-// permanent, the attempts are spent, or ctx ends. onRetry runs before
-// each wait for another attempt.
+// permanent, or ctx ends. A temporary error (5xx, 429, a timeout, a
+// refused connection, Cloudflare's "success": false) is retried however
+// long it lasts: an attempt budget would turn an ordinary outage into lost
+// purges. Only a permanent error (the provider says the request itself is
+// wrong, or the credentials are) ends in failed, visible and retryable.
+// onRetry runs before each wait for another attempt.
 func (w *worker) deliver(ctx context.Context, b Batch, onRetry func(attempt int, err error)) (int, error) {
 	cfg := w.d.cfg
 	for attempt := 1; ; attempt++ {
@@ -228,24 +250,30 @@ func (w *worker) deliver(ctx context.Context, b Batch, onRetry func(attempt int,
 		switch {
 		case err == nil:
 			w.d.m.calls.WithLabelValues(w.name, outcomeOK).Inc()
+			w.health.ok(b.Zone)
 			w.d.log.Debug("purge call confirmed", "provider", w.name, "zone", b.Zone, "tags", len(b.Tags), "urls", len(b.URLs), "attempt", attempt)
 			return attempt, nil
 		case errors.Is(err, ErrPermanent):
 			w.d.m.calls.WithLabelValues(w.name, outcomePermanent).Inc()
+			// The provider answered: it is up, this request is wrong.
+			w.health.ok(b.Zone)
 			return attempt, err
 		case errors.As(err, &ra):
 			w.d.m.calls.WithLabelValues(w.name, outcomeRetryAfter).Inc()
 		default:
 			w.d.m.calls.WithLabelValues(w.name, outcomeTemporary).Inc()
 		}
-		if attempt >= cfg.MaxAttempts {
-			return attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
+		w.health.failing(b.Zone, err)
 		wait := backoff(cfg.BackoffBase, cfg.BackoffMax, attempt)
-		if ra != nil && ra.After > 0 {
+		if ra != nil {
 			// The whole account waits, not just this batch: the
-			// provider counts calls per account.
-			w.acct.pause(min(ra.After, cfg.MaxRetryAfter))
+			// provider counts calls per account, so the next batch,
+			// whichever it is, goes no earlier. Paused before anything
+			// else, so that no path leaves the account unpaused.
+			if ra.After > 0 {
+				wait = min(ra.After, cfg.MaxRetryAfter)
+			}
+			w.acct.pause(wait)
 			wait = 0
 		}
 		w.d.log.Info("purge call failed, retrying", "provider", w.name, "zone", b.Zone, "attempt", attempt, "err", err)

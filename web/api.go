@@ -27,18 +27,57 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// readyz answers 503 only when this instance cannot do its job (the
+// Ready check: the event bus). A CDN that fails does not make it unready:
+// the gateway still serves and invalidates its own layers, and pulling it
+// from the load balancer would not bring the CDN back. The CDN's backlog
+// is shown as detail instead, "degraded" while a provider fails or purges
+// failed for good.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	body := map[string]any{"status": "ready"}
+	if s.cfg.Backlog != nil {
+		body["purges"] = s.purgeHealth(ctx)
+	}
 	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			s.log.Warn("admin: not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			body["status"], body["error"] = "not ready", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return nil
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// PurgeHealth is the CDN part of /readyz: the backlog without the
+// providers' error messages, which /readyz, unauthenticated, does not show
+// (the failed-purge listing does).
+type PurgeHealth struct {
+	// Status is "ok", "degraded" (a provider failing, or purges failed
+	// for good) or "unknown" (the backlog could not be read).
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	purge.Backlog
+}
+
+func (s *Server) purgeHealth(ctx context.Context) PurgeHealth {
+	b, err := s.cfg.Backlog.PurgeBacklog(ctx)
+	if err != nil {
+		s.log.Warn("admin: purge backlog", "err", err)
+		return PurgeHealth{Status: "unknown", Detail: "the purge backlog could not be read"}
+	}
+	h := PurgeHealth{Status: "ok", Backlog: b}
+	if bad, why := b.Degraded(); bad {
+		h.Status, h.Detail = "degraded", why
+	}
+	for name, p := range h.Providers {
+		p.LastError = ""
+		h.Providers[name] = p
+	}
+	return h
 }
 
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
@@ -131,11 +170,17 @@ func (s *Server) waitCtx(ctx context.Context, wait bool) (context.Context, conte
 
 // acceptedResponse is the body of 202 and, with wait, 200 answers.
 type acceptedResponse struct {
-	ID      string `json:"id"`
-	Applied bool   `json:"applied,omitempty"`
+	ID string `json:"id"`
+	// Applied is true once the gateway's layers (L1, L2) applied it; it
+	// says nothing of the CDN, whose providers confirm later.
+	Applied bool `json:"applied,omitempty"`
 	// L2Pending: a wait saw the invalidation applied to every instance's
 	// L1 while L2 was unreachable; readers see the change (ErrL2Pending).
 	L2Pending bool `json:"l2_pending,omitempty"`
+	// Targets is, for a purge waited for, its state at every target when
+	// the answer was written, the CDN providers' included: typically
+	// queued or sent. Follow GET /api/v1/purges/<id> for their outcome.
+	Targets map[string]purge.State `json:"targets,omitempty"`
 	// Guarantee says in words what the caller got.
 	Guarantee string `json:"guarantee"`
 }
@@ -190,7 +235,17 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
 	id, err := s.cfg.Purges.Purge(ctx, req, wait, actorOf(r.Context()))
-	return writeAccepted(w, id, wait, err, guaranteePurged)
+	if err != nil || !wait {
+		return writeAccepted(w, id, wait, err, guaranteePurged)
+	}
+	resp := acceptedResponse{ID: id, Applied: true, Guarantee: guaranteePurged}
+	// The state is a courtesy: the purge is applied whether or not it
+	// can be read now.
+	if st, err := s.cfg.Purges.PurgeState(r.Context(), id); err == nil {
+		resp.Targets = st
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // PurgeStateResponse is the body of GET /api/v1/purges/<id>.
@@ -230,6 +285,71 @@ func (s *Server) getPurge(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// FailedPurgesResponse is the body of GET /api/v1/purges?status=failed.
+type FailedPurgesResponse struct {
+	Purges []purge.Failure `json:"purges"`
+	// Backlog is what still waits for the CDN, with the providers' last
+	// errors; absent without a CDN.
+	Backlog *purge.Backlog `json:"backlog,omitempty"`
+}
+
+func (s *Server) listPurges(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.FailedPurges == nil {
+		return notConfigured("the CDN purge queue is")
+	}
+	// Only the failed purges are listed: the others are in the audit log
+	// and, by id, at /api/v1/purges/<id>.
+	if st := r.URL.Query().Get("status"); st != "" && st != string(purge.StatusFailed) {
+		return fmt.Errorf("%w: status=%q: only status=failed is listed", ErrBadRequest, st)
+	}
+	n, err := limitParam(r, audit.MaxRecent)
+	if err != nil {
+		return err
+	}
+	fails, err := s.cfg.FailedPurges.FailedPurges(r.Context(), n)
+	if err != nil {
+		return fmt.Errorf("listing failed purges: %w", err)
+	}
+	resp := FailedPurgesResponse{Purges: fails}
+	if resp.Purges == nil {
+		resp.Purges = []purge.Failure{}
+	}
+	if s.cfg.Backlog != nil {
+		b, err := s.cfg.Backlog.PurgeBacklog(r.Context())
+		if err != nil {
+			return fmt.Errorf("reading the purge backlog: %w", err)
+		}
+		resp.Backlog = &b
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) retryPurge(w http.ResponseWriter, r *http.Request) error {
+	return s.onFailedPurge(w, r, FailedPurges.RetryPurge, "retried")
+}
+
+func (s *Server) dismissPurge(w http.ResponseWriter, r *http.Request) error {
+	return s.onFailedPurge(w, r, FailedPurges.DismissPurge, "dismissed")
+}
+
+// onFailedPurge runs op on the failed purge named in the path and answers
+// 202 {"id", done: true}.
+func (s *Server) onFailedPurge(w http.ResponseWriter, r *http.Request, op func(FailedPurges, context.Context, string) error, done string) error {
+	if s.cfg.FailedPurges == nil {
+		return notConfigured("the CDN purge queue is")
+	}
+	id := r.PathValue("id")
+	if err := validateID(id); err != nil {
+		return err
+	}
+	if err := op(s.cfg.FailedPurges, r.Context(), id); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, done: true})
 	return nil
 }
 

@@ -57,6 +57,8 @@ func TestAuthRequired(t *testing.T) {
 		{"GET", "/api/v1/audit", ""},
 		{"GET", "/api/v1/deadletters", ""},
 		{"POST", "/api/v1/deadletters/1/retry", ""},
+		{"GET", "/api/v1/purges", ""},
+		{"POST", "/api/v1/purges/p1/retry", ""},
 	}
 	const wrong = "not-the-token-but-a-secret-guess"
 	auths := []struct {
@@ -179,8 +181,8 @@ func TestPurgeWait(t *testing.T) {
 
 	close(e.purger.applied)
 	code, _, b = e.do(t, "POST", "/api/v1/purge?wait=1", `{"tenant":"acme","tags":["x"]}`, bearer(testToken))
-	if r := decode[acceptedResponse](t, b); code != 200 || r.ID == "" || !r.Applied {
-		t.Fatalf("wait=1: %d %s", code, b)
+	if r := decode[acceptedResponse](t, b); code != 200 || r.ID == "" || !r.Applied || r.Targets["cloudflare"].Status != purge.StatusQueued {
+		t.Fatalf("wait=1: %d %s; want applied in the layers and the CDN's state, queued", code, b)
 	}
 }
 

@@ -67,6 +67,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		fillDemoData(t, e)
 	} else {
 		e.dead.list = []DeadLetter{{Seq: 9, Time: time.Now(), Reason: "tenant is required", Body: `{"entity":"company"}`}}
+		e.cdn.list = []purge.Failure{{ID: "big~2", Purge: "big", Provider: "cloudflare", Reason: "HTTP 400: code 1012: Request is invalid",
+			Request: invalidation.Request{ID: "big~2", Tenant: "acme", Tags: []string{"a"}}, Time: time.Now()}}
+		e.cdn.backlog = purge.Backlog{Queued: 4, OldestSeconds: 75, Providers: map[string]purge.ProviderBacklog{
+			"cloudflare": {Pending: 4, OldestSeconds: 75, Failing: true, FailingSince: time.Now(), LastError: "HTTP 503: Service unavailable"}}}
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -151,6 +155,23 @@ func TestDashboardInBrowser(t *testing.T) {
 		e.dead.mu.Unlock()
 		if len(retried) != 1 || retried[0] != 9 {
 			t.Fatalf("retried %v, want [9]", retried)
+		}
+	}
+
+	if !screenshot {
+		do("the CDN card shows the backlog and retries a failed purge",
+			textHas("cdn-backlog", "4 queued (oldest 1m 15s)"),
+			textHas("cdn-backlog", "retrying: HTTP 503"),
+			textHas("failed-purges", "Request is invalid"),
+			chromedp.Click(chromedp.CSS(`#failed-purges tr[data-id="big"] button`)),
+			await(`document.querySelector('#failed-purges tr[data-id="big"]') === null`),
+			chromedp.WaitVisible(chromedp.ID("failed-purges-empty")),
+		)
+		e.cdn.mu.Lock()
+		retried := e.cdn.retried
+		e.cdn.mu.Unlock()
+		if len(retried) != 1 || retried[0] != "big" {
+			t.Fatalf("retried %v, want [big]", retried)
 		}
 	}
 

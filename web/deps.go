@@ -43,6 +43,25 @@ type Purger interface {
 	PurgeState(ctx context.Context, id string) (map[string]purge.State, error)
 }
 
+// FailedPurges lists and retries the purges a CDN provider refused for
+// good (*purge.States and *purge.Queue behind an adapter).
+type FailedPurges interface {
+	// FailedPurges returns up to n failed purges, oldest first.
+	FailedPurges(ctx context.Context, n int) ([]purge.Failure, error)
+	// RetryPurge enqueues purge id again for the providers at which it
+	// failed; an id with no failure is an error wrapping ErrNotFound.
+	RetryPurge(ctx context.Context, id string) error
+	// DismissPurge forgets the failures of purge id without retrying it;
+	// an id with no failure is an error wrapping ErrNotFound.
+	DismissPurge(ctx context.Context, id string) error
+}
+
+// PurgeBacklog reports what waits for the CDN (*purge.Dispatcher behind an
+// adapter).
+type PurgeBacklog interface {
+	PurgeBacklog(ctx context.Context) (purge.Backlog, error)
+}
+
 // AuditReader reads the audit log (*audit.Log implements it).
 type AuditReader interface {
 	// Recent returns up to n of the newest entries, newest first.

@@ -10,6 +10,12 @@
 //
 // # Endpoints
 //
+// /readyz answers 503 only when the instance cannot do its job (Ready).
+// A failing CDN leaves it 200: the gateway still serves and invalidates
+// its own layers, and pulling it from the load balancer would not bring
+// the CDN back. Its "purges" detail (PurgeHealth) then says "degraded",
+// with the backlog, its oldest age and the failing providers.
+//
 // Unauthenticated: GET /healthz, GET /readyz, the login page and the
 // dashboard's static assets (code only, no data). Everything else needs
 // Authorization: Bearer <token>, or the dashboard's session cookie plus,
@@ -19,8 +25,13 @@
 //	GET  /api/v1/stats                    stats.Snapshot
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
-//	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true} | 504 {"error","id"}
+//	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true,"targets"} | 504 {"error","id"}
+//	                                      (applied: in the gateway's layers; targets: every layer's and
+//	                                      CDN provider's state then; the CDN confirms later)
+//	GET  /api/v1/purges[?status=failed]   FailedPurgesResponse: purges a CDN refused for good, and the backlog
 //	GET  /api/v1/purges/{id}              PurgeStateResponse
+//	POST /api/v1/purges/{id}/retry        202: the failed providers of purge id get it again
+//	POST /api/v1/purges/{id}/dismiss      202: forget purge id's failures without retrying
 //	POST /api/v1/events[?wait=1]          an event's JSON → as for purges
 //	GET  /api/v1/audit[?limit=N]          AuditResponse, newest first
 //	GET  /api/v1/deadletters[?limit=N]    DeadLettersResponse

@@ -180,6 +180,61 @@ func (d *fakeDeadLetters) RetryDeadLetter(ctx context.Context, seq uint64) error
 	return fmt.Errorf("dead letter %d: %w", seq, ErrNotFound)
 }
 
+// fakeCDN is the failed-purge list and the backlog.
+type fakeCDN struct {
+	mu      sync.Mutex
+	list    []purge.Failure
+	retried []string
+	backlog purge.Backlog
+}
+
+func (c *fakeCDN) FailedPurges(ctx context.Context, n int) ([]purge.Failure, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]purge.Failure(nil), c.list[:min(n, len(c.list))]...), nil
+}
+
+func (c *fakeCDN) RetryPurge(ctx context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.list[:0]
+	for _, f := range c.list {
+		if f.ID != id && f.Purge != id {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == len(c.list) {
+		return fmt.Errorf("no failed purge %q: %w", id, ErrNotFound)
+	}
+	c.list = kept
+	c.retried = append(c.retried, id)
+	return nil
+}
+
+func (c *fakeCDN) DismissPurge(ctx context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.list {
+		if f.ID == id || f.Purge == id {
+			c.list = append(c.list[:i], c.list[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("no failed purge %q: %w", id, ErrNotFound)
+}
+
+func (c *fakeCDN) PurgeBacklog(ctx context.Context) (purge.Backlog, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.backlog
+	b.Failed = len(c.list)
+	b.Providers = map[string]purge.ProviderBacklog{}
+	for k, v := range c.backlog.Providers {
+		b.Providers[k] = v
+	}
+	return b, nil
+}
+
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -206,6 +261,7 @@ type env struct {
 	events  *fakeEvents
 	audit   *fakeAudit
 	dead    *fakeDeadLetters
+	cdn     *fakeCDN
 	logs    *syncBuffer
 	cfg     Config
 	cleanup func()
@@ -221,16 +277,19 @@ func newEnv(t testing.TB, tweak func(*Config)) *env {
 		events: &fakeEvents{},
 		audit:  &fakeAudit{},
 		dead:   &fakeDeadLetters{},
+		cdn:    &fakeCDN{},
 		logs:   &syncBuffer{},
 	}
 	e.cfg = Config{
-		Token:       testToken,
-		Stats:       e.rec,
-		Events:      e.events,
-		Purges:      e.purger,
-		Audit:       e.audit,
-		DeadLetters: e.dead,
-		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Token:        testToken,
+		Stats:        e.rec,
+		Events:       e.events,
+		Purges:       e.purger,
+		Audit:        e.audit,
+		DeadLetters:  e.dead,
+		FailedPurges: e.cdn,
+		Backlog:      e.cdn,
+		Logger:       slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if tweak != nil {
 		tweak(&e.cfg)

@@ -39,6 +39,12 @@ type Config struct {
 	Events EventSubmitter
 	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
 	Purges Purger
+	// FailedPurges backs GET /api/v1/purges?status=failed and POST
+	// /api/v1/purges/<id>/retry and /dismiss; nil = 503.
+	FailedPurges FailedPurges
+	// Backlog adds the CDN purge backlog to /readyz and the failed-purge
+	// listing; nil = no CDN, not shown.
+	Backlog PurgeBacklog
 	// Audit backs GET /api/v1/audit; nil = 503.
 	Audit AuditReader
 	// DeadLetters backs /api/v1/deadletters; nil = 503.
@@ -209,7 +215,10 @@ func (s *Server) routes() {
 	api("GET /api/v1/history", s.getHistory)
 	api("GET /api/v1/stream", s.stream)
 	api("POST /api/v1/purge", s.postPurge)
+	api("GET /api/v1/purges", s.listPurges)
 	api("GET /api/v1/purges/{id}", s.getPurge)
+	api("POST /api/v1/purges/{id}/retry", s.retryPurge)
+	api("POST /api/v1/purges/{id}/dismiss", s.dismissPurge)
 	api("POST /api/v1/events", s.postEvent)
 	api("GET /api/v1/audit", s.getAudit)
 	api("GET /api/v1/deadletters", s.getDeadLetters)

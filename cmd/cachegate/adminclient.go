@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,19 @@ type adminClient struct {
 	base  string
 	token string
 	http  *http.Client
+}
+
+// adminFlags adds --admin and --token to fs; the function it returns makes
+// the client once the flags are parsed.
+func adminFlags(fs *flag.FlagSet) func() (*adminClient, error) {
+	admin := fs.String("admin", envOr("CACHEGATE_ADMIN_URL", "http://127.0.0.1:9090"), "admin API base URL (CACHEGATE_ADMIN_URL)")
+	token := fs.String("token", "", "admin token (default CACHEGATE_ADMIN_TOKEN)")
+	return func() (*adminClient, error) {
+		if *token == "" {
+			*token = envOr("CACHEGATE_ADMIN_TOKEN", "")
+		}
+		return newAdminClient(*admin, *token)
+	}
 }
 
 func newAdminClient(base, token string) (*adminClient, error) {
@@ -35,18 +49,29 @@ func (c *adminClient) post(ctx context.Context, path string, body, out any) (int
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	return c.do(ctx, http.MethodPost, path, bytes.NewReader(b), out)
+}
+
+// get decodes the JSON answer to GET path into out, as post does.
+func (c *adminClient) get(ctx context.Context, path string, out any) (int, error) {
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}
+
+func (c *adminClient) do(ctx context.Context, method, path string, body io.Reader, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("admin API at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode/100 != 2 {
 		var e struct {
 			Error string `json:"error"`

@@ -1,6 +1,6 @@
 // Command cachegate is the one binary of cachegate: the caching gateway
 // (serve), the self-contained demo (demo), the demo origin on its own
-// (origin), and the operator's tools (check-config, publish, purge).
+// (origin), and the operator's tools (check-config, publish, purge, purges).
 //
 // This package only wires: flags and environment into configuration,
 // configuration into the constructors of the other packages, and Run under a
@@ -34,7 +34,8 @@ func commands() []command {
 		{"origin", "run the demo origin on its own", runOrigin},
 		{"check-config", "validate a config file", runCheckConfig},
 		{"publish", "publish a change event", runPublish},
-		{"purge", "purge through the admin API", runPurge},
+		{"purge", "purge through the admin API; --wait follows the CDN providers' outcome", runPurge},
+		{"purges", "failed CDN purges: list, show <id>, retry <id>, dismiss <id>", runPurges},
 	}
 }
 

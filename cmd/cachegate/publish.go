@@ -10,8 +10,7 @@ import (
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", stderr)
-	admin := fs.String("admin", envOr("CACHEGATE_ADMIN_URL", "http://127.0.0.1:9090"), "admin API base URL (CACHEGATE_ADMIN_URL)")
-	token := fs.String("token", "", "admin token (default CACHEGATE_ADMIN_TOKEN)")
+	client := adminFlags(fs)
 	id := fs.String("id", "", "event id (default: generated); re-publishing an id is processed once")
 	tenant := fs.String("tenant", "", "tenant (required)")
 	typ := fs.String("type", "", "event type, e.g. company.updated")
@@ -46,10 +45,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if (*entity == "" || *key == "") && len(tags) == 0 {
 		return fmt.Errorf("%w: name --entity and --key, or at least one --tag", errUsage)
 	}
-	if *token == "" {
-		*token = envOr("CACHEGATE_ADMIN_TOKEN", "")
-	}
-	c, err := newAdminClient(*admin, *token)
+	c, err := client()
 	if err != nil {
 		return err
 	}

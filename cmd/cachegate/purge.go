@@ -2,22 +2,38 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/web"
 )
+
+// pollInterval is how often a waiting purge command reads the purge state.
+const pollInterval = 200 * time.Millisecond
+
+// errPurgeFailed marks a purge that failed at a target, or is still
+// retrying when the wait ended: exit 1, said plainly.
+var errPurgeFailed = errors.New("purge not confirmed")
 
 func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("purge", stderr)
-	admin := fs.String("admin", envOr("CACHEGATE_ADMIN_URL", "http://127.0.0.1:9090"), "admin API base URL (CACHEGATE_ADMIN_URL)")
-	token := fs.String("token", "", "admin token (default CACHEGATE_ADMIN_TOKEN)")
+	client := adminFlags(fs)
 	tenant := fs.String("tenant", "", "tenant whose responses to purge (required)")
 	var tags, urls, prefixes stringList
 	fs.Var(&tags, "tag", "tag to purge (repeatable)")
 	fs.Var(&urls, "url", "URL path to purge, e.g. /companies (repeatable)")
 	fs.Var(&prefixes, "prefix", "path prefix to purge (repeatable)")
 	everything := fs.Bool("everything", false, "purge everything of the tenant")
-	wait := fs.Bool("wait", true, "return once applied in the gateway's layers")
+	wait := fs.Bool("wait", true, "wait until applied in the gateway's layers and every CDN provider confirmed or failed; exit 1 unless all confirmed")
+	timeout := fs.Duration("timeout", 2*time.Minute, "with --wait, how long to wait for the CDN providers")
+	output := outputFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,10 +43,13 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(tags)+len(urls)+len(prefixes) == 0 && !*everything {
 		return fmt.Errorf("%w: name --tag, --url, --prefix or --everything", errUsage)
 	}
-	if *token == "" {
-		*token = envOr("CACHEGATE_ADMIN_TOKEN", "")
+	if *timeout <= 0 {
+		return fmt.Errorf("%w: --timeout must be positive", errUsage)
 	}
-	c, err := newAdminClient(*admin, *token)
+	if err := output.check(); err != nil {
+		return err
+	}
+	c, err := client()
 	if err != nil {
 		return err
 	}
@@ -39,12 +58,89 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *wait {
 		path += "?wait=1"
 	}
-	var out json.RawMessage
-	if _, err := c.post(ctx, path, body, &out); err != nil {
+	var accepted struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.post(ctx, path, body, &accepted); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, string(out))
+	if !*wait {
+		return output.print(stdout, map[string]any{"id": accepted.ID, "queued": true}, func(w io.Writer) {
+			fmt.Fprintf(w, "purge %s queued\n", accepted.ID)
+		})
+	}
+	st, err := follow(ctx, c, accepted.ID, *timeout)
+	if err != nil {
+		return err
+	}
+	if err := output.print(stdout, st, func(w io.Writer) { printTargets(w, st) }); err != nil {
+		return err
+	}
+	return verdict(st, *timeout)
+}
+
+// follow reads purge id's state until no target has work left, or
+// timeout: the POST with wait returns once the gateway's layers applied
+// it, while CDN providers confirm later.
+func follow(ctx context.Context, c *adminClient, id string, timeout time.Duration) (web.PurgeStateResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var st web.PurgeStateResponse
+	for {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, err := c.get(rctx, "/api/v1/purges/"+url.PathEscape(id), &st)
+		rcancel()
+		if err != nil {
+			return st, err
+		}
+		if st.Done {
+			return st, nil
+		}
+		t := time.NewTimer(pollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return st, nil // verdict says what is still retrying
+		case <-t.C:
+		}
+	}
+}
+
+// verdict is nil only when every target applied or confirmed the purge.
+func verdict(st web.PurgeStateResponse, timeout time.Duration) error {
+	var failed, pending []string
+	for _, name := range sortedKeys(st.Targets) {
+		s := st.Targets[name]
+		switch s.Status {
+		case purge.StatusApplied, purge.StatusConfirmed:
+		case purge.StatusFailed:
+			failed = append(failed, fmt.Sprintf("%s (%s)", name, s.Detail))
+		default:
+			pending = append(pending, fmt.Sprintf("%s (%s)", name, s.Status))
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return fmt.Errorf("%w: purge %s failed at %s; fix the cause, then retry it with: cachegate purges retry %s",
+			errPurgeFailed, st.ID, strings.Join(failed, ", "), st.ID)
+	case len(pending) > 0:
+		return fmt.Errorf("%w: purge %s still retrying after %v at %s; it is queued durably and will be delivered; follow it with: cachegate purges show %s",
+			errPurgeFailed, st.ID, timeout, strings.Join(pending, ", "), st.ID)
+	}
 	return nil
+}
+
+// printTargets writes one line per target: its status, attempts and
+// detail.
+func printTargets(w io.Writer, st web.PurgeStateResponse) {
+	fmt.Fprintf(w, "purge %s\n", st.ID)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tSTATUS\tATTEMPTS\tDETAIL")
+	for _, name := range sortedKeys(st.Targets) {
+		s := st.Targets[name]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", name, s.Status, s.Attempts, s.Detail)
+	}
+	_ = tw.Flush()
 }
 
 func nonNil(s []string) []string {
@@ -52,4 +148,27 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// outputFormat is the --output flag of the operator commands.
+type outputFormat struct{ v *string }
+
+func outputFlag(fs *flag.FlagSet) outputFormat {
+	return outputFormat{fs.String("output", "json", "output format: json or table")}
+}
+
+func (o outputFormat) check() error {
+	if *o.v != "json" && *o.v != "table" {
+		return fmt.Errorf("%w: --output %q: json or table", errUsage, *o.v)
+	}
+	return nil
+}
+
+// print writes v as one line of JSON, or calls table.
+func (o outputFormat) print(w io.Writer, v any, table func(io.Writer)) error {
+	if *o.v == "table" {
+		table(w)
+		return nil
+	}
+	return writeJSONLine(w, v)
 }

@@ -247,12 +247,15 @@ func (n *Node) buildEvents(ctx context.Context) error {
 		}
 		queue = n.queue
 		if n.dispatcher, err = purge.NewDispatcher(n.queue, purge.DispatcherConfig{
-			Providers:  providers,
-			Hosts:      f.CDN.Hosts,
-			Window:     f.CDN.CoalesceWindow,
-			Auditor:    n.audit,
-			Logger:     n.log.With("component", "purge"),
-			Registerer: n.reg,
+			Providers:   providers,
+			Hosts:       f.CDN.Hosts,
+			Window:      f.CDN.CoalesceWindow,
+			BackoffBase: f.CDN.RetryBackoff,
+			BackoffMax:  f.CDN.RetryBackoffMax,
+			CallTimeout: f.CDN.CallTimeout,
+			Auditor:     n.audit,
+			Logger:      n.log.With("component", "purge"),
+			Registerer:  n.reg,
 		}); err != nil {
 			return fmt.Errorf("purge dispatcher: %w", err)
 		}
@@ -293,8 +296,9 @@ func (n *Node) buildEvents(ctx context.Context) error {
 }
 
 func (n *Node) buildWeb() error {
-	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord}
-	s, err := web.New(web.Config{
+	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord,
+		queue: n.queue, dispatcher: n.dispatcher}
+	cfg := web.Config{
 		Token:       n.token,
 		Stats:       n.stats,
 		Events:      adapters,
@@ -305,7 +309,12 @@ func (n *Node) buildWeb() error {
 		Registerer:  n.reg,
 		Ready:       n.ready,
 		Logger:      n.log.With("component", "admin"),
-	})
+	}
+	// Without a CDN there is nothing to list, retry or report.
+	if n.dispatcher != nil {
+		cfg.FailedPurges, cfg.Backlog = adapters, adapters
+	}
+	s, err := web.New(cfg)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}

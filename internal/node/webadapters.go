@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -17,16 +18,20 @@ import (
 // webAdapters gives the admin API the event, purge and dead-letter
 // operations in its own terms, mapping the packages' errors to web's.
 type webAdapters struct {
-	publisher *events.Publisher
-	states    *purge.States
-	audit     *audit.Log
-	coord     *events.Coordinator
+	publisher  *events.Publisher
+	states     *purge.States
+	audit      *audit.Log
+	coord      *events.Coordinator
+	queue      *purge.Queue      // nil without a CDN
+	dispatcher *purge.Dispatcher // nil without a CDN
 }
 
 var (
 	_ web.EventSubmitter  = (*webAdapters)(nil)
 	_ web.Purger          = (*webAdapters)(nil)
 	_ web.DeadLetterStore = (*webAdapters)(nil)
+	_ web.FailedPurges    = (*webAdapters)(nil)
+	_ web.PurgeBacklog    = (*webAdapters)(nil)
 )
 
 // maxDeadLetterBody bounds the body shown per dead letter.
@@ -40,20 +45,69 @@ func (w *webAdapters) SubmitEvent(ctx context.Context, body []byte, wait bool, a
 	return w.publish(ctx, ev, wait, actor, "event")
 }
 
+// partBytes bounds the tags, URLs and prefixes of one purge message: the
+// event path caps a message at events.MaxEventSize, and the rest of the
+// event (id, tenant, type, time) and the purge queue's envelope need room.
+const partBytes = events.MaxEventSize * 3 / 4
+
 // Purge sends an admin purge down the same path as events: the
-// coordinator applies it to L2 and every L1 and queues it for the CDN.
+// coordinator applies it to L2 and every L1 and queues it for the CDN. A
+// purge too large for one message (the API takes up to
+// invalidation.MaxItems items, about twice what fits) goes as several
+// under one id: the parts are recorded first, so that its state reads as
+// one, and a wait waits for every part.
 func (w *webAdapters) Purge(ctx context.Context, req invalidation.Request, wait bool, actor string) (string, error) {
 	if err := req.Validate(); err != nil {
 		return "", fmt.Errorf("%w: %v", web.ErrBadRequest, err)
 	}
-	ev := events.Event{
+	if req.ID == "" {
+		req.ID = events.NewID()
+	}
+	parts := purge.SplitRequest(req, partBytes)
+	if len(parts) == 1 {
+		return w.publish(ctx, purgeEvent(req), wait, actor, "purge")
+	}
+	if last := parts[len(parts)-1].ID; len(last) > events.MaxIDLength {
+		return "", fmt.Errorf("%w: id %q is too long for a purge sent in %d parts (at most %d characters with the part number)",
+			web.ErrBadRequest, req.ID, len(parts), events.MaxIDLength)
+	}
+	ids := make([]string, len(parts))
+	for i, p := range parts {
+		ids[i] = p.ID
+	}
+	if err := w.states.SetParts(ctx, req.ID, ids); err != nil {
+		return "", err
+	}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() { _, errs[i] = w.publish(ctx, purgeEvent(p), wait, actor, "purge") })
+	}
+	wg.Wait()
+	// "Visible, L2 pending" holds for the whole only when no part did
+	// worse.
+	var worse []error
+	var pending error
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, web.ErrL2Pending):
+			pending = err
+		case err != nil:
+			worse = append(worse, err)
+		}
+	}
+	if len(worse) > 0 {
+		return req.ID, errors.Join(worse...)
+	}
+	return req.ID, pending
+}
+
+// purgeEvent is the event an admin purge travels as.
+func purgeEvent(req invalidation.Request) events.Event {
+	return events.Event{
 		ID: req.ID, Tenant: req.Tenant, Type: events.TypePurge,
 		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything,
 	}
-	if ev.ID == "" {
-		ev.ID = events.NewID()
-	}
-	return w.publish(ctx, ev, wait, actor, "purge")
 }
 
 func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, actor, action string) (string, error) {
@@ -96,6 +150,34 @@ func (w *webAdapters) PurgeState(ctx context.Context, id string) (map[string]pur
 		return nil, fmt.Errorf("%w: purge %q", web.ErrNotFound, id)
 	}
 	return st, err
+}
+
+func (w *webAdapters) FailedPurges(ctx context.Context, n int) ([]purge.Failure, error) {
+	fails, err := w.states.Failed(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return fails[:min(n, len(fails))], nil
+}
+
+func (w *webAdapters) RetryPurge(ctx context.Context, id string) error {
+	err := w.queue.RetryFailedParts(ctx, id)
+	if errors.Is(err, purge.ErrNotFound) {
+		return fmt.Errorf("%w: no failed purge %q", web.ErrNotFound, id)
+	}
+	return err
+}
+
+func (w *webAdapters) DismissPurge(ctx context.Context, id string) error {
+	err := w.states.DismissAll(ctx, id)
+	if errors.Is(err, purge.ErrNotFound) {
+		return fmt.Errorf("%w: no failed purge %q", web.ErrNotFound, id)
+	}
+	return err
+}
+
+func (w *webAdapters) PurgeBacklog(ctx context.Context) (purge.Backlog, error) {
+	return w.dispatcher.Backlog(ctx)
 }
 
 func (w *webAdapters) DeadLetters(ctx context.Context, n int) ([]web.DeadLetter, error) {

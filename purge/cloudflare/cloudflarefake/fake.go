@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cachegate/cachegate/purge/internal/faultplan"
 )
 
 // Fault is what the fake answers one call with instead of processing it.
@@ -59,7 +61,7 @@ type Server struct {
 	maxItems int
 
 	mu     sync.Mutex
-	faults []Fault
+	plan   faultplan.Plan[Fault]
 	calls  []Call
 	next   int
 	closed chan struct{}
@@ -95,11 +97,18 @@ func (s *Server) Close() {
 }
 
 // Fail queues faults for the next calls, one per call, in order.
-func (s *Server) Fail(f ...Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f...)
-}
+func (s *Server) Fail(f ...Fault) { s.plan.Queue(f...) }
+
+// Down makes every call answer f (after the queued faults) until Up: an
+// outage that lasts as long as the test wants.
+func (s *Server) Down(f Fault) { s.plan.Down(f) }
+
+// Up ends the outage Down began.
+func (s *Server) Up() { s.plan.Up() }
+
+// Received is the number of requests that reached the fake, hung ones
+// included (Calls holds only those answered).
+func (s *Server) Received() int { return s.plan.Received() }
 
 // Calls returns a copy of every call received so far.
 func (s *Server) Calls() []Call {
@@ -133,12 +142,8 @@ type envelope struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	call := Call{Time: time.Now(), Auth: r.Header.Get("Authorization")}
+	f := s.plan.Next()
 	s.mu.Lock()
-	var f *Fault
-	if len(s.faults) > 0 {
-		f = &s.faults[0]
-		s.faults = s.faults[1:]
-	}
 	s.next++
 	id := fmt.Sprintf("purge-%d", s.next)
 	s.mu.Unlock()

@@ -283,28 +283,61 @@ async function renderRecentPurges(entries) {
   box.replaceChildren(...items);
 }
 
+// retryButton POSTs to path and refreshes the activity cards.
+function retryButton(path) {
+  const btn = el('button', { class: 'btn ghost small', text: 'Retry' });
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try {
+      await api(path, { method: 'POST' });
+      btn.textContent = 'Retried';
+      refreshActivity();
+    } catch (e) {
+      btn.textContent = 'Failed';
+      btn.title = e.message;
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}
+
 function renderDeadLetters(list) {
   const tbody = document.querySelector('#deadletters tbody');
   document.getElementById('deadletters-empty').hidden = list.length > 0;
-  tbody.replaceChildren(...list.map((d) => {
-    const btn = el('button', { class: 'btn ghost small', text: 'Retry' });
-    btn.addEventListener('click', async () => {
-      btn.disabled = true;
-      try {
-        await api('/api/v1/deadletters/' + d.seq + '/retry', { method: 'POST' });
-        btn.textContent = 'Retried';
-        refreshActivity();
-      } catch (e) {
-        btn.textContent = 'Failed';
-        btn.title = e.message;
-        btn.disabled = false;
-      }
-    });
-    return el('tr', { 'data-seq': d.seq },
-      el('td', { class: 'when', title: d.time, text: ago(d.time) }),
-      el('td', { class: 'result-bad', text: d.reason }),
-      el('td', { class: 'body', title: d.body || '', text: d.body || d.subject || '' }),
-      el('td', { class: 'num' }, btn));
+  tbody.replaceChildren(...list.map((d) => el('tr', { 'data-seq': d.seq },
+    el('td', { class: 'when', title: d.time, text: ago(d.time) }),
+    el('td', { class: 'result-bad', text: d.reason }),
+    el('td', { class: 'body', title: d.body || '', text: d.body || d.subject || '' }),
+    el('td', { class: 'num' }, retryButton('/api/v1/deadletters/' + d.seq + '/retry')))));
+}
+
+// renderCDN shows what waits for the CDN and the purges it refused for
+// good, each with a retry button (a purge sent in parts is retried whole).
+function renderCDN(resp) {
+  const b = resp.backlog;
+  const parts = [];
+  if (b) {
+    parts.push(num(b.queued) + ' queued' + (b.queued ? ' (oldest ' + duration(b.oldest_seconds) + ')' : ''));
+    for (const [name, p] of Object.entries(b.providers || {})) {
+      let line = name + ': ' + num(p.pending) + ' pending';
+      if (p.failing) line += ', failing since ' + ago(p.failing_since) + ' — retrying: ' + p.last_error;
+      parts.push(line);
+    }
+  }
+  const summary = document.getElementById('cdn-backlog');
+  summary.textContent = parts.join(' · ') || 'no CDN configured';
+  summary.className = b && Object.values(b.providers || {}).some((p) => p.failing) ? 'result-bad' : 'muted';
+  const list = resp.purges;
+  document.getElementById('failed-purges-empty').hidden = list.length > 0;
+  document.querySelector('#failed-purges tbody').replaceChildren(...list.map((f) => {
+    const id = f.purge || f.id;
+    return el('tr', { 'data-id': id },
+      el('td', { class: 'when', title: f.time, text: ago(f.time) }),
+      el('td', { text: id }),
+      el('td', { text: f.provider }),
+      el('td', { text: f.request.tenant }),
+      el('td', { class: 'result-bad', text: f.reason }),
+      el('td', { class: 'num' }, retryButton('/api/v1/purges/' + encodeURIComponent(id) + '/retry')));
   }));
 }
 
@@ -330,6 +363,16 @@ async function refreshActivity() {
     renderDeadLetters(d.dead_letters);
   } catch (e) {
     showUnavailable('deadletters', 'deadletters-empty', e);
+  }
+  const cdnCard = document.getElementById('cdn-card');
+  try {
+    renderCDN(await api('/api/v1/purges?status=failed&limit=50'));
+    cdnCard.hidden = false;
+  } catch (e) {
+    // 503: no CDN configured on this instance, nothing to show.
+    cdnCard.hidden = e.status === 503;
+    showUnavailable('failed-purges', 'failed-purges-empty', e);
+    document.getElementById('cdn-backlog').textContent = '';
   }
   activityTimer = setTimeout(refreshActivity, 5000);
 }

@@ -37,6 +37,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	body := map[string]any{"status": "ready"}
+	if s.cfg.EventBacklog != nil {
+		body["events"] = eventHealth(s.cfg.EventBacklog.EventBacklog())
+	}
 	if s.cfg.Backlog != nil {
 		body["purges"] = s.purgeHealth(ctx)
 	}
@@ -50,6 +53,29 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// EventHealth is the invalidation part of /readyz. Like the CDN's, a
+// backlog does not make the instance unready: it still serves, and its
+// invalidations are retried until they apply.
+type EventHealth struct {
+	// Status is "ok", or "degraded" while an invalidation waits longer
+	// than eventLagDegraded or L2 has not recorded one.
+	Status string `json:"status"`
+	EventBacklogSample
+}
+
+// eventLagDegraded is how old the oldest unapplied event may be before
+// the backlog counts as degraded: far above a normal apply (milliseconds)
+// and a sampling interval.
+const eventLagDegraded = 15 * time.Second
+
+func eventHealth(b EventBacklogSample) EventHealth {
+	h := EventHealth{Status: "ok", EventBacklogSample: b}
+	if b.L2Pending > 0 || b.OldestSeconds > eventLagDegraded.Seconds() {
+		h.Status = "degraded"
+	}
+	return h
 }
 
 // PurgeHealth is the CDN part of /readyz: the backlog without the

@@ -56,6 +56,23 @@ type FailedPurges interface {
 	DismissPurge(ctx context.Context, id string) error
 }
 
+// EventBacklog reports the invalidations not yet applied (the event
+// coordinator's sample).
+type EventBacklog interface {
+	EventBacklog() EventBacklogSample
+}
+
+// EventBacklogSample is what EventBacklog reports.
+type EventBacklogSample struct {
+	// Events accepted and not yet applied, retrying ones included.
+	Events uint64 `json:"events"`
+	// OldestSeconds is the oldest one's age; 0 when none waits.
+	OldestSeconds float64 `json:"oldest_seconds"`
+	// L2Pending counts invalidations L2 has not recorded yet (it was
+	// unreachable): readers already see them, L2 catches up.
+	L2Pending uint64 `json:"l2_pending"`
+}
+
 // PurgeBacklog reports what waits for the CDN (*purge.Dispatcher behind an
 // adapter).
 type PurgeBacklog interface {

@@ -85,3 +85,31 @@ func TestReadyzShowsTheCDN(t *testing.T) {
 		t.Errorf("readyz shows a provider's error to anyone: %s", b)
 	}
 }
+
+type fixedEventBacklog EventBacklogSample
+
+func (b fixedEventBacklog) EventBacklog() EventBacklogSample { return EventBacklogSample(b) }
+
+// /readyz shows the invalidations not applied yet: degraded while one is
+// old or L2 has not recorded one, and ready all the same.
+func TestReadyzShowsTheEventBacklog(t *testing.T) {
+	for _, tc := range []struct {
+		sample EventBacklogSample
+		status string
+	}{
+		{EventBacklogSample{}, "ok"},
+		{EventBacklogSample{Events: 3, OldestSeconds: 0.2}, "ok"},
+		{EventBacklogSample{Events: 40, OldestSeconds: 95}, "degraded"},
+		{EventBacklogSample{Events: 1, OldestSeconds: 2, L2Pending: 1}, "degraded"},
+	} {
+		e := newEnv(t, func(c *Config) { c.EventBacklog = fixedEventBacklog(tc.sample) })
+		code, _, b := e.do(t, "GET", "/readyz", "")
+		r := decode[struct {
+			Status string      `json:"status"`
+			Events EventHealth `json:"events"`
+		}](t, b)
+		if code != http.StatusOK || r.Status != "ready" || r.Events.Status != tc.status || r.Events.EventBacklogSample != tc.sample {
+			t.Errorf("%+v: %d %s, want events %s", tc.sample, code, b, tc.status)
+		}
+	}
+}

@@ -42,6 +42,9 @@ type Config struct {
 	// FailedPurges backs GET /api/v1/purges?status=failed and POST
 	// /api/v1/purges/<id>/retry and /dismiss; nil = 503.
 	FailedPurges FailedPurges
+	// EventBacklog adds the invalidation backlog to /readyz and the dashboard;
+	// nil shows none.
+	EventBacklog EventBacklog
 	// Backlog adds the CDN purge backlog to /readyz and the failed-purge
 	// listing; nil = no CDN, not shown.
 	Backlog PurgeBacklog

@@ -299,16 +299,17 @@ func (n *Node) buildWeb() error {
 	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord,
 		queue: n.queue, dispatcher: n.dispatcher}
 	cfg := web.Config{
-		Token:       n.token,
-		Stats:       n.stats,
-		Events:      adapters,
-		Purges:      adapters,
-		Audit:       n.audit,
-		DeadLetters: adapters,
-		Gatherer:    n.reg,
-		Registerer:  n.reg,
-		Ready:       n.ready,
-		Logger:      n.log.With("component", "admin"),
+		Token:        n.token,
+		Stats:        n.stats,
+		Events:       adapters,
+		Purges:       adapters,
+		Audit:        n.audit,
+		DeadLetters:  adapters,
+		Gatherer:     n.reg,
+		Registerer:   n.reg,
+		Ready:        n.ready,
+		EventBacklog: adapters,
+		Logger:       n.log.With("component", "admin"),
 	}
 	// Without a CDN there is nothing to list, retry or report.
 	if n.dispatcher != nil {

@@ -30,6 +30,7 @@ var (
 	_ web.EventSubmitter  = (*webAdapters)(nil)
 	_ web.Purger          = (*webAdapters)(nil)
 	_ web.DeadLetterStore = (*webAdapters)(nil)
+	_ web.EventBacklog    = (*webAdapters)(nil)
 	_ web.FailedPurges    = (*webAdapters)(nil)
 	_ web.PurgeBacklog    = (*webAdapters)(nil)
 )
@@ -142,6 +143,11 @@ func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, a
 		return id, fmt.Errorf("%w: %v; publish it again (the same id is deduplicated)", web.ErrNotAccepted, err)
 	}
 	return id, err
+}
+
+func (w *webAdapters) EventBacklog() web.EventBacklogSample {
+	b := w.coord.Backlog()
+	return web.EventBacklogSample{Events: b.Events, OldestSeconds: b.Oldest.Seconds(), L2Pending: b.L2Pending}
 }
 
 func (w *webAdapters) PurgeState(ctx context.Context, id string) (map[string]purge.State, error) {

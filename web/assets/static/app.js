@@ -341,6 +341,20 @@ function renderCDN(resp) {
   }));
 }
 
+// renderEventBacklog says how many accepted invalidations are not applied
+// yet, and how many L2 has not recorded (Redis unreachable).
+function renderEventBacklog(b) {
+  const p = document.getElementById('event-backlog');
+  if (!b) {
+    p.textContent = '';
+    return;
+  }
+  let text = b.events ? num(b.events) + ' invalidations waiting (oldest ' + duration(b.oldest_seconds) + ')' : 'every accepted invalidation is applied';
+  if (b.l2_pending) text += ' · ' + num(b.l2_pending) + ' not yet in Redis (readers already see them)';
+  p.textContent = text;
+  p.className = b.status === 'degraded' ? 'result-bad' : 'muted';
+}
+
 function showUnavailable(tableId, emptyId, err) {
   document.querySelector('#' + tableId + ' tbody').replaceChildren();
   const p = document.getElementById(emptyId);
@@ -363,6 +377,11 @@ async function refreshActivity() {
     renderDeadLetters(d.dead_letters);
   } catch (e) {
     showUnavailable('deadletters', 'deadletters-empty', e);
+  }
+  try {
+    renderEventBacklog((await api('/readyz')).events);
+  } catch (e) {
+    renderEventBacklog(e.data && e.data.events); // 503: not ready, the detail still says
   }
   const cdnCard = document.getElementById('cdn-card');
   try {

@@ -454,10 +454,12 @@ func (c *Coordinator) record(it *item, now time.Time) {
 			c.setState(ctx, it.ev.ID, target, st)
 		}
 	}
-	if c.cfg.Audit != nil {
+	// The audit log gets the outcome, and the first failure of an event
+	// that is retried: not one entry per retry of a long outage.
+	if c.cfg.Audit != nil && (it.err == nil || it.meta.NumDelivered == 1) {
 		result := "applied"
 		if it.err != nil {
-			result = "failed: " + it.err.Error()
+			result = "retrying: " + it.err.Error()
 		}
 		if err := c.cfg.Audit.Record(ctx, c.auditEntry(it.ev, it.req, result)); err != nil {
 			c.metrics.failed.WithLabelValues("audit").Inc()

@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,7 +183,7 @@ func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 			return identity{}, &authFailure{http.StatusUnauthorized, "unsupported authorization scheme", "use Authorization: Bearer <admin token>"}
 		}
 		if !s.tokenOK(strings.TrimSpace(token)) {
-			return identity{}, &authFailure{http.StatusUnauthorized, "wrong token", "wrong admin token"}
+			return identity{}, &authFailure{http.StatusUnauthorized, reasonWrongToken, "wrong admin token"}
 		}
 		return identity{actor: "admin:" + remoteHost(r)}, nil
 	}
@@ -207,11 +209,33 @@ func (s *Server) refuse(r *http.Request, f *authFailure) {
 	s.log.Warn("admin: request refused", "status", f.code, "reason", f.reason,
 		"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	s.metrics.authFailures.WithLabelValues(f.reason).Inc()
+	if f.reason == reasonWrongToken { // a guess; a missing token or a stale session is not
+		s.throttle.failed(remoteHost(r), time.Now())
+	}
+}
+
+// reasonWrongToken is the refusal of a token that is not the admin token.
+const reasonWrongToken = "wrong token"
+
+// throttled answers 429 with Retry-After, and reports true, when r's
+// address failed to authenticate too often lately.
+func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
+	wait := s.throttle.wait(remoteHost(r), time.Now())
+	if wait <= 0 {
+		return false
+	}
+	s.refuse(r, &authFailure{http.StatusTooManyRequests, "throttled", ""})
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed attempts from your address; retry later"})
+	return true
 }
 
 // protected lets only authenticated requests through to h.
 func (s *Server) protected(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.throttled(w, r) {
+			return
+		}
 		id, f := s.authenticate(r)
 		if f != nil {
 			s.refuse(r, f)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -231,5 +232,62 @@ func TestSessions(t *testing.T) {
 	ss.expire(now.Add(2 * time.Hour))
 	if len(ss.byID) != 0 {
 		t.Fatalf("expire left %d sessions", len(ss.byID))
+	}
+}
+
+// A client that keeps guessing the token is throttled: after a burst of
+// failures every attempt from its address gets 429 with Retry-After, even
+// with the right token, on the API and on the login form; another address
+// is not affected.
+func TestFailedLoginsAreThrottled(t *testing.T) {
+	e := newEnv(t, nil)
+	var got []int
+	for range failBurst + 5 {
+		code, _, _ := e.do(t, "GET", "/api/v1/stats", "", bearer("not-the-token-0123456789"))
+		got = append(got, code)
+	}
+	for i, c := range got {
+		want := http.StatusUnauthorized
+		if i >= failBurst {
+			want = http.StatusTooManyRequests
+		}
+		if c != want {
+			t.Fatalf("attempt %d: %d, want %d (all: %v)", i+1, c, want, got)
+		}
+	}
+	code, h, _ := e.do(t, "GET", "/api/v1/stats", "", bearer(testToken))
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+		t.Fatalf("the right token from a throttled address: %d %v", code, h)
+	}
+	req, _ := http.NewRequest("POST", e.ts.URL+"/login", strings.NewReader("token="+testToken))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.ts.URL)
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("login form from a throttled address: %d", resp.StatusCode)
+	}
+	// The allowance refills at one attempt per failEvery.
+	th := e.srv.throttle
+	later := time.Now().Add(failEvery + time.Second)
+	if w := th.wait("127.0.0.1", later); w != 0 {
+		t.Fatalf("still throttled %v after one refill period", w)
+	}
+	if w := th.wait("192.0.2.7", time.Now()); w != 0 {
+		t.Fatalf("another address throttled: %v", w)
+	}
+}
+
+func TestThrottleIsBounded(t *testing.T) {
+	th := newThrottle()
+	now := time.Now()
+	for i := range maxThrottled + 100 {
+		th.failed(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
+	}
+	if n := len(th.hosts); n > maxThrottled {
+		t.Fatalf("%d addresses remembered, at most %d", n, maxThrottled)
 	}
 }

@@ -75,6 +75,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // login exchanges the admin token, posted in a form, for a session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.throttled(w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	token := r.PostFormValue("token")
 	var f *authFailure
@@ -84,7 +87,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	case token == "":
 		f = &authFailure{http.StatusUnauthorized, "missing token", "Enter the admin token."}
 	case !s.tokenOK(token):
-		f = &authFailure{http.StatusUnauthorized, "wrong token", "That is not the admin token."}
+		f = &authFailure{http.StatusUnauthorized, reasonWrongToken, "That is not the admin token."}
 	}
 	if f != nil {
 		s.refuse(r, f)

@@ -140,6 +140,7 @@ type Server struct {
 	log       *slog.Logger
 	tokenHash [sha256.Size]byte
 	sessions  *sessions
+	throttle  *throttle
 	history   *history
 	live      *liveFeed
 	metrics   *metrics
@@ -166,6 +167,7 @@ func New(cfg Config) (*Server, error) {
 		log:       log,
 		tokenHash: sha256.Sum256([]byte(cfg.Token)),
 		sessions:  newSessions(cfg.SessionTTL, cfg.MaxSessions),
+		throttle:  newThrottle(),
 		history:   newHistory(int(cfg.HistoryWindow/cfg.SampleInterval), cfg.MaxSeries),
 		live:      newLiveFeed(),
 		metrics:   m,

@@ -15,6 +15,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/cachegate/cachegate/web"
 )
 
 // repoRoot is the directory of go.mod above the test's directory.
@@ -63,12 +65,14 @@ func TestComposeFileLoads(t *testing.T) {
 			t.Errorf("no service %q", name)
 		}
 	}
-	if got := env(p.Services["cachegate"], "CACHEGATE_ADMIN_TOKEN"); got != "change-me" {
-		t.Errorf("admin token default %q, want change-me", got)
+	// serve refuses a token shorter than web.MinTokenLength: the default
+	// must pass, or compose crash-loops as written.
+	if got := env(p.Services["cachegate"], "CACHEGATE_ADMIN_TOKEN"); len(got) < web.MinTokenLength {
+		t.Errorf("admin token default %q is shorter than the %d characters serve requires", got, web.MinTokenLength)
 	}
-	p = load(t, "CACHEGATE_ADMIN_TOKEN=s3cret")
-	if got := env(p.Services["cachegate"], "CACHEGATE_ADMIN_TOKEN"); got != "s3cret" {
-		t.Errorf("admin token from the environment %q, want s3cret", got)
+	p = load(t, "CACHEGATE_ADMIN_TOKEN=s3cret-from-the-environment")
+	if got := env(p.Services["cachegate"], "CACHEGATE_ADMIN_TOKEN"); got != "s3cret-from-the-environment" {
+		t.Errorf("admin token from the environment %q", got)
 	}
 	nats := p.Services["nats"]
 	if !slices.Contains(nats.Command, "-js") || flagValue(nats.Command, "-sd") != "/data" || len(nats.Volumes) == 0 || nats.Volumes[0].Target != "/data" {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,6 +81,24 @@ func (r *Redis) kill() {
 
 // Stop kills the server (an outage, for tests of degradation).
 func (r *Redis) Stop() { r.kill() }
+
+// Pause stops the server with SIGSTOP: it keeps its port and its data,
+// and connections to it hang (the kernel still accepts new ones), as a
+// Redis stalled or cut off by the network does.
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server with SIGCONT.
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if r.cmd == nil || r.cmd.Process == nil {
+		r.t.Fatalf("redis-server is not running")
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("redis-server: %v: %v", sig, err)
+	}
+}
 
 // Restart starts the server again on the same port, empty.
 func (r *Redis) Restart() {

@@ -21,6 +21,7 @@ type fault struct {
 
 func faults(t *testing.T, e *env, s settings) []fault {
 	nothing := func() {}
+	publisher := e.insts[0]           // where the writer publishes
 	victim := e.insts[len(e.insts)-1] // never the instance edits are published on
 	cdn := func(name, slug string, f cdnFault) fault {
 		return fault{name, slug, s.cdnDown,
@@ -31,6 +32,11 @@ func faults(t *testing.T, e *env, s settings) []fault {
 		{"Redis stopped (SIGSTOP)", "redis-stop", s.redisDown, e.redis.Pause, e.redis.Resume},
 		{"NATS stopped, restarted with its store", "nats-stop", s.natsDown, e.nats.Stop,
 			func() { e.nats.Start(); e.waitCluster() }},
+		// The instance the writer publishes on dies while NATS is away:
+		// whatever it answered "durable" must not have lived only in its
+		// memory.
+		{"NATS stopped; the publishing instance killed (-9) before it returns", "nats-stop-kill", s.natsDown, e.nats.Stop,
+			func() { publisher.kill(t); e.nats.Start(); publisher.start(t); e.waitCluster() }},
 		{"Redis killed (-9), restarted empty", "redis-kill", s.redisDown, e.redis.Stop, e.redis.Restart},
 		{"instance killed (-9), restarted", "instance-kill", s.instanceDown,
 			func() { victim.kill(t) }, func() { victim.start(t); e.waitCluster() }},

@@ -16,7 +16,9 @@ type settings struct {
 	before, recovery time.Duration
 	// How long each fault lasts. redisDown is longer than the
 	// coordinator's retry budget (about 13 s) in both forms, and pause
-	// longer than the heartbeat TTL (3 s).
+	// longer than the heartbeat TTL (3 s). In the long form natsDown
+	// outlasts the 30 s that a ?wait=1 publish waits, so that some
+	// answer 504 "durable" while NATS is still away.
 	redisDown, natsDown, instanceDown, pause, cdnDown time.Duration
 	// retryAfter is what the CDN's 429 answers carry.
 	retryAfter string
@@ -48,7 +50,7 @@ func loadSettings() (settings, error) {
 	case "long":
 		return settings{
 			form: "long", baseline: 30 * time.Second, before: 5 * time.Second, recovery: 15 * time.Second,
-			redisDown: 30 * time.Second, natsDown: 30 * time.Second, instanceDown: 30 * time.Second,
+			redisDown: 30 * time.Second, natsDown: 40 * time.Second, instanceDown: 30 * time.Second,
 			pause: 30 * time.Second, cdnDown: 3 * time.Minute, retryAfter: "5",
 			bound: 2 * time.Minute, editEvery: 500 * time.Millisecond, maxInFlight: 16,
 			readersPerInstance: 2, readEvery: 20 * time.Millisecond,

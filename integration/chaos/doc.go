@@ -4,9 +4,10 @@
 // serve` processes built from ./cmd/cachegate, an origin whose pages carry
 // a version, and the Cloudflare purge API fake behind a gate that injects
 // CDN outages. A consistency checker runs throughout while faults are
-// injected in turn (Redis stopped, NATS stopped, Redis killed and
-// restarted empty, an instance killed with -9, an instance paused past its
-// heartbeat TTL, the CDN answering 429, 5xx, success:false, or hanging),
+// injected in turn (Redis stopped, NATS stopped, NATS stopped while the
+// instance that publishes is killed, Redis killed and restarted empty, an
+// instance killed with -9, an instance paused past its heartbeat TTL, the
+// CDN answering 429, 5xx, success:false, or hanging),
 // and prints per fault the reads, stale reads, lost events, client errors,
 // refused publishes, CDN tags missing or delivered twice, and the
 // publish-to-applied latency.

@@ -54,10 +54,11 @@ func TestTally(t *testing.T) {
 		{page: 3, phase: 1}, // created, never edited
 	}
 	reads := []read{
-		{phase: 0, page: 0, start: ms(5), status: 200, version: 0},     // before the return: fine
-		{phase: 1, page: 0, start: ms(11), status: 200, version: 0},    // stale, counted in the read's phase
-		{phase: 1, page: 1, start: ms(40000), status: 200, version: 0}, // not applied: not stale (a loss is checked apart)
-		{phase: 1, page: 2, start: ms(40000), status: 0, version: -1},  // client error
+		{phase: 0, page: 0, start: ms(5), status: 200, version: 0},      // before the return: fine
+		{phase: 1, page: 0, start: ms(11), status: 200, version: 0},     // stale, counted in the read's phase
+		{phase: 1, page: 1, start: ms(40000), status: 200, version: 0},  // not applied: not stale (a loss is checked apart)
+		{phase: 1, page: 2, start: ms(40000), status: 0, version: -1},   // no answer
+		{phase: 1, page: 0, start: ms(40000), status: 502, version: -1}, // an error answer, not stale
 	}
 	results := []*phaseResult{{}, {}}
 	tally(results, edits, reads, pages)
@@ -65,7 +66,7 @@ func TestTally(t *testing.T) {
 	if p0.reads != 1 || p0.stale != 0 || p0.edits != 1 || p0.accepted != 1 || len(p0.latencies) != 1 || p0.latencies[0] != 10*time.Millisecond {
 		t.Errorf("phase 0: %+v", p0)
 	}
-	if p1.reads != 3 || p1.stale != 1 || p1.readErrors != 1 || p1.edits != 2 || p1.accepted != 1 || p1.refused != 1 {
+	if p1.reads != 4 || p1.stale != 1 || p1.noAnswers != 1 || p1.errorAnswers != 1 || p1.edits != 2 || p1.accepted != 1 || p1.refused != 1 {
 		t.Errorf("phase 1: %+v", p1)
 	}
 	if len(p1.staleCases) != 1 {

@@ -13,11 +13,15 @@ type phaseResult struct {
 	name     string
 	faultFor time.Duration
 
-	reads, stale, readErrors               int
-	edits, accepted, refused, publishFails int
-	lost                                   int
-	cdnMissing, cdnTwice                   int
-	latencies                              []time.Duration
+	reads, stale int
+	// errorAnswers are answers other than 200 with a version (5xx mostly),
+	// to reads and publishes; noAnswers are requests that got none
+	// (connection refused by a killed instance, a timeout).
+	errorAnswers, noAnswers  int
+	edits, accepted, refused int
+	lost                     int
+	cdnMissing, cdnTwice     int
+	latencies                []time.Duration
 
 	// evidence: the first few cases of each problem, for the log.
 	staleCases, lostCases, cdnCases, publishCases []string
@@ -51,7 +55,11 @@ func tally(results []*phaseResult, edits []edit, reads []read, pages []string) {
 		case refused:
 			res.refused++
 		default:
-			res.publishFails++
+			if e.status == 0 {
+				res.noAnswers++
+			} else {
+				res.errorAnswers++
+			}
 			note(&res.publishCases, "page %s: publish answered %d %q", pages[e.page], e.status, e.detail)
 		}
 	}
@@ -59,7 +67,11 @@ func tally(results []*phaseResult, edits []edit, reads []read, pages []string) {
 		res := results[r.phase]
 		res.reads++
 		if !r.ok() {
-			res.readErrors++
+			if r.status == 0 {
+				res.noAnswers++
+			} else {
+				res.errorAnswers++
+			}
 			continue
 		}
 		if e := edits[r.page]; r.staleAgainst(e) {
@@ -91,12 +103,12 @@ func (r *phaseResult) failed() bool {
 func table(form string, results []*phaseResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Chaos suite, %s form: 3 `cachegate serve` instances, standalone NATS (JetStream), Redis, Cloudflare fake.\n\n", form)
-	b.WriteString("| fault | for | reads | stale reads | edits (accepted) | events lost | client errors | refused publishes | CDN tags missing | CDN tags twice | publish→applied p50 | p99 |\n")
+	b.WriteString("| fault | for | reads | stale reads | edits (accepted) | events lost | client errors: error answers / no answer | refused publishes | CDN tags missing | CDN tags twice | publish→applied p50 | p99 |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %v | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %v | %v |\n",
+		fmt.Fprintf(&b, "| %s | %v | %d | %d | %d (%d) | %d | %d / %d | %d | %d | %d | %v | %v |\n",
 			r.name, r.faultFor, r.reads, r.stale, r.edits, r.accepted, r.lost,
-			r.readErrors+r.publishFails, r.refused, r.cdnMissing, r.cdnTwice,
+			r.errorAnswers, r.noAnswers, r.refused, r.cdnMissing, r.cdnTwice,
 			percentile(r.latencies, 0.5).Round(time.Millisecond), percentile(r.latencies, 0.99).Round(time.Millisecond))
 	}
 	return b.String()

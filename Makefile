@@ -6,7 +6,7 @@ GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium
 
-.PHONY: test deps vet unit bench fuzz demo
+.PHONY: test deps vet unit bench fuzz demo chaos
 
 test: deps vet
 	$(GO) test -race -count=1 -timeout 14m ./...
@@ -26,6 +26,12 @@ deps:
 
 vet:
 	$(GO) vet ./...
+
+# chaos: the long fault suite (outages of 30 s, CDN outages of 3 minutes);
+# make test runs its short form. CACHEGATE_CHAOS_REPORT=FILE writes the
+# table, CACHEGATE_CHAOS_LOGS=DIR keeps the processes' logs.
+chaos: deps
+	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./integration/chaos/
 
 unit:
 	$(GO) test -short ./...

@@ -300,7 +300,7 @@ func TestDemoEditDuringRedisOutage(t *testing.T) {
 	shows(d)
 	// Redis comes back with the old page in it; the coordinator's retry
 	// may not have run yet, and the reload must not show the old page.
-	rds.Resume()
+	rds.Start()
 	for range 3 {
 		shows(d)
 	}

@@ -204,7 +204,7 @@ func TestInvalidationOutlivesALongRedisOutage(t *testing.T) {
 		}
 		return nil
 	})
-	c.redis.Resume()
+	c.redis.Start()
 	c.nodes[1].Stop()
 	c.nodes = append(c.nodes[:1], c.startNode())
 	c.waitLive(2)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,7 +86,7 @@ func (r *Redis) Stop() { r.kill() }
 
 // StopSaving stops the server the way an operator's `redis-cli shutdown
 // save` (or a service stop) does: its data is written to disk first, and
-// Resume brings it back with that data.
+// Start brings it back with that data.
 func (r *Redis) StopSaving() {
 	r.t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
@@ -103,12 +104,30 @@ func (r *Redis) StopSaving() {
 	}
 }
 
-// Resume starts the server again on the same port with the data
+// Start starts the server again on the same port with the data
 // StopSaving wrote.
-func (r *Redis) Resume() {
+func (r *Redis) Start() {
 	r.t.Helper()
 	if err := r.start(); err != nil {
 		r.t.Fatalf("resume redis-server: %v", err)
+	}
+}
+
+// Pause stops the server with SIGSTOP: it keeps its port and its data,
+// and connections to it hang (the kernel still accepts new ones), as a
+// Redis stalled or cut off by the network does.
+func (r *Redis) Pause() { r.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server with SIGCONT.
+func (r *Redis) Resume() { r.signal(syscall.SIGCONT) }
+
+func (r *Redis) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if r.cmd == nil || r.cmd.Process == nil {
+		r.t.Fatalf("redis-server is not running")
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		r.t.Fatalf("redis-server: %v: %v", sig, err)
 	}
 }
 

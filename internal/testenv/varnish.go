@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -34,8 +33,8 @@ type Varnish struct {
 	port int
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{}
-	out  *varnishOutput
+	done <-chan struct{}
+	out  *syncBuffer
 }
 
 // StartVarnish starts varnishd in the foreground on a free loopback port
@@ -129,19 +128,15 @@ func (v *Varnish) start() error {
 		"-p", "thread_pool_min=5",
 		"-p", "thread_pool_max=100",
 	}
-	cmd := exec.Command(bin, args...)
-	out := &varnishOutput{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	cmd, done, out, err := startProcess(bin, args...)
+	if err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	v.mu.Lock()
 	v.cmd, v.done, v.out = cmd, done, out
 	v.mu.Unlock()
 
-	err := v.awaitServing(done, 20*time.Second)
+	err = v.awaitServing(done, 20*time.Second)
 	if err == nil {
 		return nil
 	}
@@ -252,22 +247,4 @@ func RenderVCL(src []byte, backendAddr string) ([]byte, error) {
 	out = append(out, src[:loc[0]]...)
 	out = append(out, block...)
 	return append(out, src[loc[1]:]...), nil
-}
-
-// varnishOutput collects varnishd's output while tests read it.
-type varnishOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *varnishOutput) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *varnishOutput) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,6 +3,7 @@ package chaos_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,13 +21,19 @@ type outcome int
 const (
 	published outcome = iota // sent, no answer yet
 	applied                  // 200: applied everywhere
+	visible                  // 202 l2_pending: readers see it, L2 catches up
 	durable                  // 202, or 504 "durable, applied later"
 	refused                  // 503: not accepted (honest, not a loss)
 	failed                   // anything else: a client error
 )
 
 // accepted reports whether the product took responsibility for the event.
-func (o outcome) accepted() bool { return o == applied || o == durable }
+func (o outcome) accepted() bool { return o == applied || o == visible || o == durable }
+
+// binding reports whether no read that begins after the answer may show
+// an older version: "applied", and "visible" (L2 pending), which promises
+// the same to readers.
+func (o outcome) binding() bool { return o == applied || o == visible }
 
 // edit is one page's one edit.
 type edit struct {
@@ -57,9 +64,10 @@ type read struct {
 func (r read) ok() bool { return r.status == http.StatusOK && r.version >= 0 }
 
 // staleAgainst reports whether r is a stale read of e's page: it began
-// strictly after e's wait-publish returned 200, and shows an older version.
+// strictly after e's wait-publish returned 200 (or 202 l2_pending), and
+// shows an older version.
 func (r read) staleAgainst(e edit) bool {
-	return e.outcome == applied && r.ok() && r.page == e.page &&
+	return e.outcome.binding() && r.ok() && r.page == e.page &&
 		r.start.After(e.returned) && r.version < e.version
 }
 
@@ -247,6 +255,12 @@ func (c *checker) editPage(e *env, phase, i int) {
 			ed.outcome = applied
 		case http.StatusAccepted, http.StatusGatewayTimeout:
 			ed.outcome = durable
+			var a struct {
+				L2Pending bool `json:"l2_pending"`
+			}
+			if json.Unmarshal(answer, &a) == nil && a.L2Pending {
+				ed.outcome = visible
+			}
 		case http.StatusServiceUnavailable:
 			ed.outcome = refused
 		default:

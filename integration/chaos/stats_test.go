@@ -47,7 +47,7 @@ func tally(results []*phaseResult, edits []edit, reads []read, pages []string) {
 		res := results[e.phase]
 		res.edits++
 		switch e.outcome {
-		case applied:
+		case applied, visible: // visible: readers see it, L2 catches up
 			res.accepted++
 			res.latencies = append(res.latencies, e.returned.Sub(e.sent))
 		case durable:

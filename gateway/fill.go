@@ -279,6 +279,10 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 		resp.Body = http.NoBody
 		return
 	}
+	if rangeRequested(x, e) {
+		rangeResponse(resp, x, e)
+		return
+	}
 	if x.method == http.MethodHead {
 		resp.Body = http.NoBody
 		resp.ContentLength = int64(len(e.Body))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,8 +43,8 @@ func serveRange(w http.ResponseWriter, x *exchange, e *Entry) {
 		// the origin did not send.
 		h["Content-Type"] = nil
 	}
-	v := x.req["Range"][0]
-	req := &http.Request{Method: http.MethodGet, Header: http.Header{"Range": {"bytes=" + v[len("bytes="):]}}}
+	set := x.req["Range"][0][len("bytes="):]
+	req := &http.Request{Method: http.MethodGet, Header: http.Header{"Range": {"bytes=" + zeroSuffixes(set, len(e.Body))}}}
 	if ir := x.req["If-Range"]; len(ir) > 0 {
 		req.Header["If-Range"] = ir
 	}
@@ -52,6 +53,25 @@ func serveRange(w http.ResponseWriter, x *exchange, e *Entry) {
 		modified, _ = http.ParseTime(lm[0])
 	}
 	http.ServeContent(w, req, "", modified, bytes.NewReader(e.Body))
+}
+
+// zeroSuffixes rewrites each suffix range of length zero ("-0") in set as
+// a range starting at the end of the body. RFC 9110 14.1.1 calls "-0"
+// unsatisfiable, but ServeContent answers it 206 with an empty part
+// ("bytes 20-19/20"); a range starting at the end is one it knows to be
+// unsatisfiable (416 alone, dropped from a set with satisfiable ones).
+func zeroSuffixes(set string, size int) string {
+	if !strings.Contains(set, "-0") {
+		return set
+	}
+	specs := strings.Split(set, ",")
+	for i, sp := range specs {
+		sp = strings.TrimSpace(sp)
+		if len(sp) > 1 && sp[0] == '-' && strings.Trim(sp[1:], "0") == "" {
+			specs[i] = strconv.Itoa(size) + "-"
+		}
+	}
+	return strings.Join(specs, ",")
 }
 
 // rangeResponse is serveRange for a response leaving through the proxy

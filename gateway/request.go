@@ -111,4 +111,3 @@ func (g *Gateway) badHost(w http.ResponseWriter) {
 	w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=bad-host")
 	http.Error(w, "cachegate: malformed Host header", http.StatusBadRequest)
 }
-

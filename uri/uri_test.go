@@ -2,6 +2,7 @@ package uri
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -104,6 +105,24 @@ func FuzzTarget(f *testing.F) {
 		c := Target(s)
 		if Target(c) != c {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, c, Target(c))
+		}
+	})
+}
+
+func FuzzHost(f *testing.F) {
+	for _, s := range []string{"a.example:80", "[::1]:1", "A.B.", "a:b", "[v1.x]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := Host(s)
+		if err != nil {
+			return
+		}
+		if again, err := Host(h); err != nil || again != h {
+			t.Fatalf("%q -> %q -> %q, %v", s, h, again, err)
+		}
+		if h != "" && h[0] != '[' && strings.ContainsAny(h, ":@/ %") {
+			t.Fatalf("%q -> %q keeps a character a host cannot have", s, h)
 		}
 	})
 }

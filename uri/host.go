@@ -28,6 +28,9 @@ const MaxHostLength = 255
 //
 // A value already canonical is returned without allocating.
 func Host(raw string) (string, error) {
+	if canonicalName(raw) {
+		return raw, nil
+	}
 	if raw == "" {
 		return "", nil
 	}
@@ -88,6 +91,32 @@ func Host(raw string) (string, error) {
 		return strings.ToLower(host), nil
 	}
 	return host, nil
+}
+
+// nameByte marks the bytes of a canonical DNS name other than '.'.
+var nameByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['_'] = true, true
+	return t
+}()
+
+// canonicalName is Host's fast path, one pass for the common case: a
+// lower-case name without port, trailing dot or empty label.
+func canonicalName(s string) bool {
+	if s == "" || len(s) > MaxHostLength || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !nameByte[c] && (c != '.' || s[i-1] == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // HostOrRaw is Host for callers that cannot reject a request (the policy

@@ -126,3 +126,13 @@ func FuzzHost(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCanonicalRequest is what every request pays: a canonical host
+// and target, checked.
+func BenchmarkCanonicalRequest(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Host("acme.localhost")
+		Target("/companies/acme?page=1")
+	}
+}

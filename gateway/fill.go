@@ -101,6 +101,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			resp.Body.Close()
 			resp.Body = http.NoBody
 		}
+		cutStream(resp, x)
 		return nil
 	}
 	g.finishEntry(e, resp.Header)

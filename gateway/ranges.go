@@ -24,6 +24,13 @@ import (
 // Only a GET for a stored 200 with one Range line in the bytes unit is
 // cut; anything else (another unit, HEAD, a stored 404) is answered whole,
 // as RFC 9110 14.2 allows a server to ignore Range.
+//
+// A response that turns out not to be storable (too large, no-store) was
+// fetched without Range too. Buffering it to hand ServeContent a
+// ReadSeeker would hold a whole video in memory, so cutStream cuts one
+// satisfiable range from the stream as it passes (the one place a range
+// is parsed here, for a single range and a known length); anything else
+// about such a response is answered whole.
 
 // rangeRequested reports whether x's request asks for byte ranges of e.
 func rangeRequested(x *exchange, e *Entry) bool {
@@ -84,6 +91,94 @@ func rangeResponse(resp *http.Response, x *exchange, e *Entry) {
 	resp.ContentLength = int64(rec.body.Len())
 	resp.Body = io.NopCloser(&rec.body)
 }
+
+// cutStream turns resp, a 200 passing through unstored, into the 206 of
+// the single satisfiable byte range x asked for, streamed: the bytes
+// before the range are read and dropped, those after it are not read.
+// Several ranges, an If-Range (whose validator would need checking), an
+// unknown length or an unsatisfiable range leave resp whole.
+func cutStream(resp *http.Response, x *exchange) {
+	v := x.req["Range"]
+	if len(v) != 1 || x.method != http.MethodGet || resp.StatusCode != http.StatusOK ||
+		resp.ContentLength <= 0 || len(x.req["If-Range"]) > 0 ||
+		len(v[0]) <= len("bytes=") || !strings.EqualFold(v[0][:len("bytes=")], "bytes=") {
+		return
+	}
+	start, end, ok := singleRange(v[0][len("bytes="):], resp.ContentLength)
+	if !ok {
+		return
+	}
+	n := end - start + 1
+	resp.StatusCode, resp.Status = http.StatusPartialContent, ""
+	resp.Header.Set("Content-Range", "bytes "+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(end, 10)+"/"+strconv.FormatInt(resp.ContentLength, 10))
+	resp.Header.Set("Content-Length", strconv.FormatInt(n, 10))
+	resp.ContentLength = n
+	resp.Body = &rangeBody{rc: resp.Body, skip: start, r: io.LimitReader(resp.Body, n)}
+}
+
+// singleRange parses one byte range spec ("a-b", "a-", "-n") against a
+// representation of size bytes (RFC 9110 14.1.1), returning the first and
+// last byte; ok is false for anything else, several ranges included, and
+// for an unsatisfiable range.
+func singleRange(spec string, size int64) (start, end int64, ok bool) {
+	spec = strings.TrimSpace(spec)
+	first, last, found := strings.Cut(spec, "-")
+	if !found || strings.ContainsAny(last, "-,") {
+		return 0, 0, false
+	}
+	num := func(s string) (int64, bool) {
+		if s == "" || len(s) > 18 {
+			return 0, false
+		}
+		var n int64
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(s[i]-'0')
+		}
+		return n, true
+	}
+	if first == "" { // suffix: the last n bytes
+		n, ok := num(last)
+		if !ok || n == 0 {
+			return 0, 0, false
+		}
+		return max(size-n, 0), size - 1, true
+	}
+	start, ok = num(first)
+	if !ok || start >= size {
+		return 0, 0, false
+	}
+	end = size - 1
+	if last != "" {
+		e, ok := num(last)
+		if !ok || e < start {
+			return 0, 0, false
+		}
+		end = min(e, size-1)
+	}
+	return start, end, true
+}
+
+// rangeBody drops the bytes before the range on the first Read.
+type rangeBody struct {
+	rc   io.ReadCloser
+	skip int64
+	r    io.Reader
+}
+
+func (b *rangeBody) Read(p []byte) (int, error) {
+	if b.skip > 0 {
+		if _, err := io.CopyN(io.Discard, b.rc, b.skip); err != nil {
+			return 0, err
+		}
+		b.skip = 0
+	}
+	return b.r.Read(p)
+}
+
+func (b *rangeBody) Close() error { return b.rc.Close() }
 
 // rangeRecorder is the ResponseWriter rangeResponse records into.
 type rangeRecorder struct {

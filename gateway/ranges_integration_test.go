@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -115,5 +116,39 @@ func TestConcurrentRangeMissesFetchOnce(t *testing.T) {
 	wantStatus(t, g.do(t, http.MethodGet, "acme", "/big"), "hit")
 	if o.requests.Load() != 1 {
 		t.Fatalf("origin served %d requests", o.requests.Load())
+	}
+}
+
+// A response too large to store is fetched without Range like any other
+// miss; its single range is cut from the stream, so a large file served
+// through the gateway keeps answering ranges (seeking in a video).
+func TestRangeOfAnUnstoredResponseIsCutFromTheStream(t *testing.T) {
+	body := strings.Repeat("0123456789", 1000) // 10,000 bytes
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("Content-Type", "video/mp4")
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(body))
+	})
+	g := startGateway(t, o, func(c *gateway.Config) { c.MaxObjectSize = 1000 })
+	tests := []struct {
+		rng, contentRange string
+		status            int
+		body              string
+	}{
+		{"bytes=9990-", "bytes 9990-9999/10000", 206, body[9990:]},
+		{"bytes=-3", "bytes 9997-9999/10000", 206, body[9997:]},
+		{"bytes=100-109", "bytes 100-109/10000", 206, body[100:110]},
+		{"bytes=0-1,5-6", "", 200, body},
+		{"bytes=20000-", "", 200, body},
+	}
+	for _, tc := range tests {
+		r := g.do(t, http.MethodGet, "acme", "/movie", "Range: "+tc.rng)
+		if r.status != tc.status || r.header.Get("Content-Range") != tc.contentRange || r.body != tc.body {
+			t.Fatalf("%s: %d %q, %d bytes; want %d %q, %d bytes", tc.rng, r.status, r.header.Get("Content-Range"), len(r.body), tc.status, tc.contentRange, len(tc.body))
+		}
+		wantNoStatus(t, r, "stored")
+		if got := o.last().Header.Get("Range"); got != "" {
+			t.Fatalf("origin was sent Range %q", got)
+		}
 	}
 }

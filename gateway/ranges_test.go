@@ -105,3 +105,32 @@ func TestRangeRequested(t *testing.T) {
 		}
 	}
 }
+
+func TestSingleRange(t *testing.T) {
+	tests := []struct {
+		spec       string
+		start, end int64
+		ok         bool
+	}{
+		{"0-9", 0, 9, true},
+		{" 5-5 ", 5, 5, true},
+		{"990-", 990, 999, true},
+		{"500-5000", 500, 999, true},
+		{"-10", 990, 999, true},
+		{"-5000", 0, 999, true},
+		{"-0", 0, 0, false},
+		{"1000-", 0, 0, false},
+		{"9-5", 0, 0, false},
+		{"0-1,3-4", 0, 0, false},
+		{"-", 0, 0, false},
+		{"a-b", 0, 0, false},
+		{"--1", 0, 0, false},
+		{"99999999999999999999-", 0, 0, false},
+	}
+	for _, tc := range tests {
+		start, end, ok := singleRange(tc.spec, 1000)
+		if ok != tc.ok || ok && (start != tc.start || end != tc.end) {
+			t.Errorf("singleRange(%q) = %d, %d, %v; want %d, %d, %v", tc.spec, start, end, ok, tc.start, tc.end, tc.ok)
+		}
+	}
+}

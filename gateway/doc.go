@@ -58,8 +58,9 @@
 //   - Ranges: see ranges.go. A GET with a bytes Range is answered from the
 //     stored 200 through net/http's ServeContent (206, multipart, 416,
 //     If-Range); the cache path never sends Range to the origin, so a miss
-//     stores the whole response once. A response that turns out not to be
-//     storable is then sent whole (200), which RFC 9110 14.2 allows.
+//     stores the whole response once. From a response that turns out not
+//     to be storable a single range is cut as it streams past; several
+//     ranges of it are answered whole (200), which RFC 9110 14.2 allows.
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/stats"
+	"github.com/cachegate/cachegate/uri"
 )
 
 // Defaults for the zero values of Config.
@@ -211,20 +211,6 @@ func (p DefaultPolicy) Decide(r *http.Request) headers.Decision {
 	return d
 }
 
-// HostTenant is the default tenant of a Host header: lower-cased, without
-// port.
-func HostTenant(host string) string {
-	// Without a colon there is no port, and SplitHostPort would only
-	// allocate the error saying so.
-	if strings.IndexByte(host, ':') >= 0 {
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-	}
-	for i := 0; i < len(host); i++ {
-		if c := host[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(host)
-		}
-	}
-	return host
-}
+// HostTenant is the default tenant of a Host header: its canonical form
+// (uri.Host), lower-cased, without port or trailing dot.
+func HostTenant(host string) string { return uri.HostOrRaw(host) }

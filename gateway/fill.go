@@ -101,6 +101,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			resp.Body.Close()
 			resp.Body = http.NoBody
 		}
+		cutStream(resp, x)
 		return nil
 	}
 	g.finishEntry(e, resp.Header)
@@ -277,6 +278,10 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 		h.Del("Content-Length")
 		resp.ContentLength = 0
 		resp.Body = http.NoBody
+		return
+	}
+	if rangeRequested(x, e) {
+		rangeResponse(resp, x, e)
 		return
 	}
 	if x.method == http.MethodHead {

@@ -89,24 +89,22 @@ func (g *Gateway) Close() error {
 }
 
 // Handler returns the gateway as an echo v4 application: one catch-all
-// route (and one per method echo's Any leaves out, such as PURGE) handing
-// every request to the plain net/http handler ServeHTTP, so a move to
-// echo v5 touches only this function.
+// route handing every request to the plain net/http handler ServeHTTP, so
+// a move to echo v5 touches only this function. Any registers the methods
+// echo knows; RouteNotFound takes every other one (PURGE, WebDAV's, M-SEARCH,
+// methods not yet invented), which echo would otherwise answer 405.
 func (g *Gateway) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	h := echo.WrapHandler(http.HandlerFunc(g.ServeHTTP))
 	e.Any("/*", h)
-	for _, m := range []string{"PURGE", "BAN", "PROPFIND", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PROPPATCH"} {
-		e.Add(m, "/*", h)
-	}
+	e.RouteNotFound("/*", h)
 	return e
 }
 
-// unsafe methods invalidate their target on success (RFC 9111 4.4).
-func unsafeMethod(m string) bool {
-	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch || m == http.MethodDelete
-}
+// unsafeMethod reports whether a successful response to m invalidates its
+// target (RFC 9111 4.4): every method not known to be safe.
+func unsafeMethod(m string) bool { return !safeMethod(m) }
 
 // ServeHTTP serves one request: private and bypass requests go straight to
 // the origin, GET and HEAD through the cache, other methods to the origin
@@ -117,6 +115,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.identify(w.Header())
 		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=header-too-large")
 		http.Error(w, "cachegate: request header too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
+	if len(r.TransferEncoding) > 0 {
+		// Go's server has already dropped a Content-Length sent with the
+		// Transfer-Encoding (RFC 9112 6.3); 6.1 then requires closing the
+		// connection after the answer, so bytes a front proxy framed
+		// differently are never read as a next request.
+		w.Header().Set("Connection", "close")
+	}
+	target, ok := canonicalize(r)
+	if !ok {
+		g.badHost(w)
 		return
 	}
 	d := g.cfg.Policy.Decide(r)
@@ -136,7 +146,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	*x = exchange{
 		d:      d,
-		target: requestTarget(r),
+		target: target,
 		method: r.Method,
 		req:    r.Header,
 		host:   r.Host,
@@ -167,7 +177,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	if len(x.d.Locales) > 0 {
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), x.d.Locales)
 	}
-	x.key = primaryKey(x.d.Tenant, x.locale, x.target)
+	x.key = primaryKey(x.d.Tenant, x.host, x.locale, x.target)
 
 	ctx := r.Context()
 	now := g.now()

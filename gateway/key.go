@@ -8,20 +8,31 @@ import (
 
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/uri"
 )
 
 // Cache keys. GET and HEAD share a key (HEAD is answered from the GET
-// entry). The primary key is the tenant, the negotiated locale when policy
-// lists locales, and the request target (path and query) exactly as sent:
-// the query is not reordered, because an origin may give order a meaning,
-// and because a purge by URL names the target as the client sent it. A
-// tenant never contains '|' and a target always starts with '/', so keys of
-// different tenants or locales cannot collide.
-func primaryKey(tenant, locale, target string) string {
-	if locale == "" {
-		return tenant + "|" + target
+// entry). The primary key is the tenant, the host when it is not the
+// tenant's name (a policy may map several hosts, or a header, to one
+// tenant: the origin is sent the host, so the key must hold it), the
+// negotiated locale when policy lists locales, and the request target
+// (path and query) in its canonical form (uri.Target): the query is not
+// reordered, because an origin may give order a meaning. A tenant or host
+// never contains '|' and a target always starts with '/', so keys of
+// different tenants, hosts or locales cannot collide.
+func primaryKey(tenant, host, locale, target string) string {
+	if host == tenant {
+		host = ""
 	}
-	return tenant + "|" + locale + "|" + target
+	switch {
+	case host == "" && locale == "":
+		return tenant + "|" + target
+	case host == "":
+		return tenant + "|" + locale + "|" + target
+	case locale == "":
+		return tenant + "@" + host + "|" + target
+	}
+	return tenant + "@" + host + "|" + locale + "|" + target
 }
 
 // variantKey is where the response selected by the request's (normalized)
@@ -99,7 +110,9 @@ func entryTags(origin, policy []string, target string) []string {
 
 // sameHostTarget returns the request target named by a Location or
 // Content-Location value when it is on the request's host (RFC 9111 4.4:
-// a cache must not invalidate other hosts' URIs on their say).
+// a cache must not invalidate other hosts' URIs on their say). host is the
+// request's canonical host (uri.Host), and ref's host is compared in that
+// form.
 func sameHostTarget(host, target, ref string) (string, bool) {
 	if ref == "" {
 		return "", false
@@ -110,7 +123,7 @@ func sameHostTarget(host, target, ref string) (string, bool) {
 	}
 	base.Scheme, base.Host = "http", host
 	u, err := base.Parse(ref)
-	if err != nil || !strings.EqualFold(u.Host, host) {
+	if err != nil || uri.HostOrRaw(u.Host) != host {
 		return "", false
 	}
 	return u.RequestURI(), true

@@ -11,10 +11,10 @@ import (
 )
 
 func TestKeys(t *testing.T) {
-	if primaryKey("acme", "", "/a?b") == primaryKey("berg", "", "/a?b") {
+	if primaryKey("acme", "acme", "", "/a?b") == primaryKey("berg", "berg", "", "/a?b") {
 		t.Fatal("tenants share a key")
 	}
-	if primaryKey("acme", "de", "/a") == primaryKey("acme", "en", "/a") {
+	if primaryKey("acme", "acme", "de", "/a") == primaryKey("acme", "acme", "en", "/a") {
 		t.Fatal("locales share a key")
 	}
 	vary := []string{"Accept-Encoding", "Accept-Language"}

@@ -87,17 +87,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) {
 	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, x)))
 }
 
-// rewrite builds the origin request: origin URL, the client's Host (the
-// origin may serve several tenants), X-Forwarded-*, and on the cache path
-// the normalized Accept-Encoding and Accept-Language the variant is keyed
-// by, without the client's validators (the cache needs a full response;
-// it answers the client's conditionals itself).
+// rewrite builds the origin request: origin URL, the canonical Host and
+// the forwarding headers cachegate sets itself (originRequest), and on the
+// cache path the normalized Accept-Encoding and Accept-Language the
+// variant is keyed by, without the client's validators (the cache needs a
+// full response; it answers the client's conditionals and ranges itself).
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(g.cfg.Origin)
-	pr.Out.Host = pr.In.Host
-	pr.SetXForwarded()
 	x := exchangeFrom(pr.In.Context())
-	if x == nil || x.kind != kindCacheable && x.kind != kindBackground {
+	cachePath := x != nil && (x.kind == kindCacheable || x.kind == kindBackground)
+	originRequest(pr, cachePath)
+	if !cachePath {
 		return
 	}
 	out := pr.Out.Header

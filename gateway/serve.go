@@ -23,8 +23,8 @@ func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer s
 
 // writeStored answers the client from a stored entry: its header (shared,
 // not copied: entries are immutable), Age, the public headers, Cache-Status,
-// then 304 when the client's validators match, else status and body (none
-// for HEAD). age and status are the Age and Cache-Status field values,
+// then 304 when the client's validators match, else the ranges asked for
+// (ranges.go), else status and body (none for HEAD). age and status are the Age and Cache-Status field values,
 // which may be shared with other responses (nothing appends to them).
 func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age, status []string) {
 	h := w.Header()
@@ -41,6 +41,10 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	if g.notModified(x, e) {
 		delete(h, "Content-Length")
 		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if len(x.req["Range"]) > 0 && rangeRequested(x, e) {
+		serveRange(w, x, e)
 		return
 	}
 	w.WriteHeader(e.Status)

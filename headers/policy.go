@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/uri"
 )
 
 // Policy is a compiled PolicyConfig. Everything that can be prepared
@@ -297,26 +298,14 @@ func (x *rule) matches(r *http.Request, host, tenant, path string, vals *[MaxPat
 	return x.path == nil || x.path.Match(path, vals)
 }
 
-// requestHost is the lower-cased host of r without port or trailing dot.
+// requestHost is the canonical host of r (uri.HostOrRaw): lower-cased,
+// without port or trailing dot.
 func requestHost(r *http.Request) string {
 	h := r.Host
 	if h == "" && r.URL != nil {
 		h = r.URL.Host
 	}
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			h = h[:i+1]
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		h = h[:i]
-	}
-	h = strings.TrimSuffix(h, ".")
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
-		}
-	}
-	return h
+	return uri.HostOrRaw(h)
 }
 
 // firstCookie returns the index in names of the first name present among

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cachegate/cachegate/uri"
 )
 
 // Limits on what one Request may name. They bound the work of one
@@ -114,11 +116,15 @@ func (r Request) StoreTags() []string {
 	return out
 }
 
-// URLTag is the implicit tag of a request target (path and query).
-func URLTag(target string) string { return "url:" + target }
+// URLTag is the implicit tag of a request target (path and query), in its
+// canonical form (uri.Target): a purge of "/caf%c3%a9" names the entry a
+// request for "/caf%C3%A9" stored.
+func URLTag(target string) string { return "url:" + uri.Target(target) }
 
-// PrefixTag is the implicit tag that a prefix purge of p invalidates.
+// PrefixTag is the implicit tag that a prefix purge of p invalidates, with
+// p in its canonical form (uri.Target), as ImplicitTags writes it.
 func PrefixTag(p string) string {
+	p = uri.Target(p)
 	if len(p) > 1 {
 		p = strings.TrimRight(p, "/")
 		if p == "" {
@@ -130,13 +136,14 @@ func PrefixTag(p string) string {
 
 // ImplicitTags returns the tags a response to target (path and query)
 // carries besides its own: its URL tag and one path tag per leading run of
-// segments, capped at MaxPathSegments.
+// segments, capped at MaxPathSegments, all of target's canonical form.
 func ImplicitTags(target string) []string {
+	target = uri.Target(target)
 	path := target
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	out := []string{URLTag(target), "path:/"}
+	out := []string{"url:" + target, "path:/"}
 	for i := 1; i < len(path) && len(out) < MaxPathSegments+2; i++ {
 		if path[i] == '/' {
 			out = append(out, "path:"+path[:i])

@@ -3,6 +3,7 @@ package invalidation
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -63,6 +64,25 @@ func TestValidate(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: error %v does not wrap ErrInvalid", tt.name, err)
+		}
+	}
+}
+
+// A purge names a URL or prefix in any spelling RFC 3986 6.2.2 calls
+// equivalent; it must reach the tags a response stored under another
+// spelling carries.
+func TestPurgeSpellingsReachTheStoredTags(t *testing.T) {
+	stored := ImplicitTags("/caf%C3%A9/%7Ebob?q=%c3%a9")
+	for _, purge := range []Request{
+		{Tenant: "t", URLs: []string{"/caf%c3%a9/~bob?q=%C3%A9"}},
+		{Tenant: "t", URLs: []string{"/caf%C3%A9/%7ebob?q=%c3%a9"}},
+		{Tenant: "t", Prefixes: []string{"/caf%c3%a9"}},
+		{Tenant: "t", Prefixes: []string{"/caf%c3%a9/%7Ebob/"}},
+	} {
+		for _, tag := range purge.StoreTags() {
+			if !slices.Contains(stored, tag) {
+				t.Errorf("purge %+v: tag %q misses the stored tags %v", purge, tag, stored)
+			}
 		}
 	}
 }

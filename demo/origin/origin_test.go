@@ -409,3 +409,13 @@ func TestConcurrentReadsAndEdits(t *testing.T) {
 		t.Fatalf("stats count %d edits", s.Edits)
 	}
 }
+
+// Behind cachegate the Host carries no port; the links to the real sites
+// take the gateway's port from X-Forwarded-Port.
+func TestUnknownTenantLinksUseTheForwardedPort(t *testing.T) {
+	_, srv := server(t, origin.Config{})
+	r := get(t, srv, "nobody.localhost", "/", "X-Forwarded-Host", "nobody.localhost", "X-Forwarded-Port", "8080")
+	if !strings.Contains(r.body, "http://acme.localhost:8080/") {
+		t.Fatalf("links lack the gateway's port:\n%s", r.body)
+	}
+}

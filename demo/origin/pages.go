@@ -214,6 +214,9 @@ func (o *Origin) unknownTenant(w http.ResponseWriter, r *http.Request, locale st
 	hostPort := ""
 	if _, port, err := net.SplitHostPort(requestHost(r)); err == nil && port != "" {
 		hostPort = ":" + port
+	} else if port := r.Header.Get("X-Forwarded-Port"); port != "" && port != "80" {
+		// Behind cachegate, whose Host and X-Forwarded-Host carry no port.
+		hostPort = ":" + port
 	}
 	d := pageData{T: textsFor(locale), Lang: locale, Title: textsFor(locale).UnknownSite,
 		Rendered: o.renders.Add(1), Generated: time.Now().UTC().Format(time.RFC3339Nano),

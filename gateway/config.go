@@ -25,6 +25,7 @@ const (
 	DefaultOriginTimeout  = 30 * time.Second
 	DefaultMaxTTL         = 24 * time.Hour
 	DefaultLockTTL        = 5 * time.Second
+	DefaultKeep           = time.Hour
 )
 
 // Policy decides, once per request and before the cache is consulted, the
@@ -103,6 +104,18 @@ type Config struct {
 	OriginTimeout time.Duration
 	// MaxTTL caps the lifetime of anything stored. Zero means DefaultMaxTTL.
 	MaxTTL time.Duration
+	// Keep is how long a response with a validator (ETag, Last-Modified)
+	// stays stored after it went stale and its stale windows passed, to be
+	// revalidated with a conditional request instead of fetched again; a
+	// response stale on arrival (max-age=0, no-cache) is kept this long
+	// too. Zero means DefaultKeep; negative keeps nothing past staleness.
+	Keep time.Duration
+	// Heuristic turns on heuristic freshness (RFC 9111 4.2.2): a response
+	// without explicit freshness but with a Last-Modified and a
+	// heuristically cacheable status is fresh for a tenth of the time since
+	// it was last modified. Off (the zero value): such a response is only
+	// stored to be revalidated on every use, as cachegate's contract says.
+	Heuristic bool
 
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
@@ -162,6 +175,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = DefaultLockTTL
+	}
+	if c.Keep == 0 {
+		c.Keep = DefaultKeep
 	}
 	if c.SessionCookies == nil {
 		c.SessionCookies = []string{"sessionid", "session"}

@@ -92,9 +92,9 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 			name: "public rule", decide: publicRule, status: 200,
 			origin: append([]string{"Cache-Control: private, max-age=5"}, allInternal[:4]...),
 			// An origin's "private" is not stored, and so not announced
-			// as public either.
-			want:    with(noCDN, "Cache-Control", "private, no-store", "Vary", "Authorization, Cookie"),
-			cacheSt: "fwd=miss",
+			// as public either: it reaches the client unchanged.
+			want:    with(noCDN, "Cache-Control", "private, max-age=5", "Vary", "-"),
+			cacheSt: "detail=origin-private",
 		},
 		{
 			name: "public rule, public origin", decide: publicRule, status: 200,
@@ -157,8 +157,11 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 		},
 		{
 			name: "origin error on a public rule", decide: publicRule, status: 500,
+			// Stored, as any status with explicit freshness is, but the
+			// rule's directives and tags are for pages, not errors.
 			origin:  append([]string{"Cache-Control: max-age=5"}, allInternal[:4]...),
 			want:    with(noCDN, "Cache-Control", "max-age=5"),
+			stored:  true,
 			cacheSt: "fwd-status=500",
 		},
 	}

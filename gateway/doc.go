@@ -9,8 +9,9 @@
 //     and RFC 5861 with the policy's overrides.
 //   - proxy.go: the one shared httputil.ReverseProxy (Rewrite, ErrorHandler)
 //     and the per-request exchange its hooks read from the context.
-//   - fill.go: ModifyResponse: what may be stored, the fill of each layer,
-//     revalidation (304) and stale-if-error, unsafe-method invalidation.
+//   - fill.go: ModifyResponse: what may be stored (headers.Storable, plus
+//     the size limits), the fill of each layer, revalidation (304) and
+//     stale-if-error, unsafe-method invalidation.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
 //     HEAD) and clientHeaders, the one place every response's header is
 //     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
@@ -42,9 +43,11 @@
 //   - Coalesced waiters get only a stored (hence shareable) entry; anything
 //     else sends them to the origin on their own.
 //   - The gateway never tells a client or CDN to share what it would not
-//     store itself: a response with Set-Cookie or an origin's "private"
-//     leaves as "private, no-store" whatever the rule says; an origin's
-//     no-store or an uncacheable status keeps the origin's Cache-Control.
+//     store itself (headers.ShareAs, on the miss and on every hit): a
+//     response with Set-Cookie leaves as "private, no-store" whatever the
+//     rule says; an origin's private or no-store, Vary: *, or a status that
+//     is not heuristically cacheable keeps the origin's Cache-Control
+//     unchanged, without tags or the rule's directives.
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.

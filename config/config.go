@@ -43,6 +43,7 @@ type File struct {
 
 	L1     L1
 	Limits Limits
+	Cache  Cache
 	Redis  Redis
 	NATS   NATS
 	Admin  Admin
@@ -61,6 +62,21 @@ type File struct {
 type L1 struct {
 	// MaxBytes bounds its size; 0: the gateway's default.
 	MaxBytes int64
+}
+
+// Cache tunes how the gateway reads the origin's caching headers; zeros:
+// the gateway's defaults.
+type Cache struct {
+	// HeuristicFreshness turns on RFC 9111 4.2.2 heuristic freshness (a
+	// tenth of the Last-Modified age); off by default, as the contract says.
+	HeuristicFreshness bool
+	// Keep is how long a stale response with a validator stays stored to
+	// be revalidated.
+	Keep time.Duration
+	// TargetedFields are the RFC 9213 targeted cache-control fields the
+	// gateway honours, in order, before Cache-Control; nil: the gateway's
+	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.
+	TargetedFields []string
 }
 
 // Limits bound the request path; zeros: the gateway's defaults.

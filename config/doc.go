@@ -38,6 +38,10 @@
 //	via: true                     # add "Via: 1.1 <cache_name>" (default true)
 //	l1: { max_bytes: 256MiB }
 //	limits: { max_object_size: 8MiB, origin_timeout: 10s, max_header_bytes: 64KiB }
+//	cache:
+//	  heuristic_freshness: false  # RFC 9111 4.2.2: 10% of the Last-Modified age (default off)
+//	  keep: 1h                    # how long a stale response with a validator is kept to revalidate
+//	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
 //	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or:
 //	  addrs: [a:6379, b:6379]     # a cluster, or sentinels with master_name

@@ -172,6 +172,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),
 		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
+		r.at("cache", func(v *yaml.Node) { r.cache(v) }),
 		r.at("redis", func(v *yaml.Node) { r.redis(v) }),
 		r.at("nats", func(v *yaml.Node) { r.nats(v) }),
 		r.at("admin", func(v *yaml.Node) {
@@ -203,6 +204,21 @@ func (r *rootDecoder) limits(v *yaml.Node) {
 		{"max_object_size", func(v *yaml.Node) { r.size(v, "limits.max_object_size", &l.MaxObjectSize) }},
 		{"origin_timeout", func(v *yaml.Node) { r.duration(v, "limits.origin_timeout", &l.OriginTimeout) }},
 		{"max_header_bytes", func(v *yaml.Node) { r.size(v, "limits.max_header_bytes", &l.MaxHeaderBytes) }},
+	})
+}
+
+func (r *rootDecoder) cache(v *yaml.Node) {
+	c := &r.f.Cache
+	r.mapping(v, "cache", []field{
+		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
+		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
+		{"targeted_fields", func(v *yaml.Node) {
+			for i, n := range r.list(v, "cache.targeted_fields", &c.TargetedFields) {
+				if err := headers.CheckTargetedField(c.TargetedFields[i]); err != nil {
+					r.errorf(n, "cache.targeted_fields: %v", err)
+				}
+			}
+		}},
 	})
 }
 

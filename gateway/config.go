@@ -116,6 +116,15 @@ type Config struct {
 	// it was last modified. Off (the zero value): such a response is only
 	// stored to be revalidated on every use, as cachegate's contract says.
 	Heuristic bool
+	// TargetedFields are the RFC 9213 targeted cache-control fields whose
+	// directives, when one is present and a valid Structured Field,
+	// replace Cache-Control and Expires for the gateway's own storage and
+	// freshness, first present wins. Nil means
+	// headers.DefaultTargetedFields (Cachegate-Cache-Control, then
+	// CDN-Cache-Control); empty means Cache-Control alone. Those that are
+	// not a CDN's field (headers.CDNControlHeaders) are the gateway's own
+	// and are removed from every response.
+	TargetedFields []string
 
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
@@ -149,6 +158,11 @@ func (c Config) Validate() error {
 	case c.ServerHeader != nil && strings.ContainsAny(*c.ServerHeader, "\r\n\x00"):
 		return fmt.Errorf("gateway: ServerHeader %q must not contain line breaks or NUL", *c.ServerHeader)
 	}
+	for _, name := range c.TargetedFields {
+		if err := headers.CheckTargetedField(name); err != nil {
+			return fmt.Errorf("gateway: TargetedFields: %w", err)
+		}
+	}
 	for _, name := range c.SessionCookies {
 		if name == "" || strings.ContainsAny(name, " ;=,") {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
@@ -175,6 +189,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = DefaultLockTTL
+	}
+	if c.TargetedFields == nil {
+		c.TargetedFields = headers.DefaultTargetedFields()
 	}
 	if c.Keep == 0 {
 		c.Keep = DefaultKeep

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"math"
+	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +40,27 @@ type cacheRules struct {
 	// derived entry is never plain.
 	internal  []string
 	heuristic bool
+	// targeted are Config.TargetedFields, canonical; own those of them
+	// that are the gateway's alone, removed from every response.
+	targeted, own []string
+}
+
+// newCacheRules canonicalizes cfg's header names once, so the hit path
+// looks them up without allocating.
+func newCacheRules(cfg Config) cacheRules {
+	r := cacheRules{heuristic: cfg.Heuristic}
+	for _, k := range headers.InternalHeaders() {
+		r.internal = append(r.internal, http.CanonicalHeaderKey(k))
+	}
+	cdn := headers.CDNControlHeaders()
+	for _, k := range cfg.TargetedFields {
+		k = http.CanonicalHeaderKey(k)
+		r.targeted = append(r.targeted, k)
+		if !slices.ContainsFunc(cdn, func(c string) bool { return http.CanonicalHeaderKey(c) == k }) {
+			r.own = append(r.own, k)
+		}
+	}
+	return r
 }
 
 // deriveEntry computes e's derived values. e must be complete (finishEntry
@@ -46,14 +69,18 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	if r == nil {
 		r = &cacheRules{}
 	}
-	cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
+	cc := headers.CacheDirectives(e.Header, r.targeted)
+	downstream := cc
+	if cc.Targeted {
+		downstream, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
+	}
 	m := &derived{
 		swr:            cc.StaleWhileRevalidate,
 		sie:            cc.StaleIfError,
 		noCache:        cc.NoCache,
 		mustRevalidate: cc.MustRevalidateShared(),
 		validator:      headers.HasValidator(e.Header),
-		share:          headers.ShareAs(e.Status, e.Header, cc, false),
+		share:          headers.ShareAs(e.Status, e.Header, downstream, false),
 	}
 	var explicit bool
 	m.lifetime, explicit = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
@@ -64,7 +91,7 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
 	m.plain = len(r.internal) > 0
-	for _, k := range r.internal {
+	for _, k := range slices.Concat(r.internal, r.own) {
 		if _, ok := e.Header[k]; ok {
 			m.plain = false
 		}

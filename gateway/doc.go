@@ -33,8 +33,14 @@
 //     record; Accept-Encoding is bucketed (br+gzip, gzip, br, identity) and
 //     Accept-Language negotiated to the policy's locales, and those are the
 //     values the origin is sent, so one URL has a handful of variants.
-//   - No heuristic freshness: a response without max-age, s-maxage or
-//     Expires is stored only when policy sets a TTL.
+//   - A response stale on arrival (max-age=0, no-cache, a past or invalid
+//     Expires) is stored when it has a validator, kept Config.Keep past
+//     its staleness, and revalidated on every use.
+//   - Targeted cache control (RFC 9213): the first of Config.TargetedFields
+//     present and valid (Cachegate-Cache-Control, then CDN-Cache-Control)
+//     replaces Cache-Control and Expires for the gateway's own storage and
+//     freshness; what clients and CDNs are told still follows
+//     Cache-Control. The gateway's own field never leaves it.
 //   - A client's no-cache or max-age=0 is honoured with a conditional
 //     request using the stored validators; client max-stale is ignored.
 //   - HEAD misses are fetched with GET so they fill the entry GET uses.
@@ -51,4 +57,29 @@
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.
+//
+// Deliberate departures from RFC 9111 / 9110, and why:
+//   - No heuristic freshness by default (RFC 9111 4.2.2 allows it): the
+//     contract promises that without a policy only what the origin's
+//     headers allow is cached, and a guessed lifetime would serve a page
+//     edited a minute ago as fresh for hours. A response with only a
+//     Last-Modified is still stored and revalidated on every use.
+//     Config.Heuristic (cache.heuristic_freshness) turns on RFC 9111's
+//     heuristic, a tenth of the Last-Modified age, for a plain RFC cache.
+//   - Set-Cookie is never stored (RFC 9111 allows storing it) and such a
+//     response leaves as "private, no-store": one user's session must not
+//     reach another through any layer or a CDN in front (a common
+//     framework mistake is a Set-Cookie on a public page).
+//   - A request with Authorization is always private (RFC 9111 3.5 lets
+//     public, s-maxage or must-revalidate make it shareable): an origin
+//     that forgets a directive must not leak an authenticated page.
+//   - A response with neither explicit freshness nor a validator is not
+//     stored even with a heuristically cacheable status: it could only be
+//     fetched again on its next use.
+//   - A client's max-stale is ignored: the gateway serves stale only
+//     within the origin's (or policy's) stale windows.
+//   - 206 responses are not stored, and HEAD misses are fetched with GET.
+//   - An origin's Content-Length sent as a list of equal values ("5, 5",
+//     which RFC 9110 8.6 lets a recipient accept) is refused by Go's
+//     transport and answered 502 "origin-malformed".
 package gateway

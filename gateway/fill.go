@@ -158,11 +158,10 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, orig
 
 // storeInput gathers what headers.Storable reads about a response to x.
 func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Time) headers.StoreInput {
-	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
 	return headers.StoreInput{
 		Status:         status,
 		Header:         h,
-		CC:             cc,
+		CC:             headers.CacheDirectives(h, g.rules.targeted),
 		RequestNoStore: x.reqCC.NoStore,
 		PolicyTTL:      x.d.TTL != nil,
 		Heuristic:      g.cfg.Heuristic,

@@ -68,10 +68,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.viaValue = []string{g.via}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
-	g.rules.heuristic = cfg.Heuristic
-	for _, k := range headers.InternalHeaders() {
-		g.rules.internal = append(g.rules.internal, http.CanonicalHeaderKey(k))
-	}
+	g.rules = newCacheRules(cfg)
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,

@@ -103,8 +103,9 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 				"Cache-Control": "public, max-age=60", "Cloudflare-Cdn-Cache-Control": "max-age=86400",
 				"Vary": "Accept-Language", "Expires": "-", "Surrogate-Key": "-", "Edge-Cache-Tag": "-", "Xkey": "-",
 				"Cache-Tag": "acme:product:1,acme:product,acme:gallery:acme,acme:edge,acme:x1,acme:company:acme,acme:url:/p,acme:path:/,acme:path:/p",
-				// The origin's other CDN headers pass: a CDN is configured.
-				"Cdn-Cache-Control": "max-age=999", "Surrogate-Control": "max-age=999",
+				// The origin's other CDN headers pass: a CDN is configured;
+				// its CDN-Cache-Control gives way to the rule's directives.
+				"Cdn-Cache-Control": "-", "Surrogate-Control": "max-age=999",
 			},
 			stored: true, cacheSt: "fwd=miss",
 		},

@@ -91,10 +91,16 @@ func (g *Gateway) clientHeaders(h http.Header, d headers.Decision, tags []string
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
 func (g *Gateway) responseHeaders(h http.Header, d headers.Decision, tags []string, plain bool) {
-	if g.cfg.TagEmitter == nil && !plain {
+	if !plain {
 		// headers.StripInternalHeaders, with the names canonicalized once
-		// in New: the hit path allocates nothing for it.
-		for _, k := range g.rules.internal {
+		// in New: the hit path allocates nothing for it. The gateway's own
+		// targeted field goes whether or not a CDN is in front.
+		if g.cfg.TagEmitter == nil {
+			for _, k := range g.rules.internal {
+				delete(h, k)
+			}
+		}
+		for _, k := range g.rules.own {
 			delete(h, k)
 		}
 	}

@@ -27,6 +27,9 @@ type CacheControl struct {
 	// MustUnderstand (RFC 9111 5.2.2.3): store only a status whose caching
 	// rules the cache implements; for such a status, no-store is ignored.
 	MustUnderstand bool
+	// Targeted: the directives came from a targeted field (RFC 9213),
+	// which replaces Cache-Control and Expires alike.
+	Targeted bool
 
 	MaxAge, SMaxAge, MinFresh, MaxStale             time.Duration
 	HasMaxAge, HasSMaxAge, HasMinFresh, HasMaxStale bool

@@ -18,6 +18,9 @@ func FreshnessLifetime(cc CacheControl, h http.Header, responseTime time.Time) (
 	if cc.HasMaxAge {
 		return cc.MaxAge, true
 	}
+	if cc.Targeted {
+		return 0, false
+	}
 	exp := h["Expires"]
 	if len(exp) == 0 {
 		return 0, false

@@ -18,6 +18,10 @@ import (
 type File struct {
 	// Path is where the file was read from (for messages); not a YAML key.
 	Path string
+	// Warnings are what the file says that may not take effect (a rule's
+	// TTL an origin can still overrule), as "FILE:LINE: warning: ..."; not
+	// a YAML key. They do not make the file invalid.
+	Warnings Errors
 
 	// Listen is the gateway's address ("127.0.0.1:8080"); empty: the
 	// command's default.

@@ -82,6 +82,9 @@
 //	      header: [X-Variant]     # present (any value)
 //	    private: false          # true: never shared; conflicts with every caching key below
 //	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin
+//	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
+//	                            # override: ttl, stale windows, browser and cdn apply whatever the origin
+//	                            # says (needs ttl; never overrides Authorization, session cookies, Set-Cookie)
 //	    browser: public, max-age=60   # Cache-Control sent to clients
 //	    cdn: max-age=86400            # directives for the CDN ...
 //	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)
@@ -129,7 +132,7 @@
 // # What Load rejects
 //
 // Besides syntax and types: a private route with ttl, browser, cdn,
-// cdn_header, stale_*, tags or staff_bypass; browser or cdn directives that
+// cdn_header, stale_*, tags, staff_bypass or origin; browser or cdn directives that
 // do not parse, are unknown, repeat, or conflict (no-store with max-age,
 // public with private, private in cdn, a private browser value with cdn
 // directives); a rule that an earlier rule always matches first (after a
@@ -141,5 +144,13 @@
 // URLs or API token (on the line naming the provider); a CDN provider
 // section for a provider that is not selected; event
 // rules without type, twice for a type, or replacing the defaults with
-// nothing.
+// nothing; origin: override without a ttl, or an origin mode other than
+// respect or override; a targeted field that is not a field name, or is
+// Cache-Control.
+//
+// # What Load warns about
+//
+// File.Warnings (check-config prints them and still succeeds) name a rule's
+// ttl that cannot take effect whatever the origin sends: 0, longer than the
+// gateway keeps anything, or on a rule that matches no GET or HEAD.
 package config

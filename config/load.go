@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 )
 
@@ -366,6 +367,7 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleC
 			}
 			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
 		}),
+		keep("origin", func(v *yaml.Node) { r.str(v, what+".origin", &rc.Origin) }),
 		keep("browser", func(v *yaml.Node) { r.str(v, what+".browser", &rc.Browser) }),
 		keep("cdn", func(v *yaml.Node) { r.str(v, what+".cdn", &rc.CDN) }),
 		keep("cdn_header", func(v *yaml.Node) { r.str(v, what+".cdn_header", &rc.CDNHeader) }),
@@ -392,6 +394,13 @@ func (r *rootDecoder) checkPolicy() {
 			continue
 		}
 		r.errorf(r.problemNode(p), "%s", r.problemText(p))
+	}
+	for _, p := range headers.PolicyWarnings(r.f.Policy(), gateway.DefaultMaxTTL) {
+		line := 1
+		if n := r.problemNode(p); n != nil && n.Line > 0 {
+			line = n.Line
+		}
+		r.f.Warnings = append(r.f.Warnings, Error{File: r.file, Line: line, Msg: "warning: " + r.problemText(p)})
 	}
 }
 

@@ -322,6 +322,27 @@ func TestParseCache(t *testing.T) {
 	}
 }
 
+// TestParseOriginOverride: a rule's origin mode reaches the policy, a bad
+// one is refused at its line, and a TTL that may not take effect is a
+// warning at the ttl's line, not an error.
+func TestParseOriginOverride(t *testing.T) {
+	src := "routes:\n  - name: rails\n    match: { path: /r }\n    ttl: 1h\n    origin: override\n  - name: plain\n    match: { path: /p }\n    ttl: 0s\n"
+	f, err := Parse("x.yaml", []byte(src), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Routes[0].Origin != headers.OriginOverride {
+		t.Errorf("origin = %q", f.Routes[0].Origin)
+	}
+	if len(f.Warnings) != 1 || !strings.HasPrefix(f.Warnings[0].Error(), "x.yaml:8: warning: route \"plain\" ttl:") {
+		t.Errorf("warnings = %v", f.Warnings)
+	}
+	_, err = Parse("x.yaml", []byte("default:\n  ttl: 1h\n  origin: ignore\n"), env())
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:3: default origin: origin must be") {
+		t.Errorf("bad origin mode: %v", err)
+	}
+}
+
 // TestParseCDNRetry: the CDN retry settings reach the config, and a bad
 // one is refused at its line.
 func TestParseCDNRetry(t *testing.T) {

@@ -23,7 +23,9 @@ type derived struct {
 	initialAge time.Duration // the age at ResponseTime
 	swr, sie   time.Duration // stale-while-revalidate, stale-if-error
 	share      headers.Share // what the entry may be shared as downstream
-	noCache    bool
+	// shareOverride is share under a rule that overrides the origin.
+	shareOverride headers.Share
+	noCache       bool
 	// mustRevalidate is CacheControl.MustRevalidateShared.
 	mustRevalidate bool
 	// validator: the entry can be revalidated (headers.HasValidator).
@@ -81,6 +83,7 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 		mustRevalidate: cc.MustRevalidateShared(),
 		validator:      headers.HasValidator(e.Header),
 		share:          headers.ShareAs(e.Status, e.Header, downstream, false),
+		shareOverride:  headers.ShareAs(e.Status, e.Header, downstream, true),
 	}
 	var explicit bool
 	m.lifetime, explicit = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)

@@ -41,6 +41,13 @@
 //     replaces Cache-Control and Expires for the gateway's own storage and
 //     freshness; what clients and CDNs are told still follows
 //     Cache-Control. The gateway's own field never leaves it.
+//   - A rule with origin: override (Decision.OverrideOrigin) stores and
+//     shares what the origin called private, no-store or no-cache, with
+//     the rule's TTL, stale windows and directives; it never overrides
+//     what makes a request private, Set-Cookie or Vary: *.
+//   - A response that is not stored says why in Cache-Status' detail
+//     (headers.Detail*: origin-no-store, origin-private, set-cookie,
+//     vary-star, too-large, no-freshness, ...).
 //   - A client's no-cache or max-age=0 is honoured with a conditional
 //     request using the stored validators; client max-stale is ignored.
 //   - HEAD misses are fetched with GET so they fill the entry GET uses.

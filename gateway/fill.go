@@ -163,6 +163,7 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 		Header:         h,
 		CC:             headers.CacheDirectives(h, g.rules.targeted),
 		RequestNoStore: x.reqCC.NoStore,
+		Override:       x.d.OverrideOrigin,
 		PolicyTTL:      x.d.TTL != nil,
 		Heuristic:      g.cfg.Heuristic,
 		ResponseTime:   now,

@@ -46,8 +46,11 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	if x.d.StaleIfError != nil {
 		f.sie = *x.d.StaleIfError
 	}
-	f.mustRevalidate = m.mustRevalidate
-	f.noCache = m.noCache
+	// A rule that overrides the origin replaces its revalidation
+	// directives along with its lifetime: that is what lets its
+	// stale-if-error save an outage of an origin that says no-cache.
+	f.mustRevalidate = m.mustRevalidate && !x.d.OverrideOrigin
+	f.noCache = m.noCache && !x.d.OverrideOrigin
 	if m.validator {
 		f.keep = g.cfg.Keep
 	}

@@ -38,9 +38,14 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	// Only storable responses become entries, but a stored one may still
 	// keep the origin's directives (a 500 with max-age).
 	d, tags := x.d, e.Tags
-	if m := g.derive(e); m.share != headers.SharePublic {
+	m := g.derive(e)
+	share := m.share
+	if d.OverrideOrigin {
+		share = m.shareOverride
+	}
+	if share != headers.SharePublic {
 		var public bool
-		if d, public = sharedDecision(d, m.share); !public {
+		if d, public = sharedDecision(d, share); !public {
 			tags = nil
 		}
 	}
@@ -153,7 +158,7 @@ func responseDecision(x *exchange, status int, h http.Header) (headers.Decision,
 		return plainDecision(d), false
 	}
 	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
-	return sharedDecision(d, headers.ShareAs(status, h, cc, false))
+	return sharedDecision(d, headers.ShareAs(status, h, cc, d.OverrideOrigin))
 }
 
 // sharedDecision is d for a response that may be shared as s.

@@ -63,7 +63,7 @@ func TestApplyResponse(t *testing.T) {
 		{"public provider header", Decision{Tenant: "acme", CDNCacheControl: "max-age=60", CDNCacheControlHeader: "Surrogate-Control"}, http.Header{
 			"Cache-Control": {"public, max-age=5"}, "Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"},
 			"Surrogate-Control": {"max-age=60"},
-			"Vary": {"Accept-Encoding"}, "Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
+			"Vary":              {"Accept-Encoding"}, "Set-Cookie": {"a=b"}, "Etag": {`"v1"`},
 		}, []string{"company:acme", "gallery:acme", "company", "x", "y"}},
 		{"locales vary", Decision{Tenant: "acme", Locales: []string{"en", "de"}}, http.Header{
 			"Cache-Control": {"public, max-age=5"}, "Expires": {"Thu, 01 Jan 2099 00:00:00 GMT"},

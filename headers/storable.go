@@ -94,7 +94,7 @@ func responseVeto(status int, h http.Header, cc CacheControl, override bool) str
 }
 
 // Share is what a response may be shared as downstream.
-type Share int
+type Share uint8
 
 const (
 	// SharePublic: the policy's client and CDN directives and the tags apply.

@@ -94,9 +94,11 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
 	m.plain = len(r.internal) > 0
-	for _, k := range slices.Concat(r.internal, r.own) {
-		if _, ok := e.Header[k]; ok {
-			m.plain = false
+	for _, names := range [2][]string{r.internal, r.own} {
+		for _, k := range names {
+			if _, ok := e.Header[k]; ok {
+				m.plain = false
+			}
 		}
 	}
 	return m

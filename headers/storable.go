@@ -159,6 +159,9 @@ func UnderstoodStatus(status int) bool {
 }
 
 func varyStar(h http.Header) bool {
+	if len(h["Vary"]) == 0 {
+		return false // the common case, without ParseVary's work
+	}
 	_, star := ParseVary(h)
 	return star
 }

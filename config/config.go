@@ -18,6 +18,10 @@ import (
 type File struct {
 	// Path is where the file was read from (for messages); not a YAML key.
 	Path string
+	// Warnings are what the file says that may not take effect (a rule's
+	// TTL an origin can still overrule), as "FILE:LINE: warning: ..."; not
+	// a YAML key. They do not make the file invalid.
+	Warnings Errors
 
 	// Listen is the gateway's address ("127.0.0.1:8080"); empty: the
 	// command's default.
@@ -43,6 +47,7 @@ type File struct {
 
 	L1     L1
 	Limits Limits
+	Cache  Cache
 	Redis  Redis
 	NATS   NATS
 	Admin  Admin
@@ -61,6 +66,21 @@ type File struct {
 type L1 struct {
 	// MaxBytes bounds its size; 0: the gateway's default.
 	MaxBytes int64
+}
+
+// Cache tunes how the gateway reads the origin's caching headers; zeros:
+// the gateway's defaults.
+type Cache struct {
+	// HeuristicFreshness turns on RFC 9111 4.2.2 heuristic freshness (a
+	// tenth of the Last-Modified age); off by default, as the contract says.
+	HeuristicFreshness bool
+	// Keep is how long a stale response with a validator stays stored to
+	// be revalidated.
+	Keep time.Duration
+	// TargetedFields are the RFC 9213 targeted cache-control fields the
+	// gateway honours, in order, before Cache-Control; nil: the gateway's
+	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.
+	TargetedFields []string
 }
 
 // Limits bound the request path; zeros: the gateway's defaults.

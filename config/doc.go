@@ -38,6 +38,10 @@
 //	via: true                     # add "Via: 1.1 <cache_name>" (default true)
 //	l1: { max_bytes: 256MiB }
 //	limits: { max_object_size: 8MiB, origin_timeout: 10s, max_header_bytes: 64KiB }
+//	cache:
+//	  heuristic_freshness: false  # RFC 9111 4.2.2: 10% of the Last-Modified age (default off)
+//	  keep: 1h                    # how long a stale response with a validator is kept to revalidate
+//	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
 //	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or:
 //	  addrs: [a:6379, b:6379]     # a cluster, or sentinels with master_name
@@ -78,6 +82,9 @@
 //	      header: [X-Variant]     # present (any value)
 //	    private: false          # true: never shared; conflicts with every caching key below
 //	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin
+//	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
+//	                            # override: ttl, stale windows, browser and cdn apply whatever the origin
+//	                            # says (needs ttl; never overrides Authorization, session cookies, Set-Cookie)
 //	    browser: public, max-age=60   # Cache-Control sent to clients
 //	    cdn: max-age=86400            # directives for the CDN ...
 //	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)
@@ -125,7 +132,7 @@
 // # What Load rejects
 //
 // Besides syntax and types: a private route with ttl, browser, cdn,
-// cdn_header, stale_*, tags or staff_bypass; browser or cdn directives that
+// cdn_header, stale_*, tags, staff_bypass or origin; browser or cdn directives that
 // do not parse, are unknown, repeat, or conflict (no-store with max-age,
 // public with private, private in cdn, a private browser value with cdn
 // directives); a rule that an earlier rule always matches first (after a
@@ -137,5 +144,13 @@
 // URLs or API token (on the line naming the provider); a CDN provider
 // section for a provider that is not selected; event
 // rules without type, twice for a type, or replacing the defaults with
-// nothing.
+// nothing; origin: override without a ttl, or an origin mode other than
+// respect or override; a targeted field that is not a field name, or is
+// Cache-Control.
+//
+// # What Load warns about
+//
+// File.Warnings (check-config prints them and still succeeds) name a rule's
+// ttl that cannot take effect whatever the origin sends: 0, longer than the
+// gateway keeps anything, or on a rule that matches no GET or HEAD.
 package config

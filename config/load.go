@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 )
 
@@ -172,6 +173,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),
 		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
+		r.at("cache", func(v *yaml.Node) { r.cache(v) }),
 		r.at("redis", func(v *yaml.Node) { r.redis(v) }),
 		r.at("nats", func(v *yaml.Node) { r.nats(v) }),
 		r.at("admin", func(v *yaml.Node) {
@@ -203,6 +205,21 @@ func (r *rootDecoder) limits(v *yaml.Node) {
 		{"max_object_size", func(v *yaml.Node) { r.size(v, "limits.max_object_size", &l.MaxObjectSize) }},
 		{"origin_timeout", func(v *yaml.Node) { r.duration(v, "limits.origin_timeout", &l.OriginTimeout) }},
 		{"max_header_bytes", func(v *yaml.Node) { r.size(v, "limits.max_header_bytes", &l.MaxHeaderBytes) }},
+	})
+}
+
+func (r *rootDecoder) cache(v *yaml.Node) {
+	c := &r.f.Cache
+	r.mapping(v, "cache", []field{
+		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
+		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
+		{"targeted_fields", func(v *yaml.Node) {
+			for i, n := range r.list(v, "cache.targeted_fields", &c.TargetedFields) {
+				if err := headers.CheckTargetedField(c.TargetedFields[i]); err != nil {
+					r.errorf(n, "cache.targeted_fields: %v", err)
+				}
+			}
+		}},
 	})
 }
 
@@ -350,6 +367,7 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleC
 			}
 			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
 		}),
+		keep("origin", func(v *yaml.Node) { r.str(v, what+".origin", &rc.Origin) }),
 		keep("browser", func(v *yaml.Node) { r.str(v, what+".browser", &rc.Browser) }),
 		keep("cdn", func(v *yaml.Node) { r.str(v, what+".cdn", &rc.CDN) }),
 		keep("cdn_header", func(v *yaml.Node) { r.str(v, what+".cdn_header", &rc.CDNHeader) }),
@@ -376,6 +394,13 @@ func (r *rootDecoder) checkPolicy() {
 			continue
 		}
 		r.errorf(r.problemNode(p), "%s", r.problemText(p))
+	}
+	for _, p := range headers.PolicyWarnings(r.f.Policy(), gateway.DefaultMaxTTL) {
+		line := 1
+		if n := r.problemNode(p); n != nil && n.Line > 0 {
+			line = n.Line
+		}
+		r.f.Warnings = append(r.f.Warnings, Error{File: r.file, Line: line, Msg: "warning: " + r.problemText(p)})
 	}
 }
 

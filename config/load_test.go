@@ -118,6 +118,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type mapping", "l1: 5\n", []string{"1: l1 must be a mapping"}},
 		{"bad size", "l1:\n  max_bytes: 256MB!\n", []string{`2: l1.max_bytes: invalid size "256MB!"`}},
 		{"bad duration", "limits:\n  origin_timeout: 10\n", []string{`2: limits.origin_timeout: duration "10" needs a unit`}},
+		{"bad targeted field", "cache:\n  targeted_fields: [Cachegate-Cache-Control, Cache-Control]\n", []string{"2: cache.targeted_fields: Cache-Control is always read"}},
+		{"bad targeted field name", "cache:\n  keep: 1h\n  targeted_fields:\n    - Bad Name\n", []string{`4: cache.targeted_fields: "Bad Name" is not a field name`}},
 		{"negative duration", "limits:\n  origin_timeout: -1s\n", []string{"2: limits.origin_timeout: duration \"-1s\" must not be negative"}},
 		{"bad bool", "via: yes\n", []string{`1: via must be true or false, got "yes"`}},
 		{"bad int", "redis:\n  db: x\n", []string{"2: redis.db must be a whole number"}},
@@ -298,6 +300,46 @@ session_cookies: []
 	}
 	if f.SessionCookies == nil || len(f.SessionCookies) != 0 {
 		t.Errorf("session_cookies: [] must be an empty non-nil list, got %#v", f.SessionCookies)
+	}
+}
+
+// TestParseCache: the cache section reaches the config; absent, the
+// targeted fields stay nil (the gateway's default order).
+func TestParseCache(t *testing.T) {
+	f, err := Parse("x.yaml", []byte("cache:\n  heuristic_freshness: true\n  keep: 10m\n  targeted_fields: [CDN-Cache-Control]\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Cache.HeuristicFreshness || f.Cache.Keep != 10*time.Minute || fmt.Sprint(f.Cache.TargetedFields) != "[CDN-Cache-Control]" {
+		t.Errorf("cache = %+v", f.Cache)
+	}
+	f, err = Parse("x.yaml", []byte("listen: 127.0.0.1:8080\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Cache.HeuristicFreshness || f.Cache.TargetedFields != nil {
+		t.Errorf("defaults: %+v", f.Cache)
+	}
+}
+
+// TestParseOriginOverride: a rule's origin mode reaches the policy, a bad
+// one is refused at its line, and a TTL that may not take effect is a
+// warning at the ttl's line, not an error.
+func TestParseOriginOverride(t *testing.T) {
+	src := "routes:\n  - name: rails\n    match: { path: /r }\n    ttl: 1h\n    origin: override\n  - name: plain\n    match: { path: /p }\n    ttl: 0s\n"
+	f, err := Parse("x.yaml", []byte(src), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Routes[0].Origin != headers.OriginOverride {
+		t.Errorf("origin = %q", f.Routes[0].Origin)
+	}
+	if len(f.Warnings) != 1 || !strings.HasPrefix(f.Warnings[0].Error(), "x.yaml:8: warning: route \"plain\" ttl:") {
+		t.Errorf("warnings = %v", f.Warnings)
+	}
+	_, err = Parse("x.yaml", []byte("default:\n  ttl: 1h\n  origin: ignore\n"), env())
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:3: default origin: origin must be") {
+		t.Errorf("bad origin mode: %v", err)
 	}
 }
 

@@ -149,20 +149,20 @@ func TestNotStored(t *testing.T) {
 		name string
 		h    http.HandlerFunc
 	}{
-		{"no freshness (no heuristic caching)", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
+		{"no freshness, no validator (no heuristic caching)", func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "x")
 		}},
+		{"stale on arrival, no validator", cacheable("max-age=0", "x")},
 		{"no-store", cacheable("max-age=60, no-store", "x")},
 		{"private", cacheable("private, max-age=60", "x")},
 		{"vary star", cacheable("max-age=60", "x", "Vary: *")},
-		{"uncacheable status", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=60")
+		{"500 without freshness", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"v"`)
 			w.WriteHeader(http.StatusInternalServerError)
 		}},
-		{"302", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "max-age=60")
-			http.Redirect(w, r, "/x", http.StatusFound)
+		{"no-store, must-understand on an unknown status", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60, no-store, must-understand")
+			w.WriteHeader(299)
 		}},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,7 @@ const (
 	DefaultOriginTimeout  = 30 * time.Second
 	DefaultMaxTTL         = 24 * time.Hour
 	DefaultLockTTL        = 5 * time.Second
+	DefaultKeep           = time.Hour
 )
 
 // Policy decides, once per request and before the cache is consulted, the
@@ -103,6 +104,27 @@ type Config struct {
 	OriginTimeout time.Duration
 	// MaxTTL caps the lifetime of anything stored. Zero means DefaultMaxTTL.
 	MaxTTL time.Duration
+	// Keep is how long a response with a validator (ETag, Last-Modified)
+	// stays stored after it went stale and its stale windows passed, to be
+	// revalidated with a conditional request instead of fetched again; a
+	// response stale on arrival (max-age=0, no-cache) is kept this long
+	// too. Zero means DefaultKeep; negative keeps nothing past staleness.
+	Keep time.Duration
+	// Heuristic turns on heuristic freshness (RFC 9111 4.2.2): a response
+	// without explicit freshness but with a Last-Modified and a
+	// heuristically cacheable status is fresh for a tenth of the time since
+	// it was last modified. Off (the zero value): such a response is only
+	// stored to be revalidated on every use, as cachegate's contract says.
+	Heuristic bool
+	// TargetedFields are the RFC 9213 targeted cache-control fields whose
+	// directives, when one is present and a valid Structured Field,
+	// replace Cache-Control and Expires for the gateway's own storage and
+	// freshness, first present wins. Nil means
+	// headers.DefaultTargetedFields (Cachegate-Cache-Control, then
+	// CDN-Cache-Control); empty means Cache-Control alone. Those that are
+	// not a CDN's field (headers.CDNControlHeaders) are the gateway's own
+	// and are removed from every response.
+	TargetedFields []string
 
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
@@ -136,6 +158,11 @@ func (c Config) Validate() error {
 	case c.ServerHeader != nil && strings.ContainsAny(*c.ServerHeader, "\r\n\x00"):
 		return fmt.Errorf("gateway: ServerHeader %q must not contain line breaks or NUL", *c.ServerHeader)
 	}
+	for _, name := range c.TargetedFields {
+		if err := headers.CheckTargetedField(name); err != nil {
+			return fmt.Errorf("gateway: TargetedFields: %w", err)
+		}
+	}
 	for _, name := range c.SessionCookies {
 		if name == "" || strings.ContainsAny(name, " ;=,") {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
@@ -162,6 +189,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = DefaultLockTTL
+	}
+	if c.TargetedFields == nil {
+		c.TargetedFields = headers.DefaultTargetedFields()
+	}
+	if c.Keep == 0 {
+		c.Keep = DefaultKeep
 	}
 	if c.SessionCookies == nil {
 		c.SessionCookies = []string{"sessionid", "session"}

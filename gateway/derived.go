@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"math"
+	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -15,38 +17,88 @@ import (
 // corrected_initial_age). An entry's header and times never change once
 // it is stored, so the gateway computes these once, when it fills a layer,
 // instead of parsing Cache-Control and Date/Expires on every hit. It is
-// kept small (48 bytes with its allocation) because every L1 entry holds one.
+// kept small because every L1 entry holds one.
 type derived struct {
-	lifetime   time.Duration // headers.FreshnessLifetime; 0 when none is stated
+	lifetime   time.Duration // explicit (or, when enabled, heuristic) freshness; 0 when none
 	initialAge time.Duration // the age at ResponseTime
 	swr, sie   time.Duration // stale-while-revalidate, stale-if-error
-	noCache    bool
+	share      headers.Share // what the entry may be shared as downstream
+	// shareOverride is share under a rule that overrides the origin.
+	shareOverride headers.Share
+	noCache       bool
 	// mustRevalidate is CacheControl.MustRevalidateShared.
 	mustRevalidate bool
+	// validator: the entry can be revalidated (headers.HasValidator).
+	validator bool
 	// plain: the header holds none of headers.InternalHeaders, so a client
 	// copy of it needs no deletions when there is no CDN.
 	plain bool
 }
 
+// cacheRules are the gateway settings that change how a stored response
+// is read; the zero value reads it as RFC 9111 with no heuristic freshness.
+type cacheRules struct {
+	// internal are headers.InternalHeaders, canonical; without them a
+	// derived entry is never plain.
+	internal  []string
+	heuristic bool
+	// targeted are Config.TargetedFields, canonical; own those of them
+	// that are the gateway's alone, removed from every response.
+	targeted, own []string
+}
+
+// newCacheRules canonicalizes cfg's header names once, so the hit path
+// looks them up without allocating.
+func newCacheRules(cfg Config) cacheRules {
+	r := cacheRules{heuristic: cfg.Heuristic}
+	for _, k := range headers.InternalHeaders() {
+		r.internal = append(r.internal, http.CanonicalHeaderKey(k))
+	}
+	cdn := headers.CDNControlHeaders()
+	for _, k := range cfg.TargetedFields {
+		k = http.CanonicalHeaderKey(k)
+		r.targeted = append(r.targeted, k)
+		if !slices.ContainsFunc(cdn, func(c string) bool { return http.CanonicalHeaderKey(c) == k }) {
+			r.own = append(r.own, k)
+		}
+	}
+	return r
+}
+
 // deriveEntry computes e's derived values. e must be complete (finishEntry
-// done): its Date in particular is part of the age. internal are
-// headers.InternalHeaders, canonical; without them plain is false.
-func deriveEntry(e *Entry, internal []string) *derived {
-	cc, _ := headers.ParseCacheControl(e.Header["Cache-Control"])
+// done): its Date in particular is part of the age.
+func deriveEntry(e *Entry, r *cacheRules) *derived {
+	if r == nil {
+		r = &cacheRules{}
+	}
+	cc := headers.CacheDirectives(e.Header, r.targeted)
+	downstream := cc
+	if cc.Targeted {
+		downstream, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
+	}
 	m := &derived{
 		swr:            cc.StaleWhileRevalidate,
 		sie:            cc.StaleIfError,
 		noCache:        cc.NoCache,
 		mustRevalidate: cc.MustRevalidateShared(),
+		validator:      headers.HasValidator(e.Header),
+		share:          headers.ShareAs(e.Status, e.Header, downstream, false),
+		shareOverride:  headers.ShareAs(e.Status, e.Header, downstream, true),
 	}
-	m.lifetime, _ = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
+	var explicit bool
+	m.lifetime, explicit = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
+	if !explicit && r.heuristic {
+		m.lifetime = headers.HeuristicLifetime(e.Status, e.Header, e.ResponseTime)
+	}
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
-	m.plain = len(internal) > 0
-	for _, k := range internal {
-		if _, ok := e.Header[k]; ok {
-			m.plain = false
+	m.plain = len(r.internal) > 0
+	for _, names := range [2][]string{r.internal, r.own} {
+		for _, k := range names {
+			if _, ok := e.Header[k]; ok {
+				m.plain = false
+			}
 		}
 	}
 	return m
@@ -55,11 +107,11 @@ func deriveEntry(e *Entry, internal []string) *derived {
 // derive returns e's derived values: the ones computed at fill time, or,
 // for an entry that did not come from a fill of this gateway, freshly
 // computed ones.
-func (e *Entry) derive() *derived {
+func (g *Gateway) derive(e *Entry) *derived {
 	if e.derived != nil {
 		return e.derived
 	}
-	return deriveEntry(e, nil)
+	return deriveEntry(e, &g.rules)
 }
 
 // currentAge is headers.CurrentAge of e at now, from the derived initial age.

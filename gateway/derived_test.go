@@ -112,7 +112,7 @@ func TestWriteHitStripsInternalHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &Entry{Status: 200, Header: tc.entry, Body: []byte("hi"), RequestTime: now, ResponseTime: now}
-			e.derived = deriveEntry(e, g.internal)
+			e.derived = deriveEntry(e, &g.rules)
 			w := &recorder{h: tc.preset.Clone()}
 			if w.h == nil {
 				w.h = http.Header{}

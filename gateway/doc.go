@@ -12,8 +12,9 @@
 //     and RFC 5861 with the policy's overrides.
 //   - proxy.go: the one shared httputil.ReverseProxy (Rewrite, ErrorHandler)
 //     and the per-request exchange its hooks read from the context.
-//   - fill.go: ModifyResponse: what may be stored, the fill of each layer,
-//     revalidation (304) and stale-if-error, unsafe-method invalidation.
+//   - fill.go: ModifyResponse: what may be stored (headers.Storable, plus
+//     the size limits), the fill of each layer, revalidation (304) and
+//     stale-if-error, unsafe-method invalidation.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
 //     HEAD) and clientHeaders, the one place every response's header is
 //     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
@@ -36,8 +37,21 @@
 //     record; Accept-Encoding is bucketed (br+gzip, gzip, br, identity) and
 //     Accept-Language negotiated to the policy's locales, and those are the
 //     values the origin is sent, so one URL has a handful of variants.
-//   - No heuristic freshness: a response without max-age, s-maxage or
-//     Expires is stored only when policy sets a TTL.
+//   - A response stale on arrival (max-age=0, no-cache, a past or invalid
+//     Expires) is stored when it has a validator, kept Config.Keep past
+//     its staleness, and revalidated on every use.
+//   - Targeted cache control (RFC 9213): the first of Config.TargetedFields
+//     present and valid (Cachegate-Cache-Control, then CDN-Cache-Control)
+//     replaces Cache-Control and Expires for the gateway's own storage and
+//     freshness; what clients and CDNs are told still follows
+//     Cache-Control. The gateway's own field never leaves it.
+//   - A rule with origin: override (Decision.OverrideOrigin) stores and
+//     shares what the origin called private, no-store or no-cache, with
+//     the rule's TTL, stale windows and directives; it never overrides
+//     what makes a request private, Set-Cookie or Vary: *.
+//   - A response that is not stored says why in Cache-Status' detail
+//     (headers.Detail*: origin-no-store, origin-private, set-cookie,
+//     vary-star, too-large, no-freshness, ...).
 //   - A client's no-cache or max-age=0 is honoured with a conditional
 //     request using the stored validators; client max-stale is ignored.
 //   - HEAD misses are fetched with GET so they fill the entry GET uses.
@@ -46,9 +60,11 @@
 //   - Coalesced waiters get only a stored (hence shareable) entry; anything
 //     else sends them to the origin on their own.
 //   - The gateway never tells a client or CDN to share what it would not
-//     store itself: a response with Set-Cookie or an origin's "private"
-//     leaves as "private, no-store" whatever the rule says; an origin's
-//     no-store or an uncacheable status keeps the origin's Cache-Control.
+//     store itself (headers.ShareAs, on the miss and on every hit): a
+//     response with Set-Cookie leaves as "private, no-store" whatever the
+//     rule says; an origin's private or no-store, Vary: *, or a status that
+//     is not heuristically cacheable keeps the origin's Cache-Control
+//     unchanged, without tags or the rule's directives.
 //   - Any method is forwarded (the router's catch-all takes methods echo
 //     does not know, which it would answer 405); a 2xx or 3xx answer to any
 //     method not registered as safe (GET, HEAD, OPTIONS, TRACE, PROPFIND,
@@ -108,4 +124,29 @@
 //     closes the connection after answering any request framed by
 //     Transfer-Encoding, which is what RFC 9112 6.1 requires: bytes a
 //     front proxy framed by Content-Length are never read as a request.
+//
+// Deliberate departures from RFC 9111 / 9110, and why:
+//   - No heuristic freshness by default (RFC 9111 4.2.2 allows it): the
+//     contract promises that without a policy only what the origin's
+//     headers allow is cached, and a guessed lifetime would serve a page
+//     edited a minute ago as fresh for hours. A response with only a
+//     Last-Modified is still stored and revalidated on every use.
+//     Config.Heuristic (cache.heuristic_freshness) turns on RFC 9111's
+//     heuristic, a tenth of the Last-Modified age, for a plain RFC cache.
+//   - Set-Cookie is never stored (RFC 9111 allows storing it) and such a
+//     response leaves as "private, no-store": one user's session must not
+//     reach another through any layer or a CDN in front (a common
+//     framework mistake is a Set-Cookie on a public page).
+//   - A request with Authorization is always private (RFC 9111 3.5 lets
+//     public, s-maxage or must-revalidate make it shareable): an origin
+//     that forgets a directive must not leak an authenticated page.
+//   - A response with neither explicit freshness nor a validator is not
+//     stored even with a heuristically cacheable status: it could only be
+//     fetched again on its next use.
+//   - A client's max-stale is ignored: the gateway serves stale only
+//     within the origin's (or policy's) stale windows.
+//   - 206 responses are not stored, and HEAD misses are fetched with GET.
+//   - An origin's Content-Length sent as a list of equal values ("5, 5",
+//     which RFC 9110 8.6 lets a recipient accept) is refused by Go's
+//     transport and answered 502 "origin-malformed".
 package gateway

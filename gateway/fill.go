@@ -13,16 +13,6 @@ import (
 	"github.com/cachegate/cachegate/stats"
 )
 
-// cacheableStatus are the status codes a shared cache may store with
-// explicit freshness (RFC 9110 15.1's heuristically cacheable ones, plus 308).
-func cacheableStatus(code int) bool {
-	switch code {
-	case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501:
-		return true
-	}
-	return false
-}
-
 // modifyResponse is where every origin response passes: it observes
 // latency, stores what may be stored, and sets what the client is told.
 func (g *Gateway) modifyResponse(resp *http.Response) error {
@@ -70,7 +60,8 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 
 	originTags := g.originTags(x, resp.Header)
-	e, ttl, fresh, ok := g.storable(resp, x, now, originTags)
+	e, ttl, fresh, detail := g.storable(resp, x, now, originTags)
+	ok := detail == ""
 	if ok {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxObjectSize+1))
 		if err != nil {
@@ -78,7 +69,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		}
 		if int64(len(body)) > g.cfg.MaxObjectSize {
 			resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-			ok = false
+			ok, detail = false, headers.DetailTooLarge
 		} else {
 			resp.Body.Close()
 			e.Body = body
@@ -88,6 +79,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	x.timer.Stop()
 	if !ok {
 		g.m.count(outcomeMiss)
+		x.status.token("detail", detail)
 		d, public := responseDecision(x, resp.StatusCode, resp.Header)
 		var tags []string
 		if public {
@@ -136,26 +128,19 @@ type readCloser struct {
 	io.Closer
 }
 
-// storable decides whether resp may be stored for x's request (RFC 9111 3,
-// with no heuristic freshness) and, if so, returns the entry (without its
-// body), how long to keep it, and its remaining freshness.
-func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, originTags []string) (*Entry, time.Duration, time.Duration, bool) {
+// storable decides whether resp may be stored for x's request
+// (headers.Storable, and the gateway's size limits) and, if so, returns
+// the entry (without its body), how long to keep it, and its remaining
+// freshness; if not, the Cache-Status detail saying why.
+func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, originTags []string) (*Entry, time.Duration, time.Duration, string) {
 	h := resp.Header
-	if x.reqCC.NoStore || !cacheableStatus(resp.StatusCode) || len(h["Set-Cookie"]) > 0 ||
-		resp.ContentLength > g.cfg.MaxObjectSize || headerBytes(h) > g.cfg.MaxHeaderBytes {
-		return nil, 0, 0, false
+	if resp.ContentLength > g.cfg.MaxObjectSize || headerBytes(h) > g.cfg.MaxHeaderBytes {
+		return nil, 0, 0, headers.DetailTooLarge
 	}
-	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
-	if cc.NoStore || cc.Private {
-		return nil, 0, 0, false
+	if ok, detail := headers.Storable(g.storeInput(x, resp.StatusCode, h, now)); !ok {
+		return nil, 0, 0, detail
 	}
-	vary, star := headers.ParseVary(h)
-	if star {
-		return nil, 0, 0, false
-	}
-	if _, explicit := headers.FreshnessLifetime(cc, h, now); !explicit && x.d.TTL == nil {
-		return nil, 0, 0, false
-	}
+	vary, _ := headers.ParseVary(h)
 	e := &Entry{
 		Status:       resp.StatusCode,
 		Header:       h.Clone(),
@@ -166,7 +151,24 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, orig
 	}
 	f := g.evaluate(x, e, now)
 	ttl := storeTTL(f, g.cfg.MaxTTL)
-	return e, ttl, f.lifetime - f.age, ttl > 0
+	if ttl <= 0 {
+		return nil, 0, 0, headers.DetailNoValidator
+	}
+	return e, ttl, f.lifetime - f.age, ""
+}
+
+// storeInput gathers what headers.Storable reads about a response to x.
+func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Time) headers.StoreInput {
+	return headers.StoreInput{
+		Status:         status,
+		Header:         h,
+		CC:             headers.CacheDirectives(h, g.rules.targeted),
+		RequestNoStore: x.reqCC.NoStore,
+		Override:       x.d.OverrideOrigin,
+		PolicyTTL:      x.d.TTL != nil,
+		Heuristic:      g.cfg.Heuristic,
+		ResponseTime:   now,
+	}
 }
 
 // finishEntry completes a stored header: no tag headers, framing for the
@@ -193,7 +195,7 @@ func (g *Gateway) finishEntry(e *Entry, client http.Header) {
 func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
 	// e is complete and not yet shared: derive once what every hit on it
 	// would otherwise parse again.
-	e.derived = deriveEntry(e, g.internal)
+	e.derived = deriveEntry(e, &g.rules)
 	key := x.key
 	if len(e.Vary) > 0 {
 		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)
@@ -237,10 +239,10 @@ func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error
 	e := &Entry{Status: old.Status, Header: h, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
 	f := g.evaluate(x, e, now)
 	ttl := storeTTL(f, g.cfg.MaxTTL)
-	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
-	// A 304 may bring a Set-Cookie, which Update304 merged into h: that
-	// response is this client's alone and must not refresh the entry.
-	if ttl > 0 && !cc.NoStore && !cc.Private && len(h["Set-Cookie"]) == 0 {
+	// The updated header decides as a full response would: a 304 may
+	// bring no-store, or a Set-Cookie (which Update304 merged into h)
+	// that makes the response this client's alone.
+	if ok, _ := headers.Storable(g.storeInput(x, e.Status, h, now)); ok && ttl > 0 {
 		g.fill(resp.Request.Context(), x, e, ttl)
 		x.status.flag("stored")
 	}
@@ -263,7 +265,7 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 		h[k] = vs
 	}
 	h.Set("Age", headers.FormatAge(headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)))
-	d, public := responseDecision(x, e.Status, e.Header)
+	d, public := responseDecision(x, e.Status, h)
 	tags := e.Tags
 	if !public {
 		tags = nil

@@ -30,9 +30,10 @@ type Gateway struct {
 	via    string           // "1.1 <CacheName>"
 	// viaValue is []string{via}, the Via of a response that had none.
 	viaValue []string
-	// internal are headers.InternalHeaders, canonical, removed from every
-	// response when no CDN is configured.
-	internal []string
+	// rules are how stored responses are read; rules.internal are
+	// headers.InternalHeaders, canonical, removed from every response when
+	// no CDN is configured.
+	rules cacheRules
 	// tagWarn rate-limits the warning about rejected origin tags.
 	tagWarn rate.Sometimes
 
@@ -67,9 +68,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.viaValue = []string{g.via}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
-	for _, k := range headers.InternalHeaders() {
-		g.internal = append(g.internal, http.CanonicalHeaderKey(k))
-	}
+	g.rules = newCacheRules(cfg)
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,

@@ -22,6 +22,7 @@ const (
 type freshness struct {
 	age, lifetime  time.Duration
 	swr, sie       time.Duration
+	keep           time.Duration // how long past its stale windows it is kept to revalidate
 	mustRevalidate bool
 	noCache        bool
 	use            use
@@ -31,7 +32,7 @@ type freshness struct {
 // evaluate computes e's freshness for x's request at now (RFC 9111 4.2 and
 // RFC 5861), applying the decision's TTL and stale overrides and MaxTTL.
 func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
-	m := e.derive()
+	m := g.derive(e)
 	var f freshness
 	f.lifetime = m.lifetime
 	if x.d.TTL != nil {
@@ -45,8 +46,14 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	if x.d.StaleIfError != nil {
 		f.sie = *x.d.StaleIfError
 	}
-	f.mustRevalidate = m.mustRevalidate
-	f.noCache = m.noCache
+	// A rule that overrides the origin replaces its revalidation
+	// directives along with its lifetime: that is what lets its
+	// stale-if-error save an outage of an origin that says no-cache.
+	f.mustRevalidate = m.mustRevalidate && !x.d.OverrideOrigin
+	f.noCache = m.noCache && !x.d.OverrideOrigin
+	if m.validator {
+		f.keep = g.cfg.Keep
+	}
 	f.age = m.currentAge(e, now)
 
 	// A client's no-cache or max-age=0 is honoured with a conditional
@@ -103,7 +110,7 @@ func (g *Gateway) lookup(ctx context.Context, x *exchange, now time.Time) (*Entr
 		// Derive once for the evaluation, the copy to L1 and the answer,
 		// on a copy: the layer's entry may be shared.
 		c := *e2
-		c.derived = deriveEntry(&c, g.internal)
+		c.derived = deriveEntry(&c, &g.rules)
 		e2 = &c
 	}
 	if e2 != nil {
@@ -189,11 +196,17 @@ func (g *Gateway) copyToL1(ctx context.Context, x *exchange, key string, e *Entr
 }
 
 // storeTTL is how long a layer keeps a response: its remaining freshness
-// plus the longest stale window it may still be served in, capped.
+// plus the longest stale window it may still be served in or, for one that
+// can be revalidated, the time it is kept for that, capped.
 func storeTTL(f freshness, maxTTL time.Duration) time.Duration {
-	ttl := f.lifetime - f.age
+	fresh := f.lifetime - f.age
+	ttl := fresh
 	if !f.mustRevalidate && !f.noCache {
 		ttl += max(f.swr, f.sie)
+	}
+	if f.keep > 0 {
+		// Kept from when it goes stale, or from now when it already is.
+		ttl = max(ttl, max(fresh, 0)+f.keep)
 	}
 	return min(ttl, maxTTL)
 }

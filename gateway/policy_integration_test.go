@@ -92,9 +92,9 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 			name: "public rule", decide: publicRule, status: 200,
 			origin: append([]string{"Cache-Control: private, max-age=5"}, allInternal[:4]...),
 			// An origin's "private" is not stored, and so not announced
-			// as public either.
-			want:    with(noCDN, "Cache-Control", "private, no-store", "Vary", "Authorization, Cookie"),
-			cacheSt: "fwd=miss",
+			// as public either: it reaches the client unchanged.
+			want:    with(noCDN, "Cache-Control", "private, max-age=5", "Vary", "-"),
+			cacheSt: "detail=origin-private",
 		},
 		{
 			name: "public rule, public origin", decide: publicRule, status: 200,
@@ -103,8 +103,9 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 				"Cache-Control": "public, max-age=60", "Cloudflare-Cdn-Cache-Control": "max-age=86400",
 				"Vary": "Accept-Language", "Expires": "-", "Surrogate-Key": "-", "Edge-Cache-Tag": "-", "Xkey": "-",
 				"Cache-Tag": "acme:product:1,acme:product,acme:gallery:acme,acme:edge,acme:x1,acme:company:acme,acme:url:/p,acme:path:/,acme:path:/p",
-				// The origin's other CDN headers pass: a CDN is configured.
-				"Cdn-Cache-Control": "max-age=999", "Surrogate-Control": "max-age=999",
+				// The origin's other CDN headers pass: a CDN is configured;
+				// its CDN-Cache-Control gives way to the rule's directives.
+				"Cdn-Cache-Control": "-", "Surrogate-Control": "max-age=999",
 			},
 			stored: true, cacheSt: "fwd=miss",
 		},
@@ -157,8 +158,11 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 		},
 		{
 			name: "origin error on a public rule", decide: publicRule, status: 500,
+			// Stored, as any status with explicit freshness is, but the
+			// rule's directives and tags are for pages, not errors.
 			origin:  append([]string{"Cache-Control: max-age=5"}, allInternal[:4]...),
 			want:    with(noCDN, "Cache-Control", "max-age=5"),
+			stored:  true,
 			cacheSt: "fwd-status=500",
 		},
 	}

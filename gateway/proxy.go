@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"time"
 
 	"github.com/cachegate/cachegate/headers"
@@ -159,6 +160,9 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	if timeout {
 		status, detail = http.StatusGatewayTimeout, "origin-timeout"
 		msg = "cachegate: the origin did not answer within " + g.cfg.OriginTimeout.String() + "\n"
+	} else if why, ok := malformedResponse(err); ok {
+		detail = "origin-malformed"
+		msg = "cachegate: the origin's response is malformed: " + why + "\n"
 	}
 	g.cfg.Logger.Warn("origin request failed", "tenant", tenantOf(x), "path", r.URL.Path, "status", status, "err", err)
 	fwd := fwdMiss
@@ -179,6 +183,26 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	io.WriteString(w, msg)
+}
+
+// malformedResponse tells a response the transport could not read as HTTP
+// (conflicting Content-Length values, a Transfer-Encoding it cannot
+// decode) from a connection that failed, and says what was wrong. The
+// transport's errors for these are not exported: what tells them apart is
+// that they are neither network errors nor an early end of the stream.
+func malformedResponse(err error) (string, bool) {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "", false
+	}
+	const broken = "transport connection broken: "
+	s := err.Error()
+	i := strings.Index(s, broken)
+	if i < 0 {
+		return "", false
+	}
+	return s[i+len(broken):], true
 }
 
 func isTimeout(err error) bool {

@@ -35,8 +35,21 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 		h[k] = vs
 	}
 	h["Age"] = age
-	// Only storable responses become entries: x's decision applies as is.
-	g.responseHeaders(h, x.d, e.Tags, plain)
+	// Only storable responses become entries, but a stored one may still
+	// keep the origin's directives (a 500 with max-age).
+	d, tags := x.d, e.Tags
+	m := g.derive(e)
+	share := m.share
+	if d.OverrideOrigin {
+		share = m.shareOverride
+	}
+	if share != headers.SharePublic {
+		var public bool
+		if d, public = sharedDecision(d, share); !public {
+			tags = nil
+		}
+	}
+	g.responseHeaders(h, d, tags, plain)
 	h["Cache-Status"] = status
 	if g.notModified(x, e) {
 		delete(h, "Content-Length")
@@ -87,10 +100,16 @@ func (g *Gateway) clientHeaders(h http.Header, d headers.Decision, tags []string
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
 func (g *Gateway) responseHeaders(h http.Header, d headers.Decision, tags []string, plain bool) {
-	if g.cfg.TagEmitter == nil && !plain {
+	if !plain {
 		// headers.StripInternalHeaders, with the names canonicalized once
-		// in New: the hit path allocates nothing for it.
-		for _, k := range g.internal {
+		// in New: the hit path allocates nothing for it. The gateway's own
+		// targeted field goes whether or not a CDN is in front.
+		if g.cfg.TagEmitter == nil {
+			for _, k := range g.rules.internal {
+				delete(h, k)
+			}
+		}
+		for _, k := range g.rules.own {
 			delete(h, k)
 		}
 	}
@@ -125,33 +144,41 @@ func (g *Gateway) identify(h http.Header) {
 // responseDecision is the decision a response fresh from the origin (or
 // an entry whose header a 304 just updated) is rewritten by, and whether
 // its tags go to the CDN. It is x's decision, except that the gateway never
-// tells a client or a CDN to share what it would not share itself:
-//   - Set-Cookie or an origin's "private": sent as private, whatever the
-//     rule says (a rule's browser and CDN directives would otherwise make
-//     a CDN keep one user's cookie for a day);
-//   - an origin's "no-store", or a status a cache may not store: the
-//     origin's Cache-Control stands; only the tag headers are removed;
+// tells a client or a CDN to share what it would not share itself
+// (headers.ShareAs):
+//   - Set-Cookie: sent as private, whatever the rule says (a rule's
+//     browser and CDN directives would otherwise make a CDN keep one
+//     user's cookie for a day);
+//   - an origin's "private" or "no-store", Vary: *, or a status a cache
+//     may not store: the origin's Cache-Control stands, unchanged; only
+//     the tag headers are removed;
 //   - methods other than GET and HEAD: likewise, unless private.
 func responseDecision(x *exchange, status int, h http.Header) (headers.Decision, bool) {
 	d := x.d
 	if d.Private || d.Bypass {
 		return d, false
 	}
-	plain := headers.Decision{Rule: d.Rule, Tenant: d.Tenant}
 	if x.kind == kindMethod {
-		return plain, false
-	}
-	if len(h["Set-Cookie"]) > 0 {
-		d.Private, d.PrivateReason = true, "response:set-cookie"
-		return d, false
+		return plainDecision(d), false
 	}
 	cc, _ := headers.ParseCacheControl(h["Cache-Control"])
-	switch {
-	case cc.Private:
-		d.Private, d.PrivateReason = true, "response:private"
+	return sharedDecision(d, headers.ShareAs(status, h, cc, d.OverrideOrigin))
+}
+
+// sharedDecision is d for a response that may be shared as s.
+func sharedDecision(d headers.Decision, s headers.Share) (headers.Decision, bool) {
+	switch s {
+	case headers.SharePrivate:
+		d.Private, d.PrivateReason = true, "response:set-cookie"
 		return d, false
-	case cc.NoStore, !cacheableStatus(status):
-		return plain, false
+	case headers.ShareOrigin:
+		return plainDecision(d), false
 	}
 	return d, true
+}
+
+// plainDecision keeps of d only what names the response: nothing of the
+// rule's directives or tags applies.
+func plainDecision(d headers.Decision) headers.Decision {
+	return headers.Decision{Rule: d.Rule, Tenant: d.Tenant}
 }

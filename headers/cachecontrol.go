@@ -24,6 +24,12 @@ type CacheControl struct {
 	NoTransform     bool
 	OnlyIfCached    bool
 	Immutable       bool
+	// MustUnderstand (RFC 9111 5.2.2.3): store only a status whose caching
+	// rules the cache implements; for such a status, no-store is ignored.
+	MustUnderstand bool
+	// Targeted: the directives came from a targeted field (RFC 9213),
+	// which replaces Cache-Control and Expires alike.
+	Targeted bool
 
 	MaxAge, SMaxAge, MinFresh, MaxStale             time.Duration
 	HasMaxAge, HasSMaxAge, HasMinFresh, HasMaxStale bool
@@ -118,6 +124,8 @@ func (cc *CacheControl) apply(name, value string, hasValue bool) error {
 		cc.OnlyIfCached = true
 	case strings.EqualFold(name, "immutable"):
 		cc.Immutable = true
+	case strings.EqualFold(name, "must-understand"):
+		cc.MustUnderstand = true
 	case strings.EqualFold(name, "max-age"):
 		return setDelta(&cc.MaxAge, &cc.HasMaxAge, name, value, hasValue, true)
 	case strings.EqualFold(name, "s-maxage"):
@@ -193,6 +201,7 @@ func (cc CacheControl) String() string {
 		{cc.NoCache, "no-cache"}, {cc.MustRevalidate, "must-revalidate"},
 		{cc.ProxyRevalidate, "proxy-revalidate"}, {cc.NoTransform, "no-transform"},
 		{cc.OnlyIfCached, "only-if-cached"}, {cc.Immutable, "immutable"},
+		{cc.MustUnderstand, "must-understand"},
 	}
 	for _, f := range flags {
 		if f.on {

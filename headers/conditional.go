@@ -3,6 +3,7 @@ package headers
 import (
 	"net/http"
 	"strings"
+	"time"
 )
 
 // NotModified evaluates a GET or HEAD request's If-None-Match and
@@ -21,17 +22,22 @@ func NotModified(method string, req http.Header, status int, resp http.Header) b
 		}
 		return ETagListMatches(inm, etag)
 	}
-	ims := req.Get("If-Modified-Since")
-	if ims == "" {
+	ims := req["If-Modified-Since"]
+	if len(ims) == 0 {
 		return false
 	}
-	since, err := http.ParseTime(ims)
-	if err != nil {
+	// An If-Modified-Since that is not one valid HTTP-date is ignored.
+	since, ok := singleDate(ims, time.Now())
+	if !ok {
 		return false
 	}
-	lm, err := http.ParseTime(resp.Get("Last-Modified"))
-	if err != nil {
-		return false
+	// Without a Last-Modified, the stored response's Date is when it was
+	// last known current (RFC 9111 4.3.2).
+	lm, ok := singleDate(resp["Last-Modified"], time.Now())
+	if !ok {
+		if lm, ok = singleDate(resp["Date"], time.Now()); !ok {
+			return false
+		}
 	}
 	return !lm.After(since)
 }
@@ -59,13 +65,18 @@ func ETagListMatches(lines []string, etag ETag) bool {
 }
 
 // Fields of a stored response that a 304 does not update (RFC 9111 3.2:
-// Content-Length must not change the stored body's framing; the rest are
-// per-message or ours).
+// Content-Length and the other framing fields describe the stored body,
+// not the 304; the hop-by-hop ones belong to the 304's connection).
 var keepOn304 = map[string]bool{
 	"Content-Length":    true,
 	"Content-Encoding":  true,
 	"Transfer-Encoding": true,
 	"Content-Range":     true,
+	"Connection":        true,
+	"Keep-Alive":        true,
+	"Trailer":           true,
+	"Upgrade":           true,
+	"Te":                true,
 }
 
 // Update304 returns a copy of stored with the fields of a 304 response

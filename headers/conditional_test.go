@@ -39,10 +39,39 @@ func TestNotModified(t *testing.T) {
 	}
 }
 
+// Without a Last-Modified, If-Modified-Since is compared with the stored
+// response's Date (RFC 9111 4.3.2).
+func TestNotModifiedByDate(t *testing.T) {
+	date := "Mon, 02 Jan 2006 15:04:05 GMT"
+	tests := []struct {
+		name string
+		resp http.Header
+		ims  []string
+		want bool
+	}{
+		{"date equal", http.Header{"Date": {date}}, []string{date}, true},
+		{"date later than ims", http.Header{"Date": {date}}, []string{"Mon, 02 Jan 2006 15:04:04 GMT"}, false},
+		{"ims in obsolete form", http.Header{"Date": {date}}, []string{"Monday, 02-Jan-06 15:04:05 GMT"}, true},
+		{"last-modified wins over date", http.Header{"Date": {date}, "Last-Modified": {"Mon, 02 Jan 2006 15:04:06 GMT"}}, []string{date}, false},
+		{"no date, no last-modified", http.Header{}, []string{date}, false},
+		{"ims with a one-digit hour is ignored", http.Header{"Date": {date}}, []string{"Mon, 02 Jan 2006 9:04:05 GMT"}, false},
+		{"two ims lines are ignored", http.Header{"Date": {date}}, []string{date, date}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NotModified("GET", http.Header{"If-Modified-Since": tt.ims}, 200, tt.resp); got != tt.want {
+				t.Fatalf("got %v want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestUpdate304(t *testing.T) {
 	stored := http.Header{"Cache-Control": {"max-age=1"}, "Content-Length": {"5"}, "Etag": {`"a"`}, "X-Keep": {"k"}}
-	got := Update304(stored, http.Header{"Cache-Control": {"max-age=60"}, "Content-Length": {"0"}, "Etag": {`"a"`}})
-	if got.Get("Cache-Control") != "max-age=60" || got.Get("Content-Length") != "5" || got.Get("X-Keep") != "k" {
+	got := Update304(stored, http.Header{"Cache-Control": {"max-age=60"}, "Content-Length": {"0"}, "Etag": {`"a"`},
+		"Transfer-Encoding": {"chunked"}, "Connection": {"close"}, "X-New": {"n"}})
+	if got.Get("Cache-Control") != "max-age=60" || got.Get("Content-Length") != "5" || got.Get("X-Keep") != "k" ||
+		got.Get("X-New") != "n" || got.Get("Transfer-Encoding") != "" || got.Get("Connection") != "" {
 		t.Fatalf("got %v", got)
 	}
 	if stored.Get("Cache-Control") != "max-age=1" {

@@ -30,6 +30,11 @@ type Decision struct {
 	// TTL, when set, overrides the freshness lifetime the origin gave for
 	// the gateway's own layers; nil respects the origin.
 	TTL *time.Duration
+	// OverrideOrigin: TTL, the stale windows and the rule's directives
+	// apply whatever the origin's no-store, private, no-cache or
+	// must-revalidate say (RuleConfig.Origin "override"). Never set on a
+	// private decision.
+	OverrideOrigin bool
 	// StaleWhileRevalidate and StaleIfError, when set, override the
 	// origin's RFC 5861 directives for the gateway's layers.
 	StaleWhileRevalidate *time.Duration

@@ -4,4 +4,16 @@
 // requests), the per-route policy engine that decides what may be cached
 // where and what clients and CDNs are told, and the CDN tag header formats
 // with their providers' size limits.
+//
+// The RFC rules, one file per concern:
+//   - cachecontrol.go: the Cache-Control field.
+//   - date.go: HTTP-dates, strictly (an Expires that is not one is expired).
+//   - age.go: the Age field and the current age (RFC 9111 4.2.3, 5.1).
+//   - freshness.go: the explicit and the heuristic freshness lifetime.
+//   - storable.go: the one decision of whether a response may be stored
+//     (Storable) and of what it may be shared as downstream (ShareAs). The
+//     gateway's store, the client's Cache-Control and the CDN's directives
+//     and tags all follow these two, so they cannot disagree.
+//   - vary.go, validators.go, conditional.go: Vary, entity tags,
+//     conditional requests and the 304 update of a stored header.
 package headers

@@ -106,6 +106,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 	r.base = Decision{
 		Rule:                 r.name,
 		TTL:                  clonePtr(rc.TTL),
+		OverrideOrigin:       rc.Origin == OriginOverride,
 		StaleWhileRevalidate: clonePtr(rc.StaleWhileRevalidate),
 		StaleIfError:         clonePtr(rc.StaleIfError),
 		BrowserCacheControl:  rc.Browser,

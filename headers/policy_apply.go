@@ -34,9 +34,9 @@ const CacheControlBypass = "no-store"
 // covering the bypass cookie or header, so that no shared cache in front
 // keeps the preview (or the answer for an unresolved tenant).
 //
-// Public: the rule's browser Cache-Control replaces the origin's when set
-// (an explicit rule overrides even an origin's "private": frameworks send
-// that by default), its CDN directives go in the rule's CDN header when set,
+// Public: the rule's browser Cache-Control replaces the origin's when set,
+// its CDN directives go in the rule's CDN header when set (and the origin's
+// CDN-Cache-Control is then dropped),
 // and Vary gains Accept-Language when the rule lists locales; otherwise the
 // origin's headers pass unchanged.
 func ApplyResponse(d Decision, h http.Header) []string {
@@ -95,6 +95,10 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		if name == "" {
 			name = DefaultCDNHeader
 		}
+		// The rule's CDN directives replace the origin's: a CDN reading
+		// CDN-Cache-Control (RFC 9213) would otherwise follow the origin's
+		// over the rule's provider-specific field.
+		h.Del(HeaderCDNCacheControl)
 		h.Set(name, d.CDNCacheControl)
 	}
 	return tags

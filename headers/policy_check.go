@@ -55,6 +55,49 @@ func CheckPolicy(cfg PolicyConfig) []PolicyProblem {
 	return out
 }
 
+func checkOrigin(rc RuleConfig, add func(field string, idx int, format string, a ...any)) {
+	switch rc.Origin {
+	case "", OriginRespect:
+	case OriginOverride:
+		if rc.TTL == nil && !rc.Private {
+			add("origin", -1, "origin: override needs a ttl (the lifetime that replaces the origin's)")
+		}
+	default:
+		add("origin", -1, "origin must be %q or %q, got %q", OriginRespect, OriginOverride, rc.Origin)
+	}
+}
+
+// PolicyWarnings returns what in cfg compiles but cannot do what it says:
+// where a rule's TTL cannot take effect whatever the origin sends.
+// check-config prints them. (Under origin: respect an origin's no-store,
+// private or no-cache also beats a TTL; that depends on the origin, so it
+// is documented rather than warned about on every rule.)
+func PolicyWarnings(cfg PolicyConfig, maxTTL time.Duration) []PolicyProblem {
+	var out []PolicyProblem
+	warn := func(rule int, rc RuleConfig) {
+		if rc.TTL == nil || rc.Private {
+			return
+		}
+		add := func(format string, a ...any) {
+			out = append(out, PolicyProblem{Rule: rule, Field: "ttl", Index: -1, Msg: fmt.Sprintf(format, a...)})
+		}
+		switch {
+		case *rc.TTL == 0:
+			add("ttl 0 stores nothing; leave ttl out to follow the origin")
+		case maxTTL > 0 && *rc.TTL > maxTTL:
+			add("ttl %v is longer than the gateway keeps anything (%v)", *rc.TTL, maxTTL)
+		}
+		if len(rc.Match.Methods) > 0 && !slices.Contains(rc.Match.Methods, "GET") && !slices.Contains(rc.Match.Methods, "HEAD") {
+			add("the rule matches no GET or HEAD request, which are the only ones stored")
+		}
+	}
+	for i, rc := range cfg.Rules {
+		warn(i, rc)
+	}
+	warn(ProblemDefaultRule, cfg.Default)
+	return out
+}
+
 func ruleName(rc RuleConfig, isDefault bool) string {
 	switch {
 	case rc.Name != "":
@@ -124,6 +167,7 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 			add("match.header", i, "invalid header name %q", h)
 		}
 	}
+	checkOrigin(rc, add)
 	if rc.Private {
 		for _, f := range []struct {
 			name string
@@ -132,7 +176,7 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 			{"ttl", rc.TTL != nil}, {"browser", rc.Browser != ""}, {"cdn", rc.CDN != ""},
 			{"cdn_header", rc.CDNHeader != ""}, {"stale_while_revalidate", rc.StaleWhileRevalidate != nil},
 			{"stale_if_error", rc.StaleIfError != nil}, {"tags", len(rc.Tags) > 0},
-			{"staff_bypass", rc.StaffBypass != (StaffBypass{})},
+			{"staff_bypass", rc.StaffBypass != (StaffBypass{})}, {"origin", rc.Origin != ""},
 		} {
 			if f.set {
 				add(f.name, -1, "a private route is never shared and always answered private, no-store: %s conflicts with private: true", f.name)

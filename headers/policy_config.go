@@ -29,6 +29,12 @@ const BypassUnresolvedTenant = "tenant:unresolved"
 // DefaultRuleName names the default rule when RuleConfig.Name is empty.
 const DefaultRuleName = "default"
 
+// Values of RuleConfig.Origin.
+const (
+	OriginRespect  = "respect"
+	OriginOverride = "override"
+)
+
 // DefaultCDNHeader carries a rule's CDN directives when neither the rule nor
 // the policy names another header (RFC 9213).
 const DefaultCDNHeader = "CDN-Cache-Control"
@@ -92,7 +98,14 @@ type RuleConfig struct {
 	Private bool
 	// TTL overrides the origin's freshness for the gateway's layers; nil
 	// respects the origin.
-	TTL                  *time.Duration
+	TTL *time.Duration
+	// Origin says how the rule treats the origin's storage and freshness
+	// directives: OriginRespect (empty, the default: an origin's no-store,
+	// private or no-cache wins over TTL) or OriginOverride (TTL, the stale
+	// windows and the rule's browser and CDN directives apply whatever the
+	// origin says; what makes a request private, Set-Cookie and Vary: *
+	// are never overridden).
+	Origin               string
 	StaleWhileRevalidate *time.Duration
 	StaleIfError         *time.Duration
 	// Browser replaces the Cache-Control sent to clients; empty keeps the

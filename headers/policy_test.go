@@ -252,6 +252,9 @@ func TestCheckPolicyProblems(t *testing.T) {
 		{"private with ttl", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, TTL: dur(time.Second)}}}, 0, "ttl", "conflicts with private"},
 		{"private with cdn", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, CDN: "max-age=1"}}}, 0, "cdn", "conflicts with private"},
 		{"private with tags", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Tags: []string{"x"}}}}, 0, "tags", "conflicts with private"},
+		{"private with origin override", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Origin: OriginOverride}}}, 0, "origin", "conflicts with private"},
+		{"override without ttl", PolicyConfig{Default: RuleConfig{Origin: OriginOverride}}, ProblemDefaultRule, "origin", "needs a ttl"},
+		{"unknown origin mode", PolicyConfig{Default: RuleConfig{Origin: "ignore"}}, ProblemDefaultRule, "origin", `must be "respect" or "override"`},
 		{"browser bad", PolicyConfig{Rules: []RuleConfig{{Browser: "max-age=x"}}}, 0, "browser", "number of seconds"},
 		{"no-store with max-age", PolicyConfig{Default: RuleConfig{Browser: "no-store, max-age=5"}}, ProblemDefaultRule, "browser", "conflicts"},
 		{"browser private cdn public", PolicyConfig{Default: RuleConfig{Browser: "private", CDN: "max-age=5"}}, ProblemDefaultRule, "cdn", "browser says private"},
@@ -307,5 +310,53 @@ func TestCheckPolicyNotShadowed(t *testing.T) {
 	}}
 	if ps := CheckPolicy(cfg); len(ps) != 0 {
 		t.Errorf("problems in a policy without shadowed rules: %v", ps)
+	}
+}
+
+func TestOriginOverrideDecision(t *testing.T) {
+	p, err := CompilePolicy(PolicyConfig{Rules: []RuleConfig{
+		{Name: "rails", Match: MatchConfig{Path: "/r"}, TTL: dur(time.Hour), Origin: OriginOverride},
+		{Name: "plain", Match: MatchConfig{Path: "/p"}, TTL: dur(time.Hour), Origin: OriginRespect},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{"/r": true, "/p": false, "/other": false} {
+		if d := p.Decide(req("GET", "http://acme.localhost"+path)); d.OverrideOrigin != want {
+			t.Errorf("%s: OverrideOrigin %v, want %v", path, d.OverrideOrigin, want)
+		}
+	}
+	// What makes a request private is never overridden.
+	r := req("GET", "http://acme.localhost/r")
+	r.Header.Set("Cookie", "sessionid=1")
+	if d := p.Decide(r); !d.Private {
+		t.Errorf("a session cookie on an override route: %+v", d)
+	}
+}
+
+func TestPolicyWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		rc   RuleConfig
+		want string // "" none
+	}{
+		{"respect", RuleConfig{TTL: dur(time.Hour)}, ""},
+		{"override", RuleConfig{TTL: dur(time.Hour), Origin: OriginOverride}, ""},
+		{"no ttl", RuleConfig{}, ""},
+		{"zero", RuleConfig{TTL: dur(0), Origin: OriginOverride}, "stores nothing"},
+		{"over max", RuleConfig{TTL: dur(48 * time.Hour), Origin: OriginOverride}, "longer than the gateway keeps"},
+		{"post only", RuleConfig{TTL: dur(time.Hour), Origin: OriginOverride, Match: MatchConfig{Methods: []string{"POST"}}}, "no GET or HEAD"},
+	}
+	for _, tt := range tests {
+		ws := PolicyWarnings(PolicyConfig{Rules: []RuleConfig{tt.rc}}, 24*time.Hour)
+		if tt.want == "" {
+			if len(ws) != 0 {
+				t.Errorf("%s: %v", tt.name, ws)
+			}
+			continue
+		}
+		if len(ws) == 0 || ws[0].Field != "ttl" || !strings.Contains(ws[0].Msg, tt.want) {
+			t.Errorf("%s: %v, want one saying %q", tt.name, ws, tt.want)
+		}
 	}
 }

@@ -24,9 +24,13 @@ func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
 	path := fs.Arg(0)
-	if _, err := config.Load(path); err != nil {
+	f, err := config.Load(path)
+	if err != nil {
 		printConfigErrors(stderr, err)
 		return errConfigInvalid
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintln(stderr, w.Error())
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return nil

@@ -67,6 +67,17 @@ func TestCheckConfig(t *testing.T) {
 			t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 naming the unset variable at its line", code, stderr)
 		}
 	})
+	t.Run("a ttl that cannot take effect is a warning", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "warn.yaml")
+		src := "origin: http://127.0.0.1:9\nroutes:\n  - name: none\n    match: { path: /x }\n    ttl: 0s\n"
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCmd(t, "check-config", path)
+		if code != 0 || stdout != path+": ok\n" || !strings.Contains(stderr, path+":5: warning: route \"none\" ttl: ttl 0 stores nothing") {
+			t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+		}
+	})
 	t.Run("broken config", func(t *testing.T) {
 		code, stdout, stderr := runCmd(t, "check-config", brokenConfig)
 		if code != 1 || stdout != "" {

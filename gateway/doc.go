@@ -16,8 +16,8 @@
 //     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
 //     directives, Vary, tag headers out), the CDN's tag header through the
 //     TagEmitter, Server and Via.
-//   - coalesce.go: singleflight per instance, the FillLock across
-//     instances, background stale-while-revalidate.
+//   - coalesce.go: one fetch per key per instance (flights), the
+//     FillLock across instances, background stale-while-revalidate.
 //   - invalidate.go: the invalidation API the coordinator calls.
 //
 // Invalidation uses generations: a fill stamps each layer's copy with the
@@ -39,8 +39,14 @@
 //   - HEAD misses are fetched with GET so they fill the entry GET uses.
 //   - A layer error is a miss for that layer, logged at most every 10 s
 //     per layer; the client never sees it.
-//   - Coalesced waiters get only a stored (hence shareable) entry; anything
-//     else sends them to the origin on their own.
+//   - Coalesced waiters get only a stored (hence shareable) entry, or the
+//     leader's origin failure (502/504, or stale where stale-if-error
+//     allows; across instances through the fill lock, marked failed for a
+//     second). A leader whose answer was its own (a range, If-Match,
+//     If-Unmodified-Since, If-Range, request no-store, a client that left,
+//     another variant) sends its waiters to coalesce again behind one of
+//     them. Anything else (private, Set-Cookie, not storable) sends them
+//     to the origin on their own: nothing private is handed out.
 //   - The gateway never tells a client or CDN to share what it would not
 //     store itself: a response with Set-Cookie or an origin's "private"
 //     leaves as "private, no-store" whatever the rule says; an origin's

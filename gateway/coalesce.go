@@ -80,7 +80,7 @@ func (fs *flights) land(key string, f *flight, res flightResult) {
 // across instances.
 func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 	for round := 1; ; round++ {
-		f, leader := g.flights.join(x.key)
+		f, leader := g.flight.join(x.key)
 		if leader {
 			g.lead(w, r, x, f)
 			return
@@ -126,7 +126,7 @@ func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *f
 		case x.failed != 0:
 			res = flightResult{failed: x.failed}
 		}
-		g.flights.land(x.key, f, res)
+		g.flight.land(x.key, f, res)
 	}()
 	again = g.fetchLocked(w, r, x)
 }

@@ -54,4 +54,9 @@
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.
+//   - A response with more than headers.MaxResponseTags origin tags is
+//     still stored: the tags past the cap are stored as their fallback
+//     bucket (counted in cachegate_origin_tag_fallbacks_total), and every
+//     invalidation of the layers also invalidates each tag's bucket; the
+//     CDN header falls back the same way within the provider's limits.
 package gateway

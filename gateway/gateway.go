@@ -21,7 +21,7 @@ import (
 type Gateway struct {
 	cfg    Config
 	proxy  *httputil.ReverseProxy
-	flights flights
+	flight flights
 	m      *metrics
 	warn   layerWarnings
 	now    func() time.Time

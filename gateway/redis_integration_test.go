@@ -125,7 +125,9 @@ func TestRedisFillLockHandsOnFailure(t *testing.T) {
 	})
 	l2 := redisL2(t, r.Addr)
 	const timeout = time.Second
-	mod := func(c *gateway.Config) { c.L2, c.FillLock, c.OriginTimeout, c.LockTTL = l2, l2, timeout, 10*time.Second }
+	mod := func(c *gateway.Config) {
+		c.L2, c.FillLock, c.OriginTimeout, c.LockTTL = l2, l2, timeout, 10*time.Second
+	}
 	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
 	done := make(chan result, 2)
 	start := time.Now()

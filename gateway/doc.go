@@ -32,6 +32,9 @@
 //     record; Accept-Encoding is bucketed (br+gzip, gzip, br, identity) and
 //     Accept-Language negotiated to the policy's locales, and those are the
 //     values the origin is sent, so one URL has a handful of variants.
+//     Without locales, Accept-Language (like Accept and Accept-Charset) is
+//     keyed as a normalised weighted list (headers.NormalizeVaryValue), so
+//     equivalent spellings share one variant.
 //   - No heuristic freshness: a response without max-age, s-maxage or
 //     Expires is stored only when policy sets a TTL.
 //   - A client's no-cache or max-age=0 is honoured with a conditional

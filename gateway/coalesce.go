@@ -82,7 +82,7 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 	for round := 1; ; round++ {
 		f, leader := g.flight.join(x.key)
 		if leader {
-			g.lead(w, r, x, f)
+			g.lead(w, r, x, f, round)
 			return
 		}
 		g.m.waiting.Inc()
@@ -98,9 +98,7 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 		res := f.res
 		switch {
 		case res.e != nil && g.sameVariant(x, res):
-			g.m.count(outcomeCollapsed)
-			age, status := g.collapsedStatus(x, res.e)
-			g.writeEntry(w, x, res.e, age, status)
+			g.serveCollapsed(w, x, res.e)
 			return
 		case res.failed != 0:
 			g.answerFailure(w, x, res.failed)
@@ -116,7 +114,11 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 // lead fetches for f's waiters and lands f with the outcome, also when
 // the proxy panics because the leader's client went away mid-body (the
 // entry, if any, was stored before the copy).
-func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *flight) {
+//
+// A request that leads after waiting on another flight first looks in the
+// layers again (as groupcache does inside its flight): that flight may have
+// stored what it needs while it was not yet waiting on the next one.
+func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *flight, round int) {
 	again := true
 	defer func() {
 		res := flightResult{again: again || ownAnswer(x) || r.Context().Err() != nil}
@@ -128,6 +130,21 @@ func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *f
 		}
 		g.flight.land(x.key, f, res)
 	}()
+	if round > 1 {
+		for _, l := range []struct {
+			s    Store
+			name string
+		}{{g.cfg.L1, stats.L1}, {g.cfg.L2, stats.L2}} {
+			if l.s == nil {
+				continue
+			}
+			if e, key, _ := g.freshIn(r.Context(), l.s, l.name, x); e != nil {
+				x.entry, x.entryKey = e, key
+				g.serveCollapsed(w, x, e)
+				return
+			}
+		}
+	}
 	again = g.fetchLocked(w, r, x)
 }
 
@@ -160,19 +177,22 @@ func (g *Gateway) sameVariant(x *exchange, res flightResult) bool {
 	return res.key == variantKey(x.key, res.e.Vary, x.req, x.d.Locales)
 }
 
-func (g *Gateway) collapsedStatus(x *exchange, e *Entry) (time.Duration, string) {
+// serveCollapsed answers x from e, an entry another request's fetch stored.
+func (g *Gateway) serveCollapsed(w http.ResponseWriter, x *exchange, e *Entry) {
+	g.m.count(outcomeCollapsed)
 	f := g.evaluate(x, e, g.now())
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", x.forwardReason())
 	s.flag("collapsed")
 	s.int("ttl", seconds(f.lifetime-f.age))
-	return f.age, s.String()
+	g.writeEntry(w, x, e, f.age, s.String())
 }
 
 // fetchLocked is the leader's fetch. With a FillLock and an L2, one
-// instance fetches; the others serve what stale they may, or poll L2 for
-// the entry until the lock's TTL and then fetch themselves; a holder's
-// failure reaches them through the lock. A lock error is a lock not
+// instance fetches, holding the lock for as long as it does; the others
+// serve what stale they may, or poll L2 for the entry until the lock is
+// free and then fetch themselves; a holder's failure reaches them through
+// the lock. A lock error is a lock not
 // needed: the origin is asked. again says this instance's waiters should
 // coalesce again: the answer came from no fetch of this request's own.
 func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchange) (again bool) {
@@ -187,8 +207,7 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		return false
 	}
 	if fill.Acquired {
-		defer func() { fill.Release(x.failed, failureHold) }()
-		g.forward(w, r, x)
+		g.holdWhile(r.Context(), x, fill, func() { g.forward(w, r, x) })
 		return false
 	}
 	if fill.Failed != 0 {
@@ -208,18 +227,54 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 	switch {
 	case e != nil:
 		x.entry, x.entryKey = e, key
-		g.m.count(outcomeCollapsed)
-		age, status := g.collapsedStatus(x, e)
-		g.writeEntry(w, x, e, age, status)
+		g.serveCollapsed(w, x, e)
 		return false
 	case fill.Failed != 0:
 		g.answerFailure(w, x, fill.Failed)
 		return false
 	case fill.Acquired:
-		defer func() { fill.Release(x.failed, failureHold) }()
+		g.holdWhile(r.Context(), x, fill, func() { g.forward(w, r, x) })
+		return false
 	}
 	g.forward(w, r, x)
 	return false
+}
+
+// holdWhile runs fetch holding fill's lock: it re-arms the lock every
+// third of LockTTL (so one late refresh does not lose it), and the waiters
+// of other instances keep waiting for a fetch that outlasts LockTTL (up to
+// the origin timeout) instead of fetching too. It then releases the lock
+// with the fetch's outcome, also when fetch panics.
+func (g *Gateway) holdWhile(ctx context.Context, x *exchange, fill Fill, fetch func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if fill.Refresh == nil {
+			return
+		}
+		t := time.NewTicker(g.cfg.LockTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LockTTL/3)
+			err := fill.Refresh(rctx)
+			cancel()
+			if err != nil {
+				g.warn.layer("lock", "refresh", err)
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-done
+		fill.Release(x.failed, failureHold)
+	}()
+	fetch()
 }
 
 // awaitFill polls L2 for the entry another instance is fetching. Once the
@@ -231,7 +286,10 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key string, fill Fill) {
 	g.m.waiting.Inc()
 	defer g.m.waiting.Dec()
-	deadline := time.Now().Add(g.cfg.LockTTL)
+	// The holder keeps its lock for as long as its fetch (bounded by the
+	// origin timeout) and a dead holder's lock expires within LockTTL: past
+	// both, something is wrong with the lock, and the waiter fetches.
+	deadline := time.Now().Add(g.cfg.OriginTimeout + g.cfg.LockTTL)
 	delay := 5 * time.Millisecond
 	t := time.NewTimer(delay)
 	defer t.Stop()
@@ -241,14 +299,9 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key str
 			return nil, "", Fill{}
 		case <-t.C:
 		}
-		var gen uint64
-		var down bool
-		probe := *x
-		probe.vary, probe.varyMiss = nil, false
-		if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
-			if f := g.evaluate(x, e, g.now()); f.use == useFresh {
-				return e, key, Fill{}
-			}
+		e, key, down := g.freshIn(ctx, g.cfg.L2, stats.L2, x)
+		if e != nil {
+			return e, key, Fill{}
 		}
 		if down {
 			return nil, "", Fill{}
@@ -261,11 +314,9 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key str
 			// The holder may have stored its entry and released the lock
 			// between the look above and this acquisition: look once more
 			// rather than fetch what is already there.
-			if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
-				if f := g.evaluate(x, e, g.now()); f.use == useFresh {
-					fill.Release(0, 0)
-					return e, key, Fill{}
-				}
+			if e, key, _ := g.freshIn(ctx, g.cfg.L2, stats.L2, x); e != nil {
+				fill.Release(0, 0)
+				return e, key, Fill{}
 			}
 			return nil, "", fill
 		}
@@ -276,6 +327,19 @@ func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key str
 		t.Reset(delay)
 	}
 	return nil, "", Fill{}
+}
+
+// freshIn returns the fresh entry x's request selects in one layer, if
+// any, leaving x as it is; down says the layer failed.
+func (g *Gateway) freshIn(ctx context.Context, s Store, layer string, x *exchange) (*Entry, string, bool) {
+	var gen uint64
+	var down bool
+	probe := *x
+	probe.vary, probe.varyMiss = nil, false
+	if e, key := g.get(ctx, s, layer, &probe, &gen, &down); e != nil && g.evaluate(x, e, g.now()).use == useFresh {
+		return e, key, false
+	}
+	return nil, "", down
 }
 
 // revalidateAsync refreshes a stale entry served under

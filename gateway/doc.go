@@ -44,8 +44,8 @@
 //     per layer; the client never sees it.
 //   - Coalesced waiters get only a stored (hence shareable) entry, or the
 //     leader's origin failure (502/504, or stale where stale-if-error
-//     allows; across instances through the fill lock, marked failed for a
-//     second). A leader whose answer was its own (a range, If-Match,
+//     allows; across instances through the fill lock, which its holder keeps
+//     alive while fetching and leaves marked failed for a second). A leader whose answer was its own (a range, If-Match,
 //     If-Unmodified-Since, If-Range, request no-store, a client that left,
 //     another variant) sends its waiters to coalesce again behind one of
 //     them. Anything else (private, Set-Cookie, not storable) sends them

@@ -124,9 +124,10 @@ func TestRedisFillLockHandsOnFailure(t *testing.T) {
 		<-req.Context().Done()
 	})
 	l2 := redisL2(t, r.Addr)
-	const timeout = time.Second
+	// The fetch outlasts the lock's TTL: the holder keeps it alive.
+	const timeout = 2 * time.Second
 	mod := func(c *gateway.Config) {
-		c.L2, c.FillLock, c.OriginTimeout, c.LockTTL = l2, l2, timeout, 10*time.Second
+		c.L2, c.FillLock, c.OriginTimeout, c.LockTTL = l2, l2, timeout, 600*time.Millisecond
 	}
 	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
 	done := make(chan result, 2)

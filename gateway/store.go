@@ -98,6 +98,9 @@ type Fill struct {
 	// that just failed. A release by a holder whose lock expired and was
 	// taken by another does nothing.
 	Release func(failed int, hold time.Duration)
+	// Refresh re-arms a held lock's ttl, for a fetch that outlasts it; it
+	// fails once the lock was lost (expired and taken by another).
+	Refresh func(ctx context.Context) error
 	// Failed is, when the lock was not acquired, the status its last
 	// holder's fetch failed with; 0 while that holder is still fetching.
 	Failed int

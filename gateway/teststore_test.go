@@ -172,6 +172,16 @@ func (l *TestLock) Acquire(_ context.Context, tenant, key string, ttl time.Durat
 			return
 		}
 		l.held[k] = testLockState{until: time.Now().Add(min(hold, ttl)), failed: failed}
+	}, Refresh: func(context.Context) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		st, ok := l.held[k]
+		if !ok || st.token != token {
+			return fmt.Errorf("lock %q lost", k)
+		}
+		st.until = time.Now().Add(ttl)
+		l.held[k] = st
+		return nil
 	}}, nil
 }
 

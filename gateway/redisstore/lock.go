@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -76,5 +77,20 @@ func (s *Store) Acquire(ctx context.Context, tenant, key string, ttl time.Durati
 			s.log.Warn("fill lock release failed; it expires by itself", "tenant", tenant, "err", err)
 		}
 	}
-	return gateway.Fill{Acquired: true, Release: release}, nil
+	refresh := func(ctx context.Context) error {
+		if err := s.begin("lock refresh"); err != nil {
+			return err
+		}
+		n, err := refreshScript.Run(ctx, s.rdb, []string{lockKey}, token, ttl.Milliseconds()).Int()
+		if err = s.end(ctx, "lock refresh", err); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errLockLost
+		}
+		return nil
+	}
+	return gateway.Fill{Acquired: true, Release: release, Refresh: refresh}, nil
 }
+
+var errLockLost = errors.New("redisstore: fill lock lost (expired and taken by another)")

@@ -310,6 +310,30 @@ func TestFillLock(t *testing.T) {
 	}
 	fb.Release(0, 0)
 
+	// A holder re-arms its lock; once lost, Refresh says so.
+	fr, _ := a.Acquire(ctx, "acme", "long", time.Second)
+	k, _ := a.keys("acme")
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl > 800*time.Millisecond {
+			return fmt.Errorf("ttl still %v", pttl)
+		}
+		return nil
+	})
+	if err := fr.Refresh(ctx); err != nil {
+		t.Fatalf("Refresh of a held lock: %v", err)
+	}
+	if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl <= 800*time.Millisecond {
+		t.Fatalf("Refresh did not re-arm the ttl: %v", pttl)
+	}
+	rdb.Del(ctx, k.lock("long"))
+	fo, _ := b.Acquire(ctx, "acme", "long", time.Minute)
+	if err := fr.Refresh(ctx); err == nil || !fo.Acquired {
+		t.Fatal("Refresh of a lost lock succeeded")
+	}
+	if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl <= 30*time.Second {
+		t.Fatalf("a lost lock's Refresh changed the new holder's ttl: %v", pttl)
+	}
+
 	// The lock expires by itself (a holder that died).
 	if f, _ := a.Acquire(ctx, "acme", "ttl", 100*time.Millisecond); !f.Acquired {
 		t.Fatal("not acquired")

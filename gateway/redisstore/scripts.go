@@ -116,3 +116,12 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `)
+
+// refreshScript: KEYS lock; ARGV token, ttl ms. Re-arms the lock only while
+// we still hold it; 0 when lost.
+var refreshScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`)

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
@@ -208,15 +209,6 @@ func (r *rootDecoder) varnish(v *yaml.Node) {
 	})
 }
 
-// eventPlaceholder says which names an event tag template may use.
-func eventPlaceholder(name string) bool {
-	switch name {
-	case "tenant", "type", "entity", "key", "id":
-		return true
-	}
-	return strings.HasPrefix(name, "data.")
-}
-
 func (r *rootDecoder) events(v *yaml.Node) {
 	r.mapping(v, "events", []field{{"rules", func(v *yaml.Node) {
 		n := r.resolve(v)
@@ -246,7 +238,7 @@ func (r *rootDecoder) events(v *yaml.Node) {
 			}
 			types[er.Type] = true
 			for j, s := range er.Tags {
-				if _, err := headers.ParseTemplate(s, eventPlaceholder); err != nil {
+				if _, err := headers.ParseTemplate(s, events.Placeholder); err != nil {
 					r.errorf(tagNodes[j], "%s.tags: %v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", what, err)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/nats-io/nats.go"
@@ -236,7 +237,9 @@ func (c *Coordinator) markPending(ctx context.Context, g *group) {
 		if issued.IsZero() || issued.After(now) {
 			issued = now
 		}
-		r := pendingRecord{Tenant: it.req.Tenant, Tags: it.req.StoreTags(), Everything: it.req.Everything, Issued: issued}
+		// With the fallback buckets the layers invalidate too: an entry whose
+		// tag fell back carries only its bucket.
+		r := pendingRecord{Tenant: it.req.Tenant, Tags: headers.PurgeTags(it.req.StoreTags()), Everything: it.req.Everything, Issued: issued}
 		key := idToken(it.ev.ID)
 		g.pending[key] = r
 		b, _ := json.Marshal(r)

@@ -8,6 +8,10 @@
 // embedded NATS server lives in events/natsserver, so that an app importing
 // the publisher does not link the server.
 //
+// Event tag templates are headers.Template, the policy's: an event key and a
+// path parameter with the same value name the same tag. Admin purges
+// (TypePurge) are not mapped: they name their tags.
+//
 // The layers are reached through small interfaces declared here
 // (SharedInvalidator, LocalInvalidator, PurgeQueue, StateRecorder, Auditor)
 // so this package never imports the gateway.

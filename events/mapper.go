@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -31,21 +33,33 @@ type Rule struct {
 type Mapper struct {
 	byType map[string][]compiledRule
 }
-
 type compiledRule struct {
 	replace bool
-	tags    []template
+	tags    []*headers.Template
 }
 
-type template struct {
-	src  string
-	segs []segment
+// defaultTags are the contract's default tags of an event, "<entity>:<key>"
+// and "<entity>", expanded like any rule's templates: a key is escaped as
+// the policy escapes the same value in a response's tag.
+var defaultTags = [2]*headers.Template{mustTemplate("{entity}:{key}"), mustTemplate("{entity}")}
+
+func mustTemplate(s string) *headers.Template {
+	t, err := headers.ParseTemplate(s, Placeholder)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
-// segment is a literal (field == nil) or a field reference.
-type segment struct {
-	lit   string
-	field []string // "tenant", ..., or "data", "a", "b"
+// Placeholder reports whether name may appear in an event tag template:
+// {tenant} {type} {entity} {key} {id} or {data.path.to.field}.
+func Placeholder(name string) bool {
+	switch name {
+	case "tenant", "type", "entity", "key", "id":
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, "data.")
+	return ok && !slices.Contains(strings.Split(rest, "."), "")
 }
 
 // NewMapper compiles rules; a bad template is an error naming it.
@@ -57,9 +71,9 @@ func NewMapper(rules []Rule) (*Mapper, error) {
 		}
 		cr := compiledRule{replace: r.ReplaceDefault}
 		for _, src := range r.Tags {
-			t, err := compileTemplate(src)
+			t, err := headers.ParseTemplate(src, Placeholder)
 			if err != nil {
-				return nil, fmt.Errorf("events: rule %d (%s): %w", i, r.Type, err)
+				return nil, fmt.Errorf("events: rule %d (%s): %w (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", i, r.Type, err)
 			}
 			cr.tags = append(cr.tags, t)
 		}
@@ -68,68 +82,27 @@ func NewMapper(rules []Rule) (*Mapper, error) {
 	return m, nil
 }
 
-func compileTemplate(src string) (template, error) {
-	t := template{src: src}
-	if src == "" {
-		return t, errors.New("empty tag template")
-	}
-	rest := src
-	for rest != "" {
-		open := strings.IndexByte(rest, '{')
-		if close := strings.IndexByte(rest, '}'); close >= 0 && (open < 0 || close < open) {
-			return t, fmt.Errorf("template %q: '}' without '{'", src)
-		}
-		if open < 0 {
-			t.segs = append(t.segs, segment{lit: rest})
-			break
-		}
-		if open > 0 {
-			t.segs = append(t.segs, segment{lit: rest[:open]})
-		}
-		end := strings.IndexByte(rest[open:], '}')
-		if end < 0 {
-			return t, fmt.Errorf("template %q: '{' without '}'", src)
-		}
-		name := rest[open+1 : open+end]
-		field := strings.Split(name, ".")
-		switch {
-		case len(field) == 1 && (name == "tenant" || name == "type" || name == "entity" || name == "key" || name == "id"):
-		case len(field) > 1 && field[0] == "data":
-			for _, f := range field[1:] {
-				if f == "" {
-					return t, fmt.Errorf("template %q: empty path element in {%s}", src, name)
-				}
-			}
-		default:
-			return t, fmt.Errorf("template %q: unknown field {%s} (use tenant, type, entity, key, id or data.<path>)", src, name)
-		}
-		t.segs = append(t.segs, segment{field: field})
-		rest = rest[open+end+1:]
-	}
-	for _, s := range t.segs {
-		if s.field == nil {
-			if err := checkName(s.lit, invalidation.MaxTagLength); err != nil || strings.ContainsRune(s.lit, ',') {
-				return t, fmt.Errorf("template %q: literal %q is not valid in a tag", src, s.lit)
-			}
-		}
-	}
-	return t, nil
-}
-
-// Map returns the invalidation of e: its explicit tags, the default tags
-// (unless a matching rule replaces them) and the tags of every matching
+// Map returns the invalidation of e: the default tags (unless a matching
+// rule replaces them), its explicit tags and the tags of every matching
 // rule, deduplicated. Its ID is the event id. A template field e lacks is
-// an error wrapping ErrInvalidEvent.
+// an error wrapping ErrInvalidEvent. Templates expand through
+// headers.Template, the policy's expander, so a value is escaped the same
+// way in the response's tag and in the event's.
+//
+// An admin purge (TypePurge) names exactly what it purges: it is not
+// mapped, and no rule applies to it (a rule for "*" needing {entity}
+// would otherwise reject every purge).
 func (m *Mapper) Map(e Event) (invalidation.Request, error) {
 	req := invalidation.Request{
 		ID: e.ID, Tenant: e.Tenant,
 		URLs: e.URLs, Prefixes: e.Prefixes, Everything: e.Everything,
 	}
+	purge := e.Type == TypePurge
 	var rules []compiledRule
-	if m != nil {
+	if m != nil && !purge {
 		rules = append(m.byType[e.Type], m.byType["*"]...)
 	}
-	replace := false
+	replace := purge
 	for _, r := range rules {
 		replace = replace || r.replace
 	}
@@ -140,35 +113,25 @@ func (m *Mapper) Map(e Event) (invalidation.Request, error) {
 			req.Tags = append(req.Tags, tag)
 		}
 	}
+	x := expansion{e: e, add: add}
 	if !replace && e.Entity != "" {
+		defaults := defaultTags[1:]
 		if e.Key != "" {
-			add(e.Entity + ":" + e.Key)
+			defaults = defaultTags[:]
 		}
-		add(e.Entity)
+		for _, t := range defaults {
+			if err := x.expand(t); err != nil {
+				return invalidation.Request{}, err
+			}
+		}
 	}
 	for _, t := range e.Tags {
 		add(t)
 	}
-	var data any
-	dataDecoded := false
 	for _, r := range rules {
 		for _, t := range r.tags {
-			if !dataDecoded && t.needsData() {
-				var err error
-				if data, err = decodeData(e.Data); err != nil {
-					return invalidation.Request{}, err
-				}
-				dataDecoded = true
-			}
-			tags, err := t.expand(e, data)
-			if err != nil {
+			if err := x.expand(t); err != nil {
 				return invalidation.Request{}, err
-			}
-			for _, tag := range tags {
-				if err := invalidation.ValidateTag(tag); err != nil {
-					return invalidation.Request{}, invalid("", "template %q gave an invalid tag: %s", t.src, reason(err))
-				}
-				add(tag)
 			}
 		}
 	}
@@ -181,13 +144,51 @@ func (m *Mapper) Map(e Event) (invalidation.Request, error) {
 	return req, nil
 }
 
-func (t template) needsData() bool {
-	for _, s := range t.segs {
-		if len(s.field) > 1 {
-			return true
-		}
+// expansion expands templates over one event, decoding its data once, on
+// the first template that needs it.
+type expansion struct {
+	e       Event
+	add     func(tag string)
+	data    any
+	decoded bool
+}
+
+func (x *expansion) expand(t *headers.Template) error {
+	tags, err := t.ExpandEach(func(name string) ([]string, error) { return x.field(name, t.String()) }, maxExpansions)
+	if errors.Is(err, headers.ErrTooManyTags) {
+		return invalid("", "template %q expands to more than %d tags", t.String(), maxExpansions)
 	}
-	return false
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if err := invalidation.ValidateTag(tag); err != nil {
+			return invalid("", "template %q gave an invalid tag: %s", t.String(), reason(err))
+		}
+		x.add(tag)
+	}
+	return nil
+}
+
+// field returns the values of placeholder name for template src.
+func (x *expansion) field(name, src string) ([]string, error) {
+	path, isData := strings.CutPrefix(name, "data.")
+	if !isData {
+		e := &x.e
+		v := map[string]string{"tenant": e.Tenant, "type": e.Type, "entity": e.Entity, "key": e.Key, "id": e.ID}[name]
+		if v == "" {
+			return nil, invalid(name, "template %q needs {%s}, which the event does not have", src, name)
+		}
+		return []string{v}, nil
+	}
+	if !x.decoded {
+		var err error
+		if x.data, err = decodeData(x.e.Data); err != nil {
+			return nil, err
+		}
+		x.decoded = true
+	}
+	return lookup(x.data, name, strings.Split(path, "."), src)
 }
 
 func decodeData(raw json.RawMessage) (any, error) {
@@ -203,48 +204,13 @@ func decodeData(raw json.RawMessage) (any, error) {
 	return v, nil
 }
 
-// expand renders t; array fields multiply the results.
-func (t template) expand(e Event, data any) ([]string, error) {
-	out := []string{""}
-	for _, s := range t.segs {
-		var vals []string
-		switch {
-		case s.field == nil:
-			vals = []string{s.lit}
-		case len(s.field) == 1:
-			v := map[string]string{"tenant": e.Tenant, "type": e.Type, "entity": e.Entity, "key": e.Key, "id": e.ID}[s.field[0]]
-			if v == "" {
-				return nil, invalid(s.field[0], "template %q needs {%s}, which the event does not have", t.src, s.field[0])
-			}
-			vals = []string{v}
-		default:
-			var err error
-			if vals, err = lookup(data, s.field, t.src); err != nil {
-				return nil, err
-			}
-		}
-		if len(out)*len(vals) > maxExpansions {
-			return nil, invalid("", "template %q expands to more than %d tags", t.src, maxExpansions)
-		}
-		next := make([]string, 0, len(out)*len(vals))
-		for _, prefix := range out {
-			for _, v := range vals {
-				next = append(next, prefix+v)
-			}
-		}
-		out = next
-	}
-	return out, nil
-}
-
 // lookup resolves data.a.b in data; an array of scalars yields each.
-func lookup(data any, path []string, src string) ([]string, error) {
-	name := strings.Join(path, ".")
+func lookup(data any, name string, path []string, src string) ([]string, error) {
 	missing := func(why string) error {
 		return invalid(name, "template %q: %s", src, why)
 	}
 	cur := data
-	for _, p := range path[1:] {
+	for _, p := range path {
 		obj, ok := cur.(map[string]any)
 		if !ok {
 			return nil, missing("field missing")

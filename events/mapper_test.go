@@ -1,12 +1,16 @@
 package events_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/headers"
 )
 
 func TestMapper(t *testing.T) {
@@ -41,7 +45,9 @@ func TestMapper(t *testing.T) {
 			nil, "field missing"},
 		{"object where scalar needed", events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "acme", Data: []byte(`{"category_id":{"x":1}}`)},
 			nil, "must be a string, number, boolean"},
-		{"value makes a bad tag", events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "acme", Data: []byte(`{"category_id":"a b"}`)},
+		{"value escaped as in a response tag", events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "a b", Data: []byte(`{"category_id":"x%y"}`)},
+			[]string{"company:a%20b", "company", "category:x%25y", "acme-company-a%20b", "type:company.updated"}, ""},
+		{"value makes a tag too long", events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "acme", Data: []byte(`{"category_id":"` + strings.Repeat("x", 1100) + `"}`)},
 			nil, "gave an invalid tag"},
 		{"missing event field", events.Event{Tenant: "acme", Type: "company.updated", Tags: []string{"t"}, Data: []byte(`{"category_id":1}`)},
 			nil, "needs {entity}"},
@@ -85,17 +91,85 @@ func TestNewMapperErrors(t *testing.T) {
 		want string
 	}{
 		{events.Rule{Tags: []string{"x"}}, "type is required"},
-		{events.Rule{Type: "t", Tags: []string{"{nope}"}}, "unknown field {nope}"},
-		{events.Rule{Type: "t", Tags: []string{"a{data}"}}, "unknown field {data}"},
+		{events.Rule{Type: "t", Tags: []string{"{nope}"}}, "unknown placeholder {nope}"},
+		{events.Rule{Type: "t", Tags: []string{"a{data}"}}, "unknown placeholder {data}"},
 		{events.Rule{Type: "t", Tags: []string{"a{key"}}, "'{' without '}'"},
 		{events.Rule{Type: "t", Tags: []string{"a}b"}}, "'}' without '{'"},
-		{events.Rule{Type: "t", Tags: []string{"{data..x}"}}, "empty path element"},
-		{events.Rule{Type: "t", Tags: []string{"a b:{key}"}}, "not valid in a tag"},
+		{events.Rule{Type: "t", Tags: []string{"{data..x}"}}, "unknown placeholder {data..x}"},
+		{events.Rule{Type: "t", Tags: []string{"a b:{key}"}}, "a tag may not contain ' '"},
 		{events.Rule{Type: "t", Tags: []string{""}}, "empty tag template"},
 	}
 	for _, tt := range tests {
 		if _, err := events.NewMapper([]events.Rule{tt.rule}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("NewMapper(%+v) = %v, want %q", tt.rule, err, tt.want)
 		}
+	}
+}
+
+// A path parameter and an event key with the same value name the same tag,
+// whatever characters the value holds: the policy's response tag and the
+// event's tag come from one expander.
+func TestMapperTagsMatchPolicyTags(t *testing.T) {
+	policy, err := headers.CompilePolicy(headers.PolicyConfig{
+		Tenants: headers.TenantConfig{By: headers.TenantBySubdomain, Domains: []string{"localhost"}},
+		Rules: []headers.RuleConfig{
+			{Name: "product", Match: headers.MatchConfig{Path: "/products/{id}"}, Tags: []string{"product:{id}", "shelf:{id}"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := events.NewMapper([]events.Rule{{Type: "product.moved", Tags: []string{"shelf:{data.id}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, rawPath string }{
+		{"a%b", "/products/a%25b"},
+		{"caf\u00e9", "/products/caf%C3%A9"},
+		{"a b", "/products/a%20b"},
+		{"a,b", "/products/a,b"},
+		{"plain-1", "/products/plain-1"},
+	} {
+		d := policy.Decide(httptest.NewRequest("GET", "http://acme.localhost"+c.rawPath, nil))
+		if len(d.Tags) != 2 {
+			t.Fatalf("%s: policy tags %q", c.rawPath, d.Tags)
+		}
+		data, _ := json.Marshal(map[string]string{"id": c.key})
+		req, err := m.Map(events.Event{Tenant: "acme", Type: "product.moved", Entity: "product", Key: c.key, Data: data})
+		if err != nil {
+			t.Fatalf("%q: %v", c.key, err)
+		}
+		for _, want := range d.Tags {
+			if !slices.Contains(req.Tags, want) {
+				t.Errorf("key %q: the response is tagged %q, the event purges %q", c.key, want, req.Tags)
+			}
+		}
+	}
+}
+
+// Admin purges name their tags: no rule maps them, so a valid rule for
+// every type that needs {entity} does not reject them, and no default tag
+// is added.
+func TestPurgesBypassTheMapper(t *testing.T) {
+	m, err := events.NewMapper([]events.Rule{{Type: "*", Tags: []string{"{entity}:{key}:all"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []events.Event{
+		{ID: "p1", Tenant: "acme", Type: events.TypePurge, Tags: []string{"product:1", "a%b"}},
+		{ID: "p2", Tenant: "acme", Type: events.TypePurge, URLs: []string{"/x"}},
+		{ID: "p3", Tenant: "acme", Type: events.TypePurge, Everything: true},
+	} {
+		req, err := m.Map(ev)
+		if err != nil {
+			t.Fatalf("purge %s: %v", ev.ID, err)
+		}
+		if !slices.Equal(req.Tags, ev.Tags) || !slices.Equal(req.URLs, ev.URLs) || req.Everything != ev.Everything || req.ID != ev.ID {
+			t.Fatalf("purge %s mapped to %+v", ev.ID, req)
+		}
+	}
+	// Other events still go through the rule.
+	if _, err := m.Map(events.Event{Tenant: "acme", Type: "x", Tags: []string{"t"}}); err == nil {
+		t.Fatal("an event without {entity} passed a rule that needs it")
 	}
 }

@@ -3,54 +3,169 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cachegate/cachegate/stats"
 )
 
-// flightResult is what a coalesced fetch hands its waiters: the entry it
-// stored and under which key, or nil when the response was not storable
-// (private, Set-Cookie, too large, no freshness): waiters then make their
-// own request, so nobody is handed a response meant for someone else.
+// flightResult is what a coalesced fetch hands its waiters:
+//   - the entry it stored and under which key: waiters of that variant
+//     are answered from it;
+//   - failed, the status of an origin that failed or timed out: waiters
+//     answer with it (or stale, where stale-if-error allows) at once
+//     instead of each asking an origin that just failed;
+//   - again: the leader's answer was its own (a range, a precondition the
+//     origin evaluates, a request no-store, a client that left, another
+//     variant): waiters coalesce again, one of them leading;
+//   - none of these (private, Set-Cookie, too large, no freshness): waiters
+//     make their own requests, so nobody is handed a response meant for
+//     someone else (PITFALLS 4).
 type flightResult struct {
-	e   *Entry
-	key string
+	e      *Entry
+	key    string
+	failed int
+	again  bool
+}
+
+// maxRounds bounds how many times a waiter coalesces again before it
+// fetches alone: a stream of range requests cannot starve it.
+const maxRounds = 4
+
+// failureHold is how long a fill lock stays marked with its holder's
+// failure, so the waiters of other instances, which poll it, see it.
+const failureHold = time.Second
+
+// flight is one origin fetch that concurrent misses of a key wait on.
+type flight struct {
+	done chan struct{}
+	res  flightResult
+}
+
+// flights coalesces the misses of one instance by key. Unlike a
+// singleflight, a waiter can leave when its client does, and it sees why
+// the leader has no entry for it.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// join returns the flight of key, and whether the caller leads it (and
+// must land it).
+func (fs *flights) join(key string) (*flight, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok {
+		return f, false
+	}
+	if fs.m == nil {
+		fs.m = map[string]*flight{}
+	}
+	f := &flight{done: make(chan struct{})}
+	fs.m[key] = f
+	return f, true
+}
+
+// land hands res to f's waiters; later misses start a new flight.
+func (fs *flights) land(key string, f *flight, res flightResult) {
+	fs.mu.Lock()
+	delete(fs.m, key)
+	fs.mu.Unlock()
+	f.res = res
+	close(f.done)
 }
 
 // fetch gets a response from the origin for a cache miss, coalescing
-// concurrent misses of one key in this instance (singleflight) and, with a
-// FillLock, across instances.
+// concurrent misses of one key in this instance and, with a FillLock,
+// across instances.
 func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
-	leader := false
-	var aborted any
-	v, _, _ := g.flight.Do(x.key, func() (res any, err error) {
-		leader = true
-		// ReverseProxy panics with http.ErrAbortHandler when the leader's
-		// client goes away mid-body. That is the leader's business: the
-		// waiters still get the entry, which was stored before the copy.
-		defer func() {
-			if p := recover(); p != nil {
-				aborted = p
-				res = flightResult{x.entry, x.entryKey}
+	for round := 1; ; round++ {
+		f, leader := g.flight.join(x.key)
+		if leader {
+			g.lead(w, r, x, f, round)
+			return
+		}
+		g.m.waiting.Inc()
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+		}
+		g.m.waiting.Dec()
+		if r.Context().Err() != nil {
+			w.WriteHeader(http.StatusBadGateway) // nobody reads it
+			return
+		}
+		res := f.res
+		switch {
+		case res.e != nil && g.sameVariant(x, res):
+			g.serveCollapsed(w, x, res.e)
+			return
+		case res.failed != 0:
+			g.answerFailure(w, x, res.failed)
+			return
+		case (res.again || res.e != nil) && round < maxRounds:
+			continue
+		}
+		g.forward(w, r, x)
+		return
+	}
+}
+
+// lead fetches for f's waiters and lands f with the outcome, also when
+// the proxy panics because the leader's client went away mid-body (the
+// entry, if any, was stored before the copy).
+//
+// A request that leads after waiting on another flight first looks in the
+// layers again (as groupcache does inside its flight): that flight may have
+// stored what it needs while it was not yet waiting on the next one.
+func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *flight, round int) {
+	again := true
+	defer func() {
+		res := flightResult{again: again || ownAnswer(x) || r.Context().Err() != nil}
+		switch {
+		case x.entry != nil:
+			res = flightResult{e: x.entry, key: x.entryKey}
+		case x.failed != 0:
+			res = flightResult{failed: x.failed}
+		}
+		g.flight.land(x.key, f, res)
+	}()
+	if round > 1 {
+		for _, l := range []struct {
+			s    Store
+			name string
+		}{{g.cfg.L1, stats.L1}, {g.cfg.L2, stats.L2}} {
+			if l.s == nil {
+				continue
 			}
-		}()
-		g.fetchLocked(w, r, x)
-		return flightResult{x.entry, x.entryKey}, nil
-	})
-	if aborted != nil {
-		panic(aborted)
+			if e, key, _ := g.freshIn(r.Context(), l.s, l.name, x); e != nil {
+				x.entry, x.entryKey = e, key
+				g.serveCollapsed(w, x, e)
+				return
+			}
+		}
 	}
-	if leader {
+	again = g.fetchLocked(w, r, x)
+}
+
+// ownAnswer reports whether the origin's answer to x's request is that
+// request's alone, whatever the response says: a range, a precondition
+// the origin evaluates, or a request that forbids storing.
+func ownAnswer(x *exchange) bool {
+	h := x.req
+	return x.reqCC.NoStore || len(h["Range"]) > 0 || len(h["If-Range"]) > 0 ||
+		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+}
+
+// answerFailure answers a request whose coalesced fetch failed with
+// status: stale where stale-if-error allows, else the failure.
+func (g *Gateway) answerFailure(w http.ResponseWriter, x *exchange, status int) {
+	x.failed = status
+	if g.serveStaleIfError(w, x, true) {
 		return
 	}
-	res := v.(flightResult)
-	if res.e != nil && g.sameVariant(x, res) {
-		g.m.count(outcomeCollapsed)
-		age, status := g.collapsedStatus(x, res.e)
-		g.writeEntry(w, x, res.e, age, status)
-		return
-	}
-	g.forward(w, r, x)
+	g.m.count(outcomeError)
+	g.writeFailure(w, x.forwardReason(), status, true, "")
 }
 
 // sameVariant reports whether the leader's entry is the variant x's request
@@ -62,34 +177,42 @@ func (g *Gateway) sameVariant(x *exchange, res flightResult) bool {
 	return res.key == variantKey(x.key, res.e.Vary, x.req, x.d.Locales)
 }
 
-func (g *Gateway) collapsedStatus(x *exchange, e *Entry) (time.Duration, string) {
+// serveCollapsed answers x from e, an entry another request's fetch stored.
+func (g *Gateway) serveCollapsed(w http.ResponseWriter, x *exchange, e *Entry) {
+	g.m.count(outcomeCollapsed)
 	f := g.evaluate(x, e, g.now())
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", x.forwardReason())
 	s.flag("collapsed")
 	s.int("ttl", seconds(f.lifetime-f.age))
-	return f.age, s.String()
+	g.writeEntry(w, x, e, f.age, s.String())
 }
 
 // fetchLocked is the leader's fetch. With a FillLock and an L2, one
-// instance fetches; the others serve what stale they may, or poll L2 for
-// the entry until the lock's TTL and then fetch themselves. A lock error
-// is a lock not needed: the origin is asked.
-func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchange) {
+// instance fetches, holding the lock for as long as it does; the others
+// serve what stale they may, or poll L2 for the entry until the lock is
+// free and then fetch themselves; a holder's failure reaches them through
+// the lock. A lock error is a lock not
+// needed: the origin is asked. again says this instance's waiters should
+// coalesce again: the answer came from no fetch of this request's own.
+func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchange) (again bool) {
 	if g.cfg.FillLock == nil || g.cfg.L2 == nil || x.l2Down {
 		g.forward(w, r, x)
-		return
+		return false
 	}
-	release, acquired, err := g.cfg.FillLock.Acquire(r.Context(), x.d.Tenant, x.key, g.cfg.LockTTL)
+	fill, err := g.cfg.FillLock.Acquire(r.Context(), x.d.Tenant, x.key, g.cfg.LockTTL)
 	if err != nil {
 		g.warn.layer("lock", "acquire", err)
 		g.forward(w, r, x)
-		return
+		return false
 	}
-	if acquired {
-		defer release()
-		g.forward(w, r, x)
-		return
+	if fill.Acquired {
+		g.holdWhile(r.Context(), x, fill, func() { g.forward(w, r, x) })
+		return false
+	}
+	if fill.Failed != 0 {
+		g.answerFailure(w, x, fill.Failed)
+		return false
 	}
 	if x.stale != nil && !x.staleF.mustRevalidate && !x.staleF.noCache && x.staleF.reason != fwdRequest {
 		g.m.count(outcomeCollapsed)
@@ -98,70 +221,125 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		s.flag("collapsed")
 		s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
 		g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
-		return
+		return true
 	}
-	e, key, release := g.awaitFill(r.Context(), x)
-	if e != nil {
+	e, key, fill := g.awaitFill(r.Context(), x)
+	switch {
+	case e != nil:
 		x.entry, x.entryKey = e, key
-		g.m.count(outcomeCollapsed)
-		age, status := g.collapsedStatus(x, e)
-		g.writeEntry(w, x, e, age, status)
-		return
-	}
-	if release != nil {
-		defer release()
+		g.serveCollapsed(w, x, e)
+		return false
+	case fill.Failed != 0:
+		g.answerFailure(w, x, fill.Failed)
+		return false
+	case fill.Acquired:
+		g.holdWhile(r.Context(), x, fill, func() { g.forward(w, r, x) })
+		return false
 	}
 	g.forward(w, r, x)
+	return false
+}
+
+// holdWhile runs fetch holding fill's lock: it re-arms the lock every
+// third of LockTTL (so one late refresh does not lose it), and the waiters
+// of other instances keep waiting for a fetch that outlasts LockTTL (up to
+// the origin timeout) instead of fetching too. It then releases the lock
+// with the fetch's outcome, also when fetch panics.
+func (g *Gateway) holdWhile(ctx context.Context, x *exchange, fill Fill, fetch func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if fill.Refresh == nil {
+			return
+		}
+		t := time.NewTicker(g.cfg.LockTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.LockTTL/3)
+			err := fill.Refresh(rctx)
+			cancel()
+			if err != nil {
+				g.warn.layer("lock", "refresh", err)
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-done
+		fill.Release(x.failed, failureHold)
+	}()
+	fetch()
 }
 
 // awaitFill polls L2 for the entry another instance is fetching. Once the
 // lock is free again without a fresh entry in L2 (the leader's fill was
 // invalidated while in flight, or was not storable), the waiter takes the
-// lock and fetches itself (release is then non-nil) instead of polling
-// for an entry that will not come until the lock's TTL.
-func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key string, release func()) {
-	deadline := time.Now().Add(g.cfg.LockTTL)
+// lock and fetches itself (fill is then acquired) instead of polling for
+// an entry that will not come until the lock's TTL; once it is marked
+// failed, the waiter answers with that failure (fill.Failed).
+func (g *Gateway) awaitFill(ctx context.Context, x *exchange) (e *Entry, key string, fill Fill) {
+	g.m.waiting.Inc()
+	defer g.m.waiting.Dec()
+	// The holder keeps its lock for as long as its fetch (bounded by the
+	// origin timeout) and a dead holder's lock expires within LockTTL: past
+	// both, something is wrong with the lock, and the waiter fetches.
+	deadline := time.Now().Add(g.cfg.OriginTimeout + g.cfg.LockTTL)
 	delay := 5 * time.Millisecond
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	for time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return nil, "", nil
+			return nil, "", Fill{}
 		case <-t.C:
 		}
-		var gen uint64
-		var down bool
-		probe := *x
-		probe.vary, probe.varyMiss = nil, false
-		if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
-			if f := g.evaluate(x, e, g.now()); f.use == useFresh {
-				return e, key, nil
-			}
+		e, key, down := g.freshIn(ctx, g.cfg.L2, stats.L2, x)
+		if e != nil {
+			return e, key, Fill{}
 		}
 		if down {
-			return nil, "", nil
+			return nil, "", Fill{}
 		}
-		rel, acquired, err := g.cfg.FillLock.Acquire(ctx, x.d.Tenant, x.key, g.cfg.LockTTL)
+		fill, err := g.cfg.FillLock.Acquire(ctx, x.d.Tenant, x.key, g.cfg.LockTTL)
 		if err != nil {
-			return nil, "", nil
+			return nil, "", Fill{}
 		}
-		if acquired {
+		if fill.Acquired {
 			// The holder may have stored its entry and released the lock
 			// between the look above and this acquisition: look once more
 			// rather than fetch what is already there.
-			if e, key := g.get(ctx, g.cfg.L2, stats.L2, &probe, &gen, &down); e != nil {
-				if f := g.evaluate(x, e, g.now()); f.use == useFresh {
-					rel()
-					return e, key, nil
-				}
+			if e, key, _ := g.freshIn(ctx, g.cfg.L2, stats.L2, x); e != nil {
+				fill.Release(0, 0)
+				return e, key, Fill{}
 			}
-			return nil, "", rel
+			return nil, "", fill
+		}
+		if fill.Failed != 0 {
+			return nil, "", fill
 		}
 		delay = min(2*delay, 50*time.Millisecond)
 		t.Reset(delay)
 	}
-	return nil, "", nil
+	return nil, "", Fill{}
+}
+
+// freshIn returns the fresh entry x's request selects in one layer, if
+// any, leaving x as it is; down says the layer failed.
+func (g *Gateway) freshIn(ctx context.Context, s Store, layer string, x *exchange) (*Entry, string, bool) {
+	var gen uint64
+	var down bool
+	probe := *x
+	probe.vary, probe.varyMiss = nil, false
+	if e, key := g.get(ctx, s, layer, &probe, &gen, &down); e != nil && g.evaluate(x, e, g.now()).use == useFresh {
+		return e, key, false
+	}
+	return nil, "", down
 }
 
 // revalidateAsync refreshes a stale entry served under

@@ -67,8 +67,9 @@ type Config struct {
 	// fetch per key per instance. Used only with an L2, where the other
 	// instances wait for the entry.
 	FillLock FillLock
-	// LockTTL bounds a fill lock and how long others wait for its entry.
-	// Zero means DefaultLockTTL.
+	// LockTTL is how long a fill lock outlives a holder that died: a
+	// holder re-arms it every LockTTL/3 while its fetch lasts, and the
+	// others wait for the entry until then. Zero means DefaultLockTTL.
 	LockTTL time.Duration
 
 	// Policy decides tenant, privacy, TTLs and tags per request. Nil means

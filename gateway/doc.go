@@ -20,8 +20,8 @@
 //     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
 //     directives, Vary, tag headers out), the CDN's tag header through the
 //     TagEmitter, Server and Via.
-//   - coalesce.go: singleflight per instance, the FillLock across
-//     instances, background stale-while-revalidate.
+//   - coalesce.go: one fetch per key per instance (flights), the
+//     FillLock across instances, background stale-while-revalidate.
 //   - invalidate.go: the invalidation API the coordinator calls.
 //
 // Invalidation uses generations: a fill stamps each layer's copy with the
@@ -37,6 +37,9 @@
 //     record; Accept-Encoding is bucketed (br+gzip, gzip, br, identity) and
 //     Accept-Language negotiated to the policy's locales, and those are the
 //     values the origin is sent, so one URL has a handful of variants.
+//     Without locales, Accept-Language (like Accept and Accept-Charset) is
+//     keyed as a normalised weighted list (headers.NormalizeVaryValue), so
+//     equivalent spellings share one variant.
 //   - A response stale on arrival (max-age=0, no-cache, a past or invalid
 //     Expires) is stored when it has a validator, kept Config.Keep past
 //     its staleness, and revalidated on every use.
@@ -57,8 +60,14 @@
 //   - HEAD misses are fetched with GET so they fill the entry GET uses.
 //   - A layer error is a miss for that layer, logged at most every 10 s
 //     per layer; the client never sees it.
-//   - Coalesced waiters get only a stored (hence shareable) entry; anything
-//     else sends them to the origin on their own.
+//   - Coalesced waiters get only a stored (hence shareable) entry, or the
+//     leader's origin failure (502/504, or stale where stale-if-error
+//     allows; across instances through the fill lock, which its holder keeps
+//     alive while fetching and leaves marked failed for a second). A leader whose answer was its own (a range, If-Match,
+//     If-Unmodified-Since, If-Range, request no-store, a client that left,
+//     another variant) sends its waiters to coalesce again behind one of
+//     them. Anything else (private, Set-Cookie, not storable) sends them
+//     to the origin on their own: nothing private is handed out.
 //   - The gateway never tells a client or CDN to share what it would not
 //     store itself (headers.ShareAs, on the miss and on every hit): a
 //     response with Set-Cookie leaves as "private, no-store" whatever the
@@ -80,6 +89,11 @@
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.
+//   - A response with more than headers.MaxResponseTags origin tags is
+//     still stored: the tags past the cap are stored as their fallback
+//     bucket (counted in cachegate_origin_tag_fallbacks_total), and every
+//     invalidation of the layers also invalidates each tag's bucket; the
+//     CDN header falls back the same way within the provider's limits.
 //
 // # What reaches the origin is what the key says
 //

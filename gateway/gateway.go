@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
 	"github.com/cachegate/cachegate/headers"
@@ -22,7 +21,7 @@ import (
 type Gateway struct {
 	cfg    Config
 	proxy  *httputil.ReverseProxy
-	flight singleflight.Group
+	flight flights
 	m      *metrics
 	warn   layerWarnings
 	now    func() time.Time

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -62,7 +63,13 @@ func (g *Gateway) DropLocal(ctx context.Context) error {
 	return nil
 }
 
+// invalidate applies an invalidation to the layers. Each tag's fallback
+// bucket is invalidated with it: an entry whose tag fell back past the
+// per-response cap carries the bucket only (headers.PurgeTags).
 func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant string, tags []string, everything bool) error {
+	if !everything {
+		tags = headers.PurgeTags(tags)
+	}
 	apply := func(s Store, layer string) error {
 		var err error
 		if everything {

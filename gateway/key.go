@@ -55,21 +55,28 @@ func variantKey(primary string, vary []string, h http.Header, locales []string) 
 	return b.String()
 }
 
-// originTags reads the tags the origin named (headers.ParseTagsReport:
-// Surrogate-Key, Cache-Tag, Edge-Cache-Tag, xkey). What it rejects (not a
-// valid tag, the reserved fallback namespace, past the per-response cap) is
-// counted and logged, rate limited: a tag dropped here is one a purge by
-// that name cannot reach, so it must be visible.
+// originTags reads the tags the origin named (headers.ReportTags:
+// Surrogate-Key, Cache-Tag, Edge-Cache-Tag, xkey) and removes those
+// headers: they are tenant-local, and a response with thousands of tags is
+// not too large to store for their sake. What it rejects (not a valid tag,
+// the reserved fallback namespace) is counted and logged, rate limited: a
+// tag dropped here is one a purge by that name cannot reach, so it must be
+// visible. Tags past the per-response cap fall back to their buckets, and
+// are counted.
 func (g *Gateway) originTags(x *exchange, h http.Header) []string {
-	tags, rejected := headers.ParseTagsReport(h)
-	if len(rejected) > 0 {
+	r := headers.ReportTags(h)
+	headers.StripTagHeaders(h)
+	if r.FellBack > 0 {
+		g.m.tagFallbacks.Add(float64(r.FellBack))
+	}
+	if rejected := r.Invalid; len(rejected) > 0 {
 		g.m.rejectedTags.Add(float64(len(rejected)))
 		g.tagWarn.Do(func() {
 			g.cfg.Logger.Warn("origin tags rejected: a purge by these names cannot reach the response",
 				"tenant", x.d.Tenant, "path", pathOf(x.target), "rejected", len(rejected), "first", truncate(rejected[0], 80))
 		})
 	}
-	return tags
+	return r.Tags
 }
 
 func pathOf(target string) string {

@@ -14,12 +14,11 @@ import (
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
-	"github.com/cachegate/cachegate/stats"
 )
 
 // concurrently runs n requests for path while the origin holds its
-// response until every request has counted its L1 miss, then returns
-// their results.
+// response until all but the leader wait on the leader's fetch, then
+// returns their results.
 func concurrently(t *testing.T, g *gw, release chan struct{}, n int, path string, hdr ...string) []result {
 	t.Helper()
 	out := make([]result, n)
@@ -31,15 +30,7 @@ func concurrently(t *testing.T, g *gw, release chan struct{}, n int, path string
 			out[i] = g.get(t, path, hdr...)
 		}()
 	}
-	testenv.WaitFor(t, 5*time.Second, func() error {
-		if m := g.stats.Snapshot().Layers[stats.L1].Misses; m < uint64(n) {
-			return errorfT("%d of %d lookups done", m, n)
-		}
-		return nil
-	})
-	// A miss is counted just before the request joins the in-flight fetch;
-	// that step has no event to await, so give it a moment.
-	time.Sleep(50 * time.Millisecond)
+	waitWaiting(t, g.Gateway, n-1)
 	close(release)
 	wg.Wait()
 	return out

@@ -36,6 +36,10 @@ type metrics struct {
 	requests      map[string]prometheus.Counter
 	originSeconds prometheus.Histogram
 	rejectedTags  prometheus.Counter
+	tagFallbacks  prometheus.Counter
+	// waiting counts the requests waiting for another request's origin
+	// fetch, in this instance or (through the fill lock) another.
+	waiting prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,13 +58,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "cachegate_origin_tags_rejected_total",
 			Help: "Tags an origin named that were not kept (invalid, reserved or past the per-response cap).",
 		}),
+		tagFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_origin_tag_fallbacks_total",
+			Help: "Origin tags past the per-response cap, stored as their fallback bucket tag (purges of the tag reach it).",
+		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cachegate_coalesced_waiting",
+			Help: "Requests waiting for another request's origin fetch, in this instance or another (fill lock).",
+		}),
 	}
 	for _, o := range []string{outcomeHitL1, outcomeHitL2, outcomeStaleHit, outcomeMiss, outcomeCollapsed,
 		outcomeRevalidated, outcomeStaleError, outcomeBypass, outcomeMethod, outcomeError} {
 		m.requests[o] = vec.WithLabelValues(o)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, m.originSeconds, m.rejectedTags} {
+		for _, c := range []prometheus.Collector{vec, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

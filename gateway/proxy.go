@@ -57,6 +57,7 @@ type exchange struct {
 	entry    *Entry
 	entryKey string
 	served   bool // the response was answered from an entry (refresh, stale)
+	failed   int  // the origin failed: 502, or 504 for a timeout
 }
 
 func (x *exchange) setStale(e *Entry, key string, f freshness) {
@@ -136,33 +137,30 @@ func joinValues(vs []string) string {
 
 // errorHandler answers an origin that failed: stale where stale-if-error
 // allows, else 504 for a timeout and 502 for anything else, with a body
-// saying so.
+// saying so. The failure is left in x for the waiters of a coalesced fetch.
 func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	x := exchangeFrom(r.Context())
 	timeout := errors.Is(context.Cause(r.Context()), errOriginTimeout) || isTimeout(err)
-	if x != nil && x.stale != nil && x.staleF.staleIfError(x) {
-		g.m.count(outcomeStaleError)
-		s := newStatus(g.cfg.CacheName)
-		s.token("fwd", fwdStale)
-		s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
-		s.token("detail", "stale-if-error")
-		x.served = true
-		g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
+	gone := r.Context().Err() != nil && !timeout
+	status := http.StatusBadGateway
+	if timeout {
+		status = http.StatusGatewayTimeout
+	}
+	if x != nil && !gone {
+		x.failed = status
+	}
+	if x != nil && g.serveStaleIfError(w, x, false) {
 		return
 	}
-	if r.Context().Err() != nil && !timeout {
+	if gone {
 		// The client went away; nobody reads this answer.
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
 	g.m.count(outcomeError)
-	status, msg, detail := http.StatusBadGateway, "cachegate: the origin could not be reached or failed mid-response\n", "origin-error"
-	if timeout {
-		status, detail = http.StatusGatewayTimeout, "origin-timeout"
-		msg = "cachegate: the origin did not answer within " + g.cfg.OriginTimeout.String() + "\n"
-	} else if why, ok := malformedResponse(err); ok {
-		detail = "origin-malformed"
-		msg = "cachegate: the origin's response is malformed: " + why + "\n"
+	malformed := ""
+	if !timeout {
+		malformed, _ = malformedResponse(err)
 	}
 	g.cfg.Logger.Warn("origin request failed", "tenant", tenantOf(x), "path", r.URL.Path, "status", status, "err", err)
 	fwd := fwdMiss
@@ -176,9 +174,50 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 			fwd = x.forwardReason()
 		}
 	}
+	g.writeFailure(w, fwd, status, false, malformed)
+}
+
+// serveStaleIfError answers from x's stale entry when stale-if-error
+// allows it for x's request.
+func (g *Gateway) serveStaleIfError(w http.ResponseWriter, x *exchange, collapsed bool) bool {
+	if x.stale == nil || !x.staleF.staleIfError(x) {
+		return false
+	}
+	g.m.count(outcomeStaleError)
+	s := newStatus(g.cfg.CacheName)
+	s.token("fwd", fwdStale)
+	if collapsed {
+		s.flag("collapsed")
+	}
+	s.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
+	s.token("detail", "stale-if-error")
+	x.served = true
+	g.writeEntry(w, x, x.stale, x.staleF.age, s.String())
+	return true
+}
+
+// writeFailure answers status (502, or 504 for a timeout) for an origin
+// that failed, with a body saying so; collapsed when the failure was
+// another request's fetch.
+func (g *Gateway) writeFailure(w http.ResponseWriter, fwd string, status int, collapsed bool, malformed string) {
+	msg, detail := "cachegate: the origin could not be reached or failed mid-response\n", "origin-error"
+	switch {
+	case status == http.StatusGatewayTimeout:
+		detail = "origin-timeout"
+		msg = "cachegate: the origin did not answer within " + g.cfg.OriginTimeout.String() + "\n"
+	case malformed != "":
+		detail = "origin-malformed"
+		msg = "cachegate: the origin's response is malformed: " + malformed + "\n"
+	}
+	s := newStatus(g.cfg.CacheName)
+	s.token("fwd", fwd)
+	if collapsed {
+		s.flag("collapsed")
+	}
+	s.token("detail", detail)
 	h := w.Header()
 	g.identify(h)
-	h.Set("Cache-Status", g.cfg.CacheName+"; fwd="+fwd+"; detail="+detail)
+	h.Set("Cache-Status", s.String())
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)

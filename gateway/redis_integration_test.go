@@ -11,7 +11,6 @@ import (
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/internal/testenv"
-	"github.com/cachegate/cachegate/stats"
 )
 
 func redisL2(t testing.TB, addrs ...string) *redisstore.Store {
@@ -106,17 +105,51 @@ func TestRedisFillLockAcrossInstances(t *testing.T) {
 	go func() { done <- a.get(t, "/x") }()
 	<-entered
 	go func() { done <- b.get(t, "/x") }()
-	testenv.WaitFor(t, 5*time.Second, func() error {
-		if b.stats.Snapshot().Layers[stats.L2].Misses < 1 {
-			return fmt.Errorf("b has not looked up yet")
-		}
-		return nil
-	})
-	// From its L2 miss to polling, b takes the lock attempt: no event marks it.
-	time.Sleep(50 * time.Millisecond)
+	// b waits once its lock attempt found a's lock held.
+	waitWaiting(t, b.Gateway, 1)
 	close(release)
 	r1, r2 := <-done, <-done
 	if r1.body != "once" || r2.body != "once" || o.requests.Load() != 1 {
 		t.Fatalf("bodies %q %q, origin %d", r1.body, r2.body, o.requests.Load())
+	}
+}
+
+// A holder whose origin hangs: the instance waiting on its fill lock gets
+// the timeout when the holder does, without asking the origin itself.
+func TestRedisFillLockHandsOnFailure(t *testing.T) {
+	r := testenv.StartRedis(t)
+	entered := make(chan struct{}, 4)
+	o := startOrigin(t, func(w http.ResponseWriter, req *http.Request) {
+		entered <- struct{}{}
+		<-req.Context().Done()
+	})
+	l2 := redisL2(t, r.Addr)
+	// The fetch outlasts the lock's TTL: the holder keeps it alive.
+	const timeout = 2 * time.Second
+	mod := func(c *gateway.Config) {
+		c.L2, c.FillLock, c.OriginTimeout, c.LockTTL = l2, l2, timeout, 600*time.Millisecond
+	}
+	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
+	done := make(chan result, 2)
+	start := time.Now()
+	go func() { done <- a.get(t, "/hang") }()
+	<-entered
+	go func() { done <- b.get(t, "/hang") }()
+	waitWaiting(t, b.Gateway, 1)
+	if time.Since(start) >= timeout {
+		t.Fatal("b waited only after a's timeout: the test proves nothing")
+	}
+	r1, r2 := <-done, <-done
+	took := time.Since(start)
+	for _, res := range []result{r1, r2} {
+		if res.status != http.StatusGatewayTimeout {
+			t.Fatalf("got %d %q", res.status, res.cacheStatus())
+		}
+	}
+	if !strings.Contains(r1.cacheStatus()+r2.cacheStatus(), "collapsed") {
+		t.Fatalf("no collapsed answer: %q %q", r1.cacheStatus(), r2.cacheStatus())
+	}
+	if got := o.requests.Load(); got != 1 || took > 3*timeout {
+		t.Fatalf("origin saw %d requests (want 1), both answered after %v", got, took)
 	}
 }

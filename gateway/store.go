@@ -83,9 +83,27 @@ type Store interface {
 // FillLock lets one instance among many fetch a key from the origin while
 // the others wait for the stored entry (cross-instance request coalescing).
 type FillLock interface {
-	// Acquire tries to take the fill lock of key for ttl. acquired is false
-	// when another holder has it; release is then nil.
-	Acquire(ctx context.Context, tenant, key string, ttl time.Duration) (release func(), acquired bool, err error)
+	// Acquire tries to take the fill lock of key for ttl.
+	Acquire(ctx context.Context, tenant, key string, ttl time.Duration) (Fill, error)
+}
+
+// Fill is a fill lock as Acquire found it.
+type Fill struct {
+	// Acquired says the caller holds the lock; it must call Release.
+	Acquired bool
+	// Release frees a held lock. With failed (the HTTP status the fetch
+	// failed with) non-zero, the lock is kept instead, marked failed, for
+	// hold (at most the lock's ttl): the waiters of other instances then
+	// answer with that outcome at once rather than each asking an origin
+	// that just failed. A release by a holder whose lock expired and was
+	// taken by another does nothing.
+	Release func(failed int, hold time.Duration)
+	// Refresh re-arms a held lock's ttl, for a fetch that outlasts it; it
+	// fails once the lock was lost (expired and taken by another).
+	Refresh func(ctx context.Context) error
+	// Failed is, when the lock was not acquired, the status its last
+	// holder's fetch failed with; 0 while that holder is still fetching.
+	Failed int
 }
 
 // Clearer is a layer that can drop all of its entries at once (L1, after its

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestStore is a minimal layer with the generation semantics of Store, for
@@ -137,25 +139,59 @@ func (s *TestStore) Clear(context.Context) error {
 // TestLock is an in-memory FillLock shared by gateways in one test.
 type TestLock struct {
 	mu   sync.Mutex
-	held map[string]time.Time
+	held map[string]testLockState
+}
+
+type testLockState struct {
+	until  time.Time
+	token  *byte // identifies the holder
+	failed int
 }
 
 // NewTestLock returns a TestLock.
-func NewTestLock() *TestLock { return &TestLock{held: map[string]time.Time{}} }
+func NewTestLock() *TestLock { return &TestLock{held: map[string]testLockState{}} }
 
-func (l *TestLock) Acquire(_ context.Context, tenant, key string, ttl time.Duration) (func(), bool, error) {
+func (l *TestLock) Acquire(_ context.Context, tenant, key string, ttl time.Duration) (Fill, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := tenant + "\x00" + key
-	if until, ok := l.held[k]; ok && time.Now().Before(until) {
-		return nil, false, nil
+	if st, ok := l.held[k]; ok && time.Now().Before(st.until) {
+		return Fill{Failed: st.failed}, nil
 	}
-	l.held[k] = time.Now().Add(ttl)
-	return func() {
+	token := new(byte)
+	l.held[k] = testLockState{until: time.Now().Add(ttl), token: token}
+	return Fill{Acquired: true, Release: func(failed int, hold time.Duration) {
 		l.mu.Lock()
-		delete(l.held, k)
-		l.mu.Unlock()
-	}, true, nil
+		defer l.mu.Unlock()
+		st, ok := l.held[k]
+		if !ok || st.token != token {
+			return
+		}
+		if failed == 0 || hold <= 0 {
+			delete(l.held, k)
+			return
+		}
+		l.held[k] = testLockState{until: time.Now().Add(min(hold, ttl)), failed: failed}
+	}, Refresh: func(context.Context) error {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		st, ok := l.held[k]
+		if !ok || st.token != token {
+			return fmt.Errorf("lock %q lost", k)
+		}
+		st.until = time.Now().Add(ttl)
+		l.held[k] = st
+		return nil
+	}}, nil
+}
+
+// Waiting is how many requests wait for another's origin fetch.
+func Waiting(g *Gateway) int {
+	var m dto.Metric
+	if err := g.m.waiting.Write(&m); err != nil {
+		panic(err)
+	}
+	return int(m.GetGauge().GetValue())
 }
 
 // SetClock replaces the gateway's clock (ages and freshness), so tests can

@@ -2,8 +2,11 @@
 // and decides, and does no I/O. It holds the RFC 9111 / 9110 rules
 // (Cache-Control, freshness, age, Vary, validators and conditional
 // requests), the per-route policy engine that decides what may be cached
-// where and what clients and CDNs are told, and the CDN tag header formats
-// with their providers' size limits.
+// where and what clients and CDNs are told, the tag templates (one
+// expander, Template, for the policy's response tags and the event
+// mapper's invalidation tags, so a value is escaped the same way in both),
+// and the CDN tag header formats with their providers' size limits and the
+// fallback buckets of tags that do not fit.
 //
 // The RFC rules, one file per concern:
 //   - cachecontrol.go: the Cache-Control field.

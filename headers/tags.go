@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"math/bits"
 	"net/http"
 	"strings"
 
@@ -29,8 +30,12 @@ const (
 	HeaderEdgeControl            = "Edge-Control"
 )
 
-// MaxResponseTags bounds how many tags ParseTags takes from one response,
-// so a hostile origin header cannot grow an entry's tag set without limit.
+// MaxResponseTags bounds how many of one response's tags are kept by name,
+// so a hostile origin header cannot grow an entry's tag set (and the work
+// of every check of it) without limit. Past it, each tag is replaced by its
+// fallback bucket (FallbackTag), which every purge of the tag also
+// invalidates (PurgeTags): the response stays stored and purgeable, with at
+// most MaxResponseTags+FallbackBuckets tags.
 const MaxResponseTags = 1024
 
 // TagHeaders returns the tag header names (fresh slice).
@@ -69,17 +74,37 @@ func StripInternalHeaders(h http.Header) {
 // Cache-Tag, Edge-Cache-Tag, xkey), trimmed, deduplicated, in order of
 // appearance, without the invalid ones; see ParseTagsReport.
 func ParseTags(h http.Header) []string {
-	tags, _ := ParseTagsReport(h)
-	return tags
+	return ReportTags(h).Tags
 }
 
-// ParseTagsReport is ParseTags that also returns what it dropped: tags that
-// fail invalidation.ValidateTag, tags in cachegate's reserved fallback
-// namespace (FallbackTagPrefix), and tags past MaxResponseTags. The caller
-// logs or counts them; a dropped tag means a purge by that name cannot reach
-// the response, so it must be visible.
+// ParseTagsReport is ParseTags that also returns what it dropped; see
+// ReportTags.
 func ParseTagsReport(h http.Header) (tags, invalid []string) {
+	r := ReportTags(h)
+	return r.Tags, r.Invalid
+}
+
+// TagReport is what ReportTags read from a response's tag headers.
+type TagReport struct {
+	// Tags are the tags kept: the first MaxResponseTags valid ones by
+	// name, then the fallback buckets of the rest.
+	Tags []string
+	// Invalid are the tags dropped, at most MaxResponseTags of them: tags
+	// that fail invalidation.ValidateTag and tags in cachegate's reserved
+	// fallback namespace (FallbackTagPrefix). A dropped tag means a purge
+	// by that name cannot reach the response, so the caller logs or counts
+	// them.
+	Invalid []string
+	// FellBack counts the tags past MaxResponseTags, replaced by their
+	// fallback bucket; the caller counts them too.
+	FellBack int
+}
+
+// ReportTags reads the tags the origin named in h.
+func ReportTags(h http.Header) TagReport {
+	var r TagReport
 	seen := map[string]struct{}{}
+	var buckets uint64 // fallback buckets already in r.Tags
 	add := func(t string) {
 		t = strings.TrimSpace(t)
 		if t == "" {
@@ -89,13 +114,20 @@ func ParseTagsReport(h http.Header) (tags, invalid []string) {
 			return
 		}
 		seen[t] = struct{}{}
-		if invalidation.ValidateTag(t) != nil || strings.HasPrefix(t, FallbackTagPrefix) || len(tags) >= MaxResponseTags {
-			if len(invalid) < MaxResponseTags {
-				invalid = append(invalid, t)
+		switch {
+		case invalidation.ValidateTag(t) != nil || strings.HasPrefix(t, FallbackTagPrefix):
+			if len(r.Invalid) < MaxResponseTags {
+				r.Invalid = append(r.Invalid, t)
 			}
-			return
+		case len(r.Tags)-bits.OnesCount64(buckets) < MaxResponseTags:
+			r.Tags = append(r.Tags, t)
+		default:
+			r.FellBack++
+			if b := bucketOf(t); buckets&(1<<b) == 0 {
+				buckets |= 1 << b
+				r.Tags = append(r.Tags, fallbackName(b))
+			}
 		}
-		tags = append(tags, t)
 	}
 	for _, f := range []struct {
 		name  string
@@ -113,5 +145,5 @@ func ParseTagsReport(h http.Header) (tags, invalid []string) {
 			}
 		}
 	}
-	return tags, invalid
+	return r
 }

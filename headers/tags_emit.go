@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -89,10 +90,28 @@ func FallbackTag(tag string) string {
 	return fallbackName(bucketOf(tag))
 }
 
+// bucketOf is the fallback bucket of tag; a fallback name (a tag that
+// already fell back, as ReportTags does past MaxResponseTags) is its own
+// bucket, so that falling back again keeps the name purges reach.
 func bucketOf(tag string) uint {
+	if b, ok := fallbackBucket(tag); ok {
+		return b
+	}
 	h := fnv.New32a()
 	h.Write([]byte(tag))
 	return uint(h.Sum32() % FallbackBuckets)
+}
+
+// fallbackBucket parses a fallback name.
+func fallbackBucket(tag string) (uint, bool) {
+	if len(tag) != len(FallbackTagPrefix)+2 || !strings.HasPrefix(tag, FallbackTagPrefix) {
+		return 0, false
+	}
+	b, err := strconv.ParseUint(tag[len(FallbackTagPrefix):], 16, 8)
+	if err != nil || b >= FallbackBuckets || fallbackName(uint(b)) != tag {
+		return 0, false
+	}
+	return uint(b), true
 }
 
 func fallbackName(b uint) string {
@@ -100,20 +119,31 @@ func fallbackName(b uint) string {
 	return FallbackTagPrefix + string([]byte{hex[b>>4], hex[b&15]})
 }
 
-// CDNPurgeTags returns the CDN names to purge for a tenant's tags: each
-// tag's CDN name and that of its fallback bucket, deduplicated. The CDN purge
-// dispatcher must purge these, not bare CDNTag names, or a response whose
-// tag overflowed its header is missed.
-func CDNPurgeTags(tenant string, tags []string) []string {
+// PurgeTags returns the tags a layer invalidates for a purge of tags: each
+// tag and its fallback bucket, deduplicated. A response whose tag fell back
+// (past MaxResponseTags, or over a CDN header's limits) carries the bucket
+// only, so a purge of the bare names would miss it.
+func PurgeTags(tags []string) []string {
 	out := make([]string, 0, 2*len(tags))
 	seen := make(map[string]struct{}, 2*len(tags))
 	for _, t := range tags {
-		for _, n := range [2]string{invalidation.CDNTag(tenant, t), invalidation.CDNTag(tenant, FallbackTag(t))} {
+		for _, n := range [2]string{t, FallbackTag(t)} {
 			if _, dup := seen[n]; !dup {
 				seen[n] = struct{}{}
 				out = append(out, n)
 			}
 		}
+	}
+	return out
+}
+
+// CDNPurgeTags returns the CDN names to purge for a tenant's tags: the CDN
+// names of PurgeTags. The CDN purge dispatcher must purge these, not bare
+// CDNTag names, or a response whose tag overflowed its header is missed.
+func CDNPurgeTags(tenant string, tags []string) []string {
+	out := PurgeTags(tags)
+	for i, t := range out {
+		out[i] = invalidation.CDNTag(tenant, t)
 	}
 	return out
 }

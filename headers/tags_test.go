@@ -46,9 +46,38 @@ func TestParseTags(t *testing.T) {
 	for i := 0; i < MaxResponseTags+10; i++ {
 		many = append(many, fmt.Sprint("t", i))
 	}
-	tags, invalid := ParseTagsReport(http.Header{"Surrogate-Key": {strings.Join(many, " ")}})
-	if len(tags) != MaxResponseTags || len(invalid) != 10 {
-		t.Errorf("over MaxResponseTags: %d kept, %d reported", len(tags), len(invalid))
+	// Past MaxResponseTags, tags fall back to their buckets: kept
+	// purgeable, not dropped.
+	r := ReportTags(http.Header{"Surrogate-Key": {strings.Join(many, " ")}})
+	if len(r.Invalid) != 0 || r.FellBack != 10 || !slices.Equal(r.Tags[:MaxResponseTags], many[:MaxResponseTags]) {
+		t.Fatalf("over MaxResponseTags: %d kept, %d reported, %d fell back", len(r.Tags), len(r.Invalid), r.FellBack)
+	}
+	for _, tag := range many[MaxResponseTags:] {
+		if !slices.Contains(r.Tags[MaxResponseTags:], FallbackTag(tag)) {
+			t.Fatalf("%q past the cap: its bucket %q is not kept", tag, FallbackTag(tag))
+		}
+	}
+	if len(r.Tags) > MaxResponseTags+FallbackBuckets {
+		t.Fatalf("%d tags kept", len(r.Tags))
+	}
+}
+
+// A fallback name falls back to itself: a tag that already fell back in
+// the store stays reachable by the purge of its bucket at the CDN.
+func TestFallbackOfFallbackIsItself(t *testing.T) {
+	for b := range uint(FallbackBuckets) {
+		if n := fallbackName(b); FallbackTag(n) != n {
+			t.Fatalf("FallbackTag(%q) = %q", n, FallbackTag(n))
+		}
+	}
+	for _, notBucket := range []string{"~", "~0", "~000", "~40", "~zz", "~0A", "x00"} {
+		if _, ok := fallbackBucket(notBucket); ok {
+			t.Fatalf("%q taken for a bucket", notBucket)
+		}
+	}
+	if got := PurgeTags([]string{"a", "a", "b"}); !slices.Equal(got, []string{"a", FallbackTag("a"), "b", FallbackTag("b")}) &&
+		!(FallbackTag("a") == FallbackTag("b") && len(got) == 3) {
+		t.Fatalf("PurgeTags = %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package headers
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -59,7 +60,7 @@ func ParseTemplate(s string, known func(name string) bool) (*Template, error) {
 		}
 		name := rest[open+1 : open+end]
 		if !isPlaceholderName(name) {
-			return nil, fmt.Errorf("tag template %q: placeholder {%s} must be letters, digits, '_' and '.'", s, name)
+			return nil, fmt.Errorf("tag template %q: placeholder {%s} must be letters, digits, '_', '-' and '.'", s, name)
 		}
 		if known != nil && !known(name) {
 			return nil, fmt.Errorf("tag template %q: unknown placeholder {%s}", s, name)
@@ -79,7 +80,7 @@ func isPlaceholderName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		if !(c == '_' || c == '.' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
 			return false
 		}
 	}
@@ -100,30 +101,64 @@ func (t *Template) Placeholders() []string {
 	return out
 }
 
-// Expand fills the placeholders from lookup, escaping each value with
-// EscapeTagValue. It reports false when a placeholder has no value or the
-// result is not a valid tag (too long); callers skip such a tag.
+// Expand fills the placeholders from lookup through ExpandEach, one value
+// each. It reports false when a placeholder has no value or the result is
+// not a valid tag (too long); callers skip such a tag. (The policy's
+// compiled rules expand the same way without a lookup closure:
+// expandRuleTag.)
 func (t *Template) Expand(lookup func(name string) (string, bool)) (string, bool) {
-	if len(t.parts) == 1 && t.parts[0].name == "" {
-		return t.parts[0].lit, true
-	}
-	var b strings.Builder
-	b.Grow(len(t.raw) + 16)
-	for _, p := range t.parts {
-		if p.name == "" {
-			b.WriteString(p.lit)
-			continue
-		}
-		v, ok := lookup(p.name)
+	tags, err := t.ExpandEach(func(name string) ([]string, error) {
+		v, ok := lookup(name)
 		if !ok || v == "" {
-			return "", false
+			return nil, errNoValue
 		}
-		writeEscaped(&b, v)
-	}
-	if b.Len() > invalidation.MaxTagLength {
+		return []string{v}, nil
+	}, 1)
+	if err != nil || len(tags) != 1 || len(tags[0]) > invalidation.MaxTagLength {
 		return "", false
 	}
-	return b.String(), true
+	return tags[0], true
+}
+
+var errNoValue = errors.New("placeholder without a value")
+
+// ErrTooManyTags is returned by ExpandEach when the values multiply past its
+// limit.
+var ErrTooManyTags = errors.New("tag template expands to too many tags")
+
+// ExpandEach fills the placeholders from lookup, which may give several
+// values for one placeholder (an event's array field): the result is one
+// tag per combination, at most limit of them, each value escaped with
+// EscapeTagValue as Expand does, so an event's tag for a value is spelled
+// as the policy's response tag for it. A lookup error is returned as is; a
+// placeholder with no value is the caller's error to report, from lookup.
+// The tags are not validated: a tag longer than a tag may be is returned,
+// for the caller to reject with its reason.
+func (t *Template) ExpandEach(lookup func(name string) ([]string, error), limit int) ([]string, error) {
+	out := []string{""}
+	for _, p := range t.parts {
+		if p.name == "" {
+			for i := range out {
+				out[i] += p.lit
+			}
+			continue
+		}
+		vals, err := lookup(p.name)
+		if err != nil {
+			return nil, err
+		}
+		if len(out)*len(vals) > limit {
+			return nil, fmt.Errorf("%w: %q gives more than %d", ErrTooManyTags, t.raw, limit)
+		}
+		next := make([]string, 0, len(out)*len(vals))
+		for _, prefix := range out {
+			for _, v := range vals {
+				next = append(next, prefix+EscapeTagValue(v))
+			}
+		}
+		out = next
+	}
+	return out, nil
 }
 
 // EscapeTagValue makes a placeholder value safe inside a tag: bytes a tag

@@ -145,9 +145,12 @@ func prefixOf(r, t string) bool {
 }
 
 // NormalizeVaryValue returns the value of request header name that selects
-// a variant: Accept-Encoding bucketed, Accept-Language negotiated to
-// locales (when policy lists them), anything else its field lines joined
-// with surrounding space removed.
+// a variant, the same for every spelling of an equivalent request
+// (PITFALLS 9): Accept-Encoding bucketed; Accept-Language negotiated to
+// locales when policy lists them, else, like Accept-Charset and Accept,
+// normalised as a weighted list (normalizeWeighted); anything else its
+// field lines joined with surrounding space removed, since its syntax (and
+// whether its case matters) is not known.
 func NormalizeVaryValue(name string, h http.Header, locales []string) string {
 	switch name {
 	case "Accept-Encoding":
@@ -156,6 +159,11 @@ func NormalizeVaryValue(name string, h http.Header, locales []string) string {
 		if len(locales) > 0 {
 			return NegotiateLocale(strings.Join(h.Values(name), ","), locales)
 		}
+		return normalizeWeighted(h.Values(name), false)
+	case "Accept-Charset":
+		return normalizeWeighted(h.Values(name), false)
+	case "Accept":
+		return normalizeWeighted(h.Values(name), true)
 	}
 	vs := h.Values(name)
 	if len(vs) == 1 {
@@ -166,4 +174,133 @@ func NormalizeVaryValue(name string, h http.Header, locales []string) string {
 		out[i] = strings.TrimSpace(v)
 	}
 	return strings.Join(out, ",")
+}
+
+// weighted is one member of a weighted list: its value and q in
+// thousandths (RFC 9110 12.4.2 allows three decimals).
+type weighted struct {
+	value string
+	q     int
+}
+
+// normalizeWeighted rewrites a weighted list (Accept-Language,
+// Accept-Charset, Accept; RFC 9110 12.5) so that equivalent field values
+// are equal: members lower-cased (language ranges, charsets and media
+// types are case-insensitive), without whitespace, in order of weight
+// (members of equal weight keep their order, which may express a
+// preference), each once, with q written only when below 1 and in its
+// shortest form. A member with q=0 is dropped unless the list has a
+// wildcard it restricts (a member not listed is not acceptable either). A
+// malformed q counts as 0, as in negotiation. With params (Accept), a
+// member's parameters other than q are kept, their names lower-cased and
+// their values as sent (a parameter value may be case-sensitive).
+func normalizeWeighted(lines []string, params bool) string {
+	var ms []weighted
+	wildcard := false
+	for _, line := range lines {
+		for item := range strings.SplitSeq(line, ",") {
+			m, ok := parseWeighted(item, params)
+			if !ok {
+				continue
+			}
+			if m.value == "*" || strings.HasSuffix(m.value, "/*") {
+				wildcard = true
+			}
+			ms = append(ms, m)
+		}
+	}
+	slices.SortStableFunc(ms, func(a, b weighted) int { return b.q - a.q })
+	var b strings.Builder
+	var seen map[string]struct{} // for long lists; short ones are scanned
+	if len(ms) > 16 {
+		seen = make(map[string]struct{}, len(ms))
+	}
+	for i, m := range ms {
+		if m.q == 0 && !wildcard || seen != nil && hasKey(seen, m.value) ||
+			seen == nil && slices.ContainsFunc(ms[:i], func(o weighted) bool { return o.value == m.value }) {
+			continue
+		}
+		if seen != nil {
+			seen[m.value] = struct{}{}
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.value)
+		if m.q < 1000 {
+			b.WriteString(";q=")
+			b.WriteString(formatQ(m.q))
+		}
+	}
+	return b.String()
+}
+
+// parseWeighted parses one member of a weighted list.
+func parseWeighted(item string, params bool) (weighted, bool) {
+	value, rest, _ := strings.Cut(item, ";")
+	value = strings.ToLower(strings.TrimSpace(value))
+	if value == "" {
+		return weighted{}, false
+	}
+	m := weighted{value: value, q: 1000}
+	var kept []string
+	for rest != "" {
+		var p string
+		p, rest, _ = strings.Cut(rest, ";")
+		k, v, _ := strings.Cut(p, "=")
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+		switch {
+		case k == "q":
+			m.q = parseQ(v)
+			// Parameters after q are accept-ext (RFC 9110 12.5.1): kept
+			// for Accept, like the others.
+		case k != "" && params:
+			kept = append(kept, k+"="+v)
+		}
+	}
+	if len(kept) > 0 {
+		m.value += ";" + strings.Join(kept, ";")
+	}
+	return m, true
+}
+
+// parseQ returns a qvalue in thousandths, 0 when malformed (RFC 9110
+// 12.4.2: "0" or "1" followed by up to three decimals, at most 1).
+func parseQ(v string) int {
+	if v == "" || len(v) > 5 || (v[0] != '0' && v[0] != '1') {
+		return 0
+	}
+	q := int(v[0]-'0') * 1000
+	if len(v) > 1 {
+		if v[1] != '.' {
+			return 0
+		}
+		scale := 100
+		for _, c := range v[2:] {
+			if c < '0' || c > '9' {
+				return 0
+			}
+			q += int(c-'0') * scale
+			scale /= 10
+		}
+	}
+	if q > 1000 {
+		return 0
+	}
+	return q
+}
+
+// formatQ writes thousandths below 1000 as a qvalue's shortest form.
+func formatQ(q int) string {
+	s := strconv.Itoa(1000 + q)[1:] // three digits
+	s = strings.TrimRight(s, "0")
+	if s == "" {
+		return "0"
+	}
+	return "0." + s
+}
+
+func hasKey(m map[string]struct{}, k string) bool {
+	_, ok := m[k]
+	return ok
 }

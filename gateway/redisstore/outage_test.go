@@ -26,9 +26,9 @@ func ops(s *Store) map[string]func(ctx context.Context) error {
 		"invalidate tags":   func(ctx context.Context) error { return s.InvalidateTags(ctx, "acme", []string{"x"}) },
 		"invalidate tenant": func(ctx context.Context) error { return s.InvalidateTenant(ctx, "acme") },
 		"lock": func(ctx context.Context) error {
-			rel, _, err := s.Acquire(ctx, "acme", "k", time.Second)
-			if rel != nil {
-				rel()
+			f, err := s.Acquire(ctx, "acme", "k", time.Second)
+			if f.Acquired {
+				f.Release(0, 0)
 			}
 			return err
 		},

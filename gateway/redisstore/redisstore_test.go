@@ -116,8 +116,8 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	if err := s.InvalidateTenant(ctx, "globex"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.Acquire(ctx, "acme", "k", time.Second); err != nil || !ok {
-		t.Fatalf("Acquire: %v %v", ok, err)
+	if f, err := s.Acquire(ctx, "acme", "k", time.Second); err != nil || !f.Acquired {
+		t.Fatalf("Acquire: %v %v", f.Acquired, err)
 	}
 	keys, err := rdb.Keys(ctx, "*").Result() // test inspection only; the store never scans
 	if err != nil {
@@ -269,7 +269,7 @@ func TestBadArguments(t *testing.T) {
 		"brace tenant":   s.InvalidateTenant(ctx, "a}b"),
 		"newline tag":    s.Set(ctx, "t", "k", &gateway.Entry{Tags: []string{"a\nb"}}, time.Minute),
 		"empty tag":      s.Set(ctx, "t", "k", &gateway.Entry{Tags: []string{""}}, time.Minute),
-		"lock zero ttl":  func() error { _, _, err := s.Acquire(ctx, "t", "k", 0); return err }(),
+		"lock zero ttl":  func() error { _, err := s.Acquire(ctx, "t", "k", 0); return err }(),
 		"get bad tenant": func() error { _, _, err := s.Get(ctx, "{x", "k"); return err }(),
 	} {
 		if err == nil {
@@ -286,43 +286,102 @@ func TestFillLock(t *testing.T) {
 	a, b := store(t, rdb, Config{}), store(t, rdb, Config{}) // two instances
 	ctx := context.Background()
 
-	release, ok, err := a.Acquire(ctx, "acme", "k", time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("first Acquire: %v, %v", ok, err)
+	fa, err := a.Acquire(ctx, "acme", "k", time.Minute)
+	if err != nil || !fa.Acquired {
+		t.Fatalf("first Acquire: %+v, %v", fa, err)
 	}
-	if rel, ok, err := b.Acquire(ctx, "acme", "k", time.Minute); err != nil || ok || rel != nil {
-		t.Fatalf("second Acquire while held: %v, %v", ok, err)
+	if f, err := b.Acquire(ctx, "acme", "k", time.Minute); err != nil || f.Acquired || f.Release != nil || f.Failed != 0 {
+		t.Fatalf("second Acquire while held: %+v, %v", f, err)
 	}
-	if _, ok, _ := b.Acquire(ctx, "acme", "other", time.Minute); !ok {
+	if f, _ := b.Acquire(ctx, "acme", "other", time.Minute); !f.Acquired {
 		t.Fatal("lock of another key not acquired")
 	}
-	release()
-	relB, ok, err := b.Acquire(ctx, "acme", "k", time.Minute)
-	if err != nil || !ok {
-		t.Fatalf("Acquire after release: %v, %v", ok, err)
+	fa.Release(0, 0)
+	fb, err := b.Acquire(ctx, "acme", "k", time.Minute)
+	if err != nil || !fb.Acquired {
+		t.Fatalf("Acquire after release: %+v, %v", fb, err)
 	}
-	// A stale holder's release must not free the new holder's lock.
-	release()
-	if _, ok, _ := a.Acquire(ctx, "acme", "k", time.Minute); ok {
-		t.Fatal("a stale release freed another holder's lock")
+	// A stale holder's release must neither free nor mark the new
+	// holder's lock.
+	fa.Release(0, 0)
+	fa.Release(504, time.Minute)
+	if f, _ := a.Acquire(ctx, "acme", "k", time.Minute); f.Acquired || f.Failed != 0 {
+		t.Fatalf("a stale release changed another holder's lock: %+v", f)
 	}
-	relB()
+	fb.Release(0, 0)
+
+	// A holder re-arms its lock; once lost, Refresh says so.
+	fr, _ := a.Acquire(ctx, "acme", "long", time.Second)
+	k, _ := a.keys("acme")
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl > 800*time.Millisecond {
+			return fmt.Errorf("ttl still %v", pttl)
+		}
+		return nil
+	})
+	if err := fr.Refresh(ctx); err != nil {
+		t.Fatalf("Refresh of a held lock: %v", err)
+	}
+	if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl <= 800*time.Millisecond {
+		t.Fatalf("Refresh did not re-arm the ttl: %v", pttl)
+	}
+	rdb.Del(ctx, k.lock("long"))
+	fo, _ := b.Acquire(ctx, "acme", "long", time.Minute)
+	if err := fr.Refresh(ctx); err == nil || !fo.Acquired {
+		t.Fatal("Refresh of a lost lock succeeded")
+	}
+	if pttl, _ := rdb.PTTL(ctx, k.lock("long")).Result(); pttl <= 30*time.Second {
+		t.Fatalf("a lost lock's Refresh changed the new holder's ttl: %v", pttl)
+	}
 
 	// The lock expires by itself (a holder that died).
-	if _, ok, _ := a.Acquire(ctx, "acme", "ttl", 100*time.Millisecond); !ok {
+	if f, _ := a.Acquire(ctx, "acme", "ttl", 100*time.Millisecond); !f.Acquired {
 		t.Fatal("not acquired")
 	}
+	waitAcquired(t, b, "ttl")
+}
+
+// waitAcquired waits until s takes the fill lock of key, and releases it.
+func waitAcquired(t *testing.T, s *Store, key string) {
+	t.Helper()
 	testenv.WaitFor(t, 5*time.Second, func() error {
-		rel, ok, err := b.Acquire(ctx, "acme", "ttl", time.Minute)
+		f, err := s.Acquire(context.Background(), "acme", key, time.Minute)
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !f.Acquired {
 			return errors.New("lock still held")
 		}
-		rel()
+		f.Release(0, 0)
 		return nil
 	})
+}
+
+// A holder whose fetch failed leaves its outcome for hold: other
+// instances read it instead of fetching again, then take the lock.
+func TestFillLockFailure(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	a, b := store(t, rdb, Config{}), store(t, rdb, Config{})
+	ctx := context.Background()
+
+	fa, err := a.Acquire(ctx, "acme", "k", time.Minute)
+	if err != nil || !fa.Acquired {
+		t.Fatalf("Acquire: %+v, %v", fa, err)
+	}
+	if f, _ := b.Acquire(ctx, "acme", "k", time.Minute); f.Acquired || f.Failed != 0 {
+		t.Fatalf("while fetching: %+v", f)
+	}
+	fa.Release(504, 300*time.Millisecond)
+	if f, _ := b.Acquire(ctx, "acme", "k", time.Minute); f.Acquired || f.Failed != 504 {
+		t.Fatalf("after the failure: %+v, want failed 504", f)
+	}
+	k, _ := a.keys("acme")
+	pttl, err := rdb.PTTL(ctx, k.lock("k")).Result()
+	if err != nil || pttl <= 0 || pttl > 300*time.Millisecond {
+		t.Fatalf("failure held for %v (%v), want at most the hold", pttl, err)
+	}
+	waitAcquired(t, b, "k")
 }
 
 func TestConfig(t *testing.T) {

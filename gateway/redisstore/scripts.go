@@ -94,11 +94,34 @@ redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
 return g
 `)
 
-// unlockScript: KEYS lock; ARGV token. Deletes the lock only if we still
-// hold it (it may have expired and been taken by another instance).
+// lockScript: KEYS lock; ARGV token, ttl ms. Returns {1} when the lock
+// was taken, else {0, the holder's value}: its token, or a failure marker.
+var lockScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1}
+end
+return {0, redis.call('GET', KEYS[1]) or ''}
+`)
+
+// unlockScript: KEYS lock; ARGV token, failure marker, hold ms. Only while
+// we still hold the lock (it may have expired and been taken by another
+// instance): deletes it, or with a hold replaces it by the marker.
 var unlockScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '0' then
   return redis.call('DEL', KEYS[1])
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// refreshScript: KEYS lock; ARGV token, ttl ms. Re-arms the lock only while
+// we still hold it; 0 when lost.
+var refreshScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 `)

@@ -26,6 +26,15 @@ func TestDjango(t *testing.T) {
 	run(t, "django", bin, debianPython, "-m", "unittest", "discover", "-s", "tests", "-v")
 }
 
+func TestNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH: install Debian's nodejs (make deps does)")
+	}
+	bin := filepath.Join(testenv.GoBuild(t, "github.com/cachegate/cachegate/cmd/cachegate"), "cachegate")
+	run(t, "node", bin, node, "--test", "tests/")
+}
+
 // run runs a suite in dir with CACHEGATE_BIN set, failing with its output.
 func run(t *testing.T, dir, bin, name string, args ...string) {
 	t.Helper()

@@ -125,12 +125,19 @@ def on_post_delete(sender, instance, using, **kwargs):
 
 
 def on_m2m_changed(sender, instance, action, model, pk_set, using, **kwargs):
+    """Every page that renders a relation read its through table, so
+    "table:<through>" reaches them all (the INSERT/DELETE on it says the
+    same at the database layer); the row tags of both ends reach caches of
+    the objects themselves. The models' list tags are untouched: their
+    tables did not change."""
     if not action.startswith("post_"):
         return
     through = sender._meta.db_table
     tags = {"table:" + through}
-    if instance.pk is not None:
-        tags |= _tags_for(instance._meta.concrete_model._meta.db_table, {str(instance.pk)})
+    ends = [(instance._meta.concrete_model, {instance.pk})]
     if pk_set:
-        tags |= _tags_for(model._meta.db_table, {str(pk) for pk in pk_set})
+        ends.append((model._meta.concrete_model, pk_set))
+    for m, pks in ends:
+        label = sql.model_tag(m)
+        tags.update("%s:%s" % (label, pk) for pk in pks if pk is not None and sql.valid_tag("%s:%s" % (label, pk)))
     record(using, tags, through)

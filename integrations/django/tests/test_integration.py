@@ -286,6 +286,18 @@ class IntegrationTest(unittest.TestCase):
         self.assert_miss("/items/1/")
         self.assert_miss("/stats/")
 
+    def test_a_m2m_add_invalidates_the_relation_readers(self):
+        self.prime("/items/1/labels/", "/items/2/labels/", "/stats/", "/items/3/")
+        code, _ = self.write("/items/1/labels/", label="new")
+        self.assertEqual(code, 200)
+        _, _, body = http("GET", self.cg.gateway + "/items/1/labels/")
+        self.assertIn(b"new", body)
+        # Both label lists read the through table; the item table and the
+        # other items' rows did not change.
+        self.assert_miss("/items/2/labels/")
+        self.assert_hit("/stats/")
+        self.assert_hit("/items/3/")
+
     def test_7_refused_event_goes_to_dead_table(self):
         settings.CACHEGATE["TENANT"] = "Not A Tenant"
         code, _ = self.write("/items/3/", price=99)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("items/bulk-raise/", views.bulk_raise),
     path("items/<int:pk>/", views.item_detail),
     path("items/<int:pk>/rollback/", views.item_rollback),
+    path("items/<int:pk>/labels/", views.item_labels),
     path("stats/", views.stats),
 ]

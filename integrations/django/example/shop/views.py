@@ -7,7 +7,7 @@ from django.db.models import F
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .models import Item
+from .models import Item, Label
 
 
 def _public(response):
@@ -65,3 +65,12 @@ def stats(request):
         c.execute("SELECT COUNT(*), SUM(price) FROM shop_item")
         count, total = c.fetchone()
     return _public(JsonResponse({"count": count, "total": total}))
+
+
+@csrf_exempt
+def item_labels(request, pk):
+    item = Item.objects.get(pk=pk)
+    if request.method == "POST":
+        item.labels.add(Label.objects.get_or_create(name=request.POST["label"])[0])
+        return JsonResponse({"ok": True})
+    return _public(JsonResponse({"labels": [label.name for label in item.labels.order_by("name")]}))

@@ -2,7 +2,7 @@
 // Surrogate-Key when the headers are written, and res.changed(change),
 // which declares a write: {entity, key} and/or {tags}, with an optional
 // type. Declared changes are published as one event per response once the
-// response has finished (the handler's writes are done), or earlier with
+// response has closed (the handler's writes are done), or earlier with
 // `await res.publishChanges({wait: true})` for read-your-writes.
 import { Publisher } from './publisher.js';
 
@@ -51,7 +51,9 @@ export function middleware(options = {}) {
       }
       return writeHead.apply(this, args);
     };
-    res.on('finish', () => {
+    // 'close' follows 'finish', and also ends a response cut short: the
+    // handler's writes are done either way.
+    res.once('close', () => {
       res.publishChanges().catch((err) => publisher.logger.error?.(`cachegate: ${err.message}`));
     });
     next?.();

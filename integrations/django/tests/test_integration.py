@@ -39,6 +39,11 @@ from cachegate_django.models import DeadEvent, OutboxEvent  # noqa: E402
 from shop.models import Item  # noqa: E402
 
 
+def setUpModule():
+    settings.CACHEGATE = {"INGEST_URL": ""}
+    call_command("migrate", verbosity=0)
+
+
 def tearDownModule():
     from django.db import connections
 
@@ -134,7 +139,6 @@ class IntegrationTest(unittest.TestCase):
             raise AssertionError("set CACHEGATE_BIN to a built cachegate binary (go build ./cmd/cachegate)")
         cls.binary = binary
         settings.CACHEGATE = {"INGEST_URL": "", "TOKEN": TOKEN, "WAIT": True, "FLUSH_INTERVAL": 3600}
-        call_command("migrate", verbosity=0)
         for i in range(1, 4):
             Item.objects.create(name="item %d" % i, price=i)
         from exampleproject.wsgi import application
@@ -331,8 +335,12 @@ class OverheadTest(unittest.TestCase):
                 view(rf.get("/items/"))
             return (time.perf_counter() - start) / n
 
-        # The best of a few rounds: the machine is shared.
-        overhead = min(per_request(wrapped) - per_request(item_list) for _ in range(3))
+        # The best of a few interleaved rounds of each: the machine is shared.
+        plain, tagged = [], []
+        for _ in range(5):
+            plain.append(per_request(item_list))
+            tagged.append(per_request(wrapped))
+        overhead = max(0.0, min(tagged) - min(plain))
         print("\nmiddleware overhead per request (20 rows): %.3f ms" % (overhead * 1000), file=sys.stderr)
         self.assertEqual(wrapped(rf.get("/items/"))["Surrogate-Key"], "table:shop_item shop.item")
         self.assertLess(overhead, 0.005)

@@ -1,12 +1,13 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
-# redis-server, varnish + varnish-modules, chromium) when they are missing.
+# redis-server, varnish + varnish-modules, chromium) and the app
+# integrations' frameworks (python3-django, nodejs) when they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium python3-django nodejs
 
-.PHONY: test deps vet unit bench fuzz demo chaos
+.PHONY: test deps vet unit bench fuzz demo chaos integrations
 
 test: deps vet
 	$(GO) test -race -count=1 -timeout 14m ./...
@@ -18,6 +19,8 @@ deps:
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing="$$missing varnish"; \
 	ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing="$$missing varnish-modules"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	/usr/bin/python3 -c 'import django' 2>/dev/null || missing="$$missing python3-django"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \
@@ -32,6 +35,11 @@ vet:
 # table, CACHEGATE_CHAOS_LOGS=DIR keeps the processes' logs.
 chaos: deps
 	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./integration/chaos/
+
+# integrations: the Django and Node integrations' suites against a real
+# cachegate (make test runs them too, through ./integrations).
+integrations: deps
+	$(GO) test -count=1 -v -run 'Test(Django|Node)$$' ./integrations/
 
 unit:
 	$(GO) test -short ./...

@@ -1,0 +1,175 @@
+"""Delivery of change events to cachegate's HTTP ingest, through a durable
+outbox table: an event is written to the outbox first, then sent; it leaves
+the outbox only when cachegate accepted it (202, or 200 with wait, or 504
+with wait: durably accepted, applied later) or refused it as bad (400: moved
+to the dead table with the reason). Anything else (connection error, 503
+"not accepted", 5xx, a wrong token) keeps it for the next flush, with
+backoff: a fault delays an event, never drops it.
+"""
+
+import datetime
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
+
+from . import conf
+
+log = logging.getLogger("cachegate_django")
+
+# Tags per event: cachegate accepts up to 10000 items, and a body up to its
+# size limit; 1000 keeps bodies small.
+TAGS_PER_EVENT = 1000
+MAX_BACKOFF = 300.0
+
+DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
+
+
+def build_events(tenant, tags, tables):
+    tags = sorted(tags)
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for i in range(0, len(tags), TAGS_PER_EVENT):
+        yield {
+            "id": uuid.uuid4().hex,
+            "tenant": tenant or "",
+            "type": "django.changed",
+            "tags": tags[i : i + TAGS_PER_EVENT],
+            "data": {"tables": sorted(tables)},
+            "occurred_at": now,
+        }
+
+
+def publish(tenant, tags, tables):
+    """Stores the events for tags, then tries to deliver them at once."""
+    from .models import OutboxEvent
+
+    rows = []
+    for ev in build_events(tenant, tags, tables):
+        if not ev["tenant"]:
+            log.error("cachegate: no tenant for a change of %s (set CACHEGATE['TENANT'])", sorted(tables))
+        # Outside the app's transaction: the change is committed already.
+        with transaction.atomic(using=_alias()):
+            rows.append(OutboxEvent.objects.using(_alias()).create(event_id=ev["id"], body=json.dumps(ev)))
+    for row in rows:
+        if _attempt(row) != DELIVERED:
+            flusher.start()
+            break
+
+
+def _alias():
+    return "default"
+
+
+def send(body):
+    """POSTs one event body; returns (DELIVERED|RETRY|DEAD, detail)."""
+    base = conf.get("INGEST_URL").rstrip("/")
+    if not base:
+        return RETRY, "CACHEGATE['INGEST_URL'] is not set"
+    url = base + "/api/v1/events" + ("?wait=1" if conf.get("WAIT") else "")
+    req = urllib.request.Request(
+        url,
+        data=body.encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + conf.get("TOKEN")},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=float(conf.get("TIMEOUT"))) as resp:
+            return DELIVERED, str(resp.status)
+    except urllib.error.HTTPError as e:
+        detail = "%d %s" % (e.code, e.read(2048).decode("utf-8", "replace").strip())
+        if e.code == 504 and conf.get("WAIT"):
+            return DELIVERED, detail  # durable in cachegate, applied later
+        if e.code in (400, 413, 422):
+            return DEAD, detail
+        return RETRY, detail
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        return RETRY, str(getattr(e, "reason", e))
+
+
+def _attempt(row):
+    from .models import DeadEvent, OutboxEvent
+
+    outcome, detail = send(row.body)
+    db = _alias()
+    if outcome == DELIVERED:
+        OutboxEvent.objects.using(db).filter(pk=row.pk).delete()
+    elif outcome == DEAD:
+        log.error("cachegate refused event %s: %s", row.event_id, detail)
+        with transaction.atomic(using=db):
+            DeadEvent.objects.using(db).create(event_id=row.event_id, body=row.body, reason=detail)
+            OutboxEvent.objects.using(db).filter(pk=row.pk).delete()
+    else:
+        log.warning("cachegate event %s kept in the outbox: %s", row.event_id, detail)
+        attempts = row.attempts + 1
+        delay = min(MAX_BACKOFF, 2.0 ** min(attempts, 10))
+        OutboxEvent.objects.using(db).filter(pk=row.pk).update(
+            attempts=attempts,
+            last_error=detail[:2000],
+            next_attempt=timezone.now() + datetime.timedelta(seconds=delay),
+        )
+    return outcome
+
+
+def flush(force=False):
+    """Delivers the outbox in order; stops at the first event that must be
+    retried (cachegate is down: no use trying the rest now). force ignores
+    the backoff. Returns (delivered, dead, left)."""
+    from .models import OutboxEvent
+
+    counts = {DELIVERED: 0, DEAD: 0}
+    qs = OutboxEvent.objects.using(_alias()).order_by("id")
+    if not force:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(next_attempt__isnull=True) | Q(next_attempt__lte=timezone.now()))
+    for row in list(qs[:500]):
+        outcome = _attempt(row)
+        if outcome == RETRY:
+            break
+        counts[outcome] += 1
+    left = OutboxEvent.objects.using(_alias()).count()
+    return counts[DELIVERED], counts[DEAD], left
+
+
+class Flusher:
+    """One background thread per process that flushes the outbox every
+    FLUSH_INTERVAL seconds; started by the middleware and by a failed
+    delivery. It re-reads the interval each second, so that a changed
+    setting applies."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def start(self):
+        if float(conf.get("FLUSH_INTERVAL")) <= 0:
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cachegate-outbox", daemon=True)
+                self._thread.start()
+
+    def _run(self):
+        last = time.monotonic()
+        while True:
+            time.sleep(min(1.0, max(0.05, float(conf.get("FLUSH_INTERVAL")))))
+            interval = float(conf.get("FLUSH_INTERVAL"))
+            if interval <= 0 or time.monotonic() - last < interval:
+                continue
+            last = time.monotonic()
+            try:
+                close_old_connections()
+                flush()
+            except Exception:
+                log.exception("cachegate: outbox flush failed; retrying later")
+            finally:
+                connections.close_all()
+
+
+flusher = Flusher()

@@ -135,6 +135,11 @@ func (w *webAdapters) publish(ctx context.Context, ev events.Event, wait bool, a
 	switch {
 	case errors.Is(err, events.ErrInvalidEvent):
 		return id, fmt.Errorf("%w: %v", web.ErrBadRequest, err)
+	case errors.Is(err, events.ErrDeadLettered):
+		// The coordinator could not use it (e.g. a rule needs a data field
+		// it lacks): the caller's event is at fault, and it is listed with
+		// the reason among the dead letters, to edit and retry.
+		return id, fmt.Errorf("%w: %v (see GET /api/v1/deadletters)", web.ErrBadRequest, err)
 	case errors.Is(err, events.ErrL2Pending):
 		return id, fmt.Errorf("%w: %v", web.ErrL2Pending, err)
 	case errors.Is(err, events.ErrApplyTimeout):

@@ -119,6 +119,20 @@ type fakeLocal struct {
 	enabled bool
 	fail    bool
 	offAt   time.Time // when it was last disabled
+	lease   time.Time // the L1 lease it was last given
+}
+
+func (l *fakeLocal) SetLocalLease(until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lease = until
+}
+
+// usableAt reports whether l would serve at t: enabled, within its lease.
+func (l *fakeLocal) usableAt(t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.enabled && (l.lease.IsZero() || t.Before(l.lease))
 }
 
 func newFakeLocal() *fakeLocal { return &fakeLocal{enabled: true} }

@@ -180,6 +180,7 @@ func (i *Instance) Start(ctx context.Context) error {
 	if err := i.register(ctx); err != nil {
 		return fail(err)
 	}
+	i.local.SetLocalLease(i.leaseEndTime())
 	i.wg.Add(3)
 	go i.watchStatus()
 	go i.heartbeat()
@@ -247,6 +248,12 @@ func (i *Instance) renew(start time.Time) {
 	end := start.Add(i.cfg.TTL - i.leaseMargin())
 	i.leaseMu.Lock()
 	if end.After(i.leaseEnd) {
+		// An expired lease is not extended here: the L1 it guarded may
+		// have missed broadcasts, and only reconnected, after a drop,
+		// hands L1 a lease again.
+		if time.Now().Before(i.leaseEnd) {
+			i.local.SetLocalLease(end)
+		}
 		i.leaseEnd = end
 	}
 	i.leaseMu.Unlock()
@@ -254,6 +261,12 @@ func (i *Instance) renew(start time.Time) {
 	case i.renewed <- struct{}{}:
 	default: // a renewal is already pending; it reads the latest end
 	}
+}
+
+func (i *Instance) leaseEndTime() time.Time {
+	i.leaseMu.Lock()
+	defer i.leaseMu.Unlock()
+	return i.leaseEnd
 }
 
 func (i *Instance) leaseLeft() time.Duration {
@@ -406,6 +419,7 @@ func (i *Instance) reconnected() {
 		}
 	}
 	i.drop("reconnect")
+	i.local.SetLocalLease(i.leaseEndTime())
 	i.local.SetLocalEnabled(true)
 	i.disabled = false
 	i.log.Info("NATS connection and heartbeat back; L1 dropped and re-enabled")

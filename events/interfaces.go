@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"time"
 
 	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/invalidation"
@@ -23,6 +24,9 @@ type LocalInvalidator interface {
 	DropLocal(ctx context.Context) error
 	// SetLocalEnabled(false) makes L1 neither read nor written.
 	SetLocalEnabled(enabled bool)
+	// SetLocalLease makes L1 neither read nor written from until on,
+	// checked on every use (the zero time: no lease).
+	SetLocalLease(until time.Time)
 }
 
 // PurgeQueue is the durable CDN purge queue; it deduplicates on req.ID, so

@@ -74,10 +74,14 @@ func TestOwnAnswerLeaderKeepsWaitersCoalesced(t *testing.T) {
 	for _, c := range []struct {
 		name, header, wantBody string
 		wantStatus             int
+		// fetches is what the origin sees: a range leader fetches the
+		// whole response (the cache cuts the range from it), which its
+		// waiters share; a failed precondition is the leader's alone.
+		fetches int64
 	}{
-		{"range", "Range: bytes=0-3", "0123", http.StatusPartialContent},
-		{"if-match", `If-Match: "other"`, "", http.StatusPreconditionFailed},
-		{"if-unmodified-since", "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT", "", http.StatusPreconditionFailed},
+		{"range", "Range: bytes=0-3", "0123", http.StatusPartialContent, 1},
+		{"if-match", `If-Match: "other"`, "", http.StatusPreconditionFailed, 2},
+		{"if-unmodified-since", "If-Unmodified-Since: Mon, 01 Jan 2001 00:00:00 GMT", "", http.StatusPreconditionFailed, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o, entered, release := holdingOrigin(t)
@@ -96,8 +100,8 @@ func TestOwnAnswerLeaderKeepsWaitersCoalesced(t *testing.T) {
 					collapsed++
 				}
 			}
-			if got := o.requests.Load(); got != 2 || collapsed != n-1 {
-				t.Fatalf("origin saw %d requests (want the leader's and one more), %d of %d waiters collapsed", got, collapsed, n)
+			if got := o.requests.Load(); got != c.fetches || collapsed < n-1 {
+				t.Fatalf("origin saw %d requests (want %d), %d of %d waiters collapsed", got, c.fetches, collapsed, n)
 			}
 		})
 	}

@@ -165,6 +165,7 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 		Header:         h,
 		CC:             headers.CacheDirectives(h, g.rules.targeted),
 		RequestNoStore: x.reqCC.NoStore,
+		Preconditioned: len(x.req["If-Match"]) > 0 || len(x.req["If-Unmodified-Since"]) > 0,
 		Override:       x.d.OverrideOrigin,
 		PolicyTTL:      x.d.TTL != nil,
 		Heuristic:      g.cfg.Heuristic,

@@ -17,6 +17,10 @@ const (
 	DetailNoFreshness    = "no-freshness"    // no explicit freshness, no validator, no policy TTL
 	DetailNoValidator    = "stale-no-validator"
 	DetailTooLarge       = "too-large"
+	// DetailPrecondition: the origin evaluated the request's own
+	// precondition (If-Match, If-Unmodified-Since) and failed it; that
+	// answer is the request's, not the resource's.
+	DetailPrecondition = "precondition"
 )
 
 // StoreInput is what decides whether a shared cache may store a response
@@ -29,6 +33,9 @@ type StoreInput struct {
 	CC CacheControl
 	// RequestNoStore: the request said no-store.
 	RequestNoStore bool
+	// Preconditioned: the request sent to the origin carried If-Match or
+	// If-Unmodified-Since.
+	Preconditioned bool
 	// Override: the policy overrides the origin's storage and freshness
 	// directives (no-store, private, no-cache, must-revalidate) for this
 	// route. Set-Cookie, Vary: * and the status still decide.
@@ -53,6 +60,9 @@ type StoreInput struct {
 func Storable(in StoreInput) (ok bool, detail string) {
 	if in.RequestNoStore {
 		return false, DetailRequestNoStore
+	}
+	if in.Preconditioned && (in.Status < 200 || in.Status > 299) {
+		return false, DetailPrecondition
 	}
 	if d := responseVeto(in.Status, in.Header, in.CC, in.Override); d != "" {
 		return false, d

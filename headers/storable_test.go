@@ -38,6 +38,9 @@ func TestStorable(t *testing.T) {
 		{"unknown 599", 599, []string{"Cache-Control: max-age=60"}, nil, "", ShareOrigin},
 		{"500 with a validator only", 500, []string{`ETag: "v"`}, nil, DetailNoFreshness, ShareOrigin},
 		{"206", 206, []string{"Cache-Control: max-age=60"}, nil, DetailStatus, ShareOrigin},
+		// The origin's answer to the request's own precondition.
+		{"412 to If-Match", 412, []string{"Cache-Control: max-age=60"}, func(in *StoreInput) { in.Preconditioned = true }, DetailPrecondition, ShareOrigin},
+		{"200 to If-Match", 200, []string{"Cache-Control: max-age=60"}, func(in *StoreInput) { in.Preconditioned = true }, "", SharePublic},
 		{"304", 304, []string{"Cache-Control: max-age=60"}, nil, DetailStatus, ShareOrigin},
 		{"1xx", 103, []string{"Cache-Control: max-age=60"}, nil, DetailStatus, ShareOrigin},
 		{"no-store", 200, []string{"Cache-Control: max-age=60, no-store"}, nil, DetailOriginNoStore, ShareOrigin},

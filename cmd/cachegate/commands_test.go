@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -449,4 +453,51 @@ func TestServeNATSCredentials(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "credentials are for a standalone server") {
 		t.Errorf("serve with NATS credentials and no URL: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// TestOriginEditWhileNATSDown: the demo origin with an outbox, NATS down.
+// The edit answers at once that it is saved and kept in the outbox, and
+// its event reaches the stream once NATS is back: nothing is lost.
+func TestOriginEditWhileNATSDown(t *testing.T) {
+	srv := testenv.StartNATS(t)
+	t.Setenv("CACHEGATE_NATS_URL", srv.URL)
+	o := start(t, "origin", "--listen", "127.0.0.1:0", "--latency", "0", "--outbox", filepath.Join(t.TempDir(), "outbox"))
+	addr := o.line(t, `(?m)^origin listening on (\S+)$`)
+	nc, err := nats.Connect(srv.URL, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	testenv.WaitFor(t, 10*time.Second, func() error { // the origin declares the streams
+		_, err := js.Stream(ctx, events.StreamName)
+		return err
+	})
+	srv.Shutdown()
+	r := send(t, http.MethodPost, addr, "acme.localhost", "/edit", strings.NewReader(`{"description":"Saved while NATS was down"}`),
+		"Authorization: Bearer demo-editor", "Content-Type: application/json")
+	var res struct {
+		Description, Note string
+		Applied           bool
+	}
+	if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.status != http.StatusOK || res.Applied ||
+		res.Description != "Saved while NATS was down" || !strings.Contains(res.Note, "outbox") {
+		t.Fatalf("POST /edit with NATS down: %v %s", r, r.body)
+	}
+	srv.Resume()
+	testenv.WaitFor(t, 20*time.Second, func() error {
+		s, err := js.Stream(ctx, events.StreamName)
+		if err != nil {
+			return err
+		}
+		m, err := s.GetLastMsgForSubject(ctx, "cachegate.events.acme.company")
+		if err != nil {
+			return err
+		}
+		if ev, err := events.ParseEvent(m.Data); err != nil || !strings.Contains(string(ev.Data), "Saved while NATS was down") {
+			return fmt.Errorf("last acme event %s", m.Data)
+		}
+		return nil
+	})
 }

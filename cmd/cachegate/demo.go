@@ -76,7 +76,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	org, err := origin.New(origin.Config{
 		Latency: originLatency(*latency),
-		OnEdit:  publishEdit(a.Publisher()),
+		OnEdit:  publishEdit(a.Publisher(), nil), // in-process NATS: never unreachable
 		Logger:  logger.With("component", "origin"),
 	})
 	if err != nil {

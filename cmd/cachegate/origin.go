@@ -17,6 +17,7 @@ import (
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/demo/origin"
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/events/outbox"
 	"github.com/cachegate/cachegate/internal/node"
 )
 
@@ -29,6 +30,7 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	latency := fs.Duration("latency", origin.DefaultLatency, "artificial latency of every page (0: none)")
 	var auth config.NATS
 	registerNATSAuth(fs, &auth)
+	outboxDir := fs.String("outbox", envOr("CACHEGATE_OUTBOX", ""), "directory of a durable local outbox for edits announced while NATS is unreachable (CACHEGATE_OUTBOX; none: such an edit is reported not announced)")
 	inbox := fs.String("nats-inbox-prefix", envOr("CACHEGATE_NATS_INBOX_PREFIX", ""), "reply subject prefix instead of _INBOX, e.g. _INBOX_acme for app credentials (CACHEGATE_NATS_INBOX_PREFIX)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +63,14 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		onEdit = publishEdit(pub)
+		var ob *outbox.Outbox
+		if *outboxDir != "" {
+			if ob, err = outbox.Open(pub, outbox.Config{Dir: *outboxDir, Logger: logger}); err != nil {
+				return err
+			}
+			defer ob.Close()
+		}
+		onEdit = publishEdit(pub, ob)
 	}
 	o, err := origin.New(origin.Config{Latency: originLatency(*latency), OnEdit: onEdit, Logger: logger})
 	if err != nil {
@@ -84,14 +93,28 @@ func originLatency(d time.Duration) time.Duration {
 }
 
 // publishEdit announces an edit as company.updated and waits until the
-// invalidation is applied, so the editor's next page view is fresh.
-func publishEdit(pub *events.Publisher) func(ctx context.Context, tenant, description string) error {
+// invalidation is applied, so the editor's next page view is fresh. With
+// an outbox, an edit NATS does not take is kept on disk and announced once
+// NATS is back.
+func publishEdit(pub *events.Publisher, ob *outbox.Outbox) func(ctx context.Context, tenant, description string) error {
 	return func(ctx context.Context, tenant, description string) error {
 		data, _ := json.Marshal(map[string]string{"description": description})
-		_, err := pub.PublishAndWait(ctx, events.Event{
-			Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant,
+		ev := events.Event{
+			ID: events.NewID(), Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant,
 			Data: data, OccurredAt: time.Now().UTC(),
-		})
+		}
+		_, err := pub.PublishAndWait(ctx, ev)
+		if errors.Is(err, events.ErrNotAccepted) && ob != nil {
+			r, oerr := ob.Publish(ctx, ev)
+			switch {
+			case oerr != nil:
+				return fmt.Errorf("%w; the outbox did not take it either: %w", err, oerr)
+			case r.Where == outbox.InOutbox:
+				return fmt.Errorf("%w: the event bus is unreachable; the change is kept in this host's outbox and announced once it is back, until then cached pages may show the old text", origin.ErrNotYetApplied)
+			default: // JetStream took it on the outbox's own try, unawaited
+				return fmt.Errorf("%w: announced durably; caches drop the old page in a moment", origin.ErrNotYetApplied)
+			}
+		}
 		switch {
 		case errors.Is(err, events.ErrL2Pending):
 			return fmt.Errorf("%w: your reload shows the change; Redis is unreachable and drops its old copy once it is back", origin.ErrNotYetApplied)

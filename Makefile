@@ -1,10 +1,11 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
-# redis-server, varnish + varnish-modules, chromium) when they are missing.
+# redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
+# when they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus
 
 .PHONY: test deps vet unit bench fuzz demo chaos
 
@@ -18,6 +19,7 @@ deps:
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing="$$missing varnish"; \
 	ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing="$$missing varnish-modules"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \

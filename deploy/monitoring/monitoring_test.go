@@ -17,7 +17,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
-	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/internal/nodetest"
 	"github.com/cachegate/cachegate/purge/cloudflare/cloudflarefake"
 )
@@ -244,16 +243,7 @@ func TestMonitoringNamesServedMetrics(t *testing.T) {
 	}
 	fake := cloudflarefake.New("cf-monitoring-test-token")
 	t.Cleanup(fake.Close)
-	f, err := config.Parse("monitoring.yaml", []byte(fmt.Sprintf(`cdn:
-  provider: cloudflare
-  cloudflare:
-    api_token: cf-monitoring-test-token
-    base_url: %s
-    zone: 0123456789abcdef0123456789abcdef
-`, fake.URL())), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := nodetest.CloudflareFile(t, fake.URL(), "cf-monitoring-test-token")
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	t.Cleanup(origin.Close)
 	n := nodetest.Start(t, nodetest.Options{Origin: origin.URL, File: f})

@@ -78,6 +78,8 @@ type observedWriter struct {
 	id     string
 	status int
 	bytes  int64
+	// obs lives here so that a request allocates one object for both.
+	obs observation
 }
 
 func (w *observedWriter) WriteHeader(code int) {
@@ -132,7 +134,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Sent to the origin as the client's header is.
 	r.Header[HeaderRequestID] = []string{id}
 	ow := &observedWriter{ResponseWriter: w, id: id}
-	obs := &observation{}
+	obs := &ow.obs
 	g.serve(ow, r, obs)
 	if ow.status == 0 {
 		ow.WriteHeader(http.StatusOK)

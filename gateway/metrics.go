@@ -40,9 +40,15 @@ type metrics struct {
 	// waiting counts the requests waiting for another request's origin
 	// fetch, in this instance or (through the fill lock) another.
 	waiting prometheus.Gauge
-	// latency is the client's view by outcome; statuses by status class.
-	latency  map[string]prometheus.Observer
-	statuses map[string]prometheus.Counter
+	// outcomes hold, per outcome, the client latency histogram and the
+	// name an observation points at (no allocation per request).
+	outcomes map[string]*outcomeSeries
+	statuses map[string]prometheus.Counter // by status class
+}
+
+type outcomeSeries struct {
+	name    string
+	latency prometheus.Observer
 }
 
 // outcomes are every label value of the outcome metrics, each series
@@ -86,10 +92,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "cachegate_responses_total",
 		Help: "Responses the gateway sent its clients, by status class (2xx, 3xx, 4xx, 5xx).",
 	}, []string{"code"})
-	m.latency, m.statuses = map[string]prometheus.Observer{}, map[string]prometheus.Counter{}
+	m.outcomes, m.statuses = map[string]*outcomeSeries{}, map[string]prometheus.Counter{}
 	for _, o := range outcomes() {
 		m.requests[o] = vec.WithLabelValues(o)
-		m.latency[o] = latency.WithLabelValues(o)
+		m.outcomes[o] = &outcomeSeries{name: o, latency: latency.WithLabelValues(o)}
 	}
 	for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
 		m.statuses[c] = statuses.WithLabelValues(c)
@@ -109,12 +115,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // background revalidations).
 func (m *metrics) count(obs *observation, outcome string) {
 	m.requests[outcome].Inc()
-	obs.setOutcome(outcome)
+	if obs != nil {
+		obs.outcome.Store(m.outcomes[outcome])
+	}
 }
 
 // observe records a finished client request.
-func (m *metrics) observe(outcome string, status int, elapsed time.Duration) {
-	m.latency[outcome].Observe(elapsed.Seconds())
+func (m *metrics) observe(o *outcomeSeries, status int, elapsed time.Duration) {
+	o.latency.Observe(elapsed.Seconds())
 	m.statuses[statusClass(status)].Inc()
 }
 

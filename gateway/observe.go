@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"bufio"
-	crand "crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -40,11 +40,16 @@ func validRequestID(s string) bool {
 	return true
 }
 
+// newRequestID is 128 random bits in hex. math/rand/v2's generator is
+// ChaCha8 seeded by the OS: unpredictable enough for a correlation id, and
+// without crypto/rand's system call on the request path.
 func newRequestID() string {
 	var b [16]byte
-	// crypto/rand.Read never fails on the platforms Go supports.
-	_, _ = crand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	var h [32]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // observation is what one request's path through the gateway reports to
@@ -52,16 +57,11 @@ func newRequestID() string {
 // detached from a client that left may still report after ServeHTTP
 // returned.
 type observation struct {
-	outcome  atomic.Pointer[string]
+	id       []string // X-Request-Id's value, set before serve
+	outcome  atomic.Pointer[outcomeSeries]
 	originNS atomic.Int64
 	tenant   string
 	route    string
-}
-
-func (o *observation) setOutcome(s string) {
-	if o != nil {
-		o.outcome.Store(&s)
-	}
 }
 
 func (o *observation) setOrigin(d time.Duration) {
@@ -75,7 +75,7 @@ func (o *observation) setOrigin(d time.Duration) {
 // (copied into the response) may hold the id of the request that filled it.
 type observedWriter struct {
 	http.ResponseWriter
-	id     string
+	id     []string // the X-Request-Id value, shared with the request
 	status int
 	bytes  int64
 	// obs lives here so that a request allocates one object for both.
@@ -85,9 +85,9 @@ type observedWriter struct {
 func (w *observedWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
-		w.Header()[HeaderRequestID] = []string{w.id}
+		w.Header()[HeaderRequestID] = w.id
 	} else if code < 200 {
-		w.Header()[HeaderRequestID] = []string{w.id}
+		w.Header()[HeaderRequestID] = w.id
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -131,18 +131,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	// Sent to the origin as the client's header is.
-	r.Header[HeaderRequestID] = []string{id}
-	ow := &observedWriter{ResponseWriter: w, id: id}
+	// One value slice for the response and the origin request (rewrite);
+	// nothing appends to it. The client's request is not modified.
+	ids := []string{id}
+	ow := &observedWriter{ResponseWriter: w, id: ids}
 	obs := &ow.obs
+	obs.id = ids
 	g.serve(ow, r, obs)
 	if ow.status == 0 {
 		ow.WriteHeader(http.StatusOK)
 	}
 	elapsed := time.Since(start)
-	outcome := outcomeError
-	if p := obs.outcome.Load(); p != nil {
-		outcome = *p
+	outcome := obs.outcome.Load()
+	if outcome == nil {
+		outcome = g.m.outcomes[outcomeError]
 	}
 	g.m.observe(outcome, ow.status, elapsed)
 	if g.cfg.AccessLog == nil || !g.sampled(ow.status) {
@@ -155,7 +157,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("path", r.URL.Path),
 		slog.String("tenant", obs.tenant),
 		slog.String("route", obs.route),
-		slog.String("cache", outcome),
+		slog.String("cache", outcome.name),
 		slog.String("cache_status", ow.Header().Get("Cache-Status")),
 		slog.Int("status", ow.status),
 		slog.Int64("bytes", ow.bytes),

@@ -100,6 +100,14 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeFrom(pr.In.Context())
 	cachePath := x != nil && (x.kind == kindCacheable || x.kind == kindBackground)
 	originRequest(pr, cachePath)
+	if x != nil && x.obs != nil {
+		// The id the client is answered with, in place of any it sent.
+		pr.Out.Header[HeaderRequestID] = x.obs.id
+	} else {
+		// A background refresh has no client: not the (unchecked) id of
+		// the request that triggered it.
+		delete(pr.Out.Header, HeaderRequestID)
+	}
 	if !cachePath {
 		return
 	}

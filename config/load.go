@@ -172,7 +172,11 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("metrics_listen", func(v *yaml.Node) { r.addr(v, "metrics_listen", &f.MetricsListen) }),
 		r.at("log", func(v *yaml.Node) {
 			r.mapping(v, "log", []field{
-				{"format", func(v *yaml.Node) { r.str(v, "log.format", &f.Log.Format) }},
+				{"format", func(v *yaml.Node) {
+					if r.str(v, "log.format", &f.Log.Format); f.Log.Format != LogFormatText && f.Log.Format != LogFormatJSON {
+						r.errorf(v, "log.format %q: text or json", f.Log.Format)
+					}
+				}},
 				{"access", func(v *yaml.Node) { r.boolean(v, "log.access", &f.Log.Access) }},
 				{"access_sample", func(v *yaml.Node) { r.fraction(v, "log.access_sample", &f.Log.AccessSample) }},
 			})

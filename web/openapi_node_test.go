@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,6 +75,7 @@ func (c *apiChecker) call(method, template, path, body string, auth bool) (int, 
 // a real node (embedded NATS, a CDN fake that refuses purges for a while),
 // answers what the document's schema for that status says, for successes
 // and errors alike; a status the document does not list fails the test.
+// The node's log lines of all that are JSON objects without a repeated key.
 func TestOpenAPIAgainstANode(t *testing.T) {
 	fake := cloudflarefake.New("cf-openapi-test-token")
 	t.Cleanup(fake.Close)
@@ -83,7 +85,9 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 		io.WriteString(w, "page")
 	}))
 	t.Cleanup(origin.Close)
-	n := nodetest.Start(t, nodetest.Options{Origin: origin.URL, File: f})
+	logs := &testenv.SyncBuffer{}
+	n := nodetest.Start(t, nodetest.Options{Origin: origin.URL, File: f,
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	c := &apiChecker{t: t, admin: n.AdminURL, schemas: web.NewOpenAPISchemas(t, web.OpenAPIDocument), covered: map[string]bool{}}
 
 	// Traffic, so that stats have a tenant and a route.
@@ -166,6 +170,12 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 	c.call("POST", "/api/v1/deadletters/{seq}/retry", "/api/v1/deadletters/0/retry", "", true)
 	c.call("GET", "/api/v1/audit", "/api/v1/audit?limit=50", "", true)
 	c.call("GET", "/api/v1/audit", "/api/v1/audit?limit=zero", "", true)
+
+	// Every log line of the run (refused requests, CDN failures, a dead
+	// letter) is one JSON object with no key twice.
+	if lines := testenv.JSONLogLines(t, logs.String()); len(lines) < 5 {
+		t.Errorf("only %d log lines: %s", len(lines), logs)
+	}
 
 	// Every operation that answers JSON was called.
 	var doc struct {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // observedOrigin answers every path with a cacheable page and echoes the
@@ -109,12 +108,7 @@ func TestLogsAndRequestIDs(t *testing.T) {
 	}
 
 	var access []map[string]any
-	for i, line := range strings.Split(strings.TrimSpace(s.stderr.String()), "\n") {
-		fields, err := jsonObject(line)
-		if err != nil {
-			t.Errorf("log line %d: %v: %s", i+1, err, line)
-			continue
-		}
+	for _, fields := range testenv.JSONLogLines(t, s.stderr.String()) {
 		if fields["component"] == "access" {
 			access = append(access, fields)
 		}
@@ -136,79 +130,6 @@ func TestLogsAndRequestIDs(t *testing.T) {
 			a["status"] != 200.0 || a["bytes"] != float64(len("a page of the origin\n")) ||
 			(a["origin_ms"].(float64) > 0) != w.origin || a["duration_ms"].(float64) <= 0 {
 			t.Errorf("access line %d = %v, want id %s, route %s, cache %s, origin time %v", i+1, a, w.id, w.route, w.cache, w.origin)
-		}
-	}
-}
-
-// jsonObject parses one JSON object, refusing a key that appears twice at
-// any level (encoding/json would keep the last silently).
-func jsonObject(line string) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(line))
-	if err := noDuplicateKeys(dec); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("more than one JSON value")
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(line), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// noDuplicateKeys reads one value from dec.
-func noDuplicateKeys(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch delim {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			k, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			key := k.(string)
-			if seen[key] {
-				return fmt.Errorf("key %q appears twice", key)
-			}
-			seen[key] = true
-			if err := noDuplicateKeys(dec); err != nil {
-				return err
-			}
-		}
-	case '[':
-		for dec.More() {
-			if err := noDuplicateKeys(dec); err != nil {
-				return err
-			}
-		}
-	}
-	_, err = dec.Token() // the closing delimiter
-	return err
-}
-
-// TestJSONObjectFindsDuplicates: the checker above can fail.
-func TestJSONObjectFindsDuplicates(t *testing.T) {
-	for _, tt := range []struct {
-		line string
-		ok   bool
-	}{
-		{`{"a":1,"b":{"a":2},"c":[{"a":1}]}`, true},
-		{`{"component":"x","component":"y"}`, false},
-		{`{"a":{"b":1,"b":2}}`, false},
-		{`{"a":[{"b":1,"b":2}]}`, false},
-		{`not json`, false},
-	} {
-		if _, err := jsonObject(tt.line); (err == nil) != tt.ok {
-			t.Errorf("jsonObject(%s) = %v, want ok %v", tt.line, err, tt.ok)
 		}
 	}
 }

@@ -79,11 +79,12 @@ type observedWriter struct {
 	status int
 	bytes  int64
 	// obs lives here so that a request allocates one object for both.
-	obs observation
+	obs      observation
+	hijacked bool // the connection was taken over (an upgrade)
 }
 
 func (w *observedWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 		w.Header()[HeaderRequestID] = w.id
 	} else if code < 200 {
@@ -114,9 +115,15 @@ func (w *observedWriter) Flush() {
 
 func (w *observedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// Hijack passes a connection upgrade through (the proxy's 101 responses).
+// Hijack passes a connection upgrade through: the proxy writes the 101
+// itself, with the header as it is now, once it holds the connection.
 func (w *observedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.hijacked = true
+		if w.status == 0 {
+			w.status = http.StatusSwitchingProtocols
+			w.Header()[HeaderRequestID] = w.id
+		}
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("gateway: response writer cannot hijack")
@@ -138,7 +145,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	obs := &ow.obs
 	obs.id = ids
 	g.serve(ow, r, obs)
-	if ow.status == 0 {
+	if ow.status == 0 && !ow.hijacked {
 		ow.WriteHeader(http.StatusOK)
 	}
 	elapsed := time.Since(start)

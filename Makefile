@@ -1,11 +1,12 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
-# redis-server, varnish + varnish-modules, chromium) and the app
-# integrations' frameworks (python3-django, nodejs) when they are missing.
+# redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
+# and the app integrations' frameworks (python3-django, nodejs) when they
+# are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium python3-django nodejs
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django nodejs
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -19,6 +20,7 @@ deps:
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing="$$missing varnish"; \
 	ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing="$$missing varnish-modules"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	/usr/bin/python3 -c 'import django' 2>/dev/null || missing="$$missing python3-django"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	if [ -n "$$missing" ]; then \

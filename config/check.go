@@ -282,7 +282,15 @@ func (f *File) Validate() error {
 	} else if err := checkURL(f.Origin, "http", "https"); err != nil {
 		add("origin %q: %v", f.Origin, err)
 	}
-	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
+	switch f.Log.Format {
+	case "", LogFormatText, LogFormatJSON:
+	default:
+		add("log.format %q: text or json", f.Log.Format)
+	}
+	if f.Log.AccessSample < 0 || f.Log.AccessSample > 1 {
+		add("log.access_sample %v: a number from 0 to 1", f.Log.AccessSample)
+	}
+	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "metrics_listen": f.MetricsListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
 		if a != "" {
 			if err := checkAddr(a, true); err != nil {
 				add("%s: %v", what, err)

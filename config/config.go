@@ -45,6 +45,11 @@ type File struct {
 	// to); false does not.
 	Via *bool
 
+	// MetricsListen serves /metrics alone, unauthenticated, on its own
+	// address (Prometheus' scrape); empty: only on the admin listener.
+	MetricsListen string
+	Log           Log
+
 	L1     L1
 	Limits Limits
 	Cache  Cache
@@ -60,6 +65,23 @@ type File struct {
 
 	CDN    CDN
 	Events Events
+}
+
+// Log formats:
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// Log configures the logs.
+type Log struct {
+	// Format is LogFormatText or LogFormatJSON; empty: text.
+	Format string
+	// Access turns the gateway's access log on: one line per request.
+	Access bool
+	// AccessSample is the fraction (0 to 1) of requests logged; server
+	// errors always are. Zero: every request.
+	AccessSample float64
 }
 
 // L1 configures the in-process cache.

@@ -36,6 +36,11 @@
 //	session_cookies: [sessionid, session]  # [] for none; absent: these two
 //	server_header: cachegate      # absent: keep the origin's; false or "": remove
 //	via: true                     # add "Via: 1.1 <cache_name>" (default true)
+//	metrics_listen: 127.0.0.1:9091  # /metrics alone, unauthenticated; absent: admin listener only
+//	log:
+//	  format: text                # or json (--log-format, CACHEGATE_LOG_FORMAT)
+//	  access: false               # one line per gateway request (--access-log)
+//	  access_sample: 1            # fraction logged, 0 to 1; server errors always (0 or absent: all)
 //	l1: { max_bytes: 256MiB }
 //	limits: { max_object_size: 8MiB, origin_timeout: 10s, max_header_bytes: 64KiB }
 //	cache:

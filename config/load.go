@@ -169,6 +169,18 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("session_cookies", func(v *yaml.Node) { r.cookies = r.list(v, "session_cookies", &f.SessionCookies) }),
 		r.at("server_header", func(v *yaml.Node) { r.serverHeader(v) }),
 		r.at("via", func(v *yaml.Node) { r.boolPtr(v, "via", &f.Via) }),
+		r.at("metrics_listen", func(v *yaml.Node) { r.addr(v, "metrics_listen", &f.MetricsListen) }),
+		r.at("log", func(v *yaml.Node) {
+			r.mapping(v, "log", []field{
+				{"format", func(v *yaml.Node) {
+					if r.str(v, "log.format", &f.Log.Format); f.Log.Format != LogFormatText && f.Log.Format != LogFormatJSON {
+						r.errorf(v, "log.format %q: text or json", f.Log.Format)
+					}
+				}},
+				{"access", func(v *yaml.Node) { r.boolean(v, "log.access", &f.Log.Access) }},
+				{"access_sample", func(v *yaml.Node) { r.fraction(v, "log.access_sample", &f.Log.AccessSample) }},
+			})
+		}),
 		r.at("l1", func(v *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),

@@ -175,7 +175,6 @@ func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator
 	if err != nil {
 		return nil, err
 	}
-	log = log.With("component", "events.coordinator")
 	return &Coordinator{js: js, nc: js.Conn(), cfg: cfg, log: log, metrics: m,
 		reg: newRegistry(log), pending: make(map[string]*broadcastWait)}, nil
 }

@@ -3,8 +3,10 @@ package events_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -200,7 +202,9 @@ func TestMalformedEventsDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	states, au := &memStates{}, &memAudit{}
-	c := e.coordinator(events.CoordinatorConfig{Mapper: m, States: states, Audit: au})
+	logs := &testenv.SyncBuffer{}
+	c := e.coordinator(events.CoordinatorConfig{Mapper: m, States: states, Audit: au,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	_, js := e.connect()
 	ctx := context.Background()
 	bodies := map[string]struct {
@@ -252,6 +256,7 @@ func TestMalformedEventsDeadLettered(t *testing.T) {
 			t.Errorf("%s: no audit entry or failed state", d.ID)
 		}
 	}
+	checkDeadLetterLogs(t, logs.String(), "m-json", len(bodies["m-json"].body))
 	// A waiter learns at once that its event was dead-lettered.
 	p := e.publisher()
 	ev := events.Event{Tenant: "acme", Type: "company.updated", Entity: "company", Key: "k"}
@@ -470,4 +475,31 @@ func TestCoordinatorsShareTheWork(t *testing.T) {
 			t.Errorf("event %d applied to L2 %d times", i, n)
 		}
 	}
+}
+
+// checkDeadLetterLogs asserts that the dead-letter line of the malformed
+// message msgID says what is known of it: no event id or tenant could be
+// read, but its subject, the subject's tenant, its message id, sequence and
+// size can.
+func checkDeadLetterLogs(t *testing.T, logs, msgID string, size int) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var l struct {
+			Msg, Subject, Cause string
+			SubjectTenant       string `json:"subject_tenant"`
+			MsgID               string `json:"msg_id"`
+			Seq, Bytes          int
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if l.Msg != "event dead-lettered" || l.MsgID != msgID {
+			continue
+		}
+		if l.Subject != "cachegate.events.acme.company" || l.SubjectTenant != "acme" || l.Cause != "malformed" || l.Seq == 0 || l.Bytes != size {
+			t.Errorf("dead-letter log line of %s does not say what is known: %s", msgID, line)
+		}
+		return
+	}
+	t.Errorf("no dead-letter log line for %s in:\n%s", msgID, logs)
 }

@@ -73,7 +73,12 @@ func (c *Coordinator) deadLetter(it *item, eventID, tenant, reason, cause string
 	}
 	_ = m.Term()
 	c.metrics.deadLettered.WithLabelValues(cause).Inc()
-	c.log.Warn("event dead-lettered", "id", eventID, "tenant", tenant, "cause", cause, "reason", reason)
+	// What is known of a message that may not even parse: where it came
+	// from, its ids, its size; not its body, which may hold anything.
+	c.log.Warn("event dead-lettered", "id", eventID, "tenant", tenant, "cause", cause, "reason", reason,
+		"subject", m.Subject(), "subject_tenant", subjectTenant(m.Subject()),
+		"msg_id", m.Headers().Get(jetstream.MsgIDHeader), "seq", meta.Sequence.Stream,
+		"deliveries", meta.NumDelivered, "bytes", len(m.Data()))
 	if eventID == "" {
 		return
 	}

@@ -126,7 +126,7 @@ func NewInstance(js jetstream.JetStream, local LocalInvalidator, cfg InstanceCon
 		return nil, err
 	}
 	return &Instance{nc: js.Conn(), js: js, local: local, cfg: cfg, metrics: m,
-		log: log.With("component", "events.instance", "instance", cfg.ID)}, nil
+		log: log.With("instance", cfg.ID)}, nil
 }
 
 // ID is the instance's registry id.

@@ -67,6 +67,11 @@ func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, erro
 			Name: "cachegate_events_l2_pending", Help: "Invalidations L2 has not recorded yet (it was unreachable); instances treat their tags' older L2 entries as misses (sampled).",
 		}),
 	}
+	// Every result exists from the start, so that an alert on timeouts
+	// has a series to compare before the first one.
+	for _, r := range []string{"ok", "error", "unknown", "timeout", "late"} {
+		m.l1Acks.WithLabelValues(r)
+	}
 	err := register(reg, m.received, m.processed, m.failed, m.deadLettered, m.pending, m.ackPending,
 		m.latency, m.batchSize, m.l1Acks, m.liveInst, m.oldest, m.l2Pending)
 	return m, err

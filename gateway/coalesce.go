@@ -164,7 +164,7 @@ func (g *Gateway) answerFailure(w http.ResponseWriter, x *exchange, status int) 
 	if g.serveStaleIfError(w, x, true) {
 		return
 	}
-	g.m.count(outcomeError)
+	g.m.count(x.obs, outcomeError)
 	g.writeFailure(w, x.forwardReason(), status, true, "")
 }
 
@@ -179,7 +179,7 @@ func (g *Gateway) sameVariant(x *exchange, res flightResult) bool {
 
 // serveCollapsed answers x from e, an entry another request's fetch stored.
 func (g *Gateway) serveCollapsed(w http.ResponseWriter, x *exchange, e *Entry) {
-	g.m.count(outcomeCollapsed)
+	g.m.count(x.obs, outcomeCollapsed)
 	f := g.evaluate(x, e, g.now())
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", x.forwardReason())
@@ -215,7 +215,7 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		return false
 	}
 	if x.stale != nil && !x.staleF.mustRevalidate && !x.staleF.noCache && x.staleF.reason != fwdRequest {
-		g.m.count(outcomeCollapsed)
+		g.m.count(x.obs, outcomeCollapsed)
 		s := newStatus(g.cfg.CacheName)
 		s.token("fwd", fwdStale)
 		s.flag("collapsed")
@@ -354,6 +354,7 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 	}
 	bx := *x
 	bx.kind = kindBackground
+	bx.obs = nil // the client's request is over
 	bx.rec = stats.Request{}
 	bx.method = http.MethodGet
 	bx.stale, bx.staleF = e, f

@@ -133,6 +133,12 @@ type Config struct {
 	Stats *stats.Recorder
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
+	// AccessLog receives one line per client request (ServeHTTP); nil
+	// means no access log.
+	AccessLog *slog.Logger
+	// AccessLogSample is the fraction (0 to 1) of requests the access log
+	// keeps; server errors are always kept. Zero means every request.
+	AccessLogSample float64
 	// Metrics is where Prometheus metrics are registered; nil means none.
 	Metrics prometheus.Registerer
 }
@@ -146,6 +152,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gateway: Origin %q: scheme must be http or https", c.Origin.Redacted())
 	case c.Origin.Host == "":
 		return fmt.Errorf("gateway: Origin %q has no host", c.Origin.Redacted())
+	case c.AccessLogSample < 0 || c.AccessLogSample > 1:
+		return fmt.Errorf("gateway: AccessLogSample %v: a fraction from 0 to 1", c.AccessLogSample)
 	case c.L1 == nil:
 		return errors.New("gateway: L1 is required")
 	case c.MaxObjectSize < 0:
@@ -173,6 +181,9 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
+	if c.AccessLogSample == 0 {
+		c.AccessLogSample = 1
+	}
 	if c.CacheName == "" {
 		c.CacheName = DefaultCacheName
 	}

@@ -22,6 +22,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 	now := g.now()
 	g.m.originSeconds.Observe(now.Sub(x.reqTime).Seconds())
+	x.obs.setOrigin(now.Sub(x.reqTime))
 	switch x.kind {
 	case kindBypass:
 		x.timer.Stop()
@@ -50,7 +51,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return g.refresh(resp, x, now)
 	}
 	if x.stale != nil && resp.StatusCode >= 500 && x.staleF.staleIfError(x) {
-		g.m.count(outcomeStaleError)
+		g.m.count(x.obs, outcomeStaleError)
 		x.timer.Stop()
 		x.status.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
 		x.status.token("detail", "stale-if-error")
@@ -78,7 +79,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 	x.timer.Stop()
 	if !ok {
-		g.m.count(outcomeMiss)
+		g.m.count(x.obs, outcomeMiss)
 		x.status.token("detail", detail)
 		d, public := responseDecision(x, resp.StatusCode, resp.Header)
 		var tags []string
@@ -98,7 +99,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 	g.finishEntry(e, resp.Header)
 	g.fill(resp.Request.Context(), x, e, ttl)
-	g.m.count(outcomeMiss)
+	g.m.count(x.obs, outcomeMiss)
 	x.status.flag("stored")
 	// RFC 9211's ttl is the freshness left, not how long the layers keep
 	// the entry (which adds the stale windows).
@@ -247,7 +248,7 @@ func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error
 		g.fill(resp.Request.Context(), x, e, ttl)
 		x.status.flag("stored")
 	}
-	g.m.count(outcomeRevalidated)
+	g.m.count(x.obs, outcomeRevalidated)
 	x.status.int("ttl", seconds(f.lifetime-f.age))
 	x.served = true
 	g.respondWith(resp, x, e, now)

@@ -104,12 +104,13 @@ func (g *Gateway) Handler() http.Handler {
 // target (RFC 9111 4.4): every method not known to be safe.
 func unsafeMethod(m string) bool { return !safeMethod(m) }
 
-// ServeHTTP serves one request: private and bypass requests go straight to
+// serve serves one request: private and bypass requests go straight to
 // the origin, GET and HEAD through the cache, other methods to the origin
-// (unsafe ones invalidating their target).
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// (unsafe ones invalidating their target). obs collects what the access
+// log and the client metrics report.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation) {
 	if headerBytes(r.Header) > g.cfg.MaxHeaderBytes {
-		g.m.count(outcomeError)
+		g.m.count(obs, outcomeError)
 		g.identify(w.Header())
 		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=header-too-large")
 		http.Error(w, "cachegate: request header too large", http.StatusRequestHeaderFieldsTooLarge)
@@ -124,7 +125,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target, ok := canonicalize(r)
 	if !ok {
-		g.badHost(w)
+		g.badHost(w, obs)
 		return
 	}
 	d := g.cfg.Policy.Decide(r)
@@ -148,16 +149,18 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		method: r.Method,
 		req:    r.Header,
 		host:   r.Host,
+		obs:    obs,
 	}
+	obs.tenant, obs.route = d.Tenant, d.Rule
 	x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
 	switch {
 	case d.Private || d.Bypass:
 		x.kind = kindBypass
-		g.m.count(outcomeBypass)
+		g.m.count(x.obs, outcomeBypass)
 		g.forward(w, r, x)
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		x.kind = kindMethod
-		g.m.count(outcomeMethod)
+		g.m.count(x.obs, outcomeMethod)
 		g.forward(w, r, x)
 	default:
 		x.kind = kindCacheable
@@ -182,7 +185,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	e, layer, f := g.lookup(ctx, x, now)
 	switch {
 	case e != nil && f.use == useFresh:
-		g.m.count(hitOutcome(layer))
+		g.m.count(x.obs, hitOutcome(layer))
 		g.writeHit(w, x, e, layer, f)
 		// Nothing holds x after a fresh hit: reuse it. Every other path
 		// may hand it to the proxy, a coalesced fetch or a background
@@ -191,13 +194,13 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		g.exchanges.Put(x)
 		return
 	case e != nil && f.use == useStale:
-		g.m.count(outcomeStaleHit)
+		g.m.count(x.obs, outcomeStaleHit)
 		g.writeHit(w, x, e, layer, f)
 		g.revalidateAsync(r, x, e, f)
 		return
 	}
 	if x.reqCC.OnlyIfCached {
-		g.m.count(outcomeError)
+		g.m.count(x.obs, outcomeError)
 		g.identify(w.Header())
 		w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=only-if-cached")
 		http.Error(w, "cachegate: not in cache (only-if-cached)", http.StatusGatewayTimeout)

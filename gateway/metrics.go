@@ -40,6 +40,22 @@ type metrics struct {
 	// waiting counts the requests waiting for another request's origin
 	// fetch, in this instance or (through the fill lock) another.
 	waiting prometheus.Gauge
+	// outcomes hold, per outcome, the client latency histogram and the
+	// name an observation points at (no allocation per request).
+	outcomes map[string]*outcomeSeries
+	statuses map[string]prometheus.Counter // by status class
+}
+
+type outcomeSeries struct {
+	name    string
+	latency prometheus.Observer
+}
+
+// outcomes are every label value of the outcome metrics, each series
+// created at start so that rates and alerts have data from the first scrape.
+func outcomes() []string {
+	return []string{outcomeHitL1, outcomeHitL2, outcomeStaleHit, outcomeMiss, outcomeCollapsed,
+		outcomeRevalidated, outcomeStaleError, outcomeBypass, outcomeMethod, outcomeError}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -67,12 +83,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Requests waiting for another request's origin fetch, in this instance or another (fill lock).",
 		}),
 	}
-	for _, o := range []string{outcomeHitL1, outcomeHitL2, outcomeStaleHit, outcomeMiss, outcomeCollapsed,
-		outcomeRevalidated, outcomeStaleError, outcomeBypass, outcomeMethod, outcomeError} {
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cachegate_request_duration_seconds",
+		Help:    "Time from a client request's arrival to the end of its response, by cache outcome.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 3, 12),
+	}, []string{"cache_status"})
+	statuses := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cachegate_responses_total",
+		Help: "Responses the gateway sent its clients, by status class (2xx, 3xx, 4xx, 5xx).",
+	}, []string{"code"})
+	m.outcomes, m.statuses = map[string]*outcomeSeries{}, map[string]prometheus.Counter{}
+	for _, o := range outcomes() {
 		m.requests[o] = vec.WithLabelValues(o)
+		m.outcomes[o] = &outcomeSeries{name: o, latency: latency.WithLabelValues(o)}
+	}
+	for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
+		m.statuses[c] = statuses.WithLabelValues(c)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting} {
+		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
@@ -81,7 +110,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) count(outcome string) { m.requests[outcome].Inc() }
+// count records the request's cache outcome in the counter and, for the
+// client latency and the access log, in its observation (nil: none, as for
+// background revalidations).
+func (m *metrics) count(obs *observation, outcome string) {
+	m.requests[outcome].Inc()
+	if obs != nil {
+		obs.outcome.Store(m.outcomes[outcome])
+	}
+}
+
+// observe records a finished client request.
+func (m *metrics) observe(o *outcomeSeries, status int, elapsed time.Duration) {
+	o.latency.Observe(elapsed.Seconds())
+	m.statuses[statusClass(status)].Inc()
+}
 
 // layerWarnings logs a failing layer at most once per interval per layer
 // and operation kind: a Redis outage under load must not flood the log.

@@ -35,7 +35,8 @@ type exchange struct {
 	host   string
 	reqCC  headers.CacheControl
 	locale string
-	key    string // primary key
+	key    string       // primary key
+	obs    *observation // the client request's; nil for background work
 
 	gen1, gen2     uint64 // layer generations read before the fetch
 	l1Down, l2Down bool   // a layer failed its Get: do not fill it
@@ -99,6 +100,14 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	x := exchangeFrom(pr.In.Context())
 	cachePath := x != nil && (x.kind == kindCacheable || x.kind == kindBackground)
 	originRequest(pr, cachePath)
+	if x != nil && x.obs != nil {
+		// The id the client is answered with, in place of any it sent.
+		pr.Out.Header[HeaderRequestID] = x.obs.id
+	} else {
+		// A background refresh has no client: not the (unchecked) id of
+		// the request that triggered it.
+		delete(pr.Out.Header, HeaderRequestID)
+	}
 	if !cachePath {
 		return
 	}
@@ -157,7 +166,7 @@ func (g *Gateway) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
-	g.m.count(outcomeError)
+	g.m.count(x.obs, outcomeError)
 	malformed := ""
 	if !timeout {
 		malformed, _ = malformedResponse(err)
@@ -183,7 +192,7 @@ func (g *Gateway) serveStaleIfError(w http.ResponseWriter, x *exchange, collapse
 	if x.stale == nil || !x.staleF.staleIfError(x) {
 		return false
 	}
-	g.m.count(outcomeStaleError)
+	g.m.count(x.obs, outcomeStaleError)
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", fwdStale)
 	if collapsed {

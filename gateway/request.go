@@ -105,8 +105,8 @@ func safeMethod(m string) bool {
 }
 
 // badHost answers a request whose Host is not a host.
-func (g *Gateway) badHost(w http.ResponseWriter) {
-	g.m.count(outcomeError)
+func (g *Gateway) badHost(w http.ResponseWriter, obs *observation) {
+	g.m.count(obs, outcomeError)
 	g.identify(w.Header())
 	w.Header().Set("Cache-Status", g.cfg.CacheName+"; fwd=request; detail=bad-host")
 	http.Error(w, "cachegate: malformed Host header", http.StatusBadRequest)

@@ -22,6 +22,8 @@
 // on POSTs, the session's CSRF token in X-CSRF-Token:
 //
 //	GET  /metrics                         Prometheus, from Config.Gatherer
+//	GET  /api/v1/openapi.json             this list as an OpenAPI 3.1 document (openapi.json; the
+//	                                      tests hold it to the registered routes and real answers)
 //	GET  /api/v1/stats                    stats.Snapshot
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,6 +147,9 @@ type Server struct {
 	metrics   *metrics
 	mux       *http.ServeMux
 	handler   http.Handler
+	// routes are the API's patterns, as registered (the dashboard's are
+	// not part of the API): what the OpenAPI document must describe.
+	routes []string
 }
 
 // New checks cfg and returns a Server. Call Run to sample history.
@@ -172,9 +176,13 @@ func New(cfg Config) (*Server, error) {
 		live:      newLiveFeed(),
 		metrics:   m,
 	}
-	s.routes()
+	s.register()
 	return s, nil
 }
+
+// Routes are the API's route patterns ("GET /api/v1/stats"), in the order
+// registered; the dashboard's pages are not among them.
+func (s *Server) Routes() []string { return slices.Clone(s.routes) }
 
 // Handler serves the admin API and the dashboard.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -206,15 +214,20 @@ func (s *Server) tick(now time.Time) {
 	s.sessions.expire(now)
 }
 
-func (s *Server) routes() {
+func (s *Server) register() {
 	mux := http.NewServeMux()
 	s.mux = mux
-	api := func(pattern string, h handlerFunc) {
-		mux.Handle(pattern, s.protected(s.handle(h)))
+	handle := func(pattern string, h http.Handler) {
+		s.routes = append(s.routes, pattern)
+		mux.Handle(pattern, h)
 	}
-	mux.Handle("GET /healthz", s.handle(s.healthz))
-	mux.Handle("GET /readyz", s.handle(s.readyz))
-	mux.Handle("GET /metrics", s.protected(s.metricsHandler()))
+	api := func(pattern string, h handlerFunc) {
+		handle(pattern, s.protected(s.handle(h)))
+	}
+	handle("GET /healthz", s.handle(s.healthz))
+	handle("GET /readyz", s.handle(s.readyz))
+	handle("GET /metrics", s.protected(s.metricsHandler()))
+	api("GET /api/v1/openapi.json", s.openAPI)
 
 	api("GET /api/v1/stats", s.getStats)
 	api("GET /api/v1/history", s.getHistory)

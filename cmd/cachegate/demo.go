@@ -40,12 +40,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.adminListen == "" {
 		o.adminListen = node.DefaultAdminListen
 	}
-	logger, err := newLogger(stderr, o.logLevel)
-	if err != nil {
-		return err
-	}
-
 	var f *config.File
+	var err error
 	if *configPath != "" {
 		f, err = config.Load(*configPath)
 	} else {
@@ -65,6 +61,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := f.Validate(); err != nil {
 		printConfigErrors(stderr, err)
 		return errConfigInvalid
+	}
+	logger, err := newLogger(stderr, o.logLevel, f.Log.Format)
+	if err != nil {
+		return err
 	}
 	token, _, err := adminToken(f)
 	if err != nil {
@@ -126,6 +126,9 @@ func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, tenant
 	fmt.Fprintf(w, "admin listening on %s\n", a.AdminAddr())
 	fmt.Fprintf(w, "  dashboard     http://%s/\n", a.AdminAddr())
 	fmt.Fprintf(w, "  admin token   %s\n", token)
+	if m := a.MetricsAddr(); m != "" {
+		fmt.Fprintf(w, "metrics listening on %s\n", m)
+	}
 	fmt.Fprintf(w, "origin listening on %s\n", originAddr)
 	fmt.Fprintf(w, "  origin stats  http://%s/_origin/stats\n", originAddr)
 	printEvents(w, a)

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printConfigErrors(stderr, err)
 		return errConfigInvalid
 	}
-	logger, err := newLogger(stderr, o.logLevel)
+	logger, err := newLogger(stderr, o.logLevel, f.Log.Format)
 	if err != nil {
 		return err
 	}
@@ -50,6 +50,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "gateway listening on %s\n", a.GatewayAddr())
 	fmt.Fprintf(stdout, "admin listening on %s\n", a.AdminAddr())
+	if m := a.MetricsAddr(); m != "" {
+		fmt.Fprintf(stdout, "metrics listening on %s\n", m)
+	}
 	printEvents(stdout, a)
 	if generated {
 		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)

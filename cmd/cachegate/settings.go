@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/cachegate/cachegate/config"
@@ -20,7 +21,10 @@ type overrides struct {
 	origin, listen, adminListen string
 	redisURL, natsURL           string
 	natsListen, dataDir         string
-	logLevel                    string
+	logLevel, logFormat         string
+	metricsListen               string
+	accessLog                   bool
+	accessSample                float64
 	// natsAuth replaces every NATS credential of the file when any of its
 	// fields is set, so that a file's token and an environment's user
 	// never combine.
@@ -38,6 +42,13 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dataDir, "data-dir", envOr("CACHEGATE_DATA_DIR", ""), "directory for the embedded NATS server's data (CACHEGATE_DATA_DIR; default: a temporary one)")
 	registerNATSAuth(fs, &o.natsAuth)
 	fs.StringVar(&o.logLevel, "log-level", envOr("CACHEGATE_LOG_LEVEL", "info"), "debug, info, warn or error (CACHEGATE_LOG_LEVEL)")
+	fs.StringVar(&o.logFormat, "log-format", envOr("CACHEGATE_LOG_FORMAT", ""), "text or json (CACHEGATE_LOG_FORMAT; default text)")
+	fs.BoolVar(&o.accessLog, "access-log", envOr("CACHEGATE_ACCESS_LOG", "") == "true", "log one line per gateway request (CACHEGATE_ACCESS_LOG=true)")
+	fs.Float64Var(&o.accessSample, "access-log-sample", 0, "fraction of requests the access log keeps, 0 to 1; server errors always (CACHEGATE_ACCESS_LOG_SAMPLE; default every request)")
+	if v, err := strconv.ParseFloat(envOr("CACHEGATE_ACCESS_LOG_SAMPLE", ""), 64); err == nil {
+		o.accessSample = v
+	}
+	fs.StringVar(&o.metricsListen, "metrics-listen", envOr("CACHEGATE_METRICS_LISTEN", ""), "also serve /metrics, unauthenticated, at this address (CACHEGATE_METRICS_LISTEN)")
 }
 
 // apply puts the set overrides on f.
@@ -53,6 +64,14 @@ func (o *overrides) apply(f *config.File) {
 	set(&f.NATS.URL, o.natsURL)
 	set(&f.NATS.EmbeddedListen, o.natsListen)
 	set(&f.DataDir, o.dataDir)
+	set(&f.Log.Format, o.logFormat)
+	set(&f.MetricsListen, o.metricsListen)
+	if o.accessLog {
+		f.Log.Access = true
+	}
+	if o.accessSample != 0 {
+		f.Log.AccessSample = o.accessSample
+	}
 	applyNATSAuth(&f.NATS, o.natsAuth)
 	if o.redisURL != "" {
 		f.Redis = config.Redis{URL: config.Secret(o.redisURL)}
@@ -78,12 +97,18 @@ func applyNATSAuth(dst *config.NATS, a config.NATS) {
 	}
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+// newLogger logs at level in format (config.LogFormatText or JSON; the
+// file's format is validated with the file).
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("%w: --log-level %q: debug, info, warn or error", errUsage, level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	if format == config.LogFormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
 // adminToken is the configured token, CACHEGATE_ADMIN_TOKEN, or a new

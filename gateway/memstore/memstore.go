@@ -71,6 +71,10 @@ type Store struct {
 	gen        atomic.Uint64
 	clearFloor atomic.Uint64
 
+	// evictions counts entries dropped for room (not expiry nor
+	// invalidation), for the metrics.
+	evictions atomic.Uint64
+
 	tenants   sync.Map // tenant name -> *tenant
 	pruneMu   sync.Mutex
 	lastPrune atomic.Int64 // unix nanoseconds of the last sweep of old records
@@ -119,6 +123,11 @@ func New(cfg Config) (*Store, error) {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *item]) time.Duration {
 			return e.Value.ttl
 		}),
+		OnAtomicDeletion: func(e otter.DeletionEvent[string, *item]) {
+			if e.Cause == otter.CauseOverflow {
+				s.evictions.Add(1)
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("memstore: %w", err)
@@ -241,6 +250,12 @@ func (s *Store) Clear(context.Context) error {
 
 // WeightedSize is the approximate number of bytes the entries hold.
 func (s *Store) WeightedSize() uint64 { return s.cache.WeightedSize() }
+
+// Len is the approximate number of entries held.
+func (s *Store) Len() int { return s.cache.EstimatedSize() }
+
+// Evictions is how many entries were dropped to stay within MaxBytes.
+func (s *Store) Evictions() uint64 { return s.evictions.Load() }
 
 // Close stops the cache's background goroutines.
 func (s *Store) Close() error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,7 @@ type Store struct {
 	recTTL string // tag record TTL in ms, as an argument
 	log    *slog.Logger
 	br     breaker
+	errs   atomic.Uint64 // failed calls, for the metrics
 }
 
 var (
@@ -86,6 +88,7 @@ func (s *Store) end(ctx context.Context, op string, err error) error {
 		s.br.success()
 		return nil
 	}
+	s.errs.Add(1)
 	var reply redis.Error
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
@@ -117,6 +120,10 @@ func unavailableReply(msg string) bool {
 // Available reports whether the store is currently using Redis (its
 // circuit breaker is closed), for health checks and dashboards.
 func (s *Store) Available() bool { return !s.br.open() }
+
+// Errors is how many calls to Redis failed (a caller's cancellation
+// included), for the metrics.
+func (s *Store) Errors() uint64 { return s.errs.Load() }
 
 // Get returns the live entry under key, or nil, and tenant's generation, in
 // one round trip. The entry is decoded fresh; the caller may keep it.

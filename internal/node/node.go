@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/audit"
@@ -66,6 +67,7 @@ type Node struct {
 	web        *web.Server
 
 	gwLn, adminLn net.Listener
+	metricsLn     net.Listener // nil: /metrics only on the admin listener
 	tmpDir        string
 	closers       []func()
 }
@@ -99,6 +101,11 @@ func New(ctx context.Context, f *config.File, token string, logger *slog.Logger)
 	}
 	if n.adminLn, err = net.Listen("tcp", cmpOr(f.AdminListen, DefaultAdminListen)); err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	if f.MetricsListen != "" {
+		if n.metricsLn, err = net.Listen("tcp", f.MetricsListen); err != nil {
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
 	}
 	return n, nil
 }
@@ -173,21 +180,25 @@ func (n *Node) buildGateway(ctx context.Context) error {
 		return fmt.Errorf("L1: %w", err)
 	}
 	cfg := gateway.Config{
-		Origin:         origin,
-		CacheName:      f.CacheNameOrDefault(),
-		L1:             l1,
-		SessionCookies: f.SessionCookies,
-		MaxObjectSize:  f.Limits.MaxObjectSize,
-		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
-		OriginTimeout:  f.Limits.OriginTimeout,
-		Heuristic:      f.Cache.HeuristicFreshness,
-		Keep:           f.Cache.Keep,
-		TargetedFields: f.Cache.TargetedFields,
-		ServerHeader:   f.ServerHeader,
-		Via:            f.Via == nil || *f.Via,
-		Stats:          n.stats,
-		Logger:         n.log.With("component", "gateway"),
-		Metrics:        n.reg,
+		Origin:          origin,
+		CacheName:       f.CacheNameOrDefault(),
+		L1:              l1,
+		SessionCookies:  f.SessionCookies,
+		MaxObjectSize:   f.Limits.MaxObjectSize,
+		MaxHeaderBytes:  int(f.Limits.MaxHeaderBytes),
+		OriginTimeout:   f.Limits.OriginTimeout,
+		Heuristic:       f.Cache.HeuristicFreshness,
+		Keep:            f.Cache.Keep,
+		TargetedFields:  f.Cache.TargetedFields,
+		ServerHeader:    f.ServerHeader,
+		Via:             f.Via == nil || *f.Via,
+		Stats:           n.stats,
+		Logger:          n.log.With("component", "gateway"),
+		AccessLogSample: f.Log.AccessSample,
+		Metrics:         n.reg,
+	}
+	if f.Log.Access {
+		cfg.AccessLog = n.log.With("component", "access")
 	}
 	policy, err := headers.CompilePolicy(f.Policy())
 	if err != nil {
@@ -197,6 +208,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	if cfg.TagEmitter, err = tagEmitter(f, n.log.With("component", "tags"), n.reg); err != nil {
 		return err
 	}
+	var l2 *redisstore.Store
 	if f.Redis.Enabled() {
 		rc := redisstore.Config{
 			URL: string(f.Redis.URL), Addrs: f.Redis.Addrs, MasterName: f.Redis.MasterName,
@@ -208,7 +220,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 		n.rdb = rdb
-		l2, err := redisstore.New(rdb, rc, n.log.With("component", "redis"))
+		l2, err = redisstore.New(rdb, rc, n.log.With("component", "redis"))
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
@@ -225,6 +237,11 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	}
 	if n.gw, err = gateway.New(cfg); err != nil {
 		return err
+	}
+	for _, c := range n.stateMetrics(l1, l2) {
+		if err := n.reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
 	}
 	return nil
 }
@@ -338,6 +355,14 @@ func (n *Node) ready(ctx context.Context) error {
 func (n *Node) GatewayAddr() string { return n.gwLn.Addr().String() }
 func (n *Node) AdminAddr() string   { return n.adminLn.Addr().String() }
 
+// MetricsAddr is the metrics listener's address; "" without one.
+func (n *Node) MetricsAddr() string {
+	if n.metricsLn == nil {
+		return ""
+	}
+	return n.metricsLn.Addr().String()
+}
+
 // NATSURL is the URL other processes reach the event bus at: the
 // standalone server's (without a password), or the embedded server's
 // listener; "" for an embedded server without one (in-process only).
@@ -395,6 +420,13 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); _ = n.web.Run(webCtx) }()
 	goRun("gateway server", func(context.Context) error { return gwSrv.Serve(n.gwLn) })
 	goRun("admin server", func(context.Context) error { return adminSrv.Serve(n.adminLn) })
+	var metricsSrv *http.Server
+	if n.metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+		goRun("metrics server", func(context.Context) error { return metricsSrv.Serve(n.metricsLn) })
+	}
 
 	var runErr error
 	select {
@@ -407,6 +439,9 @@ func (n *Node) Run(ctx context.Context) error {
 	cancelWeb()
 	_ = gwSrv.Shutdown(sctx)
 	_ = adminSrv.Shutdown(sctx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx)
+	}
 	cancel()
 	wg.Wait()
 	n.Close()
@@ -424,7 +459,7 @@ func (n *Node) Close() {
 	if n.gw != nil {
 		_ = n.gw.Close()
 	}
-	for _, ln := range []net.Listener{n.gwLn, n.adminLn} {
+	for _, ln := range []net.Listener{n.gwLn, n.adminLn, n.metricsLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}

@@ -8,6 +8,7 @@ package nodetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -120,4 +121,25 @@ func waitReady(t testing.TB, adminURL string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// CloudflareFile is a configuration with Cloudflare as the CDN, at the
+// fake's baseURL with its token, and retries fast enough for tests.
+func CloudflareFile(t testing.TB, baseURL, token string) *config.File {
+	t.Helper()
+	f, err := config.Parse("cloudflare.yaml", []byte(fmt.Sprintf(`cdn:
+  provider: cloudflare
+  coalesce_window: 20ms
+  retry_backoff: 20ms
+  retry_backoff_max: 100ms
+  call_timeout: 500ms
+  cloudflare:
+    api_token: %s
+    base_url: %s
+    zone: 0123456789abcdef0123456789abcdef
+`, token, baseURL)), nil)
+	if err != nil {
+		t.Fatalf("cloudflare config: %v", err)
+	}
+	return f
 }

@@ -39,7 +39,7 @@ type NATSProcess struct {
 	args []string
 	cmd  *exec.Cmd
 	done <-chan struct{}
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 // StartNATSProcess starts bin (from BuildNATSServer) on a free port with

@@ -8,9 +8,9 @@ import (
 
 // startProcess starts bin with args, its output collected in out; done is
 // closed once the process has exited and been reaped.
-func startProcess(bin string, args ...string) (cmd *exec.Cmd, done <-chan struct{}, out *syncBuffer, err error) {
+func startProcess(bin string, args ...string) (cmd *exec.Cmd, done <-chan struct{}, out *SyncBuffer, err error) {
 	cmd = exec.Command(bin, args...)
-	out = &syncBuffer{}
+	out = &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, nil, nil, err
@@ -20,19 +20,20 @@ func startProcess(bin string, args ...string) (cmd *exec.Cmd, done <-chan struct
 	return cmd, exited, out, nil
 }
 
-// syncBuffer collects a server's output while tests read it.
-type syncBuffer struct {
+// SyncBuffer collects output (a server's, a logger's) that goroutines
+// write while a test reads it.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -34,7 +34,7 @@ type Varnish struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done <-chan struct{}
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 // StartVarnish starts varnishd in the foreground on a free loopback port

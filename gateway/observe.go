@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// HeaderRequestID carries the request id: kept from the client when it is
+// a valid id, generated otherwise, sent to the origin and returned to the
+// client, and logged in the access log.
+const HeaderRequestID = "X-Request-Id"
+
+// maxRequestIDLen bounds a client's request id: longer ones are replaced,
+// so that a client cannot grow log lines or origin headers at will.
+const maxRequestIDLen = 128
+
+// validRequestID reports whether a client's id may be kept: 1 to 128
+// characters of letters, digits and - _ . : (UUIDs, trace ids, ULIDs).
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID is 128 random bits in hex. math/rand/v2's generator is
+// ChaCha8 seeded by the OS: unpredictable enough for a correlation id, and
+// without crypto/rand's system call on the request path.
+func newRequestID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	var h [32]byte
+	hex.Encode(h[:], b[:])
+	return string(h[:])
+}
+
+// observation is what one request's path through the gateway reports to
+// its access log line and metrics. The origin fields are atomic: a fill
+// detached from a client that left may still report after ServeHTTP
+// returned.
+type observation struct {
+	id       []string // X-Request-Id's value, set before serve
+	outcome  atomic.Pointer[outcomeSeries]
+	originNS atomic.Int64
+	tenant   string
+	route    string
+}
+
+func (o *observation) setOrigin(d time.Duration) {
+	if o != nil {
+		o.originNS.Store(int64(d))
+	}
+}
+
+// observedWriter records the status and body bytes of the response, and
+// sets the request id on the header as it is sent: a stored entry's header
+// (copied into the response) may hold the id of the request that filled it.
+type observedWriter struct {
+	http.ResponseWriter
+	id     []string // the X-Request-Id value, shared with the request
+	status int
+	bytes  int64
+	// obs lives here so that a request allocates one object for both.
+	obs      observation
+	hijacked bool // the connection was taken over (an upgrade)
+}
+
+func (w *observedWriter) WriteHeader(code int) {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+		w.Header()[HeaderRequestID] = w.id
+	} else if code < 200 {
+		w.Header()[HeaderRequestID] = w.id
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *observedWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush and Unwrap keep streaming and http.ResponseController working
+// through the wrapper.
+func (w *observedWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if w.status == 0 {
+			w.WriteHeader(http.StatusOK)
+		}
+		f.Flush()
+	}
+}
+
+func (w *observedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack passes a connection upgrade through: the proxy writes the 101
+// itself, with the header as it is now, once it holds the connection.
+func (w *observedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := w.ResponseWriter.(http.Hijacker); ok {
+		w.hijacked = true
+		if w.status == 0 {
+			w.status = http.StatusSwitchingProtocols
+			w.Header()[HeaderRequestID] = w.id
+		}
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("gateway: response writer cannot hijack")
+}
+
+// ServeHTTP serves one request (serve) and observes it: request id, the
+// client latency by cache outcome, the response's status class, and the
+// access log line when it is on and the request is sampled.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get(HeaderRequestID)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	// One value slice for the response and the origin request (rewrite);
+	// nothing appends to it. The client's request is not modified.
+	ids := []string{id}
+	ow := &observedWriter{ResponseWriter: w, id: ids}
+	obs := &ow.obs
+	obs.id = ids
+	g.serve(ow, r, obs)
+	if ow.status == 0 && !ow.hijacked {
+		ow.WriteHeader(http.StatusOK)
+	}
+	elapsed := time.Since(start)
+	outcome := obs.outcome.Load()
+	if outcome == nil {
+		outcome = g.m.outcomes[outcomeError]
+	}
+	g.m.observe(outcome, ow.status, elapsed)
+	if g.cfg.AccessLog == nil || !g.sampled(ow.status) {
+		return
+	}
+	g.cfg.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", id),
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.String("tenant", obs.tenant),
+		slog.String("route", obs.route),
+		slog.String("cache", outcome.name),
+		slog.String("cache_status", ow.Header().Get("Cache-Status")),
+		slog.Int("status", ow.status),
+		slog.Int64("bytes", ow.bytes),
+		slog.Float64("origin_ms", float64(obs.originNS.Load())/1e6),
+		slog.Float64("duration_ms", float64(elapsed.Nanoseconds())/1e6),
+	)
+}
+
+// sampled decides whether a request is logged: every server error, and
+// the others at AccessLogSample.
+func (g *Gateway) sampled(status int) bool {
+	s := g.cfg.AccessLogSample
+	return status >= 500 || s >= 1 || s > 0 && rand.Float64() < s
+}
+
+// statusClass is "2xx" for 204, and so on.
+func statusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}

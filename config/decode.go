@@ -11,7 +11,7 @@ import (
 
 	suggestpkg "github.com/cachegate/cachegate/internal/suggest"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxNodes bounds the nodes one file may expand to through aliases, so a

@@ -5,7 +5,8 @@
 // message" (type Errors): unknown keys with a did-you-mean, wrong types, bad
 // durations, sizes, addresses, URLs and globs, conflicting directives,
 // unreachable rules, unknown providers and placeholders, invalid tenants and
-// tags. It walks yaml.v3 nodes by hand rather than unmarshalling into
+// tags. It walks yaml.v3 nodes (go.yaml.in/yaml/v3, the maintained
+// successor of gopkg.in/yaml.v3) by hand rather than unmarshalling into
 // structs, because yaml.Unmarshal stops at the first type error and has no
 // line for semantic errors; the policy checks themselves live in
 // headers.CheckPolicy and are only placed on their lines here, so the config

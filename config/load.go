@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
@@ -43,7 +45,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*File,
 	}
 	doc, extra, err := parseYAML(data)
 	if err != nil {
-		return nil, yamlErrors(name, err)
+		return nil, yamlErrors(name, data, err)
 	}
 	if extra != nil {
 		d.errorf(extra, "only one YAML document is allowed (remove the ---)")
@@ -84,8 +86,19 @@ func parseYAML(data []byte) (doc yaml.Node, extra *yaml.Node, err error) {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// yamlErrors turns a yaml.v3 syntax or type error into Errors with lines.
-func yamlErrors(name string, err error) Errors {
+// yamlErrors turns a YAML syntax or type error into Errors with lines.
+//
+// yaml.v3 (and its maintained successor, which has the same parser) place
+// a syntax error on the line where the parser's context began counted from
+// 0, so an unclosed "[" on line 3 is reported at line 2, and a problem in
+// the first construct at no line at all. goccy/go-yaml's parser names the
+// token it stopped at, but for a plain scalar that runs onto the next line
+// that is the scalar's first line. Each is at or before the fault, so the
+// later of the two is its line (TestSyntaxErrorLines holds the cases). The
+// tree itself comes from yaml.v3 alone: goccy is only asked about a file
+// yaml.v3 already rejected, so a file they disagree on is never rejected
+// because of goccy.
+func yamlErrors(name string, data []byte, err error) Errors {
 	var msgs []string
 	if te, ok := err.(*yaml.TypeError); ok {
 		msgs = te.Errors
@@ -102,7 +115,29 @@ func yamlErrors(name string, err error) Errors {
 		}
 		out = append(out, Error{File: name, Line: line, Msg: "YAML: " + trimYAMLPrefix(m)})
 	}
+	if len(out) == 1 {
+		if line, msg, ok := syntaxError(data); ok && line >= out[0].Line {
+			out[0] = Error{File: name, Line: line, Msg: "YAML: " + msg}
+		}
+	}
 	return out
+}
+
+// syntaxError locates a syntax error with goccy/go-yaml's parser: its line
+// (from 1) and message. ok is false when that parser finds none (or
+// panics: a config file must never take the process down).
+func syntaxError(data []byte) (line int, msg string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_, err := goccyparser.ParseBytes(data, 0)
+	var se *goccy.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil || se.Token.Position.Line < 1 {
+		return 0, "", false
+	}
+	return se.Token.Position.Line, se.Message, true
 }
 
 func trimYAMLPrefix(m string) string {

@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/headers"
 )
 
@@ -27,19 +28,14 @@ func (c CDN) ProviderNames() []string {
 // Has reports whether provider p is configured.
 func (c CDN) Has(p string) bool { return slices.Contains(c.ProviderNames(), p) }
 
-// cdnHeaderOf is the header a provider reads CDN directives from; "" for
-// Varnish, which the shipped VCL drives with Cache-Control, so that the
-// directives pass through it to the CDN above.
+// cdnHeaderOf is the header a provider reads CDN directives from
+// (cdn.Facts.CacheControlHeader); "" for Varnish.
 func cdnHeaderOf(p string) string {
-	switch p {
-	case ProviderCloudflare:
-		return headers.HeaderCloudflareCacheControl
-	case ProviderFastly:
-		return headers.HeaderSurrogateControl
-	case ProviderVarnish:
-		return ""
+	f, err := cdn.Lookup(p)
+	if err != nil {
+		return headers.DefaultCDNHeader
 	}
-	return headers.DefaultCDNHeader
+	return f.CacheControlHeader
 }
 
 // defaultCDNHeader: the CDN's own header when exactly one CDN (not
@@ -58,8 +54,16 @@ func (c CDN) defaultCDNHeader() string {
 	return headers.DefaultCDNHeader
 }
 
-// purgingProviders are those with a purger and a config section.
-var purgingProviders = []string{ProviderCloudflare, ProviderFastly, ProviderVarnish}
+// purgingProviders are those with a purger, and so a config section.
+func purgingProviders() []string {
+	var out []string
+	for _, p := range cdn.Names() {
+		if f, _ := cdn.Lookup(p); f.Purges {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // providerName checks one provider name at node s; list says it is an
 // item of cdn.providers, where "none" has no meaning.
@@ -117,7 +121,7 @@ func (r *rootDecoder) checkProviders() {
 	if len(c.Providers) > 0 || r.sections["cdn.providers"] != nil {
 		what = fmt.Sprintf("cdn.providers is [%s]", strings.Join(c.Providers, ", "))
 	}
-	for _, p := range purgingProviders {
+	for _, p := range purgingProviders() {
 		if n := r.sections["cdn."+p]; n != nil && !slices.Contains(selected, p) && r.sectionSet["cdn."+p] {
 			r.errorf(n, "cdn.%s is configured but %s", p, what)
 		}

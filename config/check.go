@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
@@ -75,8 +76,6 @@ func (r *rootDecoder) section(key string, _ *yaml.Node) {
 	}
 	r.sections[key] = r.key
 }
-
-var cloudflarePlans = []string{"free", "pro", "business", "enterprise"}
 
 func (r *rootDecoder) cdn(v *yaml.Node) {
 	c := &r.f.CDN
@@ -157,8 +156,8 @@ func (r *rootDecoder) cloudflare(v *yaml.Node) {
 		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.cloudflare.base_url", &cf.BaseURL, "http", "https") }},
 		{"plan", func(v *yaml.Node) {
 			if s, ok := r.scalar(v, "cdn.cloudflare.plan"); ok {
-				if !slices.Contains(cloudflarePlans, s.Value) {
-					r.errorf(s, "cdn.cloudflare.plan: unknown plan %q (%s)", s.Value, strings.Join(cloudflarePlans, ", "))
+				if !slices.Contains(cdn.PlanNames(), s.Value) {
+					r.errorf(s, "cdn.cloudflare.plan: unknown plan %q (%s)", s.Value, strings.Join(cdn.PlanNames(), ", "))
 					return
 				}
 				cf.Plan = s.Value

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/headers"
 )
@@ -158,18 +159,18 @@ type Admin struct {
 	Token Secret
 }
 
-// CDN providers a file may name.
+// CDN providers a file may name (cdn's names).
 const (
-	ProviderNone       = "none"
-	ProviderCloudflare = headers.ProviderCloudflare
-	ProviderFastly     = headers.ProviderFastly
-	ProviderAkamai     = headers.ProviderAkamai
-	ProviderVarnish    = headers.ProviderVarnish
+	ProviderNone       = cdn.None
+	ProviderCloudflare = cdn.Cloudflare
+	ProviderFastly     = cdn.Fastly
+	ProviderAkamai     = cdn.Akamai
+	ProviderVarnish    = cdn.Varnish
 )
 
-// Providers lists the provider names a file may use.
+// Providers lists the provider names a file may use: "none", then cdn's.
 func Providers() []string {
-	return []string{ProviderNone, ProviderCloudflare, ProviderFastly, ProviderAkamai, ProviderVarnish}
+	return append([]string{ProviderNone}, cdn.Names()...)
 }
 
 // CDN configures the CDN in front of the gateway: the tag header format

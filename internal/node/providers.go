@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
@@ -15,9 +16,6 @@ import (
 	"github.com/cachegate/cachegate/purge/fastly"
 	"github.com/cachegate/cachegate/purge/varnish"
 )
-
-// cloudflareFreeURLsPerCall is the Free plan's lower URL limit per call.
-const cloudflareFreeURLsPerCall = 30
 
 // buildProviders turns the file's CDN section into purge providers, one
 // per configured provider that has a purger, in file order; none when no
@@ -66,10 +64,11 @@ func buildProvider(f *config.File, name string, client *http.Client, logger *slo
 		return purge.Provider{}, false, nil
 	case config.ProviderCloudflare:
 		c := f.CDN.Cloudflare
-		var limits purge.Limits
-		if c.Plan == "free" {
-			limits.URLsPerCall = cloudflareFreeURLsPerCall
+		plan, ok := cdn.CloudflarePlan(c.Plan) // "" is cdn.DefaultPlan
+		if !ok {
+			return purge.Provider{}, false, fmt.Errorf("cloudflare: unknown plan %q", c.Plan)
 		}
+		limits := purge.Limits{URLsPerCall: plan.URLsPerCall}
 		p, err := cloudflare.New(cloudflare.Config{
 			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
 			Limits: limits, Logger: logger.With("provider", "cloudflare"),
@@ -77,7 +76,7 @@ func buildProvider(f *config.File, name string, client *http.Client, logger *slo
 		if err != nil {
 			return purge.Provider{}, false, fmt.Errorf("cloudflare: %w", err)
 		}
-		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: planOr(c.Plan)}}, true, nil
+		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: plan.Name}}, true, nil
 	case config.ProviderFastly:
 		c := f.CDN.Fastly
 		p, err := fastly.New(fastly.Config{
@@ -116,13 +115,4 @@ func tagEmitter(f *config.File, logger *slog.Logger, reg prometheus.Registerer) 
 		return nil, fmt.Errorf("CDN tag header: %w", err)
 	}
 	return em, nil
-}
-
-// planOr defaults the Cloudflare plan to the most generous documented
-// bucket: a configured plan is the operator's to state.
-func planOr(p string) string {
-	if p == "" {
-		return "enterprise"
-	}
-	return p
 }

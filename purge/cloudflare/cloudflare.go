@@ -14,6 +14,8 @@ import (
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cloudflare/cloudflare-go/v7/cache"
 	"github.com/cloudflare/cloudflare-go/v7/option"
+
+	"github.com/cachegate/cachegate/cdn"
 )
 
 // Defaults of Config's zero values: Cloudflare's documented per-request
@@ -21,8 +23,8 @@ import (
 const (
 	DefaultName         = "cloudflare"
 	DefaultBaseURL      = "https://api.cloudflare.com/client/v4/"
-	DefaultItemsPerCall = 100
-	DefaultMaxTagLength = 1024
+	DefaultItemsPerCall = cdn.CloudflarePurgeItemsPerCall
+	DefaultMaxTagLength = cdn.CloudflareMaxTagBytes
 	DefaultTimeout      = 30 * time.Second
 )
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/purge"
 )
 
@@ -22,8 +23,8 @@ import (
 const (
 	DefaultName         = "fastly"
 	DefaultBaseURL      = "https://api.fastly.com"
-	DefaultKeysPerCall  = 256
-	DefaultMaxKeyLength = 1024
+	DefaultKeysPerCall  = cdn.FastlyPurgeKeysPerCall
+	DefaultMaxKeyLength = cdn.FastlyMaxKeyBytes
 	DefaultTimeout      = 30 * time.Second
 	// maxBody bounds how much of an answer is read.
 	maxBody = 1 << 20

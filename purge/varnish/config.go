@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 )
@@ -22,7 +23,7 @@ const (
 	DefaultTagsPerCall = 256
 	// DefaultMaxHeaderBytes keeps the xkey-purge header under Varnish's
 	// default http_req_hdr_len (8 KB) with room for the header's name.
-	DefaultMaxHeaderBytes = 8000
+	DefaultMaxHeaderBytes = cdn.VarnishMaxHeaderBytes
 	// DefaultTargetsPerCall is how many URLs, prefixes or hosts one Purge
 	// call takes; each is one BAN request per node.
 	DefaultTargetsPerCall = 32

@@ -288,21 +288,18 @@ func (f *File) Validate() error {
 			}
 		}
 	}
-	if f.Redis.URL != "" {
-		if err := checkURL(string(f.Redis.URL), "redis", "rediss", "unix"); err != nil {
-			add("redis.url: %v", err)
-		}
-		if len(f.Redis.Addrs) > 0 {
-			add("redis: set url or addrs, not both")
-		}
-	}
 	if f.NATS.URL != "" {
 		if err := checkURL(f.NATS.URL, "nats", "tls", "ws", "wss"); err != nil {
 			add("nats.url %q: %v", f.NATS.URL, err)
 		}
 	}
-	for _, msg := range f.NATS.check(true) {
-		add("%s", msg)
+	// Only the settings after overrides tell: the URL may come from
+	// CACHEGATE_NATS_URL.
+	if f.NATS.URL == "" && f.NATS.Conn().HasCredentials() {
+		add("nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
+	}
+	for _, p := range f.packageProblems() {
+		add("%s", p)
 	}
 	f.CDN.validateProviders(add)
 	for _, p := range headers.CheckPolicy(f.Policy()) {

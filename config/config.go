@@ -137,20 +137,6 @@ func (n NATS) Conn() events.ConnConfig {
 	}
 }
 
-// check reports the problems of the NATS settings as one message each;
-// final adds what only the settings after overrides can tell (the URL may
-// come from CACHEGATE_NATS_URL).
-func (n NATS) check(final bool) []string {
-	var out []string
-	c := n.Conn()
-	if err := c.Validate(); err != nil {
-		out = append(out, "nats: "+strings.TrimPrefix(err.Error(), "events: "))
-	}
-	if final && n.URL == "" && c.HasCredentials() {
-		out = append(out, "nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
-	}
-	return out
-}
 
 // Admin configures the admin API.
 type Admin struct {

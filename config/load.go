@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -53,6 +54,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*File,
 	if len(doc.Content) > 0 {
 		r := &rootDecoder{decoder: d, f: f, rules: map[int]*ruleNodes{}}
 		r.decode(doc.Content[0])
+		r.checkPackages()
 		r.checkPolicy()
 		r.checkFile()
 	}
@@ -258,63 +260,33 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 	})
 }
 
+// redis decodes the L2's section; redisstore.Config.Validate checks it.
 func (r *rootDecoder) redis(v *yaml.Node) {
 	rd := &r.f.Redis
-	var urlNode, addrsNode, masterNode *yaml.Node
 	r.mapping(v, "redis", []field{
-		{"url", func(v *yaml.Node) {
-			urlNode = v
-			r.secret(v, "redis.url", &rd.URL)
-			if rd.URL != "" {
-				if err := checkURL(string(rd.URL), "redis", "rediss", "unix"); err != nil {
-					r.errorf(v, "redis.url: %v", err)
-				}
-			}
-		}},
-		{"addrs", func(v *yaml.Node) {
-			addrsNode = v
-			for i, n := range r.list(v, "redis.addrs", &rd.Addrs) {
-				if err := checkAddr(rd.Addrs[i], false); err != nil {
-					r.errorf(n, "redis.addrs: %v", err)
-				}
-			}
-		}},
-		{"master_name", func(v *yaml.Node) { masterNode = v; r.str(v, "redis.master_name", &rd.MasterName) }},
+		{"url", func(v *yaml.Node) { r.secret(v, "redis.url", &rd.URL) }},
+		{"addrs", func(v *yaml.Node) { r.list(v, "redis.addrs", &rd.Addrs) }},
+		{"master_name", func(v *yaml.Node) { r.str(v, "redis.master_name", &rd.MasterName) }},
 		{"username", func(v *yaml.Node) { r.str(v, "redis.username", &rd.Username) }},
 		{"password", func(v *yaml.Node) { r.secret(v, "redis.password", &rd.Password) }},
-		{"db", func(v *yaml.Node) { r.integer(v, "redis.db", 0, 15, &rd.DB) }},
+		{"db", func(v *yaml.Node) { r.integer(v, "redis.db", math.MinInt32, math.MaxInt32, &rd.DB) }},
 		{"tls", func(v *yaml.Node) { r.boolean(v, "redis.tls", &rd.TLS) }},
 		{"key_prefix", func(v *yaml.Node) { r.str(v, "redis.key_prefix", &rd.KeyPrefix) }},
 	})
-	if urlNode != nil && addrsNode != nil && rd.URL != "" && len(rd.Addrs) > 0 {
-		r.errorf(addrsNode, "redis: set url (one server) or addrs (cluster or sentinel), not both")
-	}
-	if masterNode != nil && len(rd.Addrs) == 0 {
-		r.errorf(masterNode, "redis.master_name needs the sentinel addresses in redis.addrs")
-	}
 }
 
 func (r *rootDecoder) nats(v *yaml.Node) {
 	n := &r.f.NATS
-	// cred is the last credential key, where a bad combination is shown.
-	var embedded, cred *yaml.Node
-	credential := func(fn func(v *yaml.Node)) func(v *yaml.Node) {
-		return func(v *yaml.Node) { cred = r.key; fn(v) }
-	}
+	var embedded *yaml.Node
 	r.mapping(v, "nats", []field{
 		{"url", func(v *yaml.Node) { r.url(v, "nats.url", &n.URL, "nats", "tls", "ws", "wss") }},
-		{"credentials", credential(func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) })},
-		{"token", credential(func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) })},
-		{"user", credential(func(v *yaml.Node) { r.str(v, "nats.user", &n.User) })},
-		{"password", credential(func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) })},
-		{"nkey_seed", credential(func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) })},
+		{"credentials", func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) }},
+		{"token", func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) }},
+		{"user", func(v *yaml.Node) { r.str(v, "nats.user", &n.User) }},
+		{"password", func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) }},
+		{"nkey_seed", func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) }},
 		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 	})
-	if cred != nil {
-		for _, msg := range n.check(false) {
-			r.errorf(cred, "%s", msg)
-		}
-	}
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")
 	}

@@ -198,11 +198,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 		return err
 	}
 	if f.Redis.Enabled() {
-		rc := redisstore.Config{
-			URL: string(f.Redis.URL), Addrs: f.Redis.Addrs, MasterName: f.Redis.MasterName,
-			Username: f.Redis.Username, Password: string(f.Redis.Password), DB: f.Redis.DB,
-			TLS: f.Redis.TLS, Prefix: f.Redis.KeyPrefix,
-		}
+		rc := f.Redis.Store()
 		rdb, err := redisstore.NewClient(rc)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)

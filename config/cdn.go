@@ -141,8 +141,9 @@ func (r *rootDecoder) checkProviders() {
 	}
 }
 
-// missingFor lists what provider p lacks to purge: its zones, services or
-// URLs, and its API token.
+// missingFor lists what provider p lacks to purge: its zones or services,
+// which name the purge's targets (purge.Provider.Zone). What the purger
+// itself needs (its token, Varnish's URLs) its Config.Validate reports.
 func missingFor(c CDN, p string) []string {
 	var out []string
 	switch p {
@@ -150,19 +151,9 @@ func missingFor(c CDN, p string) []string {
 		if c.Cloudflare.Zone == "" && len(c.Cloudflare.Zones) == 0 {
 			out = append(out, "cdn.cloudflare.zone or cdn.cloudflare.zones")
 		}
-		if c.Cloudflare.APIToken == "" {
-			out = append(out, "cdn.cloudflare.api_token")
-		}
 	case ProviderFastly:
 		if c.Fastly.ServiceID == "" && len(c.Fastly.Services) == 0 {
 			out = append(out, "cdn.fastly.service_id or cdn.fastly.services")
-		}
-		if c.Fastly.APIToken == "" {
-			out = append(out, "cdn.fastly.api_token")
-		}
-	case ProviderVarnish:
-		if len(c.Varnish.URLs) == 0 {
-			out = append(out, "cdn.varnish.urls")
 		}
 	}
 	return out

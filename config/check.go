@@ -153,7 +153,7 @@ func (r *rootDecoder) cloudflare(v *yaml.Node) {
 	}
 	r.mapping(v, "cdn.cloudflare", []field{
 		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.cloudflare.api_token", &cf.APIToken) }},
-		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.cloudflare.base_url", &cf.BaseURL, "http", "https") }},
+		{"base_url", func(v *yaml.Node) { r.str(v, "cdn.cloudflare.base_url", &cf.BaseURL) }},
 		{"plan", func(v *yaml.Node) {
 			if s, ok := r.scalar(v, "cdn.cloudflare.plan"); ok {
 				if !slices.Contains(cdn.PlanNames(), s.Value) {
@@ -182,7 +182,7 @@ func (r *rootDecoder) fastly(v *yaml.Node) {
 	fs := &r.f.CDN.Fastly
 	r.mapping(v, "cdn.fastly", []field{
 		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.fastly.api_token", &fs.APIToken) }},
-		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.fastly.base_url", &fs.BaseURL, "http", "https") }},
+		{"base_url", func(v *yaml.Node) { r.str(v, "cdn.fastly.base_url", &fs.BaseURL) }},
 		{"service_id", func(v *yaml.Node) { r.str(v, "cdn.fastly.service_id", &fs.ServiceID) }},
 		{"services", func(v *yaml.Node) {
 			for t, n := range r.strMap(v, "cdn.fastly.services", &fs.Services) {
@@ -196,13 +196,7 @@ func (r *rootDecoder) fastly(v *yaml.Node) {
 func (r *rootDecoder) varnish(v *yaml.Node) {
 	vn := &r.f.CDN.Varnish
 	r.mapping(v, "cdn.varnish", []field{
-		{"urls", func(v *yaml.Node) {
-			for i, n := range r.list(v, "cdn.varnish.urls", &vn.URLs) {
-				if err := checkURL(vn.URLs[i], "http", "https"); err != nil {
-					r.errorf(n, "cdn.varnish.urls %q: %v", vn.URLs[i], err)
-				}
-			}
-		}},
+		{"urls", func(v *yaml.Node) { r.list(v, "cdn.varnish.urls", &vn.URLs) }},
 		{"soft", func(v *yaml.Node) { r.boolean(v, "cdn.varnish.soft", &vn.Soft) }},
 		{"timeout", func(v *yaml.Node) { r.duration(v, "cdn.varnish.timeout", &vn.Timeout) }},
 	})

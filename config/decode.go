@@ -35,16 +35,16 @@ type decoder struct {
 	hints map[[2]string]string
 	// at is the node of every key and list item decoded, by its path
 	// ("redis.addrs[1]"), to place the problems packages report.
-	at map[string]*yaml.Node
+	written map[string]*yaml.Node
 }
 
 // remember records n as the node of path.
 func (d *decoder) remember(path string, n *yaml.Node) {
-	if d.at == nil {
-		d.at = map[string]*yaml.Node{}
+	if d.written == nil {
+		d.written = map[string]*yaml.Node{}
 	}
-	if _, ok := d.at[path]; !ok {
-		d.at[path] = n
+	if _, ok := d.written[path]; !ok {
+		d.written[path] = n
 	}
 }
 

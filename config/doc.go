@@ -149,6 +149,18 @@
 // respect or override; a targeted field that is not a field name, or is
 // Cache-Control.
 //
+// # Who decides
+//
+// A rule about a setting lives once, in the package whose Config the
+// setting feeds: redisstore.Config, events.ConnConfig and the purgers'
+// Configs (cloudflare, fastly, varnish) validate themselves and name the
+// setting at fault (internal/setting); Load converts the sections with the
+// same functions the assembly uses (Redis.Store, CDN.Purgers) and places
+// each problem on its setting's line, or on the line that selects the
+// provider when the setting is missing. What no package owns (which
+// sections go together, the provider names, the policy's placement)
+// stays here.
+//
 // # What Load warns about
 //
 // File.Warnings (check-config prints them and still succeeds) name a rule's

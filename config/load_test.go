@@ -175,6 +175,8 @@ func TestParseErrors(t *testing.T) {
 		{"zone tenant", "cdn:\n  provider: cloudflare\n  cloudflare:\n    zones:\n      ACME: 0123456789abcdef0123456789abcdef\n", []string{"5: cdn.cloudflare.zones: invalid invalidation request: tenant \"ACME\""}},
 		{"cloudflare plan", "cdn:\n  provider: cloudflare\n  cloudflare:\n    zone: 0123456789abcdef0123456789abcdef\n    plan: gold\n", []string{`5: cdn.cloudflare.plan: unknown plan "gold"`}},
 		{"section without provider", "cdn:\n  fastly:\n    service_id: x\n", []string{`2: cdn.fastly is configured but cdn.provider is "none"`}},
+		{"varnish second url", "cdn:\n  provider: varnish\n  varnish:\n    urls:\n      - http://a:1\n      - ftp://b\n", []string{`6: cdn.varnish.urls[1]: node URL "ftp://b": need http://host:port`}},
+		{"fastly base url", "cdn:\n  provider: fastly\n  fastly:\n    api_token: t\n    service_id: s\n    base_url: api.fastly.com\n", []string{`6: cdn.fastly.base_url: "api.fastly.com" is not an http(s) URL`}},
 		{"varnish url", "cdn:\n  provider: varnish\n  varnish:\n    urls: [\"varnish:6081\"]\n", []string{"4: cdn.varnish.urls"}},
 		{"cdn header", "cdn:\n  header: Cache-Control\ndefault:\n  cdn: max-age=1\n", []string{"2: cdn.header: CDN directives cannot go in Cache-Control"}},
 		{"cdn host", "cdn:\n  hosts:\n    acme: https://acme.example\n", []string{"3: cdn.hosts"}},
@@ -411,7 +413,7 @@ func TestValidateAfterOverrides(t *testing.T) {
 	}
 	f.CDN.Fastly.APIToken = "" // as if changed in code after loading
 	err = f.Validate()
-	if err == nil || !strings.Contains(err.Error(), "origin is required") || !strings.Contains(err.Error(), "provider fastly needs cdn.fastly.api_token") {
+	if err == nil || !strings.Contains(err.Error(), "origin is required") || !strings.Contains(err.Error(), "cdn.fastly.api_token: an API token") {
 		t.Errorf("Validate = %v", err)
 	}
 	f.Origin = "http://127.0.0.1:8081"

@@ -5,8 +5,13 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/internal/setting"
+	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/purge/cloudflare"
+	"github.com/cachegate/cachegate/purge/fastly"
+	"github.com/cachegate/cachegate/purge/varnish"
 )
 
 // This file turns the file's sections into the Configs of the packages
@@ -22,6 +27,35 @@ func (r Redis) Store() redisstore.Config {
 		Username: r.Username, Password: string(r.Password), DB: r.DB,
 		TLS: r.TLS, Prefix: r.KeyPrefix,
 	}
+}
+
+// Purgers are the configs of the selected providers' purgers, by provider;
+// the assembly adds the HTTP client, logger and registerer.
+type Purgers struct {
+	Cloudflare *cloudflare.Config
+	Fastly     *fastly.Config
+	Varnish    *varnish.Config
+}
+
+// Purgers converts the sections of the selected providers that purge. A
+// Cloudflare plan sets the URLs of one call (cdn.Plan); an unknown plan
+// keeps the default, and is reported by Load and the rate limiter.
+func (c CDN) Purgers() Purgers {
+	var out Purgers
+	if c.Has(ProviderCloudflare) {
+		plan, _ := cdn.CloudflarePlan(c.Cloudflare.Plan)
+		out.Cloudflare = &cloudflare.Config{
+			APIToken: string(c.Cloudflare.APIToken), BaseURL: c.Cloudflare.BaseURL,
+			Limits: purge.Limits{URLsPerCall: plan.URLsPerCall},
+		}
+	}
+	if c.Has(ProviderFastly) {
+		out.Fastly = &fastly.Config{APIToken: string(c.Fastly.APIToken), BaseURL: c.Fastly.BaseURL}
+	}
+	if c.Has(ProviderVarnish) {
+		out.Varnish = &varnish.Config{URLs: c.Varnish.URLs, Soft: c.Varnish.Soft, Timeout: c.Varnish.Timeout}
+	}
+	return out
 }
 
 // problem is one package's complaint about a setting at path (the
@@ -54,6 +88,16 @@ func (f *File) packageProblems() []problem {
 		}
 	}
 	add("nats", f.NATS.Conn().Validate())
+	ps := f.CDN.Purgers()
+	if ps.Cloudflare != nil {
+		add("cdn.cloudflare", ps.Cloudflare.Validate())
+	}
+	if ps.Fastly != nil {
+		add("cdn.fastly", ps.Fastly.Validate())
+	}
+	if ps.Varnish != nil {
+		add("cdn.varnish", ps.Varnish.Validate())
+	}
 	return out
 }
 
@@ -61,7 +105,7 @@ func (f *File) packageProblems() []problem {
 // that was written ("redis.addrs[1]", then "redis.addrs", then "redis").
 func (d *decoder) nodeOf(path string) (line int, found bool) {
 	for p := path; p != ""; {
-		if n := d.at[p]; n != nil {
+		if n := d.written[p]; n != nil {
 			return n.Line, true
 		}
 		i := strings.LastIndexAny(p, ".[")
@@ -70,7 +114,7 @@ func (d *decoder) nodeOf(path string) (line int, found bool) {
 		}
 		p = p[:i]
 	}
-	if n := d.at["config."+path[:strings.IndexAny(path+".", ".[")]]; n != nil {
+	if n := d.written["config."+path[:strings.IndexAny(path+".", ".[")]]; n != nil {
 		return n.Line, true
 	}
 	return 1, false
@@ -79,7 +123,14 @@ func (d *decoder) nodeOf(path string) (line int, found bool) {
 // checkPackages places each package's problems on their settings' lines.
 func (r *rootDecoder) checkPackages() {
 	for _, p := range r.f.packageProblems() {
-		line, _ := r.nodeOf(p.path)
+		line, found := r.nodeOf(p.path)
+		// A provider's setting that is missing is shown on the line
+		// that selects the provider.
+		if section, _, ok := strings.Cut(strings.TrimPrefix(p.path, "cdn."), "."); ok && strings.HasPrefix(p.path, "cdn.") {
+			if at := r.providerAt[section]; at != nil && (!found || r.written[p.path] == nil) {
+				line = at.Line
+			}
+		}
 		r.errs = append(r.errs, Error{File: r.file, Line: line, Msg: p.String()})
 	}
 }

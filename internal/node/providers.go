@@ -56,9 +56,11 @@ func orderLayers(ps []purge.Provider) {
 	}
 }
 
-// buildProvider builds one provider; ok is false for a provider with no
-// purger (Akamai selects only the tag header format).
+// buildProvider builds one provider from its purger's config
+// (config.CDN.Purgers); ok is false for a provider with no purger (Akamai
+// selects only the tag header format).
 func buildProvider(f *config.File, name string, client *http.Client, logger *slog.Logger, reg prometheus.Registerer) (purge.Provider, bool, error) {
+	ps := f.CDN.Purgers()
 	switch name {
 	case config.ProviderAkamai:
 		return purge.Provider{}, false, nil
@@ -68,36 +70,31 @@ func buildProvider(f *config.File, name string, client *http.Client, logger *slo
 		if !ok {
 			return purge.Provider{}, false, fmt.Errorf("cloudflare: unknown plan %q", c.Plan)
 		}
-		limits := purge.Limits{URLsPerCall: plan.URLsPerCall}
-		p, err := cloudflare.New(cloudflare.Config{
-			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
-			Limits: limits, Logger: logger.With("provider", "cloudflare"),
-		})
+		pc := *ps.Cloudflare
+		pc.HTTPClient, pc.Logger = client, logger.With("provider", "cloudflare")
+		p, err := cloudflare.New(pc)
 		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("cloudflare: %w", err)
+			return purge.Provider{}, false, err
 		}
 		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: plan.Name}}, true, nil
 	case config.ProviderFastly:
 		c := f.CDN.Fastly
-		p, err := fastly.New(fastly.Config{
-			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
-			Logger: logger.With("provider", "fastly"),
-		})
+		pc := *ps.Fastly
+		pc.HTTPClient, pc.Logger = client, logger.With("provider", "fastly")
+		p, err := fastly.New(pc)
 		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("fastly: %w", err)
+			return purge.Provider{}, false, err
 		}
 		return purge.Provider{Purger: p, Zone: c.ServiceID, Zones: c.Services, Soft: c.SoftPurge}, true, nil
 	case config.ProviderVarnish:
-		c := f.CDN.Varnish
-		p, err := varnish.New(varnish.Config{
-			URLs: c.URLs, Soft: c.Soft, Timeout: c.Timeout,
-			Logger: logger.With("provider", "varnish"), Registerer: reg,
-		})
+		pc := *ps.Varnish
+		pc.Logger, pc.Registerer = logger.With("provider", "varnish"), reg
+		p, err := varnish.New(pc)
 		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("varnish: %w", err)
+			return purge.Provider{}, false, err
 		}
 		// Varnish nodes are the zone: one shared cache for every tenant.
-		return purge.Provider{Purger: p, Zone: "varnish", Soft: c.Soft}, true, nil
+		return purge.Provider{Purger: p, Zone: "varnish", Soft: pc.Soft}, true, nil
 	}
 	return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 )
@@ -250,15 +251,14 @@ func (r *rootDecoder) checkFile() {
 		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
 	}
 	if n := r.top["cache_name"]; n != nil && f.CacheName != "" {
-		for i := 0; i < len(f.CacheName); i++ {
-			if c := f.CacheName[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-				r.errorf(n, "cache_name %q must be a token (letters, digits, - . _)", f.CacheName)
-				break
-			}
+		if err := gateway.CheckCacheName(f.CacheName); err != nil {
+			r.errorf(n, "cache_name: %v", err)
 		}
 	}
-	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil && strings.ContainsAny(*f.ServerHeader, "\r\n") {
-		r.errorf(n, "server_header must be one line")
+	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil {
+		if err := gateway.CheckServerHeader(*f.ServerHeader); err != nil {
+			r.errorf(n, "server_header: %v", err)
+		}
 	}
 }
 

@@ -137,7 +137,6 @@ func (n NATS) Conn() events.ConnConfig {
 	}
 }
 
-
 // Admin configures the admin API.
 type Admin struct {
 	// Token is the bearer token; empty: the command generates one (or

@@ -184,7 +184,10 @@ func TestParseErrors(t *testing.T) {
 		{"event type missing", "events:\n  rules:\n    - tags: [x]\n", []string{"3: events.rules[0]: type is required"}},
 		{"event type twice", "events:\n  rules:\n    - type: a\n      tags: [x]\n    - type: a\n      tags: [y]\n", []string{`5: events.rules[1]: type "a" already has a rule`}},
 		{"event replace nothing", "events:\n  rules:\n    - type: a\n      replace_default: true\n", []string{"4: events.rules[0]: replace_default with no tags"}},
-		{"cache name", "cache_name: \"my cache\"\n", []string{"1: cache_name \"my cache\" must be a token"}},
+		{"cache name", "cache_name: \"my cache\"\n", []string{`1: cache_name: "my cache" must be a token starting with a letter`}},
+		{"cache name not a Via token", "cache_name: edge:1\n", []string{`1: cache_name: "edge:1" must be a token starting with a letter`}},
+		{"cache name digit first", "cache_name: 1edge\n", []string{`1: cache_name: "1edge" must be a token starting with a letter`}},
+		{"server header two lines", "server_header: \"a\\nb\"\n", []string{`1: server_header: "a\nb" must be one line`}},
 		{"many errors, line order", "listn: 1\nl1:\n  max_bytes: x\ncdn:\n  provider: nope\n",
 			[]string{"1: config: unknown key", "3: l1.max_bytes", "5: cdn.provider"}},
 	}

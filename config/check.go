@@ -247,6 +247,10 @@ func (r *rootDecoder) events(v *yaml.Node) {
 // checkFile runs the checks that span sections.
 func (r *rootDecoder) checkFile() {
 	f := r.f
+	if n := r.top["data_dir"]; n != nil && f.DataDir != "" && f.NATS.URL != "" {
+		// Otherwise accepted and ignored: data_dir holds nothing else.
+		r.errorf(n, "data_dir holds the embedded NATS server's data, which is not started when nats.url is set")
+	}
 	if f.Listen != "" && f.Listen == f.AdminListen {
 		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
 	}

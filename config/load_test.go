@@ -131,6 +131,8 @@ func TestParseErrors(t *testing.T) {
 		{"redis sentinel", "redis:\n  master_name: m\n", []string{"2: redis.master_name: needs"}},
 		{"redis addr", "redis:\n  addrs: [a:6379, b]\n", []string{`2: redis.addrs[1]: address "b" is not host:port`}},
 		{"nats url", "nats:\n  url: http://x\n", []string{"2: nats.url"}},
+		{"data_dir with nats url", "data_dir: /var/lib/cg\nnats:\n  url: nats://x:4222\n", []string{"1: data_dir holds the embedded NATS server's data"}},
+		{"data_dir after nats url", "nats:\n  url: nats://x:4222\ndata_dir: /var/lib/cg\n", []string{"3: data_dir holds the embedded NATS server's data"}},
 		{"nats both", "nats:\n  url: nats://x:4222\n  embedded_listen: 127.0.0.1:4222\n", []string{"3: nats.embedded_listen configures"}},
 		{"nats user without password", "nats:\n  url: nats://x:4222\n  user: app\n", []string{"3: nats.user: NATS user and password go together"}},
 		{"nats two credentials", "nats:\n  url: nats://x:4222\n  token: t\n  nkey_seed: /x.nk\n", []string{"4: nats.nkey_seed: NATS credentials: choose one of token, nkey seed"}},

@@ -2,10 +2,16 @@ package config
 
 import (
 	"errors"
+	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 
 	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/events/natsserver"
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/purge"
@@ -27,6 +33,77 @@ func (r Redis) Store() redisstore.Config {
 		Username: r.Username, Password: string(r.Password), DB: r.DB,
 		TLS: r.TLS, Prefix: r.KeyPrefix,
 	}
+}
+
+// Gateway is the gateway's config from the file's settings; the assembly
+// adds the stores, the policy, the tag emitter and what only it has
+// (stats, logger, metrics). Origin is nil when the file has none.
+func (f *File) Gateway() gateway.Config {
+	var origin *url.URL
+	if f.Origin != "" {
+		origin, _ = url.Parse(f.Origin) // checked by Load and Validate
+	}
+	return gateway.Config{
+		Origin:         origin,
+		CacheName:      f.CacheNameOrDefault(),
+		SessionCookies: f.SessionCookies,
+		MaxObjectSize:  f.Limits.MaxObjectSize,
+		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
+		OriginTimeout:  f.Limits.OriginTimeout,
+		Heuristic:      f.Cache.HeuristicFreshness,
+		Keep:           f.Cache.Keep,
+		TargetedFields: f.Cache.TargetedFields,
+		ServerHeader:   f.ServerHeader,
+		Via:            f.Via == nil || *f.Via,
+	}
+}
+
+// Store is the L1's config.
+func (l L1) Store() memstore.Config { return memstore.Config{MaxBytes: l.MaxBytes} }
+
+// Embedded is the embedded NATS server's config, under dir (DataDir, or a
+// temporary directory the assembly makes when it is empty).
+func (f *File) Embedded(dir string) natsserver.Config {
+	return natsserver.Config{Listen: f.NATS.EmbeddedListen, StoreDir: filepath.Join(dir, "nats")}
+}
+
+// Mapper returns the event mapper's rules.
+func (e Events) Mapper() []events.Rule {
+	out := make([]events.Rule, len(e.Rules))
+	for i, r := range e.Rules {
+		out[i] = events.Rule(r)
+	}
+	return out
+}
+
+// Dispatcher is the purge dispatcher's config without its providers (the
+// assembly builds them: Purgers, Target) and what only it has.
+func (c CDN) Dispatcher() purge.DispatcherConfig {
+	return purge.DispatcherConfig{
+		Hosts: c.Hosts, Window: c.CoalesceWindow,
+		BackoffBase: c.RetryBackoff, BackoffMax: c.RetryBackoffMax, CallTimeout: c.CallTimeout,
+	}
+}
+
+// Target is what the dispatcher knows of provider name besides its
+// purger: the zones or services per tenant, soft purges and the rate
+// limit. The zero Provider for one without a purger.
+func (c CDN) Target(name string) purge.Provider {
+	switch name {
+	case ProviderCloudflare:
+		plan, ok := cdn.CloudflarePlan(c.Cloudflare.Plan)
+		rate := purge.RateLimit{Plan: plan.Name}
+		if !ok {
+			rate.Plan = c.Cloudflare.Plan // the rate limiter reports it
+		}
+		return purge.Provider{Zone: c.Cloudflare.Zone, Zones: c.Cloudflare.Zones, Rate: rate}
+	case ProviderFastly:
+		return purge.Provider{Zone: c.Fastly.ServiceID, Zones: c.Fastly.Services, Soft: c.Fastly.SoftPurge}
+	case ProviderVarnish:
+		// Varnish nodes are the zone: one shared cache for every tenant.
+		return purge.Provider{Zone: ProviderVarnish, Soft: c.Varnish.Soft}
+	}
+	return purge.Provider{}
 }
 
 // Purgers are the configs of the selected providers' purgers, by provider;

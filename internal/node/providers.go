@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
@@ -57,46 +56,33 @@ func orderLayers(ps []purge.Provider) {
 }
 
 // buildProvider builds one provider from its purger's config
-// (config.CDN.Purgers); ok is false for a provider with no purger (Akamai
-// selects only the tag header format).
+// (config.CDN.Purgers) and targets (config.CDN.Target); ok is false for a
+// provider with no purger (Akamai selects only the tag header format).
 func buildProvider(f *config.File, name string, client *http.Client, logger *slog.Logger, reg prometheus.Registerer) (purge.Provider, bool, error) {
-	ps := f.CDN.Purgers()
+	ps, pv := f.CDN.Purgers(), f.CDN.Target(name)
+	var err error
 	switch name {
 	case config.ProviderAkamai:
 		return purge.Provider{}, false, nil
 	case config.ProviderCloudflare:
-		c := f.CDN.Cloudflare
-		plan, ok := cdn.CloudflarePlan(c.Plan) // "" is cdn.DefaultPlan
-		if !ok {
-			return purge.Provider{}, false, fmt.Errorf("cloudflare: unknown plan %q", c.Plan)
-		}
 		pc := *ps.Cloudflare
 		pc.HTTPClient, pc.Logger = client, logger.With("provider", "cloudflare")
-		p, err := cloudflare.New(pc)
-		if err != nil {
-			return purge.Provider{}, false, err
-		}
-		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: plan.Name}}, true, nil
+		pv.Purger, err = cloudflare.New(pc)
 	case config.ProviderFastly:
-		c := f.CDN.Fastly
 		pc := *ps.Fastly
 		pc.HTTPClient, pc.Logger = client, logger.With("provider", "fastly")
-		p, err := fastly.New(pc)
-		if err != nil {
-			return purge.Provider{}, false, err
-		}
-		return purge.Provider{Purger: p, Zone: c.ServiceID, Zones: c.Services, Soft: c.SoftPurge}, true, nil
+		pv.Purger, err = fastly.New(pc)
 	case config.ProviderVarnish:
 		pc := *ps.Varnish
 		pc.Logger, pc.Registerer = logger.With("provider", "varnish"), reg
-		p, err := varnish.New(pc)
-		if err != nil {
-			return purge.Provider{}, false, err
-		}
-		// Varnish nodes are the zone: one shared cache for every tenant.
-		return purge.Provider{Purger: p, Zone: "varnish", Soft: pc.Soft}, true, nil
+		pv.Purger, err = varnish.New(pc)
+	default:
+		return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
 	}
-	return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
+	if err != nil {
+		return purge.Provider{}, false, err
+	}
+	return pv, true, nil
 }
 
 // tagEmitter writes each configured provider's tag header on public

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,36 +33,10 @@ func checkAddr(s string, listen bool) error {
 	return nil
 }
 
-// checkURL checks an absolute URL with one of schemes.
-func checkURL(s string, schemes ...string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		// url.Parse's error repeats the URL, which may hold a password.
-		return fmt.Errorf("not a valid URL")
-	}
-	if !slices.Contains(schemes, u.Scheme) {
-		return fmt.Errorf("URL scheme must be %s, got %q", strings.Join(schemes, ", "), u.Scheme)
-	}
-	if u.Host == "" && u.Scheme != "unix" {
-		return fmt.Errorf("URL has no host")
-	}
-	return nil
-}
-
 func (r *rootDecoder) addr(v *yaml.Node, what string, dst *string) {
 	if s, ok := r.scalar(v, what); ok {
 		if err := checkAddr(s.Value, true); err != nil {
 			r.errorf(s, "%s: %v", what, err)
-			return
-		}
-		*dst = s.Value
-	}
-}
-
-func (r *rootDecoder) url(v *yaml.Node, what string, dst *string, schemes ...string) {
-	if s, ok := r.scalar(v, what); ok {
-		if err := checkURL(s.Value, schemes...); err != nil {
-			r.errorf(s, "%s %q: %v", what, s.Value, err)
 			return
 		}
 		*dst = s.Value
@@ -247,6 +220,11 @@ func (r *rootDecoder) events(v *yaml.Node) {
 // checkFile runs the checks that span sections.
 func (r *rootDecoder) checkFile() {
 	f := r.f
+	if n := r.top["origin"]; n != nil && f.Origin != "" {
+		if _, err := gateway.ParseOrigin(f.Origin); err != nil {
+			r.errorf(n, "origin %v", err)
+		}
+	}
 	if n := r.top["data_dir"]; n != nil && f.DataDir != "" && f.NATS.URL != "" {
 		// Otherwise accepted and ignored: data_dir holds nothing else.
 		r.errorf(n, "data_dir holds the embedded NATS server's data, which is not started when nats.url is set")
@@ -276,19 +254,14 @@ func (f *File) Validate() error {
 	add := func(format string, a ...any) { errs = append(errs, Error{File: name, Msg: fmt.Sprintf(format, a...)}) }
 	if f.Origin == "" {
 		add("origin is required (origin: in the file, --origin or CACHEGATE_ORIGIN)")
-	} else if err := checkURL(f.Origin, "http", "https"); err != nil {
-		add("origin %q: %v", f.Origin, err)
+	} else if _, err := gateway.ParseOrigin(f.Origin); err != nil {
+		add("origin %v", err)
 	}
-	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
+	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen} {
 		if a != "" {
 			if err := checkAddr(a, true); err != nil {
 				add("%s: %v", what, err)
 			}
-		}
-	}
-	if f.NATS.URL != "" {
-		if err := checkURL(f.NATS.URL, "nats", "tls", "ws", "wss"); err != nil {
-			add("nats.url %q: %v", f.NATS.URL, err)
 		}
 	}
 	// Only the settings after overrides tell: the URL may come from

@@ -200,7 +200,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 	r.mapping(root, "config", []field{
 		r.at("listen", func(v *yaml.Node) { r.addr(v, "listen", &f.Listen) }),
 		r.at("admin_listen", func(v *yaml.Node) { r.addr(v, "admin_listen", &f.AdminListen) }),
-		r.at("origin", func(v *yaml.Node) { r.url(v, "origin", &f.Origin, "http", "https") }),
+		r.at("origin", func(v *yaml.Node) { r.str(v, "origin", &f.Origin) }),
 		r.at("cache_name", func(v *yaml.Node) { r.str(v, "cache_name", &f.CacheName) }),
 		r.at("data_dir", func(v *yaml.Node) { r.str(v, "data_dir", &f.DataDir) }),
 		r.at("session_cookies", func(v *yaml.Node) { r.cookies = r.list(v, "session_cookies", &f.SessionCookies) }),
@@ -279,13 +279,13 @@ func (r *rootDecoder) nats(v *yaml.Node) {
 	n := &r.f.NATS
 	var embedded *yaml.Node
 	r.mapping(v, "nats", []field{
-		{"url", func(v *yaml.Node) { r.url(v, "nats.url", &n.URL, "nats", "tls", "ws", "wss") }},
+		{"url", func(v *yaml.Node) { r.str(v, "nats.url", &n.URL) }},
 		{"credentials", func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) }},
 		{"token", func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) }},
 		{"user", func(v *yaml.Node) { r.str(v, "nats.user", &n.User) }},
 		{"password", func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) }},
 		{"nkey_seed", func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) }},
-		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
+		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.str(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 	})
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")

@@ -111,7 +111,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad address", "listen: localhost\n", []string{"1: listen: address \"localhost\" must be host:port"}},
 		{"bad port", "admin_listen: 127.0.0.1:99999\n", []string{"1: admin_listen: address"}},
 		{"same address", "listen: 127.0.0.1:8080\nadmin_listen: 127.0.0.1:8080\n", []string{"2: admin_listen is the same address"}},
-		{"origin scheme", "origin: ftp://x\n", []string{`1: origin "ftp://x": URL scheme must be http, https`}},
+		{"origin scheme", "origin: ftp://x\n", []string{`1: origin "ftp://x": URL scheme must be http or https, got "ftp"`}},
 		{"origin relative", "origin: /x\n", []string{"1: origin"}},
 		{"origin no value", "origin:\n", []string{"1: origin has no value"}},
 		{"wrong type list", "origin: [a]\n", []string{"1: origin must be a single value, got a list"}},

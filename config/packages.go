@@ -41,7 +41,7 @@ func (r Redis) Store() redisstore.Config {
 func (f *File) Gateway() gateway.Config {
 	var origin *url.URL
 	if f.Origin != "" {
-		origin, _ = url.Parse(f.Origin) // checked by Load and Validate
+		origin, _ = gateway.ParseOrigin(f.Origin) // checked by Load and Validate
 	}
 	return gateway.Config{
 		Origin:         origin,
@@ -150,8 +150,10 @@ func (f *File) packageProblems() []problem {
 	add := func(section string, err error) {
 		for _, fe := range setting.All(err) {
 			path := section
-			if fe.Field != "" {
+			if fe.Field != "" && path != "" {
 				path += "." + fe.Field
+			} else if fe.Field != "" {
+				path = fe.Field
 			}
 			out = append(out, problem{path, fe.Err})
 		}
@@ -165,6 +167,9 @@ func (f *File) packageProblems() []problem {
 		}
 	}
 	add("nats", f.NATS.Conn().Validate())
+	if f.NATS.URL == "" {
+		add("", f.Embedded(f.DataDir).Validate())
+	}
 	ps := f.CDN.Purgers()
 	if ps.Cloudflare != nil {
 		add("cdn.cloudflare", ps.Cloudflare.Validate())

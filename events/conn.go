@@ -81,6 +81,9 @@ func (c ConnConfig) Validate() error {
 			// url.Parse's error repeats the URL, which may hold a password.
 			return fmt.Errorf("events: %w", setting.Errorf("url", "NATS URL is not a valid URL"))
 		}
+		if u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
+			return fmt.Errorf("events: %w", setting.Errorf("url", "NATS URL %s: need nats://, tls://, ws:// or wss:// and a host", u.Redacted()))
+		}
 		if u.User != nil && len(methods) > 0 {
 			return fmt.Errorf("events: %w", setting.Errorf(keys[0], "NATS URL %s carries credentials and %s is set too: keep one", u.Redacted(), methods[0]))
 		}

@@ -142,10 +142,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Origin == nil:
 		return errors.New("gateway: Origin is required")
-	case c.Origin.Scheme != "http" && c.Origin.Scheme != "https":
-		return fmt.Errorf("gateway: Origin %q: scheme must be http or https", c.Origin.Redacted())
-	case c.Origin.Host == "":
-		return fmt.Errorf("gateway: Origin %q has no host", c.Origin.Redacted())
+	case checkOrigin(c.Origin) != nil:
+		return fmt.Errorf("gateway: Origin: %w", checkOrigin(c.Origin))
 	case c.L1 == nil:
 		return errors.New("gateway: L1 is required")
 	case c.MaxObjectSize < 0:
@@ -174,6 +172,30 @@ func (c Config) Validate() error {
 		if name == "" || strings.ContainsAny(name, " ;=,") {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
 		}
+	}
+	return nil
+}
+
+// ParseOrigin parses an origin's base URL as Config.Origin takes it (the
+// config file's origin is checked here too).
+func ParseOrigin(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Parse's error repeats the URL, which may hold a password.
+		return nil, errors.New("not a valid URL")
+	}
+	if err := checkOrigin(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func checkOrigin(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: URL scheme must be http or https, got %q", u.Redacted(), u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q: URL has no host", u.Redacted())
 	}
 	return nil
 }

@@ -169,7 +169,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, name := range c.SessionCookies {
-		if name == "" || strings.ContainsAny(name, " ;=,") {
+		if !headers.ValidCookieName(name) {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
 		}
 	}
@@ -253,7 +253,7 @@ func (c Config) withDefaults() Config {
 		c.Keep = DefaultKeep
 	}
 	if c.SessionCookies == nil {
-		c.SessionCookies = []string{"sessionid", "session"}
+		c.SessionCookies = headers.DefaultSessionCookies()
 	}
 	if c.Policy == nil {
 		c.Policy = DefaultPolicy{SessionCookies: c.SessionCookies}

@@ -10,7 +10,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachegate/cachegate/cdn"
-	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
@@ -176,6 +175,7 @@ func (r *rootDecoder) varnish(v *yaml.Node) {
 	})
 }
 
+// events decodes the event rules; events.ValidateRules checks them.
 func (r *rootDecoder) events(v *yaml.Node) {
 	r.mapping(v, "events", []field{{"rules", func(v *yaml.Node) {
 		n := r.resolve(v)
@@ -186,32 +186,15 @@ func (r *rootDecoder) events(v *yaml.Node) {
 			r.errorf(n, "events.rules must be a list, got %s", kindName(n))
 			return
 		}
-		types := map[string]bool{}
 		for i, c := range n.Content {
 			var er EventRule
 			what := fmt.Sprintf("events.rules[%d]", i)
-			var typeNode, replaceNode *yaml.Node
-			var tagNodes []*yaml.Node
+			r.remember(what, c)
 			r.mapping(c, what, []field{
-				{"type", func(v *yaml.Node) { typeNode = v; r.str(v, what+".type", &er.Type) }},
-				{"tags", func(v *yaml.Node) { tagNodes = r.list(v, what+".tags", &er.Tags) }},
-				{"replace_default", func(v *yaml.Node) { replaceNode = v; r.boolean(v, what+".replace_default", &er.ReplaceDefault) }},
+				{"type", func(v *yaml.Node) { r.str(v, what+".type", &er.Type) }},
+				{"tags", func(v *yaml.Node) { r.list(v, what+".tags", &er.Tags) }},
+				{"replace_default", func(v *yaml.Node) { r.boolean(v, what+".replace_default", &er.ReplaceDefault) }},
 			})
-			switch {
-			case typeNode == nil:
-				r.errorf(c, "%s: type is required (an event type such as company.updated, or \"*\")", what)
-			case types[er.Type]:
-				r.errorf(typeNode, "%s: type %q already has a rule", what, er.Type)
-			}
-			types[er.Type] = true
-			for j, s := range er.Tags {
-				if _, err := headers.ParseTemplate(s, events.Placeholder); err != nil {
-					r.errorf(tagNodes[j], "%s.tags: %v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", what, err)
-				}
-			}
-			if er.ReplaceDefault && len(er.Tags) == 0 {
-				r.errorf(replaceNode, "%s: replace_default with no tags would make these events invalidate nothing", what)
-			}
 			r.f.Events.Rules = append(r.f.Events.Rules, er)
 		}
 	}}})

@@ -167,6 +167,7 @@ func (f *File) packageProblems() []problem {
 		}
 	}
 	add("nats", f.NATS.Conn().Validate())
+	add("events", events.ValidateRules(f.Events.Mapper()))
 	if f.NATS.URL == "" {
 		add("", f.Embedded(f.DataDir).Validate())
 	}

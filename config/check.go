@@ -13,6 +13,7 @@ import (
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge/cloudflare"
 )
 
 // checkAddr checks a host:port listen or dial address; port 0 is allowed
@@ -105,23 +106,11 @@ func (r *rootDecoder) tenantKey(n *yaml.Node, what, tenant string) {
 	}
 }
 
-func isHex32(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func (r *rootDecoder) cloudflare(v *yaml.Node) {
 	cf := &r.f.CDN.Cloudflare
 	zone := func(n *yaml.Node, id string) {
-		if !isHex32(id) {
-			r.errorf(n, "cdn.cloudflare: zone id %q must be 32 lower-case hex digits (the zone's ID on its overview page)", id)
+		if err := cloudflare.CheckZoneID(id); err != nil {
+			r.errorf(n, "cdn.cloudflare: %v", err)
 		}
 	}
 	r.mapping(v, "cdn.cloudflare", []field{

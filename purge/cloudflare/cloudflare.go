@@ -76,6 +76,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// CheckZoneID reports a zone ID that is not one: 32 lower-case hex digits,
+// as on the zone's overview page (the config file's zones are checked
+// here).
+func CheckZoneID(id string) error {
+	ok := len(id) == 32
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
+	}
+	if !ok {
+		return fmt.Errorf("zone id %q must be 32 lower-case hex digits (the zone's ID on its overview page)", id)
+	}
+	return nil
+}
+
 // Purger purges a Cloudflare account's zones.
 type Purger struct {
 	svc    *cache.CacheService

@@ -151,15 +151,22 @@
 //
 // # Who decides
 //
-// A rule about a setting lives once, in the package whose Config the
-// setting feeds: redisstore.Config, events.ConnConfig and the purgers'
-// Configs (cloudflare, fastly, varnish) validate themselves and name the
-// setting at fault (internal/setting); Load converts the sections with the
-// same functions the assembly uses (Redis.Store, CDN.Purgers) and places
-// each problem on its setting's line, or on the line that selects the
-// provider when the setting is missing. What no package owns (which
-// sections go together, the provider names, the policy's placement)
-// stays here.
+// A rule about a setting lives once, in the package that uses the
+// setting: gateway (origin, cache_name, server_header), headers (the
+// policy, targeted fields, session cookies), redisstore (redis), events
+// (nats credentials and URLs, event rules), natsserver (embedded_listen),
+// the purgers (cdn.cloudflare, cdn.fastly, cdn.varnish; the Cloudflare
+// zone ID) and cdn (provider names and plans). Packages name the setting
+// at fault (internal/setting); Load converts the sections with the same
+// functions the assembly uses (File.Gateway, L1.Store, Redis.Store,
+// NATS.Conn, File.Embedded, CDN.Purgers, CDN.Target, CDN.Dispatcher,
+// Events.Mapper) and places each problem on its setting's line, or on the
+// line that selects the provider when the setting is missing; Validate
+// reports the same problems without lines. What no package owns (which
+// sections go together, listen addresses, sizes and durations, YAML
+// itself) stays here. No setting is accepted and then ignored:
+// TestEveryKeyReachesAPackage changes each one and checks that what the
+// packages are given changes.
 //
 // # What Load warns about
 //

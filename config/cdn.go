@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/headers"
 )
 
@@ -27,19 +28,14 @@ func (c CDN) ProviderNames() []string {
 // Has reports whether provider p is configured.
 func (c CDN) Has(p string) bool { return slices.Contains(c.ProviderNames(), p) }
 
-// cdnHeaderOf is the header a provider reads CDN directives from; "" for
-// Varnish, which the shipped VCL drives with Cache-Control, so that the
-// directives pass through it to the CDN above.
+// cdnHeaderOf is the header a provider reads CDN directives from
+// (cdn.Facts.CacheControlHeader); "" for Varnish.
 func cdnHeaderOf(p string) string {
-	switch p {
-	case ProviderCloudflare:
-		return headers.HeaderCloudflareCacheControl
-	case ProviderFastly:
-		return headers.HeaderSurrogateControl
-	case ProviderVarnish:
-		return ""
+	f, err := cdn.Lookup(p)
+	if err != nil {
+		return headers.DefaultCDNHeader
 	}
-	return headers.DefaultCDNHeader
+	return f.CacheControlHeader
 }
 
 // defaultCDNHeader: the CDN's own header when exactly one CDN (not
@@ -58,8 +54,16 @@ func (c CDN) defaultCDNHeader() string {
 	return headers.DefaultCDNHeader
 }
 
-// purgingProviders are those with a purger and a config section.
-var purgingProviders = []string{ProviderCloudflare, ProviderFastly, ProviderVarnish}
+// purgingProviders are those with a purger, and so a config section.
+func purgingProviders() []string {
+	var out []string
+	for _, p := range cdn.Names() {
+		if f, _ := cdn.Lookup(p); f.Purges {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // providerName checks one provider name at node s; list says it is an
 // item of cdn.providers, where "none" has no meaning.
@@ -117,7 +121,7 @@ func (r *rootDecoder) checkProviders() {
 	if len(c.Providers) > 0 || r.sections["cdn.providers"] != nil {
 		what = fmt.Sprintf("cdn.providers is [%s]", strings.Join(c.Providers, ", "))
 	}
-	for _, p := range purgingProviders {
+	for _, p := range purgingProviders() {
 		if n := r.sections["cdn."+p]; n != nil && !slices.Contains(selected, p) && r.sectionSet["cdn."+p] {
 			r.errorf(n, "cdn.%s is configured but %s", p, what)
 		}
@@ -137,8 +141,9 @@ func (r *rootDecoder) checkProviders() {
 	}
 }
 
-// missingFor lists what provider p lacks to purge: its zones, services or
-// URLs, and its API token.
+// missingFor lists what provider p lacks to purge: its zones or services,
+// which name the purge's targets (purge.Provider.Zone). What the purger
+// itself needs (its token, Varnish's URLs) its Config.Validate reports.
 func missingFor(c CDN, p string) []string {
 	var out []string
 	switch p {
@@ -146,19 +151,9 @@ func missingFor(c CDN, p string) []string {
 		if c.Cloudflare.Zone == "" && len(c.Cloudflare.Zones) == 0 {
 			out = append(out, "cdn.cloudflare.zone or cdn.cloudflare.zones")
 		}
-		if c.Cloudflare.APIToken == "" {
-			out = append(out, "cdn.cloudflare.api_token")
-		}
 	case ProviderFastly:
 		if c.Fastly.ServiceID == "" && len(c.Fastly.Services) == 0 {
 			out = append(out, "cdn.fastly.service_id or cdn.fastly.services")
-		}
-		if c.Fastly.APIToken == "" {
-			out = append(out, "cdn.fastly.api_token")
-		}
-	case ProviderVarnish:
-		if len(c.Varnish.URLs) == 0 {
-			out = append(out, "cdn.varnish.urls")
 		}
 	}
 	return out

@@ -83,13 +83,13 @@ func TestCDNProviderErrors(t *testing.T) {
 			[]string{"3: cdn: set provider (one) or providers (a list), not both"}},
 		{"not a list", "cdn:\n  providers: {a: b}\n", []string{"2: cdn.providers must be a list"}},
 		{"missing credentials on the item's line", "cdn:\n  providers:\n    - varnish\n    - cloudflare\n  cloudflare: {zone: " + zoneA + "}\n" + vnOK,
-			[]string{"4: cdn.providers: cloudflare needs cdn.cloudflare.api_token"}},
+			[]string{"4: cdn.cloudflare.api_token: an API token with the Cache Purge permission is required"}},
 		{"missing token and service", "cdn:\n  providers: [fastly]\n",
-			[]string{"2: cdn.providers: fastly needs cdn.fastly.service_id or cdn.fastly.services", "2: cdn.providers: fastly needs cdn.fastly.api_token"}},
+			[]string{"2: cdn.providers: fastly needs cdn.fastly.service_id or cdn.fastly.services", "2: cdn.fastly.api_token: an API token"}},
 		{"missing token, one provider", "cdn:\n  provider: cloudflare\n  cloudflare: {zone: " + zoneA + "}\n",
-			[]string{"2: cdn.provider cloudflare needs cdn.cloudflare.api_token"}},
+			[]string{"2: cdn.cloudflare.api_token: an API token"}},
 		{"varnish without urls", "cdn:\n  providers: [cloudflare, varnish]\n" + cfOK,
-			[]string{"2: cdn.providers: varnish needs cdn.varnish.urls"}},
+			[]string{"2: cdn.varnish.urls: no node URLs"}},
 		{"section not listed", "cdn:\n  providers: [varnish]\n" + vnOK + "  fastly:\n    service_id: x\n",
 			[]string{`4: cdn.fastly is configured but cdn.providers is [varnish]`}},
 		{"section with empty list", "cdn:\n  providers: []\n" + vnOK,
@@ -134,7 +134,7 @@ func TestValidateProviders(t *testing.T) {
 		{"duplicate", CDN{Providers: []string{"akamai", "akamai"}}, []string{`"akamai" is listed twice`}},
 		{"unknown", CDN{Providers: []string{"akamai", "nope"}}, []string{`unknown provider "nope"`}},
 		{"credentials", CDN{Providers: []string{"cloudflare", "fastly"}, Cloudflare: Cloudflare{Zone: zoneA}, Fastly: Fastly{ServiceID: "s"}},
-			[]string{"provider cloudflare needs cdn.cloudflare.api_token", "provider fastly needs cdn.fastly.api_token"}},
+			[]string{"cdn.cloudflare.api_token: an API token", "cdn.fastly.api_token: an API token"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,16 +3,17 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
-	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/purge/cloudflare"
 )
 
 // checkAddr checks a host:port listen or dial address; port 0 is allowed
@@ -32,36 +33,10 @@ func checkAddr(s string, listen bool) error {
 	return nil
 }
 
-// checkURL checks an absolute URL with one of schemes.
-func checkURL(s string, schemes ...string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		// url.Parse's error repeats the URL, which may hold a password.
-		return fmt.Errorf("not a valid URL")
-	}
-	if !slices.Contains(schemes, u.Scheme) {
-		return fmt.Errorf("URL scheme must be %s, got %q", strings.Join(schemes, ", "), u.Scheme)
-	}
-	if u.Host == "" && u.Scheme != "unix" {
-		return fmt.Errorf("URL has no host")
-	}
-	return nil
-}
-
 func (r *rootDecoder) addr(v *yaml.Node, what string, dst *string) {
 	if s, ok := r.scalar(v, what); ok {
 		if err := checkAddr(s.Value, true); err != nil {
 			r.errorf(s, "%s: %v", what, err)
-			return
-		}
-		*dst = s.Value
-	}
-}
-
-func (r *rootDecoder) url(v *yaml.Node, what string, dst *string, schemes ...string) {
-	if s, ok := r.scalar(v, what); ok {
-		if err := checkURL(s.Value, schemes...); err != nil {
-			r.errorf(s, "%s %q: %v", what, s.Value, err)
 			return
 		}
 		*dst = s.Value
@@ -75,8 +50,6 @@ func (r *rootDecoder) section(key string, _ *yaml.Node) {
 	}
 	r.sections[key] = r.key
 }
-
-var cloudflarePlans = []string{"free", "pro", "business", "enterprise"}
 
 func (r *rootDecoder) cdn(v *yaml.Node) {
 	c := &r.f.CDN
@@ -133,32 +106,20 @@ func (r *rootDecoder) tenantKey(n *yaml.Node, what, tenant string) {
 	}
 }
 
-func isHex32(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 func (r *rootDecoder) cloudflare(v *yaml.Node) {
 	cf := &r.f.CDN.Cloudflare
 	zone := func(n *yaml.Node, id string) {
-		if !isHex32(id) {
-			r.errorf(n, "cdn.cloudflare: zone id %q must be 32 lower-case hex digits (the zone's ID on its overview page)", id)
+		if err := cloudflare.CheckZoneID(id); err != nil {
+			r.errorf(n, "cdn.cloudflare: %v", err)
 		}
 	}
 	r.mapping(v, "cdn.cloudflare", []field{
 		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.cloudflare.api_token", &cf.APIToken) }},
-		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.cloudflare.base_url", &cf.BaseURL, "http", "https") }},
+		{"base_url", func(v *yaml.Node) { r.str(v, "cdn.cloudflare.base_url", &cf.BaseURL) }},
 		{"plan", func(v *yaml.Node) {
 			if s, ok := r.scalar(v, "cdn.cloudflare.plan"); ok {
-				if !slices.Contains(cloudflarePlans, s.Value) {
-					r.errorf(s, "cdn.cloudflare.plan: unknown plan %q (%s)", s.Value, strings.Join(cloudflarePlans, ", "))
+				if !slices.Contains(cdn.PlanNames(), s.Value) {
+					r.errorf(s, "cdn.cloudflare.plan: unknown plan %q (%s)", s.Value, strings.Join(cdn.PlanNames(), ", "))
 					return
 				}
 				cf.Plan = s.Value
@@ -183,7 +144,7 @@ func (r *rootDecoder) fastly(v *yaml.Node) {
 	fs := &r.f.CDN.Fastly
 	r.mapping(v, "cdn.fastly", []field{
 		{"api_token", func(v *yaml.Node) { r.secret(v, "cdn.fastly.api_token", &fs.APIToken) }},
-		{"base_url", func(v *yaml.Node) { r.url(v, "cdn.fastly.base_url", &fs.BaseURL, "http", "https") }},
+		{"base_url", func(v *yaml.Node) { r.str(v, "cdn.fastly.base_url", &fs.BaseURL) }},
 		{"service_id", func(v *yaml.Node) { r.str(v, "cdn.fastly.service_id", &fs.ServiceID) }},
 		{"services", func(v *yaml.Node) {
 			for t, n := range r.strMap(v, "cdn.fastly.services", &fs.Services) {
@@ -197,18 +158,13 @@ func (r *rootDecoder) fastly(v *yaml.Node) {
 func (r *rootDecoder) varnish(v *yaml.Node) {
 	vn := &r.f.CDN.Varnish
 	r.mapping(v, "cdn.varnish", []field{
-		{"urls", func(v *yaml.Node) {
-			for i, n := range r.list(v, "cdn.varnish.urls", &vn.URLs) {
-				if err := checkURL(vn.URLs[i], "http", "https"); err != nil {
-					r.errorf(n, "cdn.varnish.urls %q: %v", vn.URLs[i], err)
-				}
-			}
-		}},
+		{"urls", func(v *yaml.Node) { r.list(v, "cdn.varnish.urls", &vn.URLs) }},
 		{"soft", func(v *yaml.Node) { r.boolean(v, "cdn.varnish.soft", &vn.Soft) }},
 		{"timeout", func(v *yaml.Node) { r.duration(v, "cdn.varnish.timeout", &vn.Timeout) }},
 	})
 }
 
+// events decodes the event rules; events.ValidateRules checks them.
 func (r *rootDecoder) events(v *yaml.Node) {
 	r.mapping(v, "events", []field{{"rules", func(v *yaml.Node) {
 		n := r.resolve(v)
@@ -219,32 +175,15 @@ func (r *rootDecoder) events(v *yaml.Node) {
 			r.errorf(n, "events.rules must be a list, got %s", kindName(n))
 			return
 		}
-		types := map[string]bool{}
 		for i, c := range n.Content {
 			var er EventRule
 			what := fmt.Sprintf("events.rules[%d]", i)
-			var typeNode, replaceNode *yaml.Node
-			var tagNodes []*yaml.Node
+			r.remember(what, c)
 			r.mapping(c, what, []field{
-				{"type", func(v *yaml.Node) { typeNode = v; r.str(v, what+".type", &er.Type) }},
-				{"tags", func(v *yaml.Node) { tagNodes = r.list(v, what+".tags", &er.Tags) }},
-				{"replace_default", func(v *yaml.Node) { replaceNode = v; r.boolean(v, what+".replace_default", &er.ReplaceDefault) }},
+				{"type", func(v *yaml.Node) { r.str(v, what+".type", &er.Type) }},
+				{"tags", func(v *yaml.Node) { r.list(v, what+".tags", &er.Tags) }},
+				{"replace_default", func(v *yaml.Node) { r.boolean(v, what+".replace_default", &er.ReplaceDefault) }},
 			})
-			switch {
-			case typeNode == nil:
-				r.errorf(c, "%s: type is required (an event type such as company.updated, or \"*\")", what)
-			case types[er.Type]:
-				r.errorf(typeNode, "%s: type %q already has a rule", what, er.Type)
-			}
-			types[er.Type] = true
-			for j, s := range er.Tags {
-				if _, err := headers.ParseTemplate(s, events.Placeholder); err != nil {
-					r.errorf(tagNodes[j], "%s.tags: %v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", what, err)
-				}
-			}
-			if er.ReplaceDefault && len(er.Tags) == 0 {
-				r.errorf(replaceNode, "%s: replace_default with no tags would make these events invalidate nothing", what)
-			}
 			r.f.Events.Rules = append(r.f.Events.Rules, er)
 		}
 	}}})
@@ -253,19 +192,27 @@ func (r *rootDecoder) events(v *yaml.Node) {
 // checkFile runs the checks that span sections.
 func (r *rootDecoder) checkFile() {
 	f := r.f
+	if n := r.top["origin"]; n != nil && f.Origin != "" {
+		if _, err := gateway.ParseOrigin(f.Origin); err != nil {
+			r.errorf(n, "origin %v", err)
+		}
+	}
+	if n := r.top["data_dir"]; n != nil && f.DataDir != "" && f.NATS.URL != "" {
+		// Otherwise accepted and ignored: data_dir holds nothing else.
+		r.errorf(n, "data_dir holds the embedded NATS server's data, which is not started when nats.url is set")
+	}
 	if f.Listen != "" && f.Listen == f.AdminListen {
 		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
 	}
 	if n := r.top["cache_name"]; n != nil && f.CacheName != "" {
-		for i := 0; i < len(f.CacheName); i++ {
-			if c := f.CacheName[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-				r.errorf(n, "cache_name %q must be a token (letters, digits, - . _)", f.CacheName)
-				break
-			}
+		if err := gateway.CheckCacheName(f.CacheName); err != nil {
+			r.errorf(n, "cache_name: %v", err)
 		}
 	}
-	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil && strings.ContainsAny(*f.ServerHeader, "\r\n") {
-		r.errorf(n, "server_header must be one line")
+	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil {
+		if err := gateway.CheckServerHeader(*f.ServerHeader); err != nil {
+			r.errorf(n, "server_header: %v", err)
+		}
 	}
 }
 
@@ -279,8 +226,8 @@ func (f *File) Validate() error {
 	add := func(format string, a ...any) { errs = append(errs, Error{File: name, Msg: fmt.Sprintf(format, a...)}) }
 	if f.Origin == "" {
 		add("origin is required (origin: in the file, --origin or CACHEGATE_ORIGIN)")
-	} else if err := checkURL(f.Origin, "http", "https"); err != nil {
-		add("origin %q: %v", f.Origin, err)
+	} else if _, err := gateway.ParseOrigin(f.Origin); err != nil {
+		add("origin %v", err)
 	}
 	switch f.Log.Format {
 	case "", LogFormatText, LogFormatJSON:
@@ -297,21 +244,13 @@ func (f *File) Validate() error {
 			}
 		}
 	}
-	if f.Redis.URL != "" {
-		if err := checkURL(string(f.Redis.URL), "redis", "rediss", "unix"); err != nil {
-			add("redis.url: %v", err)
-		}
-		if len(f.Redis.Addrs) > 0 {
-			add("redis: set url or addrs, not both")
-		}
+	// Only the settings after overrides tell: the URL may come from
+	// CACHEGATE_NATS_URL.
+	if f.NATS.URL == "" && f.NATS.Conn().HasCredentials() {
+		add("nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
 	}
-	if f.NATS.URL != "" {
-		if err := checkURL(f.NATS.URL, "nats", "tls", "ws", "wss"); err != nil {
-			add("nats.url %q: %v", f.NATS.URL, err)
-		}
-	}
-	for _, msg := range f.NATS.check(true) {
-		add("%s", msg)
+	for _, p := range f.packageProblems() {
+		add("%s", p)
 	}
 	f.CDN.validateProviders(add)
 	for _, p := range headers.CheckPolicy(f.Policy()) {

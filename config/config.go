@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/headers"
 )
@@ -158,21 +159,6 @@ func (n NATS) Conn() events.ConnConfig {
 	}
 }
 
-// check reports the problems of the NATS settings as one message each;
-// final adds what only the settings after overrides can tell (the URL may
-// come from CACHEGATE_NATS_URL).
-func (n NATS) check(final bool) []string {
-	var out []string
-	c := n.Conn()
-	if err := c.Validate(); err != nil {
-		out = append(out, "nats: "+strings.TrimPrefix(err.Error(), "events: "))
-	}
-	if final && n.URL == "" && c.HasCredentials() {
-		out = append(out, "nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
-	}
-	return out
-}
-
 // Admin configures the admin API.
 type Admin struct {
 	// Token is the bearer token; empty: the command generates one (or
@@ -180,18 +166,18 @@ type Admin struct {
 	Token Secret
 }
 
-// CDN providers a file may name.
+// CDN providers a file may name (cdn's names).
 const (
-	ProviderNone       = "none"
-	ProviderCloudflare = headers.ProviderCloudflare
-	ProviderFastly     = headers.ProviderFastly
-	ProviderAkamai     = headers.ProviderAkamai
-	ProviderVarnish    = headers.ProviderVarnish
+	ProviderNone       = cdn.None
+	ProviderCloudflare = cdn.Cloudflare
+	ProviderFastly     = cdn.Fastly
+	ProviderAkamai     = cdn.Akamai
+	ProviderVarnish    = cdn.Varnish
 )
 
-// Providers lists the provider names a file may use.
+// Providers lists the provider names a file may use: "none", then cdn's.
 func Providers() []string {
-	return []string{ProviderNone, ProviderCloudflare, ProviderFastly, ProviderAkamai, ProviderVarnish}
+	return append([]string{ProviderNone}, cdn.Names()...)
 }
 
 // CDN configures the CDN in front of the gateway: the tag header format

@@ -11,7 +11,7 @@ import (
 
 	suggestpkg "github.com/cachegate/cachegate/internal/suggest"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxNodes bounds the nodes one file may expand to through aliases, so a
@@ -33,6 +33,19 @@ type decoder struct {
 	// hints explain unknown keys that are known elsewhere ("ttl" at the
 	// top level belongs in a route), keyed by what and key.
 	hints map[[2]string]string
+	// at is the node of every key and list item decoded, by its path
+	// ("redis.addrs[1]"), to place the problems packages report.
+	written map[string]*yaml.Node
+}
+
+// remember records n as the node of path.
+func (d *decoder) remember(path string, n *yaml.Node) {
+	if d.written == nil {
+		d.written = map[string]*yaml.Node{}
+	}
+	if _, ok := d.written[path]; !ok {
+		d.written[path] = n
+	}
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, a ...any) {
@@ -150,6 +163,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, fields []field) {
 		}
 		outer := d.key
 		d.key = k
+		d.remember(what+"."+k.Value, k)
 		fields[j].fn(p.v)
 		d.key = outer
 	}
@@ -343,6 +357,7 @@ func (d *decoder) list(n *yaml.Node, what string, dst *[]string) []*yaml.Node {
 	var nodes []*yaml.Node
 	for _, c := range n.Content {
 		if s, ok := d.scalar(c, what+" item"); ok {
+			d.remember(fmt.Sprintf("%s[%d]", what, len(out)), s)
 			out = append(out, s.Value)
 			nodes = append(nodes, s)
 		}
@@ -373,6 +388,7 @@ func (d *decoder) strMap(n *yaml.Node, what string, dst *map[string]string) map[
 			continue
 		}
 		if v, ok := d.scalar(n.Content[i+1], fmt.Sprintf("%s %q", what, k.Value)); ok {
+			d.remember(what+"."+k.Value, k)
 			out[k.Value] = v.Value
 			lines[k.Value] = k
 		}

@@ -5,7 +5,8 @@
 // message" (type Errors): unknown keys with a did-you-mean, wrong types, bad
 // durations, sizes, addresses, URLs and globs, conflicting directives,
 // unreachable rules, unknown providers and placeholders, invalid tenants and
-// tags. It walks yaml.v3 nodes by hand rather than unmarshalling into
+// tags. It walks yaml.v3 nodes (go.yaml.in/yaml/v3, the maintained
+// successor of gopkg.in/yaml.v3) by hand rather than unmarshalling into
 // structs, because yaml.Unmarshal stops at the first type error and has no
 // line for semantic errors; the policy checks themselves live in
 // headers.CheckPolicy and are only placed on their lines here, so the config
@@ -152,6 +153,25 @@
 // nothing; origin: override without a ttl, or an origin mode other than
 // respect or override; a targeted field that is not a field name, or is
 // Cache-Control.
+//
+// # Who decides
+//
+// A rule about a setting lives once, in the package that uses the
+// setting: gateway (origin, cache_name, server_header), headers (the
+// policy, targeted fields, session cookies), redisstore (redis), events
+// (nats credentials and URLs, event rules), natsserver (embedded_listen),
+// the purgers (cdn.cloudflare, cdn.fastly, cdn.varnish; the Cloudflare
+// zone ID) and cdn (provider names and plans). Packages name the setting
+// at fault (internal/setting); Load converts the sections with the same
+// functions the assembly uses (File.Gateway, L1.Store, Redis.Store,
+// NATS.Conn, File.Embedded, CDN.Purgers, CDN.Target, CDN.Dispatcher,
+// Events.Mapper) and places each problem on its setting's line, or on the
+// line that selects the provider when the setting is missing; Validate
+// reports the same problems without lines. What no package owns (which
+// sections go together, listen addresses, sizes and durations, YAML
+// itself) stays here. No setting is accepted and then ignored:
+// TestEveryKeyReachesAPackage changes each one and checks that what the
+// packages are given changes.
 //
 // # What Load warns about
 //

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"sort"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
@@ -43,7 +46,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*File,
 	}
 	doc, extra, err := parseYAML(data)
 	if err != nil {
-		return nil, yamlErrors(name, err)
+		return nil, yamlErrors(name, data, err)
 	}
 	if extra != nil {
 		d.errorf(extra, "only one YAML document is allowed (remove the ---)")
@@ -51,6 +54,7 @@ func Parse(name string, data []byte, getenv func(string) (string, bool)) (*File,
 	if len(doc.Content) > 0 {
 		r := &rootDecoder{decoder: d, f: f, rules: map[int]*ruleNodes{}}
 		r.decode(doc.Content[0])
+		r.checkPackages()
 		r.checkPolicy()
 		r.checkFile()
 	}
@@ -84,8 +88,19 @@ func parseYAML(data []byte) (doc yaml.Node, extra *yaml.Node, err error) {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
-// yamlErrors turns a yaml.v3 syntax or type error into Errors with lines.
-func yamlErrors(name string, err error) Errors {
+// yamlErrors turns a YAML syntax or type error into Errors with lines.
+//
+// yaml.v3 (and its maintained successor, which has the same parser) place
+// a syntax error on the line where the parser's context began counted from
+// 0, so an unclosed "[" on line 3 is reported at line 2, and a problem in
+// the first construct at no line at all. goccy/go-yaml's parser names the
+// token it stopped at, but for a plain scalar that runs onto the next line
+// that is the scalar's first line. Each is at or before the fault, so the
+// later of the two is its line (TestSyntaxErrorLines holds the cases). The
+// tree itself comes from yaml.v3 alone: goccy is only asked about a file
+// yaml.v3 already rejected, so a file they disagree on is never rejected
+// because of goccy.
+func yamlErrors(name string, data []byte, err error) Errors {
 	var msgs []string
 	if te, ok := err.(*yaml.TypeError); ok {
 		msgs = te.Errors
@@ -102,7 +117,29 @@ func yamlErrors(name string, err error) Errors {
 		}
 		out = append(out, Error{File: name, Line: line, Msg: "YAML: " + trimYAMLPrefix(m)})
 	}
+	if len(out) == 1 {
+		if line, msg, ok := syntaxError(data); ok && line >= out[0].Line {
+			out[0] = Error{File: name, Line: line, Msg: "YAML: " + msg}
+		}
+	}
 	return out
+}
+
+// syntaxError locates a syntax error with goccy/go-yaml's parser: its line
+// (from 1) and message. ok is false when that parser finds none (or
+// panics: a config file must never take the process down).
+func syntaxError(data []byte) (line int, msg string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	_, err := goccyparser.ParseBytes(data, 0)
+	var se *goccy.SyntaxError
+	if !errors.As(err, &se) || se.Token == nil || se.Token.Position == nil || se.Token.Position.Line < 1 {
+		return 0, "", false
+	}
+	return se.Token.Position.Line, se.Message, true
 }
 
 func trimYAMLPrefix(m string) string {
@@ -163,7 +200,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 	r.mapping(root, "config", []field{
 		r.at("listen", func(v *yaml.Node) { r.addr(v, "listen", &f.Listen) }),
 		r.at("admin_listen", func(v *yaml.Node) { r.addr(v, "admin_listen", &f.AdminListen) }),
-		r.at("origin", func(v *yaml.Node) { r.url(v, "origin", &f.Origin, "http", "https") }),
+		r.at("origin", func(v *yaml.Node) { r.str(v, "origin", &f.Origin) }),
 		r.at("cache_name", func(v *yaml.Node) { r.str(v, "cache_name", &f.CacheName) }),
 		r.at("data_dir", func(v *yaml.Node) { r.str(v, "data_dir", &f.DataDir) }),
 		r.at("session_cookies", func(v *yaml.Node) { r.cookies = r.list(v, "session_cookies", &f.SessionCookies) }),
@@ -235,63 +272,33 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 	})
 }
 
+// redis decodes the L2's section; redisstore.Config.Validate checks it.
 func (r *rootDecoder) redis(v *yaml.Node) {
 	rd := &r.f.Redis
-	var urlNode, addrsNode, masterNode *yaml.Node
 	r.mapping(v, "redis", []field{
-		{"url", func(v *yaml.Node) {
-			urlNode = v
-			r.secret(v, "redis.url", &rd.URL)
-			if rd.URL != "" {
-				if err := checkURL(string(rd.URL), "redis", "rediss", "unix"); err != nil {
-					r.errorf(v, "redis.url: %v", err)
-				}
-			}
-		}},
-		{"addrs", func(v *yaml.Node) {
-			addrsNode = v
-			for i, n := range r.list(v, "redis.addrs", &rd.Addrs) {
-				if err := checkAddr(rd.Addrs[i], false); err != nil {
-					r.errorf(n, "redis.addrs: %v", err)
-				}
-			}
-		}},
-		{"master_name", func(v *yaml.Node) { masterNode = v; r.str(v, "redis.master_name", &rd.MasterName) }},
+		{"url", func(v *yaml.Node) { r.secret(v, "redis.url", &rd.URL) }},
+		{"addrs", func(v *yaml.Node) { r.list(v, "redis.addrs", &rd.Addrs) }},
+		{"master_name", func(v *yaml.Node) { r.str(v, "redis.master_name", &rd.MasterName) }},
 		{"username", func(v *yaml.Node) { r.str(v, "redis.username", &rd.Username) }},
 		{"password", func(v *yaml.Node) { r.secret(v, "redis.password", &rd.Password) }},
-		{"db", func(v *yaml.Node) { r.integer(v, "redis.db", 0, 15, &rd.DB) }},
+		{"db", func(v *yaml.Node) { r.integer(v, "redis.db", math.MinInt32, math.MaxInt32, &rd.DB) }},
 		{"tls", func(v *yaml.Node) { r.boolean(v, "redis.tls", &rd.TLS) }},
 		{"key_prefix", func(v *yaml.Node) { r.str(v, "redis.key_prefix", &rd.KeyPrefix) }},
 	})
-	if urlNode != nil && addrsNode != nil && rd.URL != "" && len(rd.Addrs) > 0 {
-		r.errorf(addrsNode, "redis: set url (one server) or addrs (cluster or sentinel), not both")
-	}
-	if masterNode != nil && len(rd.Addrs) == 0 {
-		r.errorf(masterNode, "redis.master_name needs the sentinel addresses in redis.addrs")
-	}
 }
 
 func (r *rootDecoder) nats(v *yaml.Node) {
 	n := &r.f.NATS
-	// cred is the last credential key, where a bad combination is shown.
-	var embedded, cred *yaml.Node
-	credential := func(fn func(v *yaml.Node)) func(v *yaml.Node) {
-		return func(v *yaml.Node) { cred = r.key; fn(v) }
-	}
+	var embedded *yaml.Node
 	r.mapping(v, "nats", []field{
-		{"url", func(v *yaml.Node) { r.url(v, "nats.url", &n.URL, "nats", "tls", "ws", "wss") }},
-		{"credentials", credential(func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) })},
-		{"token", credential(func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) })},
-		{"user", credential(func(v *yaml.Node) { r.str(v, "nats.user", &n.User) })},
-		{"password", credential(func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) })},
-		{"nkey_seed", credential(func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) })},
-		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.addr(v, "nats.embedded_listen", &n.EmbeddedListen) }},
+		{"url", func(v *yaml.Node) { r.str(v, "nats.url", &n.URL) }},
+		{"credentials", func(v *yaml.Node) { r.str(v, "nats.credentials", &n.Credentials) }},
+		{"token", func(v *yaml.Node) { r.secret(v, "nats.token", &n.Token) }},
+		{"user", func(v *yaml.Node) { r.str(v, "nats.user", &n.User) }},
+		{"password", func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) }},
+		{"nkey_seed", func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) }},
+		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.str(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 	})
-	if cred != nil {
-		for _, msg := range n.check(false) {
-			r.errorf(cred, "%s", msg)
-		}
-	}
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")
 	}

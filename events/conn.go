@@ -3,7 +3,6 @@ package events
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 // ConnConfig says how to reach a NATS server and authenticate to it: at most
@@ -43,26 +44,32 @@ type ConnConfig struct {
 }
 
 // Validate reports a configuration Connect would refuse, without reading
-// the files it names.
+// the files it names. Each problem is a *setting.Error named as the config
+// file's nats section spells the setting (the last credential given, for a
+// combination).
 func (c ConnConfig) Validate() error {
-	var methods []string
+	var methods, keys []string
 	if c.User != "" || c.Password != "" {
 		if c.User == "" || c.Password == "" {
-			return errors.New("events: NATS user and password go together: set both")
+			key := "user" // the one given
+			if c.User == "" {
+				key = "password"
+			}
+			return fmt.Errorf("events: %w", setting.Errorf(key, "NATS user and password go together: set both"))
 		}
-		methods = append(methods, "user/password")
+		methods, keys = append(methods, "user/password"), append(keys, "password")
 	}
 	if c.Token != "" {
-		methods = append(methods, "token")
+		methods, keys = append(methods, "token"), append(keys, "token")
 	}
 	if c.NkeySeedFile != "" {
-		methods = append(methods, "nkey seed")
+		methods, keys = append(methods, "nkey seed"), append(keys, "nkey_seed")
 	}
 	if c.CredsFile != "" {
-		methods = append(methods, "creds file")
+		methods, keys = append(methods, "creds file"), append(keys, "credentials")
 	}
 	if len(methods) > 1 {
-		return fmt.Errorf("events: NATS credentials: choose one of %s", strings.Join(methods, ", "))
+		return fmt.Errorf("events: %w", setting.Errorf(keys[len(keys)-1], "NATS credentials: choose one of %s", strings.Join(methods, ", ")))
 	}
 	for _, s := range strings.Split(c.URL, ",") {
 		s = strings.TrimSpace(s)
@@ -72,10 +79,13 @@ func (c ConnConfig) Validate() error {
 		u, err := url.Parse(s)
 		if err != nil {
 			// url.Parse's error repeats the URL, which may hold a password.
-			return errors.New("events: NATS URL is not a valid URL")
+			return fmt.Errorf("events: %w", setting.Errorf("url", "NATS URL is not a valid URL"))
+		}
+		if u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
+			return fmt.Errorf("events: %w", setting.Errorf("url", "NATS URL %s: need nats://, tls://, ws:// or wss:// and a host", u.Redacted()))
 		}
 		if u.User != nil && len(methods) > 0 {
-			return fmt.Errorf("events: NATS URL %s carries credentials and %s is set too: keep one", u.Redacted(), methods[0])
+			return fmt.Errorf("events: %w", setting.Errorf(keys[0], "NATS URL %s carries credentials and %s is set too: keep one", u.Redacted(), methods[0]))
 		}
 	}
 	return nil

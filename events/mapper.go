@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -62,19 +63,45 @@ func Placeholder(name string) bool {
 	return ok && !slices.Contains(strings.Split(rest, "."), "")
 }
 
-// NewMapper compiles rules; a bad template is an error naming it.
-func NewMapper(rules []Rule) (*Mapper, error) {
-	m := &Mapper{byType: make(map[string][]compiledRule)}
+// ValidateRules reports every problem of rules, each a *setting.Error
+// named as the config file's events section spells it ("rules[1].type").
+func ValidateRules(rules []Rule) error {
+	var errs []error
+	types := map[string]bool{}
 	for i, r := range rules {
-		if r.Type == "" {
-			return nil, fmt.Errorf("events: rule %d: type is required (\"*\" for all)", i)
+		at := setting.Index("rules", i)
+		switch {
+		case r.Type == "":
+			errs = append(errs, setting.Errorf(at, "type is required (an event type such as company.updated, or \"*\")"))
+		case types[r.Type]:
+			errs = append(errs, setting.Errorf(at+".type", "type %q already has a rule", r.Type))
 		}
+		types[r.Type] = true
+		for j, src := range r.Tags {
+			if _, err := headers.ParseTemplate(src, Placeholder); err != nil {
+				errs = append(errs, setting.Errorf(setting.Index(at+".tags", j), "%v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", err))
+			}
+		}
+		if r.ReplaceDefault && len(r.Tags) == 0 {
+			errs = append(errs, setting.Errorf(at+".replace_default", "replace_default with no tags would make these events invalidate nothing"))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	return nil
+}
+
+// NewMapper compiles rules, which must pass ValidateRules.
+func NewMapper(rules []Rule) (*Mapper, error) {
+	if err := ValidateRules(rules); err != nil {
+		return nil, err
+	}
+	m := &Mapper{byType: make(map[string][]compiledRule)}
+	for _, r := range rules {
 		cr := compiledRule{replace: r.ReplaceDefault}
 		for _, src := range r.Tags {
-			t, err := headers.ParseTemplate(src, Placeholder)
-			if err != nil {
-				return nil, fmt.Errorf("events: rule %d (%s): %w (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", i, r.Type, err)
-			}
+			t, _ := headers.ParseTemplate(src, Placeholder) // checked above
 			cr.tags = append(cr.tags, t)
 		}
 		m.byType[r.Type] = append(m.byType[r.Type], cr)

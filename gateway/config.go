@@ -148,10 +148,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Origin == nil:
 		return errors.New("gateway: Origin is required")
-	case c.Origin.Scheme != "http" && c.Origin.Scheme != "https":
-		return fmt.Errorf("gateway: Origin %q: scheme must be http or https", c.Origin.Redacted())
-	case c.Origin.Host == "":
-		return fmt.Errorf("gateway: Origin %q has no host", c.Origin.Redacted())
+	case checkOrigin(c.Origin) != nil:
+		return fmt.Errorf("gateway: Origin: %w", checkOrigin(c.Origin))
 	case c.AccessLogSample < 0 || c.AccessLogSample > 1:
 		return fmt.Errorf("gateway: AccessLogSample %v: a fraction from 0 to 1", c.AccessLogSample)
 	case c.L1 == nil:
@@ -162,10 +160,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gateway: MaxHeaderBytes %d is negative", c.MaxHeaderBytes)
 	case c.OriginTimeout < 0, c.MaxTTL < 0, c.LockTTL < 0:
 		return errors.New("gateway: OriginTimeout, MaxTTL and LockTTL must not be negative")
-	case strings.ContainsAny(c.CacheName, " ;,=\"\t\r\n"):
-		return fmt.Errorf("gateway: CacheName %q must be a structured-field token", c.CacheName)
-	case c.ServerHeader != nil && strings.ContainsAny(*c.ServerHeader, "\r\n\x00"):
-		return fmt.Errorf("gateway: ServerHeader %q must not contain line breaks or NUL", *c.ServerHeader)
+	}
+	if c.CacheName != "" {
+		if err := CheckCacheName(c.CacheName); err != nil {
+			return fmt.Errorf("gateway: CacheName: %w", err)
+		}
+	}
+	if c.ServerHeader != nil {
+		if err := CheckServerHeader(*c.ServerHeader); err != nil {
+			return fmt.Errorf("gateway: ServerHeader: %w", err)
+		}
 	}
 	for _, name := range c.TargetedFields {
 		if err := headers.CheckTargetedField(name); err != nil {
@@ -173,9 +177,60 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, name := range c.SessionCookies {
-		if name == "" || strings.ContainsAny(name, " ;=,") {
+		if !headers.ValidCookieName(name) {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
 		}
+	}
+	return nil
+}
+
+// ParseOrigin parses an origin's base URL as Config.Origin takes it (the
+// config file's origin is checked here too).
+func ParseOrigin(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Parse's error repeats the URL, which may hold a password.
+		return nil, errors.New("not a valid URL")
+	}
+	if err := checkOrigin(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func checkOrigin(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: URL scheme must be http or https, got %q", u.Redacted(), u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q: URL has no host", u.Redacted())
+	}
+	return nil
+}
+
+// CheckCacheName reports a cache name that cannot be written where the
+// gateway writes it: first in Cache-Status, where it is an RFC 8941
+// sf-token, and in Via as a received-by pseudonym, an RFC 9110 token. So a
+// letter, then letters, digits and !#$%&'*+-.^_`|~ (the config file's
+// cache_name is checked here too).
+func CheckCacheName(name string) error {
+	ok := name != "" && (name[0] >= 'a' && name[0] <= 'z' || name[0] >= 'A' && name[0] <= 'Z')
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	}
+	if !ok {
+		return fmt.Errorf("%q must be a token starting with a letter (letters, digits, !#$%%&'*+-.^_`|~): it is written in Cache-Status and Via", name)
+	}
+	return nil
+}
+
+// CheckServerHeader reports a Server header value that would break the
+// response's header block (the config file's server_header is checked
+// here too).
+func CheckServerHeader(v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("%q must be one line without NUL", v)
 	}
 	return nil
 }
@@ -209,7 +264,7 @@ func (c Config) withDefaults() Config {
 		c.Keep = DefaultKeep
 	}
 	if c.SessionCookies == nil {
-		c.SessionCookies = []string{"sessionid", "session"}
+		c.SessionCookies = headers.DefaultSessionCookies()
 	}
 	if c.Policy == nil {
 		c.Policy = DefaultPolicy{SessionCookies: c.SessionCookies}

@@ -27,6 +27,10 @@ func TestConfigValidate(t *testing.T) {
 		{"negative timeout", func(c *Config) { c.OriginTimeout = -1 }, "must not be negative"},
 		{"cache name with space", func(c *Config) { c.CacheName = "my cache" }, "token"},
 		{"bad cookie name", func(c *Config) { c.SessionCookies = []string{"a=b"} }, "cookie name"},
+		// The policy rejected these and the gateway accepted them.
+		{"cookie name not a token", func(c *Config) { c.SessionCookies = []string{"a(b"} }, "cookie name"},
+		{"cookie name with a tab", func(c *Config) { c.SessionCookies = []string{"a\tb"} }, "cookie name"},
+		{"cache name with a colon", func(c *Config) { c.CacheName = "edge:1" }, "token"},
 		{"server header injection", func(c *Config) { s := "a\r\nX-Injected: 1"; c.ServerHeader = &s }, "ServerHeader"},
 		{"empty server header removes", func(c *Config) { s := ""; c.ServerHeader = &s }, ""},
 	}

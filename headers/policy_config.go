@@ -206,6 +206,11 @@ func validHostPattern(h string) bool {
 	return !strings.Contains(h, "..") && h[0] != '.' && h[len(h)-1] != '.'
 }
 
+// ValidCookieName reports whether name may name a session cookie: an RFC
+// 6265 cookie-name, which is an RFC 9110 token. The policy and the
+// gateway's own default policy both check with it.
+func ValidCookieName(name string) bool { return validToken(name) }
+
 // validToken reports whether s is an RFC 9110 token (header and cookie names).
 func validToken(s string) bool {
 	if s == "" {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
@@ -12,22 +13,23 @@ import (
 // Surrogate-Key (space separated) or Cache-Tag (comma separated); CDNs read
 // their own: Cloudflare Cache-Tag, Fastly Surrogate-Key, Akamai
 // Edge-Cache-Tag, Varnish's xkey vmod xkey.
+// The names are cdn's, which owns the providers' facts.
 const (
-	HeaderSurrogateKey = "Surrogate-Key"
-	HeaderCacheTag     = "Cache-Tag"
-	HeaderEdgeCacheTag = "Edge-Cache-Tag"
-	HeaderXkey         = "Xkey"
+	HeaderSurrogateKey = cdn.HeaderSurrogateKey
+	HeaderCacheTag     = cdn.HeaderCacheTag
+	HeaderEdgeCacheTag = cdn.HeaderEdgeCacheTag
+	HeaderXkey         = cdn.HeaderXkey
 )
 
 // Targeted cache-control headers (RFC 9213 and the providers' own), in their
 // usual spelling: use them through http.Header's Set, Get and Del, which
 // canonicalize ("Cdn-Cache-Control").
 const (
-	HeaderCDNCacheControl        = "CDN-Cache-Control"
-	HeaderCloudflareCacheControl = "Cloudflare-CDN-Cache-Control"
-	HeaderSurrogateControl       = "Surrogate-Control"
-	HeaderAkamaiCacheControl     = "Akamai-Cache-Control"
-	HeaderEdgeControl            = "Edge-Control"
+	HeaderCDNCacheControl        = cdn.HeaderCDNCacheControl
+	HeaderCloudflareCacheControl = cdn.HeaderCloudflareCacheControl
+	HeaderSurrogateControl       = cdn.HeaderSurrogateControl
+	HeaderAkamaiCacheControl     = cdn.HeaderAkamaiCacheControl
+	HeaderEdgeControl            = cdn.HeaderEdgeControl
 )
 
 // MaxResponseTags bounds how many of one response's tags are kept by name,

@@ -13,15 +13,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/invalidation"
 )
 
-// CDN providers whose tag header format TagFormatFor knows.
+// CDN providers whose tag header format TagFormatFor knows (cdn's names).
 const (
-	ProviderCloudflare = "cloudflare"
-	ProviderFastly     = "fastly"
-	ProviderAkamai     = "akamai"
-	ProviderVarnish    = "varnish"
+	ProviderCloudflare = cdn.Cloudflare
+	ProviderFastly     = cdn.Fastly
+	ProviderAkamai     = cdn.Akamai
+	ProviderVarnish    = cdn.Varnish
 )
 
 // FallbackTagPrefix starts the names of fallback bucket tags; tags from
@@ -48,28 +49,14 @@ type TagFormat struct {
 	NoStoreHeaders []string
 }
 
-// TagFormatFor returns the format of a provider: Cloudflare Cache-Tag
-// (comma; 16 KB header; a tag of up to 1,024 characters can be purged),
-// Fastly Surrogate-Key (space; 16,384 bytes; keys up to 1,024 bytes, keys
-// past the header limit are ignored silently by Fastly), Akamai
-// Edge-Cache-Tag (comma; 128 tags of 128 characters), Varnish xkey (space;
-// kept under Varnish's default http_resp_hdr_len of 8 KB).
+// TagFormatFor returns the format of a provider, from its facts in cdn.
 func TagFormatFor(provider string) (TagFormat, error) {
-	switch provider {
-	case ProviderCloudflare:
-		return TagFormat{Provider: provider, Header: HeaderCacheTag, Sep: ',', MaxHeaderBytes: 16 * 1024, MaxTagBytes: 1024,
-			NoStoreHeaders: []string{HeaderCloudflareCacheControl, HeaderCDNCacheControl}}, nil
-	case ProviderFastly:
-		return TagFormat{Provider: provider, Header: HeaderSurrogateKey, Sep: ' ', MaxHeaderBytes: 16384, MaxTagBytes: 1024,
-			NoStoreHeaders: []string{HeaderSurrogateControl, HeaderCDNCacheControl}}, nil
-	case ProviderAkamai:
-		return TagFormat{Provider: provider, Header: HeaderEdgeCacheTag, Sep: ',', MaxTagBytes: 128, MaxTags: 128,
-			NoStoreHeaders: []string{HeaderEdgeControl, HeaderAkamaiCacheControl, HeaderCDNCacheControl}}, nil
-	case ProviderVarnish:
-		return TagFormat{Provider: provider, Header: HeaderXkey, Sep: ' ', MaxHeaderBytes: 8000, MaxTagBytes: 1024,
-			NoStoreHeaders: []string{HeaderSurrogateControl, HeaderCDNCacheControl}}, nil
+	f, err := cdn.Lookup(provider)
+	if err != nil {
+		return TagFormat{}, err
 	}
-	return TagFormat{}, fmt.Errorf("unknown CDN provider %q (cloudflare, fastly, akamai or varnish)", provider)
+	return TagFormat{Provider: f.Name, Header: f.TagHeader, Sep: f.TagSep, MaxHeaderBytes: f.MaxTagHeaderBytes,
+		MaxTagBytes: f.MaxTagBytes, MaxTags: f.MaxTags, NoStoreHeaders: f.NoStoreHeaders}, nil
 }
 
 // FallbackTag returns the bucket tag that stands in for a tenant-local tag

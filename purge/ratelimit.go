@@ -3,26 +3,24 @@ package purge
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cachegate/cachegate/cdn"
 )
 
 // cloudflarePlan returns Cloudflare's documented rate limit for purges by
-// tag, host and prefix on a plan: a bucket of Burst refilled at PerSecond.
+// tag, host and prefix on a plan (cdn.Plan): a bucket of Burst refilled at
+// PerSecond. No plan is no limit.
 func cloudflarePlan(plan string) (RateLimit, bool) {
-	switch plan {
-	case "free":
-		return RateLimit{PerSecond: 5.0 / 60, Burst: 25}, true
-	case "pro":
-		return RateLimit{PerSecond: 5, Burst: 25}, true
-	case "business":
-		return RateLimit{PerSecond: 10, Burst: 50}, true
-	case "enterprise":
-		return RateLimit{PerSecond: 50, Burst: 500}, true
+	p, ok := cdn.CloudflarePlan(plan)
+	if plan == "" || !ok {
+		return RateLimit{}, false
 	}
-	return RateLimit{}, false
+	return RateLimit{PerSecond: p.PurgesPerSecond, Burst: p.PurgeBurst}, true
 }
 
 // RateLimit is a token bucket for one provider account: one token per API
@@ -41,7 +39,7 @@ type RateLimit struct {
 // Validate reports an unknown plan or a negative rate.
 func (r RateLimit) Validate() error {
 	if _, ok := cloudflarePlan(r.Plan); r.Plan != "" && !ok {
-		return fmt.Errorf("purge: unknown rate plan %q (free, pro, business, enterprise)", r.Plan)
+		return fmt.Errorf("purge: unknown rate plan %q (%s)", r.Plan, strings.Join(cdn.PlanNames(), ", "))
 	}
 	if r.PerSecond < 0 || r.Burst < 0 {
 		return fmt.Errorf("purge: negative rate limit %v/s burst %d", r.PerSecond, r.Burst)

@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 // SeedFileName is the name of the client seed file in the store directory.
@@ -31,14 +33,15 @@ type Config struct {
 	StoreDir string
 }
 
-// Validate reports a configuration Start would refuse.
+// Validate reports a configuration Start would refuse, each problem a
+// *setting.Error named as the config file spells the setting.
 func (c Config) Validate() error {
 	if c.StoreDir == "" {
-		return errors.New("natsserver: a store directory is required")
+		return setting.Errorf("data_dir", "natsserver: a store directory is required")
 	}
 	if c.Listen != "" {
 		if _, _, err := splitListen(c.Listen); err != nil {
-			return err
+			return &setting.Error{Field: "nats.embedded_listen", Err: err}
 		}
 	}
 	return nil

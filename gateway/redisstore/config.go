@@ -4,10 +4,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 // Defaults for the zero values of Config. The timeouts are short on
@@ -20,6 +25,8 @@ const (
 	DefaultReadTimeout  = 150 * time.Millisecond
 	DefaultWriteTimeout = 150 * time.Millisecond
 	DefaultCooldown     = time.Second
+	// MaxDB is the highest database number of a default Redis (databases 16).
+	MaxDB = 15
 )
 
 // recordMargin keeps invalidation records a little longer than MaxTTL, for
@@ -66,30 +73,54 @@ type Config struct {
 	Cooldown time.Duration
 }
 
-// Validate reports a configuration that cannot work.
+// Validate reports every setting that cannot work, each a *setting.Error
+// named as the config file's redis section spells it.
 func (c Config) Validate() error {
 	var errs []error
-	if c.URL != "" && len(c.Addrs) > 0 {
-		errs = append(errs, errors.New("set URL or Addrs, not both"))
-	}
-	for _, a := range c.Addrs {
-		if a == "" || !strings.Contains(a, ":") {
-			errs = append(errs, fmt.Errorf("address %q is not host:port", a))
+	bad := func(name, format string, a ...any) { errs = append(errs, setting.Errorf(name, format, a...)) }
+	if c.URL != "" {
+		if u, err := url.Parse(c.URL); err != nil {
+			// url.Parse's error repeats the URL, which may hold a password.
+			bad("url", "not a valid URL")
+		} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
+			bad("url", "URL scheme must be redis, rediss or unix, got %q", u.Scheme)
+		} else if u.Host == "" && u.Scheme != "unix" {
+			bad("url", "URL has no host")
 		}
+		if len(c.Addrs) > 0 {
+			bad("addrs", "set url (one server) or addrs (cluster or sentinel), not both")
+		}
+		if c.DB != 0 {
+			// NewClient takes the URL's database (its path, 0 when none).
+			bad("db", "with url, the database is the URL's path (redis://host:6379/%d)", c.DB)
+		}
+	}
+	for i, a := range c.Addrs {
+		host, port, err := net.SplitHostPort(a)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+			bad(setting.Index("addrs", i), "address %q is not host:port", a)
+		}
+	}
+	if c.MasterName != "" && len(c.Addrs) == 0 {
+		bad("master_name", "needs the sentinel addresses in addrs")
+	}
+	if c.DB < 0 || c.DB > MaxDB {
+		bad("db", "must be between 0 and %d, got %d", MaxDB, c.DB)
 	}
 	if strings.ContainsAny(c.Prefix, "{}") {
-		errs = append(errs, fmt.Errorf("prefix %q must not contain braces (they delimit the hash tag)", c.Prefix))
+		bad("key_prefix", "%q must not contain braces (they delimit the hash tag)", c.Prefix)
 	}
-	for name, d := range map[string]time.Duration{
-		"MaxTTL": c.MaxTTL, "DialTimeout": c.DialTimeout, "ReadTimeout": c.ReadTimeout,
-		"WriteTimeout": c.WriteTimeout, "Cooldown": c.Cooldown,
-	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s %v is negative", name, d))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"max_ttl", c.MaxTTL}, {"dial_timeout", c.DialTimeout}, {"read_timeout", c.ReadTimeout},
+		{"write_timeout", c.WriteTimeout}, {"cooldown", c.Cooldown}} {
+		if d.v < 0 {
+			bad(d.name, "%v is negative", d.v)
 		}
 	}
-	if c.PoolSize < 0 || c.DB < 0 {
-		errs = append(errs, errors.New("PoolSize and DB must not be negative"))
+	if c.PoolSize < 0 {
+		bad("pool_size", "must not be negative")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redisstore config: %w", err)

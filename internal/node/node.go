@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -132,10 +130,7 @@ func (n *Node) connectNATS(ctx context.Context) error {
 			}
 			n.tmpDir, dir = tmp, tmp
 		}
-		emb, err := natsserver.Start(ctx, natsserver.Config{
-			Listen:   n.file.NATS.EmbeddedListen,
-			StoreDir: filepath.Join(dir, "nats"),
-		})
+		emb, err := natsserver.Start(ctx, n.file.Embedded(dir))
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
@@ -171,32 +166,13 @@ func (n *Node) connectNATS(ctx context.Context) error {
 
 func (n *Node) buildGateway(ctx context.Context) error {
 	f := n.file
-	origin, err := url.Parse(f.Origin)
-	if err != nil {
-		return fmt.Errorf("origin: %w", err)
-	}
-	l1, err := memstore.New(memstore.Config{MaxBytes: f.L1.MaxBytes})
+	l1, err := memstore.New(f.L1.Store())
 	if err != nil {
 		return fmt.Errorf("L1: %w", err)
 	}
-	cfg := gateway.Config{
-		Origin:          origin,
-		CacheName:       f.CacheNameOrDefault(),
-		L1:              l1,
-		SessionCookies:  f.SessionCookies,
-		MaxObjectSize:   f.Limits.MaxObjectSize,
-		MaxHeaderBytes:  int(f.Limits.MaxHeaderBytes),
-		OriginTimeout:   f.Limits.OriginTimeout,
-		Heuristic:       f.Cache.HeuristicFreshness,
-		Keep:            f.Cache.Keep,
-		TargetedFields:  f.Cache.TargetedFields,
-		ServerHeader:    f.ServerHeader,
-		Via:             f.Via == nil || *f.Via,
-		Stats:           n.stats,
-		Logger:          n.log.With("component", "gateway"),
-		AccessLogSample: f.Log.AccessSample,
-		Metrics:         n.reg,
-	}
+	cfg := f.Gateway()
+	cfg.L1 = l1
+	cfg.Stats, cfg.Logger, cfg.Metrics = n.stats, n.log.With("component", "gateway"), n.reg
 	if f.Log.Access {
 		cfg.AccessLog = n.log.With("component", "access")
 	}
@@ -210,11 +186,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	}
 	var l2 *redisstore.Store
 	if f.Redis.Enabled() {
-		rc := redisstore.Config{
-			URL: string(f.Redis.URL), Addrs: f.Redis.Addrs, MasterName: f.Redis.MasterName,
-			Username: f.Redis.Username, Password: string(f.Redis.Password), DB: f.Redis.DB,
-			TLS: f.Redis.TLS, Prefix: f.Redis.KeyPrefix,
-		}
+		rc := f.Redis.Store()
 		rdb, err := redisstore.NewClient(rc)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
@@ -266,25 +238,13 @@ func (n *Node) buildEvents(ctx context.Context) error {
 			return fmt.Errorf("purge queue: %w", err)
 		}
 		queue = n.queue
-		if n.dispatcher, err = purge.NewDispatcher(n.queue, purge.DispatcherConfig{
-			Providers:   providers,
-			Hosts:       f.CDN.Hosts,
-			Window:      f.CDN.CoalesceWindow,
-			BackoffBase: f.CDN.RetryBackoff,
-			BackoffMax:  f.CDN.RetryBackoffMax,
-			CallTimeout: f.CDN.CallTimeout,
-			Auditor:     n.audit,
-			Logger:      n.log.With("component", "purge"),
-			Registerer:  n.reg,
-		}); err != nil {
+		dc := f.CDN.Dispatcher()
+		dc.Providers, dc.Auditor, dc.Logger, dc.Registerer = providers, n.audit, n.log.With("component", "purge"), n.reg
+		if n.dispatcher, err = purge.NewDispatcher(n.queue, dc); err != nil {
 			return fmt.Errorf("purge dispatcher: %w", err)
 		}
 	}
-	rules := make([]events.Rule, len(f.Events.Rules))
-	for i, r := range f.Events.Rules {
-		rules[i] = events.Rule(r)
-	}
-	mapper, err := events.NewMapper(rules)
+	mapper, err := events.NewMapper(f.Events.Mapper())
 	if err != nil {
 		return fmt.Errorf("event rules: %w", err)
 	}

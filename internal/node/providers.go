@@ -16,9 +16,6 @@ import (
 	"github.com/cachegate/cachegate/purge/varnish"
 )
 
-// cloudflareFreeURLsPerCall is the Free plan's lower URL limit per call.
-const cloudflareFreeURLsPerCall = 30
-
 // buildProviders turns the file's CDN section into purge providers, one
 // per configured provider that has a purger, in file order; none when no
 // CDN is configured.
@@ -58,49 +55,34 @@ func orderLayers(ps []purge.Provider) {
 	}
 }
 
-// buildProvider builds one provider; ok is false for a provider with no
-// purger (Akamai selects only the tag header format).
+// buildProvider builds one provider from its purger's config
+// (config.CDN.Purgers) and targets (config.CDN.Target); ok is false for a
+// provider with no purger (Akamai selects only the tag header format).
 func buildProvider(f *config.File, name string, client *http.Client, logger *slog.Logger, reg prometheus.Registerer) (purge.Provider, bool, error) {
+	ps, pv := f.CDN.Purgers(), f.CDN.Target(name)
+	var err error
 	switch name {
 	case config.ProviderAkamai:
 		return purge.Provider{}, false, nil
 	case config.ProviderCloudflare:
-		c := f.CDN.Cloudflare
-		var limits purge.Limits
-		if c.Plan == "free" {
-			limits.URLsPerCall = cloudflareFreeURLsPerCall
-		}
-		p, err := cloudflare.New(cloudflare.Config{
-			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
-			Limits: limits, Logger: logger.With("provider", "cloudflare"),
-		})
-		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("cloudflare: %w", err)
-		}
-		return purge.Provider{Purger: p, Zone: c.Zone, Zones: c.Zones, Rate: purge.RateLimit{Plan: planOr(c.Plan)}}, true, nil
+		pc := *ps.Cloudflare
+		pc.HTTPClient, pc.Logger = client, logger.With("provider", "cloudflare")
+		pv.Purger, err = cloudflare.New(pc)
 	case config.ProviderFastly:
-		c := f.CDN.Fastly
-		p, err := fastly.New(fastly.Config{
-			APIToken: string(c.APIToken), BaseURL: c.BaseURL, HTTPClient: client,
-			Logger: logger.With("provider", "fastly"),
-		})
-		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("fastly: %w", err)
-		}
-		return purge.Provider{Purger: p, Zone: c.ServiceID, Zones: c.Services, Soft: c.SoftPurge}, true, nil
+		pc := *ps.Fastly
+		pc.HTTPClient, pc.Logger = client, logger.With("provider", "fastly")
+		pv.Purger, err = fastly.New(pc)
 	case config.ProviderVarnish:
-		c := f.CDN.Varnish
-		p, err := varnish.New(varnish.Config{
-			URLs: c.URLs, Soft: c.Soft, Timeout: c.Timeout,
-			Logger: logger.With("provider", "varnish"), Registerer: reg,
-		})
-		if err != nil {
-			return purge.Provider{}, false, fmt.Errorf("varnish: %w", err)
-		}
-		// Varnish nodes are the zone: one shared cache for every tenant.
-		return purge.Provider{Purger: p, Zone: "varnish", Soft: c.Soft}, true, nil
+		pc := *ps.Varnish
+		pc.Logger, pc.Registerer = logger.With("provider", "varnish"), reg
+		pv.Purger, err = varnish.New(pc)
+	default:
+		return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
 	}
-	return purge.Provider{}, false, fmt.Errorf("unknown CDN provider %q", name)
+	if err != nil {
+		return purge.Provider{}, false, err
+	}
+	return pv, true, nil
 }
 
 // tagEmitter writes each configured provider's tag header on public
@@ -116,13 +98,4 @@ func tagEmitter(f *config.File, logger *slog.Logger, reg prometheus.Registerer) 
 		return nil, fmt.Errorf("CDN tag header: %w", err)
 	}
 	return em, nil
-}
-
-// planOr defaults the Cloudflare plan to the most generous documented
-// bucket: a configured plan is the operator's to state.
-func planOr(p string) string {
-	if p == "" {
-		return "enterprise"
-	}
-	return p
 }

@@ -7,13 +7,17 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cloudflare/cloudflare-go/v7/cache"
 	"github.com/cloudflare/cloudflare-go/v7/option"
+
+	"github.com/cachegate/cachegate/cdn"
 )
 
 // Defaults of Config's zero values: Cloudflare's documented per-request
@@ -21,8 +25,8 @@ import (
 const (
 	DefaultName         = "cloudflare"
 	DefaultBaseURL      = "https://api.cloudflare.com/client/v4/"
-	DefaultItemsPerCall = 100
-	DefaultMaxTagLength = 1024
+	DefaultItemsPerCall = cdn.CloudflarePurgeItemsPerCall
+	DefaultMaxTagLength = cdn.CloudflareMaxTagBytes
 	DefaultTimeout      = 30 * time.Second
 )
 
@@ -45,22 +49,44 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Validate reports a bad config.
+// Validate reports every problem of c, each a *setting.Error named as
+// the config file's cdn.cloudflare section spells the setting.
 func (c Config) Validate() error {
+	var errs []error
 	if c.APIToken == "" {
-		return errors.New("cloudflare: an API token is required")
+		errs = append(errs, setting.Errorf("api_token", "an API token with the Cache Purge permission is required"))
 	}
 	if c.Name != "" {
 		if err := purge.ValidateTarget(c.Name); err != nil {
-			return err
+			errs = append(errs, &setting.Error{Field: "name", Err: err})
 		}
 	}
-	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
-		return fmt.Errorf("cloudflare: base URL %q is not http(s)", c.BaseURL)
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, setting.Errorf("base_url", "%q is not an http(s) URL", c.BaseURL))
+		}
 	}
 	l := c.Limits
 	if l.TagsPerCall < 0 || l.URLsPerCall < 0 || l.PrefixesPerCall < 0 || l.HostsPerCall < 0 || l.MaxTagLength < 0 {
-		return errors.New("cloudflare: negative limit")
+		errs = append(errs, setting.Errorf("limits", "negative limit"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cloudflare: %w", err)
+	}
+	return nil
+}
+
+// CheckZoneID reports a zone ID that is not one: 32 lower-case hex digits,
+// as on the zone's overview page (the config file's zones are checked
+// here).
+func CheckZoneID(id string) error {
+	ok := len(id) == 32
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
+	}
+	if !ok {
+		return fmt.Errorf("zone id %q must be 32 lower-case hex digits (the zone's ID on its overview page)", id)
 	}
 	return nil
 }

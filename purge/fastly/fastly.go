@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/purge"
 )
 
@@ -22,8 +24,8 @@ import (
 const (
 	DefaultName         = "fastly"
 	DefaultBaseURL      = "https://api.fastly.com"
-	DefaultKeysPerCall  = 256
-	DefaultMaxKeyLength = 1024
+	DefaultKeysPerCall  = cdn.FastlyPurgeKeysPerCall
+	DefaultMaxKeyLength = cdn.FastlyMaxKeyBytes
 	DefaultTimeout      = 30 * time.Second
 	// maxBody bounds how much of an answer is read.
 	maxBody = 1 << 20
@@ -48,24 +50,28 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Validate reports a bad config.
+// Validate reports every problem of c, each a *setting.Error named as
+// the config file's cdn.fastly section spells the setting.
 func (c Config) Validate() error {
+	var errs []error
 	if c.APIToken == "" {
-		return errors.New("fastly: an API token is required")
+		errs = append(errs, setting.Errorf("api_token", "an API token with the purge_select scope is required"))
 	}
 	if c.Name != "" {
 		if err := purge.ValidateTarget(c.Name); err != nil {
-			return err
+			errs = append(errs, &setting.Error{Field: "name", Err: err})
 		}
 	}
 	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("fastly: base URL %q is not an http(s) URL", c.BaseURL)
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, setting.Errorf("base_url", "%q is not an http(s) URL", c.BaseURL))
 		}
 	}
 	if c.Limits.TagsPerCall < 0 || c.Limits.MaxTagLength < 0 || c.Limits.URLsPerCall < 0 {
-		return errors.New("fastly: negative limit")
+		errs = append(errs, setting.Errorf("limits", "negative limit"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("fastly: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package varnish
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 )
@@ -22,7 +25,7 @@ const (
 	DefaultTagsPerCall = 256
 	// DefaultMaxHeaderBytes keeps the xkey-purge header under Varnish's
 	// default http_req_hdr_len (8 KB) with room for the header's name.
-	DefaultMaxHeaderBytes = 8000
+	DefaultMaxHeaderBytes = cdn.VarnishMaxHeaderBytes
 	// DefaultTargetsPerCall is how many URLs, prefixes or hosts one Purge
 	// call takes; each is one BAN request per node.
 	DefaultTargetsPerCall = 32
@@ -64,41 +67,50 @@ type Config struct {
 	Registerer prometheus.Registerer `yaml:"-"`
 }
 
-// Validate reports a configuration that cannot work.
+// Validate reports every setting that cannot work, each a *setting.Error
+// named as the config file's cdn.varnish section spells it.
 func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, a ...any) { errs = append(errs, setting.Errorf(name, format, a...)) }
 	if c.Name != "" {
 		if err := purge.ValidateTarget(c.Name); err != nil {
-			return fmt.Errorf("varnish: name: %w", err)
+			errs = append(errs, &setting.Error{Field: "name", Err: err})
 		}
 	}
 	if len(c.URLs) == 0 {
-		return fmt.Errorf("varnish: no node URLs")
+		bad("urls", "no node URLs (at least one http://host:port)")
 	}
 	seen := make(map[string]bool, len(c.URLs))
-	for _, raw := range c.URLs {
+	for i, raw := range c.URLs {
+		at := setting.Index("urls", i)
 		u, err := url.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("varnish: node URL %q: %w", raw, err)
-		}
-		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-			return fmt.Errorf("varnish: node URL %q: need http://host:port", raw)
-		}
-		if u.User != nil {
-			return fmt.Errorf("varnish: node URL %q: credentials in the URL are not supported", u.Redacted())
-		}
-		if seen[raw] {
-			return fmt.Errorf("varnish: node URL %q listed twice", raw)
+		switch {
+		case err != nil:
+			// url.Parse's error repeats the URL, which may hold a password.
+			bad(at, "not a valid URL")
+		case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+			bad(at, "node URL %q: need http://host:port", u.Redacted())
+		case u.User != nil:
+			bad(at, "node URL %q: credentials in the URL are not supported", u.Redacted())
+		case seen[raw]:
+			bad(at, "node URL %q listed twice", raw)
 		}
 		seen[raw] = true
 	}
 	if c.Timeout < 0 {
-		return fmt.Errorf("varnish: timeout %v is negative", c.Timeout)
+		bad("timeout", "%v is negative", c.Timeout)
 	}
-	if c.TagsPerCall < 0 || c.TargetsPerCall < 0 {
-		return fmt.Errorf("varnish: per-call limits must not be negative")
+	if c.TagsPerCall < 0 {
+		bad("tags_per_call", "must not be negative")
+	}
+	if c.TargetsPerCall < 0 {
+		bad("targets_per_call", "must not be negative")
 	}
 	if c.MaxHeaderBytes != 0 && c.MaxHeaderBytes < MaxTagLength {
-		return fmt.Errorf("varnish: max header bytes %d cannot hold one tag of %d bytes", c.MaxHeaderBytes, MaxTagLength)
+		bad("max_header_bytes", "%d cannot hold one tag of %d bytes", c.MaxHeaderBytes, MaxTagLength)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("varnish: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,221 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/events/natsserver"
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memstore"
+	"github.com/cachegate/cachegate/gateway/redisstore"
+	"github.com/cachegate/cachegate/internal/setting"
+	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/purge/cloudflare"
+	"github.com/cachegate/cachegate/purge/fastly"
+	"github.com/cachegate/cachegate/purge/varnish"
+)
+
+// This file turns the file's sections into the Configs of the packages
+// they configure, and has those packages validate them: a rule about a
+// setting lives in the package that uses it, once, and Load only places
+// its message on the setting's line (Validate, after overrides, reports
+// the same problems without lines).
+
+// Store is the L2's config; the assembly uses it as is.
+func (r Redis) Store() redisstore.Config {
+	return redisstore.Config{
+		URL: string(r.URL), Addrs: r.Addrs, MasterName: r.MasterName,
+		Username: r.Username, Password: string(r.Password), DB: r.DB,
+		TLS: r.TLS, Prefix: r.KeyPrefix,
+	}
+}
+
+// Gateway is the gateway's config from the file's settings; the assembly
+// adds the stores, the policy, the tag emitter and what only it has
+// (stats, logger, metrics). Origin is nil when the file has none.
+func (f *File) Gateway() gateway.Config {
+	var origin *url.URL
+	if f.Origin != "" {
+		origin, _ = gateway.ParseOrigin(f.Origin) // checked by Load and Validate
+	}
+	return gateway.Config{
+		Origin:         origin,
+		CacheName:      f.CacheNameOrDefault(),
+		SessionCookies: f.SessionCookies,
+		MaxObjectSize:  f.Limits.MaxObjectSize,
+		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
+		OriginTimeout:  f.Limits.OriginTimeout,
+		Heuristic:      f.Cache.HeuristicFreshness,
+		Keep:           f.Cache.Keep,
+		TargetedFields: f.Cache.TargetedFields,
+		ServerHeader:   f.ServerHeader,
+		Via:            f.Via == nil || *f.Via,
+		// AccessLog is the assembly's: a logger, not a setting.
+		AccessLogSample: f.Log.AccessSample,
+	}
+}
+
+// Store is the L1's config.
+func (l L1) Store() memstore.Config { return memstore.Config{MaxBytes: l.MaxBytes} }
+
+// Embedded is the embedded NATS server's config, under dir (DataDir, or a
+// temporary directory the assembly makes when it is empty).
+func (f *File) Embedded(dir string) natsserver.Config {
+	return natsserver.Config{Listen: f.NATS.EmbeddedListen, StoreDir: filepath.Join(dir, "nats")}
+}
+
+// Mapper returns the event mapper's rules.
+func (e Events) Mapper() []events.Rule {
+	out := make([]events.Rule, len(e.Rules))
+	for i, r := range e.Rules {
+		out[i] = events.Rule(r)
+	}
+	return out
+}
+
+// Dispatcher is the purge dispatcher's config without its providers (the
+// assembly builds them: Purgers, Target) and what only it has.
+func (c CDN) Dispatcher() purge.DispatcherConfig {
+	return purge.DispatcherConfig{
+		Hosts: c.Hosts, Window: c.CoalesceWindow,
+		BackoffBase: c.RetryBackoff, BackoffMax: c.RetryBackoffMax, CallTimeout: c.CallTimeout,
+	}
+}
+
+// Target is what the dispatcher knows of provider name besides its
+// purger: the zones or services per tenant, soft purges and the rate
+// limit. The zero Provider for one without a purger.
+func (c CDN) Target(name string) purge.Provider {
+	switch name {
+	case ProviderCloudflare:
+		plan, ok := cdn.CloudflarePlan(c.Cloudflare.Plan)
+		rate := purge.RateLimit{Plan: plan.Name}
+		if !ok {
+			rate.Plan = c.Cloudflare.Plan // the rate limiter reports it
+		}
+		return purge.Provider{Zone: c.Cloudflare.Zone, Zones: c.Cloudflare.Zones, Rate: rate}
+	case ProviderFastly:
+		return purge.Provider{Zone: c.Fastly.ServiceID, Zones: c.Fastly.Services, Soft: c.Fastly.SoftPurge}
+	case ProviderVarnish:
+		// Varnish nodes are the zone: one shared cache for every tenant.
+		return purge.Provider{Zone: ProviderVarnish, Soft: c.Varnish.Soft}
+	}
+	return purge.Provider{}
+}
+
+// Purgers are the configs of the selected providers' purgers, by provider;
+// the assembly adds the HTTP client, logger and registerer.
+type Purgers struct {
+	Cloudflare *cloudflare.Config
+	Fastly     *fastly.Config
+	Varnish    *varnish.Config
+}
+
+// Purgers converts the sections of the selected providers that purge. A
+// Cloudflare plan sets the URLs of one call (cdn.Plan); an unknown plan
+// keeps the default, and is reported by Load and the rate limiter.
+func (c CDN) Purgers() Purgers {
+	var out Purgers
+	if c.Has(ProviderCloudflare) {
+		plan, _ := cdn.CloudflarePlan(c.Cloudflare.Plan)
+		out.Cloudflare = &cloudflare.Config{
+			APIToken: string(c.Cloudflare.APIToken), BaseURL: c.Cloudflare.BaseURL,
+			Limits: purge.Limits{URLsPerCall: plan.URLsPerCall},
+		}
+	}
+	if c.Has(ProviderFastly) {
+		out.Fastly = &fastly.Config{APIToken: string(c.Fastly.APIToken), BaseURL: c.Fastly.BaseURL}
+	}
+	if c.Has(ProviderVarnish) {
+		out.Varnish = &varnish.Config{URLs: c.Varnish.URLs, Soft: c.Varnish.Soft, Timeout: c.Varnish.Timeout}
+	}
+	return out
+}
+
+// problem is one package's complaint about a setting at path (the
+// file's spelling: "redis.addrs[1]", or a section "nats").
+type problem struct {
+	path string
+	err  error
+}
+
+func (p problem) String() string { return p.path + ": " + p.err.Error() }
+
+// packageProblems validates each section with its package.
+func (f *File) packageProblems() []problem {
+	var out []problem
+	add := func(section string, err error) {
+		for _, fe := range setting.All(err) {
+			path := section
+			if fe.Field != "" && path != "" {
+				path += "." + fe.Field
+			} else if fe.Field != "" {
+				path = fe.Field
+			}
+			out = append(out, problem{path, fe.Err})
+		}
+	}
+	if !reflect.ValueOf(f.Redis).IsZero() {
+		add("redis", f.Redis.Store().Validate())
+		if !f.Redis.Enabled() {
+			// Otherwise the section's settings would be accepted and
+			// ignored: no url and no addrs is no L2.
+			out = append(out, problem{"redis", errors.New("url or addrs is required (leave redis out for no L2)")})
+		}
+	}
+	add("nats", f.NATS.Conn().Validate())
+	add("events", events.ValidateRules(f.Events.Mapper()))
+	if f.NATS.URL == "" {
+		add("", f.Embedded(f.DataDir).Validate())
+	}
+	ps := f.CDN.Purgers()
+	if ps.Cloudflare != nil {
+		add("cdn.cloudflare", ps.Cloudflare.Validate())
+	}
+	if ps.Fastly != nil {
+		add("cdn.fastly", ps.Fastly.Validate())
+	}
+	if ps.Varnish != nil {
+		add("cdn.varnish", ps.Varnish.Validate())
+	}
+	return out
+}
+
+// nodeOf finds the node of path, or of the nearest enclosing setting
+// that was written ("redis.addrs[1]", then "redis.addrs", then "redis").
+func (d *decoder) nodeOf(path string) (line int, found bool) {
+	for p := path; p != ""; {
+		if n := d.written[p]; n != nil {
+			return n.Line, true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	if n := d.written["config."+path[:strings.IndexAny(path+".", ".[")]]; n != nil {
+		return n.Line, true
+	}
+	return 1, false
+}
+
+// checkPackages places each package's problems on their settings' lines.
+func (r *rootDecoder) checkPackages() {
+	for _, p := range r.f.packageProblems() {
+		line, found := r.nodeOf(p.path)
+		// A provider's setting that is missing is shown on the line
+		// that selects the provider.
+		if section, _, ok := strings.Cut(strings.TrimPrefix(p.path, "cdn."), "."); ok && strings.HasPrefix(p.path, "cdn.") {
+			if at := r.providerAt[section]; at != nil && (!found || r.written[p.path] == nil) {
+				line = at.Line
+			}
+		}
+		r.errs = append(r.errs, Error{File: r.file, Line: line, Msg: p.String()})
+	}
+}

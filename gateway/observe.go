@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -75,7 +74,8 @@ func (o *observation) setOrigin(d time.Duration) {
 // (copied into the response) may hold the id of the request that filled it.
 type observedWriter struct {
 	http.ResponseWriter
-	id     []string // the X-Request-Id value, shared with the request
+	id     []string  // the X-Request-Id value, shared with the request
+	idCell [1]string // id's backing array: no allocation of its own
 	status int
 	bytes  int64
 	// obs lives here so that a request allocates one object for both.
@@ -140,10 +140,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// One value slice for the response and the origin request (rewrite);
 	// nothing appends to it. The client's request is not modified.
-	ids := []string{id}
-	ow := &observedWriter{ResponseWriter: w, id: ids}
+	ow := &observedWriter{ResponseWriter: w}
+	ow.idCell[0] = id
+	ow.id = ow.idCell[:]
 	obs := &ow.obs
-	obs.id = ids
+	obs.id = ow.id
 	g.serve(ow, r, obs)
 	if ow.status == 0 && !ow.hijacked {
 		ow.WriteHeader(http.StatusOK)
@@ -185,5 +186,7 @@ func statusClass(code int) string {
 	if code < 100 || code > 599 {
 		return "other"
 	}
-	return strconv.Itoa(code/100) + "xx"
+	return statusClasses[code/100-1]
 }
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}

@@ -352,6 +352,15 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 	if _, busy := g.revalidating.LoadOrStore(x.key, struct{}{}); busy {
 		return
 	}
+	// The stale copy this request read may have been refreshed since by a
+	// revalidation that ended between that read and now: then there is
+	// nothing to do, and a second one would fetch the page again.
+	if len(x.vary) == 0 {
+		if cur, _, err := g.cfg.L1.Get(r.Context(), x.d.Tenant, x.key); err == nil && cur != nil && cur.ResponseTime.After(e.ResponseTime) {
+			g.revalidating.Delete(x.key)
+			return
+		}
+	}
 	bx := *x
 	bx.kind = kindBackground
 	bx.obs = nil // the client's request is over

@@ -30,6 +30,9 @@ type item struct {
 	stage     string    // where it failed, "" if it did not
 	err       error
 	shared    bool // merged with other events: a failure may be theirs
+	// partial says what of the event did not map (PartialMappingError);
+	// the rest is applied.
+	partial string
 }
 
 func (it *item) fail(stage string, err error) {
@@ -91,6 +94,10 @@ func (c *Coordinator) notifyApplied(items []*item) {
 		if !it.published.IsZero() {
 			c.metrics.latency.Observe(now.Sub(it.published).Seconds())
 		}
+		if it.partial != "" {
+			c.notify(it.ev.ID, "applied in part, the rest dead-lettered to edit and retry: "+it.partial)
+			continue
+		}
 		c.notify(it.ev.ID, "")
 	}
 }
@@ -145,7 +152,12 @@ func (c *Coordinator) decode(m jetstream.Msg) *item {
 			it.ev.ID = StreamName + "-" + strconv.FormatUint(meta.Sequence.Stream, 10)
 		}
 	}
-	if it.req, err = c.cfg.Mapper.Map(it.ev); err != nil {
+	var partial *PartialMappingError
+	if it.req, err = c.cfg.Mapper.Map(it.ev); errors.As(err, &partial) {
+		// Applied as far as it maps; the rest is reported to the waiter
+		// and kept as a dead letter to edit and retry.
+		it.partial = partial.Error()
+	} else if err != nil {
 		c.deadLetter(it, it.ev.ID, it.ev.Tenant, err.Error(), "mapping")
 		return nil
 	}
@@ -419,6 +431,9 @@ wait:
 	}
 	for _, it := range items {
 		if it.err == nil {
+			if it.partial != "" {
+				c.keepUnmapped(it)
+			}
 			_ = it.msg.Ack()
 			c.metrics.processed.Inc()
 			continue

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,32 @@ func (c *Coordinator) deadLetter(it *item, eventID, tenant, reason, cause string
 	if tenant == "" {
 		tenant = "_"
 	}
+	if err := c.publishDeadLetter(it, eventID, tenant, reason); err != nil {
+		c.log.Error("dead-letter publish failed; will retry", "id", eventID, "err", err)
+		_ = m.NakWithDelay(c.backoff(meta.NumDelivered))
+		return
+	}
+	_ = m.Term()
+	c.deadLettered(it, eventID, tenant, reason, cause)
+}
+
+// keepUnmapped keeps a copy of a partially mapped event, applied as far
+// as it maps, among the dead letters with what did not map, so that an
+// operator can add what it lacks and retry it.
+func (c *Coordinator) keepUnmapped(it *item) {
+	reason := "applied in part: " + it.partial
+	if err := c.publishDeadLetter(it, it.ev.ID, cmp.Or(it.ev.Tenant, "_"), reason); err != nil {
+		c.log.Error("the unmapped part of an event could not be kept as a dead letter", "id", it.ev.ID, "reason", reason, "err", err)
+		return
+	}
+	c.metrics.deadLettered.WithLabelValues("partial").Inc()
+	c.log.Warn("event applied in part; kept as a dead letter", "id", it.ev.ID, "tenant", it.ev.Tenant, "reason", reason)
+}
+
+// publishDeadLetter writes it's message to the dead-letter stream with the
+// reason, the original body and headers.
+func (c *Coordinator) publishDeadLetter(it *item, eventID, tenant, reason string) error {
+	m, meta := it.msg, it.meta
 	dl := nats.NewMsg(DeadLetterSubjectPrefix + token(tenant))
 	dl.Data = m.Data()
 	for k, vs := range m.Headers() {
@@ -64,14 +91,17 @@ func (c *Coordinator) deadLetter(it *item, eventID, tenant, reason, cause string
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 	defer cancel()
 	// The dead-letter id is the original sequence: a crash between this
-	// publish and the Term below does not dead-letter it twice.
+	// publish and the message's Term or Ack does not dead-letter it twice.
 	_, err := c.js.PublishMsg(ctx, dl, jetstream.WithMsgID("dl-"+strconv.FormatUint(meta.Sequence.Stream, 10)))
-	if err != nil {
-		c.log.Error("dead-letter publish failed; will retry", "id", eventID, "err", err)
-		_ = m.NakWithDelay(c.backoff(meta.NumDelivered))
-		return
-	}
-	_ = m.Term()
+	return err
+}
+
+// deadLettered counts, logs, notifies and records a dead-lettered event.
+func (c *Coordinator) deadLettered(it *item, eventID, tenant, reason, cause string) {
+	now := time.Now().UTC()
+	m, meta := it.msg, it.meta
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+	defer cancel()
 	c.metrics.deadLettered.WithLabelValues(cause).Inc()
 	// What is known of a message that may not even parse: where it came
 	// from, its ids, its size; not its body, which may hold anything.

@@ -30,7 +30,9 @@
 // or purge enqueue fails is handed back with a capped backoff
 // (BackoffMax, 5 s by default, which is also how long an invalidation may
 // trail the end of its fault) for as long as the failure lasts; only what
-// can never apply is dead-lettered: a malformed or unmappable event, one
+// can never apply is dead-lettered: a malformed or unmappable event (one
+// that maps in part is applied as far as it maps, and a copy is kept with
+// what did not), one
 // whose body names another tenant than its subject (subject permissions
 // are what confine a tenant's publishers), or one a layer refuses as
 // invalid when tried alone.

@@ -92,6 +92,16 @@ func ValidateRules(rules []Rule) error {
 	return nil
 }
 
+// PartialMappingError is Map's error for an event of which only part
+// maps: the request it returns with it holds that part.
+type PartialMappingError struct{ Err error }
+
+func (e *PartialMappingError) Error() string {
+	return "partially mapped: " + oneLine(e.Err.Error())
+}
+
+func (e *PartialMappingError) Unwrap() error { return e.Err }
+
 // NewMapper compiles rules, which must pass ValidateRules.
 func NewMapper(rules []Rule) (*Mapper, error) {
 	if err := ValidateRules(rules); err != nil {
@@ -155,12 +165,26 @@ func (m *Mapper) Map(e Event) (invalidation.Request, error) {
 	for _, t := range e.Tags {
 		add(t)
 	}
+	// A rule template the event cannot fill (a data field it lacks) does
+	// not cost the rest of the invalidation: what maps is applied, and the
+	// event is reported partial.
+	var unmapped []error
 	for _, r := range rules {
 		for _, t := range r.tags {
 			if err := x.expand(t); err != nil {
-				return invalidation.Request{}, err
+				unmapped = append(unmapped, err)
 			}
 		}
+	}
+	if len(unmapped) > 0 {
+		err := errors.Join(unmapped...)
+		if len(req.Tags)+len(req.URLs)+len(req.Prefixes) == 0 && !req.Everything {
+			return invalidation.Request{}, err
+		}
+		if verr := req.Validate(); verr != nil || len(req.Tags)+len(req.URLs)+len(req.Prefixes) > invalidation.MaxItems {
+			return invalidation.Request{}, err
+		}
+		return req, &PartialMappingError{Err: err}
 	}
 	if len(req.Tags)+len(req.URLs)+len(req.Prefixes) > invalidation.MaxItems {
 		return invalidation.Request{}, invalid("", "mapped to more than %d tags", invalidation.MaxItems)

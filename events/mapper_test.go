@@ -173,3 +173,27 @@ func TestPurgesBypassTheMapper(t *testing.T) {
 		t.Fatal("an event without {entity} passed a rule that needs it")
 	}
 }
+
+// An event a rule cannot fully map (a data field it lacks) keeps what does
+// map: the default and explicit tags are returned with a
+// PartialMappingError naming the field.
+func TestMapPartial(t *testing.T) {
+	m, err := events.NewMapper([]events.Rule{{Type: "product.updated", Tags: []string{"category:{data.category_id}", "product-page:{key}"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := m.Map(events.Event{Tenant: "acme", Type: "product.updated", Entity: "product", Key: "p1", Tags: []string{"x"}})
+	var partial *events.PartialMappingError
+	if !errors.As(err, &partial) || !strings.Contains(err.Error(), "data.category_id") {
+		t.Fatalf("Map = %v, want a PartialMappingError naming data.category_id", err)
+	}
+	want := []string{"product:p1", "product", "x", "product-page:p1"}
+	if !slices.Equal(req.Tags, want) {
+		t.Fatalf("tags %v, want %v", req.Tags, want)
+	}
+	// With nothing that maps, the whole event is refused.
+	m2, _ := events.NewMapper([]events.Rule{{Type: "t", Tags: []string{"c:{data.c}"}, ReplaceDefault: true}})
+	if _, err := m2.Map(events.Event{Tenant: "acme", Type: "t", Entity: "e", Key: "k"}); err == nil || errors.As(err, &partial) {
+		t.Fatalf("nothing maps: %v, want a plain error", err)
+	}
+}

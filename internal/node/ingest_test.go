@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/internal/nodetest"
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // An event the coordinator cannot use (its rule needs a data field the
@@ -39,5 +41,19 @@ events:
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "data.category_id") || !strings.Contains(string(b), "deadletters") {
 		t.Fatalf("waited event whose rule lacks its data: %d %s", resp.StatusCode, b)
+	}
+}
+
+// An instance that shares a Redis L2 but runs NATS of its own is isolated
+// from the other instances: it says so loudly at start.
+func TestEmbeddedNATSWithSharedRedisWarns(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(origin.Close)
+	rds := testenv.StartRedis(t)
+	logs := &testenv.SyncBuffer{}
+	nodetest.Start(t, nodetest.Options{Origin: origin.URL, RedisURL: "redis://" + rds.Addr + "/0",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if !strings.Contains(logs.String(), "EMBEDDED NATS WITH A SHARED REDIS") {
+		t.Fatalf("no warning at start; logs:\n%s", logs.String())
 	}
 }

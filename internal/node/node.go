@@ -135,6 +135,14 @@ func (n *Node) connectNATS(ctx context.Context) error {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
 		n.embedded = emb
+		if n.file.Redis.Enabled() {
+			// A shared L2 means other instances; with a NATS of its own,
+			// this one neither hears their invalidations nor sends them its
+			// own, and they serve each other's stale L2 entries.
+			n.log.Warn("EMBEDDED NATS WITH A SHARED REDIS: this instance is isolated from every other instance using that Redis; " +
+				"they will not see each other's invalidations. Give every instance the same NATS (nats.url / CACHEGATE_NATS_URL), " +
+				"see README, Running several instances")
+		}
 		cc = events.ConnConfig{URL: emb.ClientURL()}
 		extra = emb.ClientOptions()
 	}

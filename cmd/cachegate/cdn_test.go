@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegate/cachegate/internal/nodetest"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/purge/cloudflare/cloudflarefake"
 	"github.com/cachegate/cachegate/web"
@@ -26,17 +27,7 @@ func startServeWithCloudflare(t *testing.T) (*servedNode, *cloudflarefake.Server
 	fake := cloudflarefake.New(cfToken)
 	t.Cleanup(fake.Close)
 	cfg := filepath.Join(t.TempDir(), "cachegate.yaml")
-	body := fmt.Sprintf(`cdn:
-  provider: cloudflare
-  coalesce_window: 20ms
-  retry_backoff: 20ms
-  retry_backoff_max: 100ms
-  call_timeout: 500ms
-  cloudflare:
-    api_token: %s
-    base_url: %s
-    zone: 0123456789abcdef0123456789abcdef
-`, cfToken, fake.URL())
+	body := nodetest.CloudflareYAML(fake.URL(), cfToken)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -123,11 +123,10 @@ func waitReady(t testing.TB, adminURL string) {
 	}
 }
 
-// CloudflareFile is a configuration with Cloudflare as the CDN, at the
+// CloudflareYAML is a configuration with Cloudflare as the CDN, at the
 // fake's baseURL with its token, and retries fast enough for tests.
-func CloudflareFile(t testing.TB, baseURL, token string) *config.File {
-	t.Helper()
-	f, err := config.Parse("cloudflare.yaml", []byte(fmt.Sprintf(`cdn:
+func CloudflareYAML(baseURL, token string) string {
+	return fmt.Sprintf(`cdn:
   provider: cloudflare
   coalesce_window: 20ms
   retry_backoff: 20ms
@@ -137,7 +136,13 @@ func CloudflareFile(t testing.TB, baseURL, token string) *config.File {
     api_token: %s
     base_url: %s
     zone: 0123456789abcdef0123456789abcdef
-`, token, baseURL)), nil)
+`, token, baseURL)
+}
+
+// CloudflareFile is CloudflareYAML parsed.
+func CloudflareFile(t testing.TB, baseURL, token string) *config.File {
+	t.Helper()
+	f, err := config.Parse("cloudflare.yaml", []byte(CloudflareYAML(baseURL, token)), nil)
 	if err != nil {
 		t.Fatalf("cloudflare config: %v", err)
 	}

@@ -1,12 +1,12 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
 # redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
-# and the app integrations' frameworks (python3-django, nodejs) when they
-# are missing.
+# and the app integrations' frameworks (python3-django and pip for its
+# wheel, nodejs and node-express) when they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django nodejs
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django python3-pip nodejs node-express
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -22,7 +22,9 @@ deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	/usr/bin/python3 -c 'import django' 2>/dev/null || missing="$$missing python3-django"; \
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
+	[ -d /usr/share/nodejs/express ] || missing="$$missing node-express"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \

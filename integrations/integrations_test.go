@@ -35,6 +35,10 @@ func TestNode(t *testing.T) {
 	run(t, "node", bin, node, "--test", "tests/")
 }
 
+// debianNodeModules is where Debian's node-* packages (node-express)
+// install; Node does not search it unless NODE_PATH says so.
+const debianNodeModules = "/usr/share/nodejs"
+
 // run runs a suite in dir with CACHEGATE_BIN set, failing with its output.
 func run(t *testing.T, dir, bin, name string, args ...string) {
 	t.Helper()
@@ -42,7 +46,11 @@ func run(t *testing.T, dir, bin, name string, args ...string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CACHEGATE_BIN="+bin)
+	nodePath := debianNodeModules
+	if p := os.Getenv("NODE_PATH"); p != "" {
+		nodePath = p + string(os.PathListSeparator) + nodePath
+	}
+	cmd.Env = append(os.Environ(), "CACHEGATE_BIN="+bin, "NODE_PATH="+nodePath)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s suite failed: %v\n%s", dir, err, out)

@@ -1,6 +1,6 @@
-"""Writes: the tags a write invalidates, held until the transaction commits
-(transaction.on_commit drops them on rollback), then batched per request
-and handed to delivery.
+"""Writes: the tags a write invalidates, stored in the outbox within the
+write's own transaction (see outbox), and delivered per request once
+committed.
 
 A change of known rows invalidates "<model>:<pk>" and the model's list tag
 "<model>"; a change of unknown rows (INSERT, bulk or raw UPDATE/DELETE)
@@ -10,38 +10,54 @@ carries.
 
 import contextvars
 import logging
+import weakref
 
-from django.db import transaction
-from django.db.transaction import TransactionManagementError
+from django.db import connections
 
-from . import conf, sql
+from . import conf, outbox, sql
 
 log = logging.getLogger("cachegate_django")
 
 current = contextvars.ContextVar("cachegate_batch", default=None)
 
+# Data writes seen per connection: a save's statement and its post_save
+# signal share a number, so the second adds nothing to the outbox.
+_seq = weakref.WeakKeyDictionary()
+
 
 class Batch:
-    """The committed changes of one request, published once at its end."""
+    """The outbox rows one request committed, delivered once at its end."""
 
     def __init__(self, request):
         self.request = request
-        self.tags = set()
-        self.tables = set()
+        self.rows = set()
+        self.done = False
 
-    def add(self, tags, table):
-        self.tags.update(tags)
-        self.tables.add(table)
+    def committed(self, pk):
+        if self.done:
+            # A transaction that outlived the request (a thread it started).
+            _deliver_now(pk)
+        else:
+            self.rows.add(pk)
 
     def publish(self):
-        if not self.tags:
-            return
-        from . import delivery
+        self.done = True
+        if self.rows:
+            _deliver(sorted(self.rows))
 
-        try:
-            delivery.publish(conf.tenant_for(self.request), self.tags, self.tables)
-        except Exception:
-            log.exception("cachegate: could not store the changes of %s: tags %s", sorted(self.tables), sorted(self.tags))
+
+def _deliver_now(pk):
+    _deliver([pk])
+
+
+def _deliver(pks):
+    from . import delivery
+
+    try:
+        delivery.deliver(pks)
+    except Exception:
+        # The rows stay in the outbox for the background flush.
+        log.exception("cachegate: could not deliver outbox rows %s now; the flush retries", pks)
 
 
 def row_tags(model, pks):
@@ -76,34 +92,31 @@ def on_post_migrate(sender, using, **kwargs):
 
 
 def record(using, tags, table):
-    """Publishes tags once the current transaction on using commits."""
+    """Writes tags to the outbox in the transaction of the write on using;
+    they are delivered once it commits."""
     if not conf.get("INGEST_URL") or not tags or using in _migrating or table in conf.skipped_tables():
         return
     batch = current.get()
-
-    def committed():
-        if batch is not None:
-            batch.add(tags, table)
-            return
-        from . import delivery
-
-        try:
-            delivery.publish(conf.tenant_for(None), tags, {table})
-        except Exception:
-            # The app's commit must not fail for this; the tags are logged
-            # so that an operator can purge them by hand.
-            log.exception("cachegate: could not store the change of %s: tags %s", table, sorted(tags))
-
+    tenant = conf.tenant_for(batch.request if batch is not None else None)
+    if not tenant:
+        log.error("cachegate: no tenant for a change of %s (set CACHEGATE['TENANT'])", table)
+    then = batch.committed if batch is not None else _deliver_now
     try:
-        transaction.on_commit(committed, using=using)
-    except TransactionManagementError:
-        # Manual transaction management (autocommit off outside atomic):
-        # no commit hook exists, so publish now rather than never.
-        committed()
+        outbox.add(using, tenant, set(tags), table, _seq.get(connections[using], 0), then)
+    except Exception:
+        # The app's write must not fail for this; the tags are logged so
+        # that an operator can purge them by hand.
+        log.exception("cachegate: could not store the change of %s: tags %s", table, sorted(tags))
 
 
 def record_statement(using, st):
-    for table, pks in st.writes.items():
+    skipped = conf.skipped_tables()
+    writes = {t: pks for t, pks in st.writes.items() if t not in skipped}
+    if not writes:
+        return  # the outbox's own statements among them
+    conn = connections[using]
+    _seq[conn] = _seq.get(conn, 0) + 1
+    for table, pks in writes.items():
         record(using, _tags_for(table, pks), table)
 
 

@@ -1,8 +1,8 @@
-"""Delivery of change events to cachegate's HTTP ingest, through a durable
-outbox table: an event is written to the outbox first, then sent; it leaves
-the outbox only when cachegate accepted it (202, or 200 with wait, or 504
-with wait: durably accepted, applied later) or refused it as bad (400: moved
-to the dead table with the reason). Anything else (connection error, 503
+"""Delivery of the outbox's change events to cachegate's HTTP ingest: an
+event is written to the outbox with the write it follows (see outbox) and
+sent once committed; it leaves the outbox only when cachegate accepted it
+(202, or 200 with wait, or 504 with wait: durably accepted, applied later)
+or refused it as bad (400: moved to the dead table with the reason). Anything else (connection error, 503
 "not accepted", 5xx, a wrong token) keeps it for the next flush, with
 backoff: a fault delays an event, never drops it.
 """
@@ -14,56 +14,61 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from . import conf
+from .outbox import OUTBOX_ALIAS, TAGS_PER_EVENT, new_event
 
 log = logging.getLogger("cachegate_django")
 
-# Tags per event: cachegate accepts up to 10000 items, and a body up to its
-# size limit; 1000 keeps bodies small.
-TAGS_PER_EVENT = 1000
+DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
 MAX_BACKOFF = 300.0
 
-DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
 
-
-def build_events(tenant, tags, tables):
-    tags = sorted(tags)
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for i in range(0, len(tags), TAGS_PER_EVENT):
-        yield {
-            "id": uuid.uuid4().hex,
-            "tenant": tenant or "",
-            "type": "django.changed",
-            "tags": tags[i : i + TAGS_PER_EVENT],
-            "data": {"tables": sorted(tables)},
-            "occurred_at": now,
-        }
-
-
-def publish(tenant, tags, tables):
-    """Stores the events for tags, then tries to deliver them at once."""
+def deliver(pks):
+    """Tries to deliver the outbox rows pks now, in order; what cachegate
+    does not accept stays for the background flush."""
     from .models import OutboxEvent
 
-    rows = []
-    for ev in build_events(tenant, tags, tables):
-        if not ev["tenant"]:
-            log.error("cachegate: no tenant for a change of %s (set CACHEGATE['TENANT'])", sorted(tables))
-        # Outside the app's transaction: the change is committed already.
-        with transaction.atomic(using=_alias()):
-            rows.append(OutboxEvent.objects.using(_alias()).create(event_id=ev["id"], body=json.dumps(ev)))
-    for row in rows:
+    rows = list(OutboxEvent.objects.using(OUTBOX_ALIAS).filter(pk__in=pks).order_by("id"))
+    for row in _merged(rows):
         if _attempt(row) != DELIVERED:
             flusher.start()
             break
 
 
-def _alias():
-    return "default"
+def _merged(rows):
+    """One request's rows (one per transaction level it wrote at) as one
+    event per tenant where the tags fit: the merged row replaces them in one
+    transaction, so an event is in the outbox once, whole, at every
+    moment."""
+    from .models import OutboxEvent
+
+    if len(rows) < 2:
+        return rows
+    events = [json.loads(r.body) for r in rows]
+    tenants = {e.get("tenant") for e in events}
+    tags = set().union(*(e.get("tags", ()) for e in events))
+    if len(tenants) != 1 or len(tags) > TAGS_PER_EVENT:
+        return rows
+    tables = set().union(*(e.get("data", {}).get("tables", ()) for e in events))
+    ev = new_event(tenants.pop(), tags, tables)
+
+    class Changed(Exception):
+        pass
+
+    try:
+        with transaction.atomic(using=OUTBOX_ALIAS):
+            for r in rows:
+                # A row the background flush took meanwhile is not merged.
+                if OutboxEvent.objects.using(OUTBOX_ALIAS).filter(pk=r.pk, body=r.body).delete()[0] != 1:
+                    raise Changed()
+            merged = OutboxEvent.objects.using(OUTBOX_ALIAS).create(event_id=ev["id"], body=json.dumps(ev))
+    except Changed:
+        return rows
+    return [merged]
 
 
 def send(body):
@@ -96,14 +101,17 @@ def _attempt(row):
     from .models import DeadEvent, OutboxEvent
 
     outcome, detail = send(row.body)
-    db = _alias()
+    db = OUTBOX_ALIAS
+    # Only the body that was sent leaves the outbox: a row its request
+    # updated meanwhile carries newer writes and goes again.
+    sent = OutboxEvent.objects.using(db).filter(pk=row.pk, body=row.body)
     if outcome == DELIVERED:
-        OutboxEvent.objects.using(db).filter(pk=row.pk).delete()
+        sent.delete()
     elif outcome == DEAD:
         log.error("cachegate refused event %s: %s", row.event_id, detail)
         with transaction.atomic(using=db):
             DeadEvent.objects.using(db).create(event_id=row.event_id, body=row.body, reason=detail)
-            OutboxEvent.objects.using(db).filter(pk=row.pk).delete()
+            sent.delete()
     else:
         log.warning("cachegate event %s kept in the outbox: %s", row.event_id, detail)
         attempts = row.attempts + 1
@@ -123,7 +131,7 @@ def flush(force=False):
     from .models import OutboxEvent
 
     counts = {DELIVERED: 0, DEAD: 0}
-    qs = OutboxEvent.objects.using(_alias()).order_by("id")
+    qs = OutboxEvent.objects.using(OUTBOX_ALIAS).order_by("id")
     if not force:
         from django.db.models import Q
 
@@ -133,7 +141,7 @@ def flush(force=False):
         if outcome == RETRY:
             break
         counts[outcome] += 1
-    left = OutboxEvent.objects.using(_alias()).count()
+    left = OutboxEvent.objects.using(OUTBOX_ALIAS).count()
     return counts[DELIVERED], counts[DEAD], left
 
 

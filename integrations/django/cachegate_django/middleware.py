@@ -1,4 +1,4 @@
-from . import changes, conf, delivery, tracking
+from . import changes, conf, delivery, outbox, tracking
 
 
 class CachegateMiddleware:
@@ -12,6 +12,7 @@ class CachegateMiddleware:
         delivery.flusher.start()
 
     def __call__(self, request):
+        outbox.forget()
         reads = tracking.Reads()
         batch = changes.Batch(request)
         rt = tracking.current.set(reads)

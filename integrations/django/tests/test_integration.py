@@ -5,6 +5,7 @@ and committed writes invalidate exactly the cached responses that read them.
 Run: CACHEGATE_BIN=/path/to/cachegate /usr/bin/python3 -m unittest discover -s tests -v
 """
 
+import json
 import os
 import queue
 import socketserver
@@ -121,9 +122,9 @@ class Cachegate:
         self.proc.stdout.close()
 
 
-def http(method, url, data=None):
+def http(method, url, data=None, headers=None):
     body = urllib.parse.urlencode(data).encode() if data is not None else None
-    req = urllib.request.Request(url, data=body, method=method)
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.headers, r.read()
@@ -183,6 +184,16 @@ class IntegrationTest(unittest.TestCase):
         for p in paths:
             self.status(p)
             self.assert_hit(p)
+
+    def events(self):
+        """The events of the admin API's audit log (what the dashboard's
+        audit card shows), newest first."""
+        code, _, body = http("GET", self.cg.admin + "/api/v1/audit?limit=200",
+                             headers={"Authorization": "Bearer " + TOKEN})
+        self.assertEqual(code, 200, body)
+        entries = json.loads(body)
+        entries = entries.get("entries", entries) if isinstance(entries, dict) else entries
+        return [e for e in entries if e.get("action") == "event"]
 
     def write(self, path, **data):
         code, _, body = http("POST", self.origin + path, data)
@@ -277,6 +288,11 @@ class IntegrationTest(unittest.TestCase):
         self.assert_miss("/items/")
         self.assert_hit("/items/2/")
         self.assertEqual(OutboxEvent.objects.count(), 0)
+        # The dashboard's audit log shows the edit's invalidation.
+        shown = [e for e in self.events() if "shop.item:1" in e.get("tags", [])]
+        self.assertTrue(shown, "the admin edit is not in the audit log")
+        self.assertEqual(shown[0].get("tenant"), "127.0.0.1")
+        self.assertIn("shop.item", shown[0]["tags"])
 
     def test_9_raw_insert_invalidates_the_table(self):
         from django.db import connection
@@ -301,6 +317,80 @@ class IntegrationTest(unittest.TestCase):
         self.assert_miss("/items/2/labels/")
         self.assert_hit("/stats/")
         self.assert_hit("/items/3/")
+
+    def test_b_outbox_row_commits_with_the_write(self):
+        from django.db import transaction
+
+        settings.CACHEGATE["TENANT"] = "127.0.0.1"
+        self.prime("/items/1/", "/items/2/")
+
+        class Abort(Exception):
+            pass
+
+        # Rolled back: the row left with the write, nothing was sent.
+        try:
+            with transaction.atomic():
+                Item.objects.filter(pk=2).update(price=11)
+                self.assertEqual(OutboxEvent.objects.count(), 1, "the event is written in the write's transaction")
+                raise Abort()
+        except Abort:
+            pass
+        self.assertEqual(OutboxEvent.objects.count(), 0)
+        self.assert_hit("/items/2/")
+        # A savepoint rolled back inside a committed transaction takes only
+        # its own writes' events with it.
+        with transaction.atomic():
+            item = Item.objects.get(pk=1)
+            item.price = 12
+            item.save()
+            try:
+                with transaction.atomic():
+                    Item.objects.filter(pk=2).update(price=13)
+                    raise Abort()
+            except Abort:
+                pass
+            self.assertEqual(OutboxEvent.objects.count(), 1)
+        # Committed outside a request: delivered at once (WAIT is on).
+        self.assertEqual(OutboxEvent.objects.count(), 0)
+        self.assert_miss("/items/1/")
+        self.assert_hit("/items/2/")
+
+    def test_c_crash_after_commit_keeps_the_event(self):
+        self.prime("/items/3/", "/items/2/")
+        # A process whose write commits and which dies before delivering:
+        # its first on_commit hook exits before the outbox's hook runs.
+        script = (
+            "import os, django; django.setup()\n"
+            "from django.conf import settings\n"
+            "from django.db import transaction\n"
+            "from shop.models import Item\n"
+            "settings.CACHEGATE = {'INGEST_URL': %r, 'TOKEN': %r, 'TENANT': '127.0.0.1', 'FLUSH_INTERVAL': 0}\n"
+            "with transaction.atomic():\n"
+            "    transaction.on_commit(lambda: os._exit(3))\n"
+            "    Item.objects.filter(pk=3).update(price=31)\n"
+        ) % (self.cg.admin, TOKEN)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "example")]))
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertEqual(Item.objects.get(pk=3).price, 31, "the write committed")
+        self.assertEqual(OutboxEvent.objects.count(), 1, "the event committed with it")
+        self.assert_hit("/items/3/")  # not delivered yet
+        with open(os.devnull, "w") as out:
+            call_command("cachegate_flush", stdout=out)
+        self.assertEqual(OutboxEvent.objects.count(), 0)
+        self.assert_miss("/items/3/")
+        self.assert_hit("/items/2/")
+
+    def test_d_one_event_per_request(self):
+        before = len(self.events())
+        # Adding a label writes the label, the relation and signals
+        # m2m_changed, each in autocommit: one event carries them all.
+        code, _ = self.write("/items/2/labels/", label="batched")
+        self.assertEqual(code, 200)
+        events = self.events()
+        self.assertEqual(len(events) - before, 1, events[: len(events) - before])
+        tags = set(events[0]["tags"])
+        self.assertTrue({"table:shop_label", "table:shop_item_labels", "shop.item:2"} <= tags, tags)
 
     def test_7_refused_event_goes_to_dead_table(self):
         settings.CACHEGATE["TENANT"] = "Not A Tenant"

@@ -8,7 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachegate/cachegate/cdn"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // ProviderNames returns the configured providers in file order: Providers,
@@ -33,7 +33,7 @@ func (c CDN) Has(p string) bool { return slices.Contains(c.ProviderNames(), p) }
 func cdnHeaderOf(p string) string {
 	f, err := cdn.Lookup(p)
 	if err != nil {
-		return headers.DefaultCDNHeader
+		return policy.DefaultCDNHeader
 	}
 	return f.CacheControlHeader
 }
@@ -51,7 +51,7 @@ func (c CDN) defaultCDNHeader() string {
 	if len(hs) == 1 {
 		return hs[0]
 	}
-	return headers.DefaultCDNHeader
+	return policy.DefaultCDNHeader
 }
 
 // purgingProviders are those with a purger, and so a config section.

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 const (
@@ -25,18 +26,18 @@ func TestCDNProviders(t *testing.T) {
 		want   []string
 		header string
 	}{
-		{"absent", "", nil, headers.DefaultCDNHeader},
-		{"none", "cdn:\n  provider: none\n", nil, headers.DefaultCDNHeader},
-		{"empty list", "cdn:\n  providers: []\n", nil, headers.DefaultCDNHeader},
-		{"one", "cdn:\n  provider: cloudflare\n" + cfOK, []string{"cloudflare"}, headers.HeaderCloudflareCacheControl},
-		{"list of one", "cdn:\n  providers: [varnish]\n" + vnOK, []string{"varnish"}, headers.DefaultCDNHeader},
-		{"single scalar as list", "cdn:\n  providers: fastly\n" + fsOK, []string{"fastly"}, headers.HeaderSurrogateControl},
+		{"absent", "", nil, policy.DefaultCDNHeader},
+		{"none", "cdn:\n  provider: none\n", nil, policy.DefaultCDNHeader},
+		{"empty list", "cdn:\n  providers: []\n", nil, policy.DefaultCDNHeader},
+		{"one", "cdn:\n  provider: cloudflare\n" + cfOK, []string{"cloudflare"}, tagging.HeaderCloudflareCacheControl},
+		{"list of one", "cdn:\n  providers: [varnish]\n" + vnOK, []string{"varnish"}, policy.DefaultCDNHeader},
+		{"single scalar as list", "cdn:\n  providers: fastly\n" + fsOK, []string{"fastly"}, tagging.HeaderSurrogateControl},
 		// Varnish reads Cache-Control; the CDN above it gets its own header.
-		{"cloudflare behind varnish", "cdn:\n  providers: [cloudflare, varnish]\n" + cfOK + vnOK, []string{"cloudflare", "varnish"}, headers.HeaderCloudflareCacheControl},
-		{"order kept", "cdn:\n  providers: [varnish, fastly]\n" + vnOK + fsOK, []string{"varnish", "fastly"}, headers.HeaderSurrogateControl},
+		{"cloudflare behind varnish", "cdn:\n  providers: [cloudflare, varnish]\n" + cfOK + vnOK, []string{"cloudflare", "varnish"}, tagging.HeaderCloudflareCacheControl},
+		{"order kept", "cdn:\n  providers: [varnish, fastly]\n" + vnOK + fsOK, []string{"varnish", "fastly"}, tagging.HeaderSurrogateControl},
 		// Two CDNs with different headers: the standard one, read by both.
-		{"two CDNs", "cdn:\n  providers: [cloudflare, fastly]\n" + cfOK + fsOK, []string{"cloudflare", "fastly"}, headers.DefaultCDNHeader},
-		{"akamai tags only", "cdn:\n  providers: [akamai, varnish]\n" + vnOK, []string{"akamai", "varnish"}, headers.DefaultCDNHeader},
+		{"two CDNs", "cdn:\n  providers: [cloudflare, fastly]\n" + cfOK + fsOK, []string{"cloudflare", "fastly"}, policy.DefaultCDNHeader},
+		{"akamai tags only", "cdn:\n  providers: [akamai, varnish]\n" + vnOK, []string{"akamai", "varnish"}, policy.DefaultCDNHeader},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge/cloudflare"
 )
 
@@ -253,7 +253,7 @@ func (f *File) Validate() error {
 		add("%s", p)
 	}
 	f.CDN.validateProviders(add)
-	for _, p := range headers.CheckPolicy(f.Policy()) {
+	for _, p := range policy.Check(f.Policy()) {
 		add("%v", p)
 	}
 	if len(errs) > 0 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/events"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // File is a parsed config file. Every field is a plain value whose zero
@@ -36,7 +36,7 @@ type File struct {
 	// DataDir holds the embedded NATS server's data; empty: a temporary
 	// directory.
 	DataDir string
-	// SessionCookies make requests private; nil: headers.DefaultSessionCookies.
+	// SessionCookies make requests private; nil: policy.DefaultSessionCookies.
 	// An empty list in the file (session_cookies: []) means none.
 	SessionCookies []string
 	// ServerHeader: nil passes the origin's Server header; "" removes it;
@@ -58,11 +58,11 @@ type File struct {
 	NATS   NATS
 	Admin  Admin
 
-	Tenants headers.TenantConfig
+	Tenants policy.TenantConfig
 	// Routes are the ordered policy rules; Default applies when none
 	// matches (zero: respect the origin).
-	Routes  []headers.RuleConfig
-	Default headers.RuleConfig
+	Routes  []policy.RuleConfig
+	Default policy.RuleConfig
 
 	CDN    CDN
 	Events Events
@@ -274,9 +274,9 @@ func (f *File) CDNHeader() string {
 	return f.CDN.defaultCDNHeader()
 }
 
-// Policy returns the header policy of the file, for headers.CompilePolicy.
-func (f *File) Policy() headers.PolicyConfig {
-	return headers.PolicyConfig{
+// Policy returns the header policy of the file, for policy.Compile.
+func (f *File) Policy() policy.Config {
+	return policy.Config{
 		SessionCookies: f.SessionCookies,
 		Tenants:        f.Tenants,
 		Rules:          f.Routes,

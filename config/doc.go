@@ -9,7 +9,7 @@
 // successor of gopkg.in/yaml.v3) by hand rather than unmarshalling into
 // structs, because yaml.Unmarshal stops at the first type error and has no
 // line for semantic errors; the policy checks themselves live in
-// headers.CheckPolicy and are only placed on their lines here, so the config
+// policy.Check and are only placed on their lines here, so the config
 // and the compiled policy cannot disagree.
 //
 // A File is plain data whose zero fields mean "not set": the command applies

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 var errLine = regexp.MustCompile(`^fuzz\.yaml:(\d+): .+`)
@@ -61,7 +61,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := headers.CompilePolicy(file.Policy()); err != nil {
+		if _, err := policy.Compile(file.Policy()); err != nil {
 			t.Fatalf("accepted config does not compile: %v", err)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // MaxFileSize bounds a config file.
@@ -163,7 +164,7 @@ type rootDecoder struct {
 	*decoder
 	f        *File
 	top      map[string]*yaml.Node
-	rules    map[int]*ruleNodes // by index; headers.ProblemDefaultRule for default
+	rules    map[int]*ruleNodes // by index; policy.ProblemDefaultRule for default
 	tenants  map[string]*yaml.Node
 	cookies  []*yaml.Node
 	sections map[string]*yaml.Node
@@ -231,7 +232,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("tenants", func(v *yaml.Node) { r.tenantsSection(v) }),
 		r.at("routes", func(v *yaml.Node) { r.routes(v) }),
 		r.at("default", func(v *yaml.Node) {
-			r.rule(v, "default", headers.ProblemDefaultRule, &f.Default)
+			r.rule(v, "default", policy.ProblemDefaultRule, &f.Default)
 		}),
 		r.at("cdn", func(v *yaml.Node) { r.cdn(v) }),
 		r.at("events", func(v *yaml.Node) { r.events(v) }),
@@ -332,14 +333,14 @@ func (r *rootDecoder) routes(v *yaml.Node) {
 		r.errorf(n, "routes must be a list of rules (- name: ...), got %s", kindName(n))
 		return
 	}
-	r.f.Routes = make([]headers.RuleConfig, len(n.Content))
+	r.f.Routes = make([]policy.RuleConfig, len(n.Content))
 	for i, c := range n.Content {
 		r.rule(c, fmt.Sprintf("routes[%d]", i), i, &r.f.Routes[i])
 	}
 }
 
 // rule decodes one route (or the default rule, idx ProblemDefaultRule).
-func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleConfig) {
+func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleConfig) {
 	rn := &ruleNodes{self: r.resolve(v), fields: map[string]*yaml.Node{}, items: map[string][]*yaml.Node{}}
 	if rn.self == nil {
 		rn.self = v
@@ -355,7 +356,7 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleC
 		}
 	}
 	// keepAs decodes YAML key key and remembers its node as id, the
-	// field name headers.PolicyProblem uses.
+	// field name policy.Problem uses.
 	keepAs := func(key, id string, fn func(v *yaml.Node)) field {
 		return field{key, func(v *yaml.Node) { rn.fields[id] = r.key; fn(v) }}
 	}
@@ -405,16 +406,16 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *headers.RuleC
 	})
 }
 
-// checkPolicy runs headers.CheckPolicy and places each problem on the line
+// checkPolicy runs policy.Check and places each problem on the line
 // of the field it names.
 func (r *rootDecoder) checkPolicy() {
-	for _, p := range headers.CheckPolicy(r.f.Policy()) {
+	for _, p := range policy.Check(r.f.Policy()) {
 		if p.Field == "match" && p.Rule >= 0 && r.anyBadMatch(p.Rule) {
 			continue
 		}
 		r.errorf(r.problemNode(p), "%s", r.problemText(p))
 	}
-	for _, p := range headers.PolicyWarnings(r.f.Policy(), gateway.DefaultMaxTTL) {
+	for _, p := range policy.Warnings(r.f.Policy(), gateway.DefaultMaxTTL) {
 		line := 1
 		if n := r.problemNode(p); n != nil && n.Line > 0 {
 			line = n.Line
@@ -432,7 +433,7 @@ func (r *rootDecoder) anyBadMatch(upTo int) bool {
 	return false
 }
 
-func (r *rootDecoder) problemText(p headers.PolicyProblem) string {
+func (r *rootDecoder) problemText(p policy.Problem) string {
 	switch {
 	case p.Rule >= 0:
 		name := p.Field
@@ -444,7 +445,7 @@ func (r *rootDecoder) problemText(p headers.PolicyProblem) string {
 			label = fmt.Sprintf("route %q", n)
 		}
 		return fmt.Sprintf("%s %s: %s", label, name, p.Msg)
-	case p.Rule == headers.ProblemDefaultRule:
+	case p.Rule == policy.ProblemDefaultRule:
 		name := p.Field
 		if p.Index >= 0 {
 			name = fmt.Sprintf("%s[%d]", p.Field, p.Index)
@@ -457,7 +458,7 @@ func (r *rootDecoder) problemText(p headers.PolicyProblem) string {
 	return p.Field + ": " + p.Msg
 }
 
-func (r *rootDecoder) problemNode(p headers.PolicyProblem) *yaml.Node {
+func (r *rootDecoder) problemNode(p policy.Problem) *yaml.Node {
 	if rn, ok := r.rules[p.Rule]; ok {
 		if items := rn.items[p.Field]; p.Index >= 0 && p.Index < len(items) {
 			return items[p.Index]

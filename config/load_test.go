@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 func env(vars ...string) func(string) (string, bool) {
@@ -34,7 +34,7 @@ func TestLoadDemo(t *testing.T) {
 	if err := f.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	p, err := headers.CompilePolicy(f.Policy())
+	p, err := policy.Compile(f.Policy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestParseOriginOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Routes[0].Origin != headers.OriginOverride {
+	if f.Routes[0].Origin != policy.OriginOverride {
 		t.Errorf("origin = %q", f.Routes[0].Origin)
 	}
 	if len(f.Warnings) != 1 || !strings.HasPrefix(f.Warnings[0].Error(), "x.yaml:8: warning: route \"plain\" ttl:") {

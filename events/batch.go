@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/audit"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/tagging"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -251,7 +251,7 @@ func (c *Coordinator) markPending(ctx context.Context, g *group) {
 		}
 		// With the fallback buckets the layers invalidate too: an entry whose
 		// tag fell back carries only its bucket.
-		r := pendingRecord{Tenant: it.req.Tenant, Tags: headers.PurgeTags(it.req.StoreTags()), Everything: it.req.Everything, Issued: issued}
+		r := pendingRecord{Tenant: it.req.Tenant, Tags: tagging.PurgeTags(it.req.StoreTags()), Everything: it.req.Everything, Issued: issued}
 		key := idToken(it.ev.ID)
 		g.pending[key] = r
 		b, _ := json.Marshal(r)

@@ -8,7 +8,7 @@
 // embedded NATS server lives in events/natsserver, so that an app importing
 // the publisher does not link the server.
 //
-// Event tag templates are headers.Template, the policy's: an event key and a
+// Event tag templates are tagging.Template, the policy's: an event key and a
 // path parameter with the same value name the same tag. Admin purges
 // (TypePurge) are not mapped: they name their tags.
 //

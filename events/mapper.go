@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // maxExpansions bounds the tags one template may produce from array fields.
@@ -36,16 +36,16 @@ type Mapper struct {
 }
 type compiledRule struct {
 	replace bool
-	tags    []*headers.Template
+	tags    []*tagging.Template
 }
 
 // defaultTags are the contract's default tags of an event, "<entity>:<key>"
 // and "<entity>", expanded like any rule's templates: a key is escaped as
 // the policy escapes the same value in a response's tag.
-var defaultTags = [2]*headers.Template{mustTemplate("{entity}:{key}"), mustTemplate("{entity}")}
+var defaultTags = [2]*tagging.Template{mustTemplate("{entity}:{key}"), mustTemplate("{entity}")}
 
-func mustTemplate(s string) *headers.Template {
-	t, err := headers.ParseTemplate(s, Placeholder)
+func mustTemplate(s string) *tagging.Template {
+	t, err := tagging.ParseTemplate(s, Placeholder)
 	if err != nil {
 		panic(err)
 	}
@@ -78,7 +78,7 @@ func ValidateRules(rules []Rule) error {
 		}
 		types[r.Type] = true
 		for j, src := range r.Tags {
-			if _, err := headers.ParseTemplate(src, Placeholder); err != nil {
+			if _, err := tagging.ParseTemplate(src, Placeholder); err != nil {
 				errs = append(errs, setting.Errorf(setting.Index(at+".tags", j), "%v (known: {tenant}, {type}, {entity}, {key}, {id}, {data.field})", err))
 			}
 		}
@@ -111,7 +111,7 @@ func NewMapper(rules []Rule) (*Mapper, error) {
 	for _, r := range rules {
 		cr := compiledRule{replace: r.ReplaceDefault}
 		for _, src := range r.Tags {
-			t, _ := headers.ParseTemplate(src, Placeholder) // checked above
+			t, _ := tagging.ParseTemplate(src, Placeholder) // checked above
 			cr.tags = append(cr.tags, t)
 		}
 		m.byType[r.Type] = append(m.byType[r.Type], cr)
@@ -123,7 +123,7 @@ func NewMapper(rules []Rule) (*Mapper, error) {
 // rule replaces them), its explicit tags and the tags of every matching
 // rule, deduplicated. Its ID is the event id. A template field e lacks is
 // an error wrapping ErrInvalidEvent. Templates expand through
-// headers.Template, the policy's expander, so a value is escaped the same
+// tagging.Template, the policy's expander, so a value is escaped the same
 // way in the response's tag and in the event's.
 //
 // An admin purge (TypePurge) names exactly what it purges: it is not
@@ -204,9 +204,9 @@ type expansion struct {
 	decoded bool
 }
 
-func (x *expansion) expand(t *headers.Template) error {
+func (x *expansion) expand(t *tagging.Template) error {
 	tags, err := t.ExpandEach(func(name string) ([]string, error) { return x.field(name, t.String()) }, maxExpansions)
-	if errors.Is(err, headers.ErrTooManyTags) {
+	if errors.Is(err, tagging.ErrTooManyTags) {
 		return invalid("", "template %q expands to more than %d tags", t.String(), maxExpansions)
 	}
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cachegate/cachegate/events"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 func TestMapper(t *testing.T) {
@@ -110,10 +110,10 @@ func TestNewMapperErrors(t *testing.T) {
 // whatever characters the value holds: the policy's response tag and the
 // event's tag come from one expander.
 func TestMapperTagsMatchPolicyTags(t *testing.T) {
-	policy, err := headers.CompilePolicy(headers.PolicyConfig{
-		Tenants: headers.TenantConfig{By: headers.TenantBySubdomain, Domains: []string{"localhost"}},
-		Rules: []headers.RuleConfig{
-			{Name: "product", Match: headers.MatchConfig{Path: "/products/{id}"}, Tags: []string{"product:{id}", "shelf:{id}"}},
+	policy, err := policy.Compile(policy.Config{
+		Tenants: policy.TenantConfig{By: policy.TenantBySubdomain, Domains: []string{"localhost"}},
+		Rules: []policy.RuleConfig{
+			{Name: "product", Match: policy.MatchConfig{Path: "/products/{id}"}, Tags: []string{"product:{id}", "shelf:{id}"}},
 		},
 	})
 	if err != nil {

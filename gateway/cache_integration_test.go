@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
 )
 
@@ -204,7 +204,7 @@ func TestPolicyTTLStoresWithoutOriginFreshness(t *testing.T) {
 	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "x") })
 	ttl := 30 * time.Second
 	g := startGateway(t, o, func(c *gateway.Config) {
-		c.Policy = gateway.PolicyFunc(func(r *http.Request) headers.Decision {
+		c.Policy = gateway.PolicyFunc(func(r *http.Request) policy.Decision {
 			d := gateway.DefaultPolicy{}.Decide(r)
 			d.TTL = &ttl
 			d.Tags = []string{"rule-tag"}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
 	"github.com/cachegate/cachegate/uri"
 )
@@ -30,16 +31,16 @@ const (
 
 // Policy decides, once per request and before the cache is consulted, the
 // tenant and what may be cached. It is declared here, where it is used; the
-// policy engine in package headers implements it.
+// policy engine in package policy implements it.
 type Policy interface {
-	Decide(r *http.Request) headers.Decision
+	Decide(r *http.Request) policy.Decision
 }
 
 // PolicyFunc adapts a function to Policy.
-type PolicyFunc func(r *http.Request) headers.Decision
+type PolicyFunc func(r *http.Request) policy.Decision
 
 // Decide calls f.
-func (f PolicyFunc) Decide(r *http.Request) headers.Decision { return f(r) }
+func (f PolicyFunc) Decide(r *http.Request) policy.Decision { return f(r) }
 
 // TagEmitter writes a public response's tags into the header its CDN reads
 // (Cache-Tag, Surrogate-Key, Edge-Cache-Tag, xkey), tenant-prefixed and
@@ -123,7 +124,7 @@ type Config struct {
 	// freshness, first present wins. Nil means
 	// headers.DefaultTargetedFields (Cachegate-Cache-Control, then
 	// CDN-Cache-Control); empty means Cache-Control alone. Those that are
-	// not a CDN's field (headers.CDNControlHeaders) are the gateway's own
+	// not a CDN's field (tagging.CDNControlHeaders) are the gateway's own
 	// and are removed from every response.
 	TargetedFields []string
 
@@ -177,7 +178,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, name := range c.SessionCookies {
-		if !headers.ValidCookieName(name) {
+		if !policy.ValidCookieName(name) {
 			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
 		}
 	}
@@ -264,7 +265,7 @@ func (c Config) withDefaults() Config {
 		c.Keep = DefaultKeep
 	}
 	if c.SessionCookies == nil {
-		c.SessionCookies = headers.DefaultSessionCookies()
+		c.SessionCookies = policy.DefaultSessionCookies()
 	}
 	if c.Policy == nil {
 		c.Policy = DefaultPolicy{SessionCookies: c.SessionCookies}
@@ -290,8 +291,8 @@ type DefaultPolicy struct {
 }
 
 // Decide implements Policy.
-func (p DefaultPolicy) Decide(r *http.Request) headers.Decision {
-	d := headers.Decision{Rule: "default", Tenant: HostTenant(r.Host)}
+func (p DefaultPolicy) Decide(r *http.Request) policy.Decision {
+	d := policy.Decision{Rule: "default", Tenant: HostTenant(r.Host)}
 	if invalidation.ValidateTenant(d.Tenant) != nil {
 		d.Tenant, d.Bypass = "_invalid", true
 		return d

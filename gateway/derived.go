@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/stats"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // derived is what the hit path needs from a stored response that depends
@@ -30,7 +31,7 @@ type derived struct {
 	mustRevalidate bool
 	// validator: the entry can be revalidated (headers.HasValidator).
 	validator bool
-	// plain: the header holds none of headers.InternalHeaders, so a client
+	// plain: the header holds none of tagging.InternalHeaders, so a client
 	// copy of it needs no deletions when there is no CDN.
 	plain bool
 }
@@ -38,7 +39,7 @@ type derived struct {
 // cacheRules are the gateway settings that change how a stored response
 // is read; the zero value reads it as RFC 9111 with no heuristic freshness.
 type cacheRules struct {
-	// internal are headers.InternalHeaders, canonical; without them a
+	// internal are tagging.InternalHeaders, canonical; without them a
 	// derived entry is never plain.
 	internal  []string
 	heuristic bool
@@ -51,10 +52,10 @@ type cacheRules struct {
 // looks them up without allocating.
 func newCacheRules(cfg Config) cacheRules {
 	r := cacheRules{heuristic: cfg.Heuristic}
-	for _, k := range headers.InternalHeaders() {
+	for _, k := range tagging.InternalHeaders() {
 		r.internal = append(r.internal, http.CanonicalHeaderKey(k))
 	}
-	cdn := headers.CDNControlHeaders()
+	cdn := tagging.CDNControlHeaders()
 	for _, k := range cfg.TargetedFields {
 		k = http.CanonicalHeaderKey(k)
 		r.targeted = append(r.targeted, k)

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // The values derived once per entry are exactly what parsing the stored
@@ -117,7 +118,7 @@ func TestWriteHitStripsInternalHeaders(t *testing.T) {
 			if w.h == nil {
 				w.h = http.Header{}
 			}
-			x := &exchange{method: http.MethodGet, req: http.Header{}, d: headers.Decision{Tenant: "acme"}}
+			x := &exchange{method: http.MethodGet, req: http.Header{}, d: policy.Decision{Tenant: "acme"}}
 			g.writeHit(w, x, e, "l1", g.evaluate(x, e, now))
 			for _, k := range tc.wantGone {
 				if _, ok := w.h[k]; ok {

@@ -17,7 +17,7 @@
 //     stale-if-error, unsafe-method invalidation.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
 //     HEAD) and clientHeaders, the one place every response's header is
-//     rewritten per decision: headers.ApplyResponse (Cache-Control, CDN
+//     rewritten per decision: policy.ApplyResponse (Cache-Control, CDN
 //     directives, Vary, tag headers out), the CDN's tag header through the
 //     TagEmitter, Server and Via.
 //   - coalesce.go: one fetch per key per instance (flights), the
@@ -89,7 +89,7 @@
 //   - The CDN gets a response's explicit tags, then its implicit url: and
 //     path: tags, which purges by URL or prefix use where the CDN cannot
 //     purge those directly.
-//   - A response with more than headers.MaxResponseTags origin tags is
+//   - A response with more than tagging.MaxResponseTags origin tags is
 //     still stored: the tags past the cap are stored as their fallback
 //     bucket (counted in cachegate_origin_tag_fallbacks_total), and every
 //     invalidation of the layers also invalidates each tag's bucket; the

@@ -11,6 +11,7 @@ import (
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/stats"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // modifyResponse is where every origin response passes: it observes
@@ -86,7 +87,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if public {
 			tags = entryTags(originTags, x.d.Tags, x.target)
 		}
-		headers.StripTagHeaders(resp.Header)
+		tagging.StripTagHeaders(resp.Header)
 		resp.Header.Del("Cache-Status")
 		g.clientHeaders(resp.Header, d, tags)
 		resp.Header.Set("Cache-Status", x.status.String())
@@ -179,7 +180,7 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 // generated ETag also goes to this response's client.
 func (g *Gateway) finishEntry(e *Entry, client http.Header) {
 	h := e.Header
-	headers.StripTagHeaders(h)
+	tagging.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	h.Del("Transfer-Encoding")
 	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
@@ -236,7 +237,7 @@ func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error
 	x.timer.Stop()
 	old := x.stale
 	h := headers.Update304(old.Header, resp.Header)
-	headers.StripTagHeaders(h)
+	tagging.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	e := &Entry{Status: old.Status, Header: h, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
 	f := g.evaluate(x, e, now)

@@ -30,7 +30,7 @@ type Gateway struct {
 	// viaValue is []string{via}, the Via of a response that had none.
 	viaValue []string
 	// rules are how stored responses are read; rules.internal are
-	// headers.InternalHeaders, canonical, removed from every response when
+	// tagging.InternalHeaders, canonical, removed from every response when
 	// no CDN is configured.
 	rules cacheRules
 	// tagWarn rate-limits the warning about rejected origin tags.

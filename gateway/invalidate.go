@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // InvalidateTags makes every response of tenant carrying one of tags gone,
@@ -65,10 +65,10 @@ func (g *Gateway) DropLocal(ctx context.Context) error {
 
 // invalidate applies an invalidation to the layers. Each tag's fallback
 // bucket is invalidated with it: an entry whose tag fell back past the
-// per-response cap carries the bucket only (headers.PurgeTags).
+// per-response cap carries the bucket only (tagging.PurgeTags).
 func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant string, tags []string, everything bool) error {
 	if !everything {
-		tags = headers.PurgeTags(tags)
+		tags = tagging.PurgeTags(tags)
 	}
 	apply := func(s Store, layer string) error {
 		var err error

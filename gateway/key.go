@@ -8,6 +8,7 @@ import (
 
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 	"github.com/cachegate/cachegate/uri"
 )
 
@@ -55,7 +56,7 @@ func variantKey(primary string, vary []string, h http.Header, locales []string) 
 	return b.String()
 }
 
-// originTags reads the tags the origin named (headers.ReportTags:
+// originTags reads the tags the origin named (tagging.ReportTags:
 // Surrogate-Key, Cache-Tag, Edge-Cache-Tag, xkey) and removes those
 // headers: they are tenant-local, and a response with thousands of tags is
 // not too large to store for their sake. What it rejects (not a valid tag,
@@ -64,8 +65,8 @@ func variantKey(primary string, vary []string, h http.Header, locales []string) 
 // visible. Tags past the per-response cap fall back to their buckets, and
 // are counted.
 func (g *Gateway) originTags(x *exchange, h http.Header) []string {
-	r := headers.ReportTags(h)
-	headers.StripTagHeaders(h)
+	r := tagging.ReportTags(h)
+	tagging.StripTagHeaders(h)
 	if r.FellBack > 0 {
 		g.m.tagFallbacks.Add(float64(r.FellBack))
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // concurrently runs n requests for path while the origin holds its
@@ -137,7 +137,7 @@ func localeOrigin(t *testing.T) *origin {
 func TestLocaleNormalization(t *testing.T) {
 	o := localeOrigin(t)
 	g := startGateway(t, o, func(c *gateway.Config) {
-		c.Policy = gateway.PolicyFunc(func(r *http.Request) headers.Decision {
+		c.Policy = gateway.PolicyFunc(func(r *http.Request) policy.Decision {
 			d := gateway.DefaultPolicy{}.Decide(r)
 			d.Locales = []string{"en", "de"}
 			return d
@@ -330,7 +330,7 @@ func (recordingEmitter) Emit(h http.Header, tenant string, tags []string) {
 func TestLocaleKeyAddsVaryForDownstream(t *testing.T) {
 	o := startOrigin(t, cacheable("max-age=60", "page", "Vary: Accept-Encoding"))
 	g := startGateway(t, o, func(c *gateway.Config) {
-		c.Policy = gateway.PolicyFunc(func(r *http.Request) headers.Decision {
+		c.Policy = gateway.PolicyFunc(func(r *http.Request) policy.Decision {
 			d := gateway.DefaultPolicy{}.Decide(r)
 			d.Locales = []string{"en", "de"}
 			return d

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // overrideRule is publicRule with the origin's directives overridden.
-func overrideRule(r *http.Request) headers.Decision {
+func overrideRule(r *http.Request) policy.Decision {
 	d := publicRule(r)
 	d.Locales = nil
 	sie := time.Hour

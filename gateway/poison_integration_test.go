@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // reflectingOrigin renders into a cacheable page everything a framework
@@ -201,7 +201,7 @@ func TestURLPurgeReachesEverySpelling(t *testing.T) {
 func TestHostsOfOneTenantKeepTheirOwnEntries(t *testing.T) {
 	o := reflectingOrigin(t)
 	g := startGateway(t, o, func(c *gateway.Config) {
-		c.Policy = gateway.PolicyFunc(func(r *http.Request) headers.Decision {
+		c.Policy = gateway.PolicyFunc(func(r *http.Request) policy.Decision {
 			d := gateway.DefaultPolicy{}.Decide(r)
 			d.Tenant = "shop"
 			return d

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // originWith answers with the header lines given ("Name: value") and a
@@ -38,19 +39,19 @@ var allInternal = []string{
 	"Expires: Thu, 01 Jan 2099 00:00:00 GMT",
 }
 
-func publicRule(r *http.Request) headers.Decision {
+func publicRule(r *http.Request) policy.Decision {
 	ttl := time.Hour
-	return headers.Decision{
+	return policy.Decision{
 		Rule: "profile", Tenant: "acme", TTL: &ttl,
 		BrowserCacheControl: "public, max-age=60",
-		CDNCacheControl:     "max-age=86400", CDNCacheControlHeader: headers.HeaderCloudflareCacheControl,
+		CDNCacheControl:     "max-age=86400", CDNCacheControlHeader: tagging.HeaderCloudflareCacheControl,
 		Tags: []string{"company:acme"}, Locales: []string{"en", "de"},
 	}
 }
 
-func cloudflare(t *testing.T) *headers.TagEmitter {
+func cloudflare(t *testing.T) *tagging.Emitter {
 	t.Helper()
-	em, err := headers.NewTagEmitter(headers.TagEmitterConfig{Provider: headers.ProviderCloudflare})
+	em, err := tagging.NewEmitter(tagging.EmitterConfig{Provider: tagging.ProviderCloudflare})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +61,9 @@ func cloudflare(t *testing.T) *headers.TagEmitter {
 // Each decision's response leaves with exactly the headers the policy
 // promises, on the miss and (where stored) on the hit; "-" means absent.
 func TestResponseHeadersPerDecision(t *testing.T) {
-	private := func(reason string) func(*http.Request) headers.Decision {
-		return func(*http.Request) headers.Decision {
-			return headers.Decision{Rule: "account", Tenant: "acme", Private: true, PrivateReason: reason}
+	private := func(reason string) func(*http.Request) policy.Decision {
+		return func(*http.Request) policy.Decision {
+			return policy.Decision{Rule: "account", Tenant: "acme", Private: true, PrivateReason: reason}
 		}
 	}
 	noCDN := map[string]string{
@@ -81,7 +82,7 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		decide  func(*http.Request) headers.Decision
+		decide  func(*http.Request) policy.Decision
 		status  int
 		origin  []string
 		want    map[string]string
@@ -126,7 +127,7 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 		},
 		{
 			name: "staff bypass", status: 200,
-			decide: func(r *http.Request) headers.Decision {
+			decide: func(r *http.Request) policy.Decision {
 				d := publicRule(r)
 				d.Bypass, d.BypassReason = true, "cookie:staff_preview"
 				return d
@@ -136,7 +137,7 @@ func TestResponseHeadersPerDecision(t *testing.T) {
 		},
 		{
 			name: "staff bypass by header", status: 200,
-			decide: func(r *http.Request) headers.Decision {
+			decide: func(r *http.Request) policy.Decision {
 				d := publicRule(r)
 				d.Bypass, d.BypassReason = true, "header:X-Preview"
 				return d
@@ -214,7 +215,7 @@ func TestNoCDNRemovesOriginCDNHeaders(t *testing.T) {
 	ruled := startGateway(t, o, func(c *gateway.Config) { c.Policy = gateway.PolicyFunc(publicRule) })
 	for range 2 {
 		r := plain.get(t, "/")
-		for _, k := range headers.InternalHeaders() {
+		for _, k := range tagging.InternalHeaders() {
 			if v := r.header.Values(k); len(v) > 0 {
 				t.Errorf("no policy, no CDN: %s = %q reached the client", k, v)
 			}

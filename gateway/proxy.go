@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
 )
 
@@ -27,7 +28,7 @@ const (
 // shared ReverseProxy's hooks in the request context.
 type exchange struct {
 	kind   kind
-	d      headers.Decision
+	d      policy.Decision
 	rec    stats.Request
 	target string      // path?query as sent
 	method string      // the client's

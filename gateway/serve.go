@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
 )
 
@@ -82,7 +83,7 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 }
 
 // clientHeaders is the one place where a response's header is rewritten
-// for its client (and the CDN in front): headers.ApplyResponse with the
+// for its client (and the CDN in front): policy.ApplyResponse with the
 // decision d that applies to this response, then the CDN's tag header for
 // a public response, then Server and Via per config. tags are the
 // response's tenant-local tags; nil emits none.
@@ -94,14 +95,14 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 //
 // h may share value slices with an immutable entry: everything here
 // replaces a slice or deletes a key, never appends in place.
-func (g *Gateway) clientHeaders(h http.Header, d headers.Decision, tags []string) {
+func (g *Gateway) clientHeaders(h http.Header, d policy.Decision, tags []string) {
 	g.responseHeaders(h, d, tags, false)
 }
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
-func (g *Gateway) responseHeaders(h http.Header, d headers.Decision, tags []string, plain bool) {
+func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []string, plain bool) {
 	if !plain {
-		// headers.StripInternalHeaders, with the names canonicalized once
+		// tagging.StripInternalHeaders, with the names canonicalized once
 		// in New: the hit path allocates nothing for it. The gateway's own
 		// targeted field goes whether or not a CDN is in front.
 		if g.cfg.TagEmitter == nil {
@@ -113,7 +114,7 @@ func (g *Gateway) responseHeaders(h http.Header, d headers.Decision, tags []stri
 			delete(h, k)
 		}
 	}
-	headers.ApplyResponse(d, h)
+	policy.ApplyResponse(d, h)
 	if g.cfg.TagEmitter != nil && len(tags) > 0 && !d.Private && !d.Bypass {
 		g.cfg.TagEmitter.Emit(h, d.Tenant, tags)
 	}
@@ -153,7 +154,7 @@ func (g *Gateway) identify(h http.Header) {
 //     may not store: the origin's Cache-Control stands, unchanged; only
 //     the tag headers are removed;
 //   - methods other than GET and HEAD: likewise, unless private.
-func responseDecision(x *exchange, status int, h http.Header) (headers.Decision, bool) {
+func responseDecision(x *exchange, status int, h http.Header) (policy.Decision, bool) {
 	d := x.d
 	if d.Private || d.Bypass {
 		return d, false
@@ -166,7 +167,7 @@ func responseDecision(x *exchange, status int, h http.Header) (headers.Decision,
 }
 
 // sharedDecision is d for a response that may be shared as s.
-func sharedDecision(d headers.Decision, s headers.Share) (headers.Decision, bool) {
+func sharedDecision(d policy.Decision, s headers.Share) (policy.Decision, bool) {
 	switch s {
 	case headers.SharePrivate:
 		d.Private, d.PrivateReason = true, "response:set-cookie"
@@ -179,6 +180,6 @@ func sharedDecision(d headers.Decision, s headers.Share) (headers.Decision, bool
 
 // plainDecision keeps of d only what names the response: nothing of the
 // rule's directives or tags applies.
-func plainDecision(d headers.Decision) headers.Decision {
-	return headers.Decision{Rule: d.Rule, Tenant: d.Tenant}
+func plainDecision(d policy.Decision) policy.Decision {
+	return policy.Decision{Rule: d.Rule, Tenant: d.Tenant}
 }

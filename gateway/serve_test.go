@@ -4,17 +4,17 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // responseDecision never lets a rule announce as shareable what the
 // gateway would not store itself.
 func TestResponseDecision(t *testing.T) {
-	rule := headers.Decision{Rule: "profile", Tenant: "acme", BrowserCacheControl: "public, max-age=60", CDNCacheControl: "max-age=86400", Tags: []string{"t"}}
+	rule := policy.Decision{Rule: "profile", Tenant: "acme", BrowserCacheControl: "public, max-age=60", CDNCacheControl: "max-age=86400", Tags: []string{"t"}}
 	tests := []struct {
 		name       string
 		kind       kind
-		d          headers.Decision
+		d          policy.Decision
 		status     int
 		header     http.Header
 		wantRule   bool // the rule's directives apply
@@ -31,7 +31,7 @@ func TestResponseDecision(t *testing.T) {
 		{"server error", kindCacheable, rule, 503, http.Header{"Cache-Control": {"max-age=5"}}, false, "", false},
 		{"redirect 302", kindCacheable, rule, 302, nil, false, "", false},
 		{"post", kindMethod, rule, 200, nil, false, "", false},
-		{"private stays private", kindBypass, headers.Decision{Tenant: "acme", Private: true, PrivateReason: "authorization"}, 200, nil, false, "authorization", false},
+		{"private stays private", kindBypass, policy.Decision{Tenant: "acme", Private: true, PrivateReason: "authorization"}, 200, nil, false, "authorization", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // A page with 5,000 tags (about 70 KB of Surrogate-Key) is stored and
@@ -35,7 +35,7 @@ func TestManyTagsStoredAndPurgeable(t *testing.T) {
 		fmt.Fprintf(w, "v%d", version.Add(1))
 	})
 	l2 := redisL2(t, r.Addr)
-	fastly, err := headers.NewTagEmitter(headers.TagEmitterConfig{Provider: headers.ProviderFastly})
+	fastly, err := tagging.NewEmitter(tagging.EmitterConfig{Provider: tagging.ProviderFastly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,12 @@ func TestManyTagsStoredAndPurgeable(t *testing.T) {
 	}
 	names := strings.Fields(sent[0])
 	for _, tag := range tags {
-		if !slices.Contains(names, invalidation.CDNTag("acme", tag)) && !slices.Contains(names, invalidation.CDNTag("acme", headers.FallbackTag(tag))) {
+		if !slices.Contains(names, invalidation.CDNTag("acme", tag)) && !slices.Contains(names, invalidation.CDNTag("acme", tagging.FallbackTag(tag))) {
 			t.Fatalf("tag %q reaches the CDN neither by name nor by its fallback", tag)
 		}
 	}
-	if got := counterValue(t, a, "cachegate_origin_tag_fallbacks_total"); got != n-headers.MaxResponseTags {
-		t.Fatalf("tag fallbacks counted %v, want %d", got, n-headers.MaxResponseTags)
+	if got := counterValue(t, a, "cachegate_origin_tag_fallbacks_total"); got != n-tagging.MaxResponseTags {
+		t.Fatalf("tag fallbacks counted %v, want %d", got, n-tagging.MaxResponseTags)
 	}
 	wantStatus(t, a.get(t, "/catalog"), "hit; detail=l1")
 	wantStatus(t, b.get(t, "/catalog"), "hit; detail=l2")
@@ -69,7 +69,7 @@ func TestManyTagsStoredAndPurgeable(t *testing.T) {
 		if err := b.InvalidateLocal(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
-		cdn := headers.CDNPurgeTags("acme", []string{tag})
+		cdn := tagging.CDNPurgeTags("acme", []string{tag})
 		if !slices.ContainsFunc(cdn, func(c string) bool { return slices.Contains(names, c) }) {
 			t.Fatalf("a CDN purge of %q (%q) misses the response's header", tag, cdn)
 		}

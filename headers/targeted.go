@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/cachegate/cachegate/cdn"
 )
 
 // HeaderCachegateCacheControl is cachegate's own targeted cache-control
@@ -14,7 +16,7 @@ const HeaderCachegateCacheControl = "Cachegate-Cache-Control"
 // DefaultTargetedFields are the targeted fields the gateway honours, in
 // order, before Cache-Control: its own, then the one all CDNs read.
 func DefaultTargetedFields() []string {
-	return []string{HeaderCachegateCacheControl, HeaderCDNCacheControl}
+	return []string{HeaderCachegateCacheControl, cdn.HeaderCDNCacheControl}
 }
 
 // CheckTargetedField reports what is wrong with name as a targeted

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // kind is the kind of target in a batch; a provider call carries one kind
@@ -183,7 +183,7 @@ func targets(req invalidation.Request, r route) (items []target, zone, reason st
 	}
 	// Each tag's CDN name and its fallback bucket's: a response whose tag
 	// overflowed its tag header carries only the bucket.
-	for _, n := range headers.CDNPurgeTags(req.Tenant, req.Tags) {
+	for _, n := range tagging.CDNPurgeTags(req.Tenant, req.Tags) {
 		items = append(items, target{kindTags, n})
 	}
 	for _, u := range req.URLs {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 func TestPlan(t *testing.T) {
@@ -26,7 +26,7 @@ func TestPlan(t *testing.T) {
 		rejected map[int]string // substring of the reason
 	}{
 		{
-			// Each tag is followed by its fallback bucket (headers.CDNPurgeTags).
+			// Each tag is followed by its fallback bucket (tagging.CDNPurgeTags).
 			name: "dedup across requests, split at the limit, tenant-prefixed",
 			reqs: []invalidation.Request{req("acme", "a", "b"), req("acme", "b", "c")},
 			r:    shared,
@@ -118,7 +118,7 @@ func TestPlan(t *testing.T) {
 	// The buckets written above, checked against the emitter's hash so a
 	// change there reads as such.
 	for tag, bucket := range map[string]string{"a": "~2c", "b": "~25", "c": "~12", "fine": "~2d", "p8": "~35", "p20": "~35"} {
-		if got := headers.FallbackTag(tag); got != bucket {
+		if got := tagging.FallbackTag(tag); got != bucket {
 			t.Fatalf("FallbackTag(%q) = %q, the table says %q", tag, got, bucket)
 		}
 	}
@@ -162,20 +162,20 @@ func TestPlanTenThousandTags(t *testing.T) {
 				t.Fatalf("%q sent twice", tag)
 			}
 			sent[tag] = true
-			if strings.HasPrefix(tag, "acme:"+headers.FallbackTagPrefix) {
+			if strings.HasPrefix(tag, "acme:"+tagging.FallbackTagPrefix) {
 				buckets[tag] = true
 			}
 		}
 	}
-	if len(buckets) > headers.FallbackBuckets {
-		t.Errorf("%d bucket tags, a tenant has %d", len(buckets), headers.FallbackBuckets)
+	if len(buckets) > tagging.FallbackBuckets {
+		t.Errorf("%d bucket tags, a tenant has %d", len(buckets), tagging.FallbackBuckets)
 	}
 	if want := (10000 + len(buckets) + 99) / 100; len(got) != want || want > 101 {
 		t.Fatalf("%d batches for 10,000 distinct tags and %d buckets at 100 per call, want %d", len(got), len(buckets), want)
 	}
 	for _, r := range reqs {
 		for _, tag := range r.Tags {
-			if !sent["acme:"+tag] || !sent["acme:"+headers.FallbackTag(tag)] {
+			if !sent["acme:"+tag] || !sent["acme:"+tagging.FallbackTag(tag)] {
 				t.Fatalf("tag %q or its bucket not sent", tag)
 			}
 		}

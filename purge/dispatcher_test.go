@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare/cloudflarefake"
 	"github.com/cachegate/cachegate/purge/fastly"
 	"github.com/cachegate/cachegate/purge/fastly/fastlyfake"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // enqueueTags enqueues n tags as requests of per tags each, from 16
@@ -56,7 +56,7 @@ func enqueueTags(t testing.TB, q *purge.Queue, prefix string, n, per int) {
 func bucketsOf(tenant string, n int) int {
 	seen := map[string]bool{}
 	for k := range n {
-		seen[headers.FallbackTag(fmt.Sprintf("item:%d", k))] = true
+		seen[tagging.FallbackTag(fmt.Sprintf("item:%d", k))] = true
 	}
 	return len(seen)
 }
@@ -92,7 +92,7 @@ func TestBatchingTenThousandTags(t *testing.T) {
 	}
 	for k := range n {
 		tag := fmt.Sprintf("item:%d", k)
-		if !got["acme:"+tag] || !got["acme:"+headers.FallbackTag(tag)] {
+		if !got["acme:"+tag] || !got["acme:"+tagging.FallbackTag(tag)] {
 			t.Fatalf("tag %s or its bucket not purged", tag)
 		}
 	}
@@ -120,7 +120,7 @@ func TestBatchingWhileArriving(t *testing.T) {
 	e.queueEmpty(20 * time.Second)
 	calls := e.cf.Calls()
 	rounds := int(arrival/cfg.Window) + 2
-	if limit := int(math.Ceil(float64(n+headers.FallbackBuckets)/100.0)) + rounds; len(calls) > limit {
+	if limit := int(math.Ceil(float64(n+tagging.FallbackBuckets)/100.0)) + rounds; len(calls) > limit {
 		t.Errorf("%d API calls for %d tags arriving in %v, want at most %d (one partial call per round)", len(calls), n, arrival, limit)
 	}
 	t.Logf("%d tags arriving in %v: %d calls", n, arrival, len(calls))
@@ -211,7 +211,7 @@ func TestTemporaryFailuresThenSuccess(t *testing.T) {
 			if st.Attempts != len(tt.faults)+1 {
 				t.Errorf("attempts %d, want %d", st.Attempts, len(tt.faults)+1)
 			}
-			if got := e.cf.Confirmed()["zone-shared"]; !slices.Equal(got, headers.CDNPurgeTags("acme", []string{"company:acme"})) {
+			if got := e.cf.Confirmed()["zone-shared"]; !slices.Equal(got, tagging.CDNPurgeTags("acme", []string{"company:acme"})) {
 				t.Errorf("confirmed tags %v", got)
 			}
 			e.queueEmpty(5 * time.Second)
@@ -341,7 +341,7 @@ func TestSlowProviderDoesNotBlockOthers(t *testing.T) {
 	e.queueEmpty(5 * time.Second)
 	calls := fs.Calls()
 	if len(calls) != 1 || calls[0].Kind != "keys" || !calls[0].Soft || calls[0].Service != "service-1" ||
-		!slices.Equal(calls[0].Keys, headers.CDNPurgeTags("acme", []string{"company:acme", "gallery:acme"})) {
+		!slices.Equal(calls[0].Keys, tagging.CDNPurgeTags("acme", []string{"company:acme", "gallery:acme"})) {
 		t.Fatalf("fastly calls %+v", calls)
 	}
 	a := e.auditActions("s")

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare/cloudflarefake"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // acmeEditTags are the tags of company.updated for acme under the demo's
@@ -50,12 +50,12 @@ func notOf(tenant string) func(string) bool {
 // the admin adapter's owner.
 func checkAdminPurge(t *testing.T, got map[string]bool) {
 	t.Helper()
-	for _, tag := range headers.CDNPurgeTags("berg", []string{"company:berg"}) {
+	for _, tag := range tagging.CDNPurgeTags("berg", []string{"company:berg"}) {
 		if !got[tag] {
 			t.Errorf("Cloudflare did not purge %q (purged %q)", tag, sorted(got))
 		}
 	}
-	extra := set(headers.CDNPurgeTags("berg", []string{"company:berg", "purge"}))
+	extra := set(tagging.CDNPurgeTags("berg", []string{"company:berg", "purge"}))
 	for tag := range got {
 		if !extra[tag] {
 			t.Errorf("Cloudflare was asked to purge %q for an admin purge of berg's company:berg", tag)
@@ -104,7 +104,7 @@ func TestEditPurgesThatCompanyAtEveryLayer(t *testing.T) {
 	}
 
 	// Exactly acme's company tags and their fallback buckets at Cloudflare.
-	want := set(headers.CDNPurgeTags("acme", acmeEditTags))
+	want := set(tagging.CDNPurgeTags("acme", acmeEditTags))
 	if got := s.cfTags(); !maps.Equal(got, want) {
 		t.Errorf("Cloudflare purged %q, want %q", sorted(got), sorted(want))
 	}
@@ -234,7 +234,7 @@ func TestCloudflareOutage(t *testing.T) {
 	got := s.cfTags()
 	acmeTags := maps.Clone(got)
 	maps.DeleteFunc(acmeTags, func(tag string, _ bool) bool { return notOf("acme")(tag) })
-	if want := set(headers.CDNPurgeTags("acme", acmeEditTags)); !maps.Equal(acmeTags, want) {
+	if want := set(tagging.CDNPurgeTags("acme", acmeEditTags)); !maps.Equal(acmeTags, want) {
 		t.Errorf("Cloudflare confirmed %q for acme, want %q", sorted(acmeTags), sorted(want))
 	}
 	maps.DeleteFunc(got, func(tag string, _ bool) bool { return !notOf("acme")(tag) })

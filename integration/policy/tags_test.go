@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/nodetest"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // A response with Set-Cookie is never stored, even on a route whose rule
@@ -62,7 +62,7 @@ func TestTagOverflowFallsBackWithinLimit(t *testing.T) {
 		}
 	})
 	n := nodetest.Start(t, nodetest.Options{Origin: o.url, File: parse(t, "property.yaml", propertyPolicy)})
-	format, err := headers.TagFormatFor(headers.ProviderCloudflare)
+	format, err := tagging.FormatFor(tagging.ProviderCloudflare)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +91,10 @@ func TestTagOverflowFallsBackWithinLimit(t *testing.T) {
 			switch {
 			case sent["acme:"+tag]:
 				direct++
-			case sent["acme:"+headers.FallbackTag(tag)]:
+			case sent["acme:"+tagging.FallbackTag(tag)]:
 				fallback++
 			default:
-				t.Errorf("request %d: tag %q neither sent nor covered by its fallback %q", i+1, tag, headers.FallbackTag(tag))
+				t.Errorf("request %d: tag %q neither sent nor covered by its fallback %q", i+1, tag, tagging.FallbackTag(tag))
 			}
 		}
 		if fallback == 0 || direct == 0 {

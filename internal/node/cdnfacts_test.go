@@ -10,8 +10,9 @@ import (
 
 	"github.com/cachegate/cachegate/cdn"
 	"github.com/cachegate/cachegate/config"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // TestCDNFactsAgree: every reader of a provider's facts (the tag header
@@ -33,13 +34,13 @@ func TestCDNFactsAgree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			format, err := headers.TagFormatFor(name)
+			format, err := tagging.FormatFor(name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if format.Header != facts.TagHeader || format.Sep != facts.TagSep || format.MaxHeaderBytes != facts.MaxTagHeaderBytes ||
 				format.MaxTagBytes != facts.MaxTagBytes || format.MaxTags != facts.MaxTags || !slices.Equal(format.NoStoreHeaders, facts.NoStoreHeaders) {
-				t.Errorf("headers.TagFormatFor = %+v, cdn = %+v", format, facts)
+				t.Errorf("tagging.FormatFor = %+v, cdn = %+v", format, facts)
 			}
 			c := sections
 			c.Provider = name
@@ -47,7 +48,7 @@ func TestCDNFactsAgree(t *testing.T) {
 			if err := f.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			if want := cmpOr(facts.CacheControlHeader, headers.DefaultCDNHeader); f.CDNHeader() != want {
+			if want := cmpOr(facts.CacheControlHeader, policy.DefaultCDNHeader); f.CDNHeader() != want {
 				t.Errorf("config's CDN header %q, cdn says %q", f.CDNHeader(), want)
 			}
 			ps, err := buildProviders(f, slog.New(slog.DiscardHandler), prometheus.NewRegistry())

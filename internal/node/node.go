@@ -25,7 +25,7 @@ import (
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
-	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
 	"github.com/cachegate/cachegate/web"
@@ -184,7 +184,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	if f.Log.Access {
 		cfg.AccessLog = n.log.With("component", "access")
 	}
-	policy, err := headers.CompilePolicy(f.Policy())
+	policy, err := policy.Compile(f.Policy())
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}

@@ -9,11 +9,11 @@ import (
 
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare"
 	"github.com/cachegate/cachegate/purge/fastly"
 	"github.com/cachegate/cachegate/purge/varnish"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // buildProviders turns the file's CDN section into purge providers, one
@@ -93,7 +93,7 @@ func tagEmitter(f *config.File, logger *slog.Logger, reg prometheus.Registerer) 
 	if len(names) == 0 {
 		return nil, nil
 	}
-	em, err := headers.NewTagEmitters(names, logger, reg)
+	em, err := tagging.NewEmitters(names, logger, reg)
 	if err != nil {
 		return nil, fmt.Errorf("CDN tag header: %w", err)
 	}

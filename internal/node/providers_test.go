@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/config"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 const testZone = "0123456789abcdef0123456789abcdef"
@@ -95,7 +95,7 @@ func TestProvidersFromConfig(t *testing.T) {
 			}
 			h := http.Header{}
 			em.Emit(h, "acme", []string{"company:acme"})
-			for _, k := range headers.TagHeaders() {
+			for _, k := range tagging.TagHeaders() {
 				want := slices.Contains(tt.tagHeader, k)
 				if got := h.Get(k) != ""; got != want {
 					t.Errorf("%s set: %v, want %v (headers %v)", k, got, want, h)

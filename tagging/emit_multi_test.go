@@ -1,4 +1,4 @@
-package headers
+package tagging
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ func TestTagEmittersSeveralFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			es, err := NewTagEmitters(tt.providers, nil, reg)
+			es, err := NewEmitters(tt.providers, nil, reg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestTagEmittersOverflowIsPerFormat(t *testing.T) {
 	for i := range 200 {
 		many = append(many, fmt.Sprintf("product:%d", i))
 	}
-	es, err := NewTagEmitters([]string{ProviderAkamai, ProviderCloudflare}, nil, nil)
+	es, err := NewEmitters([]string{ProviderAkamai, ProviderCloudflare}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestTagEmittersBehindVarnish(t *testing.T) {
 	for i := range 700 { // ~12 KB
 		many = append(many, fmt.Sprintf("product:%d", i))
 	}
-	v, _ := TagFormatFor(ProviderVarnish)
+	v, _ := FormatFor(ProviderVarnish)
 	tests := []struct {
 		providers []string
 		maxBytes  int
@@ -114,7 +114,7 @@ func TestTagEmittersBehindVarnish(t *testing.T) {
 		{[]string{ProviderVarnish, ProviderFastly, ProviderAkamai}, v.MaxHeaderBytes, true},
 	}
 	for _, tt := range tests {
-		es, err := NewTagEmitters(tt.providers, nil, nil)
+		es, err := NewEmitters(tt.providers, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,19 +147,19 @@ func TestNewTagEmittersErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := NewTagEmitters(tt.providers, nil, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("NewTagEmitters(%q) = %v, want %q", tt.providers, err, tt.want)
+			if _, err := NewEmitters(tt.providers, nil, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewEmitters(%q) = %v, want %q", tt.providers, err, tt.want)
 			}
 		})
 	}
 	// Counters of several providers live side by side on one registry.
-	if _, err := NewTagEmitters([]string{ProviderCloudflare, ProviderVarnish}, nil, prometheus.NewRegistry()); err != nil {
+	if _, err := NewEmitters([]string{ProviderCloudflare, ProviderVarnish}, nil, prometheus.NewRegistry()); err != nil {
 		t.Errorf("two providers on one registry: %v", err)
 	}
 }
 
 func BenchmarkTagEmittersTwoFormats(b *testing.B) {
-	es, err := NewTagEmitters([]string{ProviderVarnish, ProviderCloudflare}, nil, nil)
+	es, err := NewEmitters([]string{ProviderVarnish, ProviderCloudflare}, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

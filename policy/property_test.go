@@ -1,4 +1,4 @@
-package headers
+package policy
 
 import (
 	"fmt"
@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // randomPolicy builds a valid policy from a seeded generator: random rule
 // matches over a small vocabulary, so that requests drawn from the same
 // vocabulary hit every rule, some private, some with bypass, tags and TTLs.
-func randomPolicy(rng *rand.Rand) (PolicyConfig, *Policy) {
+func randomPolicy(rng *rand.Rand) (Config, *Policy) {
 	paths := []string{"/", "/a", "/a/{id}", "/a/{id}/**", "/b/*.json", "/b", "/c/{x}/d", "/account"}
 	methods := []string{"GET", "POST", "DELETE"}
 	cookies := []string{"ab", "theme", "staff"}
@@ -28,7 +29,7 @@ func randomPolicy(rng *rand.Rand) (PolicyConfig, *Policy) {
 		{By: TenantByPathPrefix},
 	}
 	for {
-		cfg := PolicyConfig{Tenants: modes[rng.IntN(len(modes))]}
+		cfg := Config{Tenants: modes[rng.IntN(len(modes))]}
 		if rng.IntN(3) == 0 {
 			cfg.SessionCookies = []string{"sid", "auth"}
 		}
@@ -63,7 +64,7 @@ func randomPolicy(rng *rand.Rand) (PolicyConfig, *Policy) {
 		if rng.IntN(2) == 0 {
 			cfg.Default = RuleConfig{Browser: "public, max-age=5", Tags: []string{"d"}}
 		}
-		p, err := CompilePolicy(cfg)
+		p, err := Compile(cfg)
 		if err == nil {
 			return cfg, p
 		}
@@ -182,7 +183,7 @@ func TestDecidePrivacyProperty(t *testing.T) {
 				if cc := h.Get("Cache-Control"); !strings.Contains(cc, "no-store") || len(tags) > 0 {
 					t.Fatalf("private/bypass response headers %v, tags %v", h, tags)
 				}
-				for _, k := range InternalHeaders() {
+				for _, k := range tagging.InternalHeaders() {
 					if h.Get(k) != "" {
 						t.Fatalf("private/bypass response keeps %s", k)
 					}

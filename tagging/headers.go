@@ -1,4 +1,4 @@
-package headers
+package tagging
 
 import (
 	"math/bits"
@@ -86,8 +86,8 @@ func ParseTagsReport(h http.Header) (tags, invalid []string) {
 	return r.Tags, r.Invalid
 }
 
-// TagReport is what ReportTags read from a response's tag headers.
-type TagReport struct {
+// Report is what ReportTags read from a response's tag headers.
+type Report struct {
 	// Tags are the tags kept: the first MaxResponseTags valid ones by
 	// name, then the fallback buckets of the rest.
 	Tags []string
@@ -103,8 +103,8 @@ type TagReport struct {
 }
 
 // ReportTags reads the tags the origin named in h.
-func ReportTags(h http.Header) TagReport {
-	var r TagReport
+func ReportTags(h http.Header) Report {
+	var r Report
 	seen := map[string]struct{}{}
 	var buckets uint64 // fallback buckets already in r.Tags
 	add := func(t string) {

@@ -1,4 +1,4 @@
-package headers
+package policy
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func dur(d time.Duration) *time.Duration { return &d }
 // describes it.
 func demoPolicy(t testing.TB) *Policy {
 	t.Helper()
-	p, err := CompilePolicy(PolicyConfig{
+	p, err := Compile(Config{
 		Tenants: TenantConfig{By: TenantBySubdomain, Domains: []string{"localhost"}},
 		Rules: []RuleConfig{
 			{Name: "account", Match: MatchConfig{Path: "/account"}, Private: true},
@@ -163,7 +163,7 @@ func TestTenantResolution(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := CompilePolicy(PolicyConfig{Tenants: tt.cfg, Default: RuleConfig{Tags: []string{"p:{path}"}}})
+			p, err := Compile(Config{Tenants: tt.cfg, Default: RuleConfig{Tags: []string{"p:{path}"}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestDecideManyTags(t *testing.T) {
 		want = append(want, fmt.Sprintf("t%d:7", i))
 	}
 	tpls = append(tpls, "long:{path}")
-	p, err := CompilePolicy(PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/p/{id}/**"}, Tags: tpls}}})
+	p, err := Compile(Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/p/{id}/**"}, Tags: tpls}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestDecideManyTags(t *testing.T) {
 }
 
 func TestMatchDimensions(t *testing.T) {
-	p, err := CompilePolicy(PolicyConfig{
+	p, err := Compile(Config{
 		SessionCookies: []string{},
 		Rules: []RuleConfig{
 			{Name: "host", Match: MatchConfig{Hosts: []string{"*.img.example"}}},
@@ -243,46 +243,46 @@ func TestMatchDimensions(t *testing.T) {
 func TestCheckPolicyProblems(t *testing.T) {
 	tests := []struct {
 		name  string
-		cfg   PolicyConfig
+		cfg   Config
 		rule  int
 		field string
 		want  string
 	}{
-		{"bad path", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a/{id"}}}}, 0, "match.path", "whole segment"},
-		{"private with ttl", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, TTL: dur(time.Second)}}}, 0, "ttl", "conflicts with private"},
-		{"private with cdn", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, CDN: "max-age=1"}}}, 0, "cdn", "conflicts with private"},
-		{"private with tags", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Tags: []string{"x"}}}}, 0, "tags", "conflicts with private"},
-		{"private with origin override", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Origin: OriginOverride}}}, 0, "origin", "conflicts with private"},
-		{"override without ttl", PolicyConfig{Default: RuleConfig{Origin: OriginOverride}}, ProblemDefaultRule, "origin", "needs a ttl"},
-		{"unknown origin mode", PolicyConfig{Default: RuleConfig{Origin: "ignore"}}, ProblemDefaultRule, "origin", `must be "respect" or "override"`},
-		{"browser bad", PolicyConfig{Rules: []RuleConfig{{Browser: "max-age=x"}}}, 0, "browser", "number of seconds"},
-		{"no-store with max-age", PolicyConfig{Default: RuleConfig{Browser: "no-store, max-age=5"}}, ProblemDefaultRule, "browser", "conflicts"},
-		{"browser private cdn public", PolicyConfig{Default: RuleConfig{Browser: "private", CDN: "max-age=5"}}, ProblemDefaultRule, "cdn", "browser says private"},
-		{"cdn_header alone", PolicyConfig{Default: RuleConfig{CDNHeader: "Surrogate-Control"}}, ProblemDefaultRule, "cdn_header", "without cdn"},
-		{"cdn_header cache-control", PolicyConfig{Default: RuleConfig{CDN: "max-age=1", CDNHeader: "cache-control"}}, ProblemDefaultRule, "cdn_header", "browser setting"},
-		{"negative ttl", PolicyConfig{Default: RuleConfig{TTL: dur(-time.Second)}}, ProblemDefaultRule, "ttl", "negative"},
-		{"unknown placeholder", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/p/{id}"}, Tags: []string{"p:{sku}"}}}}, 0, "tags", "unknown placeholder {sku}"},
-		{"reserved tag", PolicyConfig{Default: RuleConfig{Tags: []string{"~01"}}}, ProblemDefaultRule, "tags", "reserved"},
-		{"bad locale", PolicyConfig{Default: RuleConfig{Locales: []string{"en", "e"}}}, ProblemDefaultRule, "locales", "invalid locale"},
-		{"dup locale", PolicyConfig{Default: RuleConfig{Locales: []string{"en", "EN"}}}, ProblemDefaultRule, "locales", "twice"},
-		{"lower method", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Methods: []string{"get"}}}}}, 0, "match.methods", "upper case"},
-		{"unknown method", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Methods: []string{"FETCH"}}}}}, 0, "match.methods", "unknown method"},
-		{"bad host", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Hosts: []string{"Acme.com:80"}}}}}, 0, "match.host", "invalid host"},
-		{"bad tenant", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Tenants: []string{"Acme"}}}}}, 0, "match.tenant", "tenant"},
-		{"default with match", PolicyConfig{Default: RuleConfig{Match: MatchConfig{Path: "/"}}}, ProblemDefaultRule, "match", "no match"},
-		{"duplicate names", PolicyConfig{Rules: []RuleConfig{{Name: "a", Match: MatchConfig{Path: "/a"}}, {Name: "a", Match: MatchConfig{Path: "/b"}}}}, 1, "name", "already used"},
-		{"after catch-all", PolicyConfig{Rules: []RuleConfig{{Name: "all"}, {Name: "x", Match: MatchConfig{Path: "/x"}}}}, 1, "match", "unreachable"},
-		{"shadowed prefix", PolicyConfig{Rules: []RuleConfig{{Match: MatchConfig{Path: "/products"}}, {Match: MatchConfig{Path: "/products/{id}", Methods: []string{"GET"}}}}}, 1, "match", "unreachable"},
-		{"tenant mode", PolicyConfig{Tenants: TenantConfig{By: "cookie"}}, ProblemPolicy, "tenants.by", "unknown tenant mode"},
-		{"header mode needs header", PolicyConfig{Tenants: TenantConfig{By: "header"}}, ProblemPolicy, "tenants.header", "needs a valid header"},
-		{"host map tenant", PolicyConfig{Tenants: TenantConfig{Hosts: map[string]string{"a.com": "A"}}}, ProblemPolicy, "tenants.hosts", "tenant"},
-		{"fallback tenant", PolicyConfig{Tenants: TenantConfig{Fallback: "x y"}}, ProblemPolicy, "tenants.fallback", "tenant"},
-		{"session cookie", PolicyConfig{SessionCookies: []string{"a b"}}, ProblemPolicy, "session_cookies", "invalid cookie"},
-		{"bypass cookie", PolicyConfig{Default: RuleConfig{StaffBypass: StaffBypass{Cookie: "a;b"}}}, ProblemDefaultRule, "staff_bypass.cookie", "invalid cookie"},
+		{"bad path", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a/{id"}}}}, 0, "match.path", "whole segment"},
+		{"private with ttl", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, TTL: dur(time.Second)}}}, 0, "ttl", "conflicts with private"},
+		{"private with cdn", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, CDN: "max-age=1"}}}, 0, "cdn", "conflicts with private"},
+		{"private with tags", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Tags: []string{"x"}}}}, 0, "tags", "conflicts with private"},
+		{"private with origin override", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/a"}, Private: true, Origin: OriginOverride}}}, 0, "origin", "conflicts with private"},
+		{"override without ttl", Config{Default: RuleConfig{Origin: OriginOverride}}, ProblemDefaultRule, "origin", "needs a ttl"},
+		{"unknown origin mode", Config{Default: RuleConfig{Origin: "ignore"}}, ProblemDefaultRule, "origin", `must be "respect" or "override"`},
+		{"browser bad", Config{Rules: []RuleConfig{{Browser: "max-age=x"}}}, 0, "browser", "number of seconds"},
+		{"no-store with max-age", Config{Default: RuleConfig{Browser: "no-store, max-age=5"}}, ProblemDefaultRule, "browser", "conflicts"},
+		{"browser private cdn public", Config{Default: RuleConfig{Browser: "private", CDN: "max-age=5"}}, ProblemDefaultRule, "cdn", "browser says private"},
+		{"cdn_header alone", Config{Default: RuleConfig{CDNHeader: "Surrogate-Control"}}, ProblemDefaultRule, "cdn_header", "without cdn"},
+		{"cdn_header cache-control", Config{Default: RuleConfig{CDN: "max-age=1", CDNHeader: "cache-control"}}, ProblemDefaultRule, "cdn_header", "browser setting"},
+		{"negative ttl", Config{Default: RuleConfig{TTL: dur(-time.Second)}}, ProblemDefaultRule, "ttl", "negative"},
+		{"unknown placeholder", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/p/{id}"}, Tags: []string{"p:{sku}"}}}}, 0, "tags", "unknown placeholder {sku}"},
+		{"reserved tag", Config{Default: RuleConfig{Tags: []string{"~01"}}}, ProblemDefaultRule, "tags", "reserved"},
+		{"bad locale", Config{Default: RuleConfig{Locales: []string{"en", "e"}}}, ProblemDefaultRule, "locales", "invalid locale"},
+		{"dup locale", Config{Default: RuleConfig{Locales: []string{"en", "EN"}}}, ProblemDefaultRule, "locales", "twice"},
+		{"lower method", Config{Rules: []RuleConfig{{Match: MatchConfig{Methods: []string{"get"}}}}}, 0, "match.methods", "upper case"},
+		{"unknown method", Config{Rules: []RuleConfig{{Match: MatchConfig{Methods: []string{"FETCH"}}}}}, 0, "match.methods", "unknown method"},
+		{"bad host", Config{Rules: []RuleConfig{{Match: MatchConfig{Hosts: []string{"Acme.com:80"}}}}}, 0, "match.host", "invalid host"},
+		{"bad tenant", Config{Rules: []RuleConfig{{Match: MatchConfig{Tenants: []string{"Acme"}}}}}, 0, "match.tenant", "tenant"},
+		{"default with match", Config{Default: RuleConfig{Match: MatchConfig{Path: "/"}}}, ProblemDefaultRule, "match", "no match"},
+		{"duplicate names", Config{Rules: []RuleConfig{{Name: "a", Match: MatchConfig{Path: "/a"}}, {Name: "a", Match: MatchConfig{Path: "/b"}}}}, 1, "name", "already used"},
+		{"after catch-all", Config{Rules: []RuleConfig{{Name: "all"}, {Name: "x", Match: MatchConfig{Path: "/x"}}}}, 1, "match", "unreachable"},
+		{"shadowed prefix", Config{Rules: []RuleConfig{{Match: MatchConfig{Path: "/products"}}, {Match: MatchConfig{Path: "/products/{id}", Methods: []string{"GET"}}}}}, 1, "match", "unreachable"},
+		{"tenant mode", Config{Tenants: TenantConfig{By: "cookie"}}, ProblemPolicy, "tenants.by", "unknown tenant mode"},
+		{"header mode needs header", Config{Tenants: TenantConfig{By: "header"}}, ProblemPolicy, "tenants.header", "needs a valid header"},
+		{"host map tenant", Config{Tenants: TenantConfig{Hosts: map[string]string{"a.com": "A"}}}, ProblemPolicy, "tenants.hosts", "tenant"},
+		{"fallback tenant", Config{Tenants: TenantConfig{Fallback: "x y"}}, ProblemPolicy, "tenants.fallback", "tenant"},
+		{"session cookie", Config{SessionCookies: []string{"a b"}}, ProblemPolicy, "session_cookies", "invalid cookie"},
+		{"bypass cookie", Config{Default: RuleConfig{StaffBypass: StaffBypass{Cookie: "a;b"}}}, ProblemDefaultRule, "staff_bypass.cookie", "invalid cookie"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ps := CheckPolicy(tt.cfg)
+			ps := Check(tt.cfg)
 			found := false
 			for _, p := range ps {
 				found = found || p.Rule == tt.rule && p.Field == tt.field && strings.Contains(p.Msg, tt.want)
@@ -290,15 +290,15 @@ func TestCheckPolicyProblems(t *testing.T) {
 			if !found {
 				t.Errorf("problems %v, want rule %d field %q containing %q", ps, tt.rule, tt.field, tt.want)
 			}
-			if _, err := CompilePolicy(tt.cfg); err == nil {
-				t.Errorf("CompilePolicy accepted a policy with problems")
+			if _, err := Compile(tt.cfg); err == nil {
+				t.Errorf("Compile accepted a policy with problems")
 			}
 		})
 	}
 }
 
 func TestCheckPolicyNotShadowed(t *testing.T) {
-	cfg := PolicyConfig{Rules: []RuleConfig{
+	cfg := Config{Rules: []RuleConfig{
 		{Name: "get-products", Match: MatchConfig{Path: "/products", Methods: []string{"GET"}}},
 		{Name: "products", Match: MatchConfig{Path: "/products"}},
 		{Name: "with-cookie", Match: MatchConfig{Path: "/x", Cookies: []string{"a"}}},
@@ -308,13 +308,13 @@ func TestCheckPolicyNotShadowed(t *testing.T) {
 		{Name: "host", Match: MatchConfig{Hosts: []string{"a.example"}}},
 		{Name: "wild", Match: MatchConfig{Hosts: []string{"*.example"}}},
 	}}
-	if ps := CheckPolicy(cfg); len(ps) != 0 {
+	if ps := Check(cfg); len(ps) != 0 {
 		t.Errorf("problems in a policy without shadowed rules: %v", ps)
 	}
 }
 
 func TestOriginOverrideDecision(t *testing.T) {
-	p, err := CompilePolicy(PolicyConfig{Rules: []RuleConfig{
+	p, err := Compile(Config{Rules: []RuleConfig{
 		{Name: "rails", Match: MatchConfig{Path: "/r"}, TTL: dur(time.Hour), Origin: OriginOverride},
 		{Name: "plain", Match: MatchConfig{Path: "/p"}, TTL: dur(time.Hour), Origin: OriginRespect},
 	}})
@@ -348,7 +348,7 @@ func TestPolicyWarnings(t *testing.T) {
 		{"post only", RuleConfig{TTL: dur(time.Hour), Origin: OriginOverride, Match: MatchConfig{Methods: []string{"POST"}}}, "no GET or HEAD"},
 	}
 	for _, tt := range tests {
-		ws := PolicyWarnings(PolicyConfig{Rules: []RuleConfig{tt.rc}}, 24*time.Hour)
+		ws := Warnings(Config{Rules: []RuleConfig{tt.rc}}, 24*time.Hour)
 		if tt.want == "" {
 			if len(ws) != 0 {
 				t.Errorf("%s: %v", tt.name, ws)

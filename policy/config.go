@@ -1,4 +1,4 @@
-package headers
+package policy
 
 import (
 	"fmt"
@@ -40,13 +40,13 @@ const (
 const DefaultCDNHeader = "CDN-Cache-Control"
 
 // DefaultSessionCookies are the cookie names that make a request private
-// when PolicyConfig.SessionCookies is nil.
+// when Config.SessionCookies is nil.
 func DefaultSessionCookies() []string { return []string{"sessionid", "session"} }
 
-// PolicyConfig is the whole header policy. Its zero value is the zero-config
+// Config is the whole header policy. Its zero value is the zero-config
 // policy: tenant = host, private on Authorization or a session cookie,
 // nothing else decided (the origin's headers rule).
-type PolicyConfig struct {
+type Config struct {
 	// SessionCookies make a request private when present. nil means
 	// DefaultSessionCookies; an empty non-nil slice means none (only
 	// Authorization and private routes make a request private).
@@ -150,25 +150,25 @@ func (m MatchConfig) isZero() bool {
 	return len(m.Hosts)+len(m.Tenants)+len(m.Methods)+len(m.Cookies)+len(m.Headers) == 0 && m.Path == ""
 }
 
-// PolicyProblem is one thing wrong with a PolicyConfig, located so that a
+// Problem is one thing wrong with a Config, located so that a
 // config loader can point at the line: Rule is the index in Rules, -1 for
 // Default and -2 for the policy as a whole; Field is the config key
 // ("match.path", "browser", "tags", "tenants.hosts", ...) and Index the
 // position in a list field (-1 for none).
-type PolicyProblem struct {
+type Problem struct {
 	Rule  int
 	Field string
 	Index int
 	Msg   string
 }
 
-// Rule indexes of PolicyProblem besides positions in PolicyConfig.Rules.
+// Rule indexes of Problem besides positions in Config.Rules.
 const (
 	ProblemDefaultRule = -1
 	ProblemPolicy      = -2
 )
 
-func (p PolicyProblem) Error() string {
+func (p Problem) Error() string {
 	where := "policy"
 	switch {
 	case p.Rule >= 0:

@@ -1,8 +1,10 @@
-package headers
+package policy
 
 import (
 	"net/http"
 	"strings"
+
+	"github.com/cachegate/cachegate/tagging"
 )
 
 // CacheControlPrivate is the Cache-Control of every private response.
@@ -18,7 +20,7 @@ const CacheControlBypass = "no-store"
 // deduplicated; nil for private and bypass responses). Call it once on every
 // response the gateway sends, from the origin or from a layer:
 //
-//	tags := headers.ApplyResponse(d, resp.Header) // before storing: keep tags with the entry
+//	tags := policy.ApplyResponse(d, resp.Header) // before storing: keep tags with the entry
 //	if emitter != nil && !d.Private && !d.Bypass {
 //		emitter.Emit(resp.Header, d.Tenant, append(tags, invalidation.ImplicitTags(target)...))
 //	}
@@ -41,8 +43,8 @@ const CacheControlBypass = "no-store"
 // origin's headers pass unchanged.
 func ApplyResponse(d Decision, h http.Header) []string {
 	if d.Private || d.Bypass {
-		StripTagHeaders(h)
-		for _, k := range CDNControlHeaders() {
+		tagging.StripTagHeaders(h)
+		for _, k := range tagging.CDNControlHeaders() {
 			h.Del(k)
 		}
 		delete(h, "Expires")
@@ -71,8 +73,8 @@ func ApplyResponse(d Decision, h http.Header) []string {
 	if hasTagHeader(h) {
 		// A response from a cache layer has none (they are stripped
 		// before storing): its hit path skips parsing and deleting them.
-		tags = ParseTags(h)
-		StripTagHeaders(h)
+		tags = tagging.ParseTags(h)
+		tagging.StripTagHeaders(h)
 	}
 	for _, t := range d.Tags {
 		if !containsString(tags, t) {
@@ -98,14 +100,14 @@ func ApplyResponse(d Decision, h http.Header) []string {
 		// The rule's CDN directives replace the origin's: a CDN reading
 		// CDN-Cache-Control (RFC 9213) would otherwise follow the origin's
 		// over the rule's provider-specific field.
-		h.Del(HeaderCDNCacheControl)
+		h.Del(tagging.HeaderCDNCacheControl)
 		h.Set(name, d.CDNCacheControl)
 	}
 	return tags
 }
 
 func hasTagHeader(h http.Header) bool {
-	for _, k := range TagHeaders() {
+	for _, k := range tagging.TagHeaders() {
 		if _, ok := h[k]; ok {
 			return true
 		}

@@ -1,8 +1,10 @@
-package headers
+package policy
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/cachegate/cachegate/tagging"
 )
 
 func TestPathPatternMatch(t *testing.T) {
@@ -150,7 +152,7 @@ func TestTemplate(t *testing.T) {
 		{"product:{id}", map[string]string{"id": strings.Repeat("x", 1100)}, "", false},
 	}
 	for _, tt := range tests {
-		tp, err := ParseTemplate(tt.tpl, known)
+		tp, err := tagging.ParseTemplate(tt.tpl, known)
 		if err != nil {
 			t.Fatalf("ParseTemplate(%q): %v", tt.tpl, err)
 		}
@@ -168,7 +170,7 @@ func TestTemplate(t *testing.T) {
 		{"x:{}", "placeholder"},
 		{"x:{nope}", "unknown placeholder {nope}"},
 	} {
-		if _, err := ParseTemplate(bad.tpl, known); err == nil || !strings.Contains(err.Error(), bad.want) {
+		if _, err := tagging.ParseTemplate(bad.tpl, known); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("ParseTemplate(%q) = %v, want error containing %q", bad.tpl, err, bad.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package headers
+package policy
 
 import (
 	"errors"
@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 )
 
-// CheckPolicy returns every problem of cfg (nil when it compiles). The
-// config loader calls it to place each problem on its line; CompilePolicy
+// Check returns every problem of cfg (nil when it compiles). The
+// config loader calls it to place each problem on its line; Compile
 // calls it and refuses a policy with problems.
-func CheckPolicy(cfg PolicyConfig) []PolicyProblem {
-	var out []PolicyProblem
+func Check(cfg Config) []Problem {
+	var out []Problem
 	at := func(rule int) func(field string, idx int, format string, a ...any) {
 		return func(field string, idx int, format string, a ...any) {
-			out = append(out, PolicyProblem{Rule: rule, Field: field, Index: idx, Msg: fmt.Sprintf(format, a...)})
+			out = append(out, Problem{Rule: rule, Field: field, Index: idx, Msg: fmt.Sprintf(format, a...)})
 		}
 	}
 	pol := at(ProblemPolicy)
@@ -67,19 +68,19 @@ func checkOrigin(rc RuleConfig, add func(field string, idx int, format string, a
 	}
 }
 
-// PolicyWarnings returns what in cfg compiles but cannot do what it says:
+// Warnings returns what in cfg compiles but cannot do what it says:
 // where a rule's TTL cannot take effect whatever the origin sends.
 // check-config prints them. (Under origin: respect an origin's no-store,
 // private or no-cache also beats a TTL; that depends on the origin, so it
 // is documented rather than warned about on every rule.)
-func PolicyWarnings(cfg PolicyConfig, maxTTL time.Duration) []PolicyProblem {
-	var out []PolicyProblem
+func Warnings(cfg Config, maxTTL time.Duration) []Problem {
+	var out []Problem
 	warn := func(rule int, rc RuleConfig) {
 		if rc.TTL == nil || rc.Private {
 			return
 		}
 		add := func(format string, a ...any) {
-			out = append(out, PolicyProblem{Rule: rule, Field: "ttl", Index: -1, Msg: fmt.Sprintf(format, a...)})
+			out = append(out, Problem{Rule: rule, Field: "ttl", Index: -1, Msg: fmt.Sprintf(format, a...)})
 		}
 		switch {
 		case *rc.TTL == 0:
@@ -216,7 +217,7 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 		return slices.Contains(reservedPlaceholders[:], name) || slices.Contains(params, name)
 	}
 	for i, s := range rc.Tags {
-		t, err := ParseTemplate(s, known)
+		t, err := tagging.ParseTemplate(s, known)
 		if err != nil {
 			msg := err.Error()
 			var names []string
@@ -226,8 +227,8 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 			add("tags", i, "%s", msg)
 			continue
 		}
-		if len(t.parts) > 0 && t.parts[0].name == "" && strings.HasPrefix(t.parts[0].lit, FallbackTagPrefix) {
-			add("tags", i, "tags starting with %q are reserved for cachegate's CDN fallback tags", FallbackTagPrefix)
+		if strings.HasPrefix(t.LiteralPrefix(), tagging.FallbackTagPrefix) {
+			add("tags", i, "tags starting with %q are reserved for cachegate's CDN fallback tags", tagging.FallbackTagPrefix)
 		}
 		if isDefault && slices.ContainsFunc(t.Placeholders(), func(n string) bool { return slices.Contains(params, n) }) {
 			add("tags", i, "the default rule has no path parameters")
@@ -325,8 +326,8 @@ func expandMethods(ms []string) []string {
 	return ms
 }
 
-// problemsError joins problems into one error for CompilePolicy.
-func problemsError(ps []PolicyProblem) error {
+// problemsError joins problems into one error for Compile.
+func problemsError(ps []Problem) error {
 	errs := make([]error, len(ps))
 	for i, p := range ps {
 		errs[i] = p

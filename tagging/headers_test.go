@@ -1,4 +1,4 @@
-package headers
+package tagging
 
 import (
 	"fmt"
@@ -107,7 +107,7 @@ func FuzzParseTags(f *testing.F) {
 		// Every emitted tag survives a round trip through every provider's
 		// header when it fits.
 		for _, p := range []string{ProviderCloudflare, ProviderFastly, ProviderVarnish} {
-			e, _ := NewTagEmitter(TagEmitterConfig{Provider: p})
+			e, _ := NewEmitter(EmitterConfig{Provider: p})
 			out := http.Header{}
 			e.Emit(out, "t", tags)
 			if e.Stats().FallbackTags == 0 {
@@ -120,7 +120,7 @@ func FuzzParseTags(f *testing.F) {
 	})
 }
 
-func parseEmitted(h http.Header, f TagFormat) []string {
+func parseEmitted(h http.Header, f Format) []string {
 	v := h.Get(f.Header)
 	if v == "" {
 		return nil
@@ -130,7 +130,7 @@ func parseEmitted(h http.Header, f TagFormat) []string {
 
 func TestEmitFits(t *testing.T) {
 	for _, p := range []string{ProviderCloudflare, ProviderFastly, ProviderAkamai, ProviderVarnish} {
-		e, err := NewTagEmitter(TagEmitterConfig{Provider: p})
+		e, err := NewEmitter(EmitterConfig{Provider: p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestEmitFits(t *testing.T) {
 				t.Errorf("%s: origin's %s kept", p, k)
 			}
 		}
-		if s := e.Stats(); s != (TagEmitterStats{}) {
+		if s := e.Stats(); s != (EmitterStats{}) {
 			t.Errorf("%s: stats %+v for a fitting set", p, s)
 		}
 	}
@@ -163,12 +163,12 @@ func TestEmitProviderFormats(t *testing.T) {
 		{ProviderVarnish, "Xkey", ' '},
 	}
 	for _, tt := range tests {
-		f, err := TagFormatFor(tt.provider)
+		f, err := FormatFor(tt.provider)
 		if err != nil || f.Header != tt.header || f.Sep != tt.sep {
-			t.Errorf("TagFormatFor(%q) = %+v, %v", tt.provider, f, err)
+			t.Errorf("FormatFor(%q) = %+v, %v", tt.provider, f, err)
 		}
 	}
-	if _, err := TagFormatFor("cloudfront"); err == nil {
+	if _, err := FormatFor("cloudfront"); err == nil {
 		t.Error("unknown provider accepted")
 	}
 }
@@ -188,7 +188,7 @@ func TestEmitOverBudget(t *testing.T) {
 	for _, p := range []string{ProviderCloudflare, ProviderFastly, ProviderAkamai, ProviderVarnish} {
 		for name, tags := range map[string][]string{"many": many, "long": long, "mixed": mixed} {
 			reg := prometheus.NewRegistry()
-			e, err := NewTagEmitter(TagEmitterConfig{Provider: p, Registerer: reg, Logger: slog.New(slog.DiscardHandler)})
+			e, err := NewEmitter(EmitterConfig{Provider: p, Registerer: reg, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +235,7 @@ func TestEmitOverBudget(t *testing.T) {
 }
 
 func TestEmitUntaggable(t *testing.T) {
-	e, err := NewTagEmitter(TagEmitterConfig{Provider: ProviderAkamai})
+	e, err := NewEmitter(EmitterConfig{Provider: ProviderAkamai})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +252,13 @@ func TestEmitUntaggable(t *testing.T) {
 
 func TestEmitterMetricsRegistration(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := NewTagEmitter(TagEmitterConfig{Provider: ProviderFastly, Registerer: reg}); err != nil {
+	if _, err := NewEmitter(EmitterConfig{Provider: ProviderFastly, Registerer: reg}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewTagEmitter(TagEmitterConfig{Provider: ProviderFastly, Registerer: reg}); err == nil {
+	if _, err := NewEmitter(EmitterConfig{Provider: ProviderFastly, Registerer: reg}); err == nil {
 		t.Error("second registration of the same provider's counters accepted")
 	}
-	if _, err := NewTagEmitter(TagEmitterConfig{Provider: "nope"}); err == nil {
+	if _, err := NewEmitter(EmitterConfig{Provider: "nope"}); err == nil {
 		t.Error("unknown provider accepted")
 	}
 }
@@ -293,7 +293,7 @@ func TestStripInternalHeaders(t *testing.T) {
 }
 
 func BenchmarkEmit(b *testing.B) {
-	e, _ := NewTagEmitter(TagEmitterConfig{Provider: ProviderFastly})
+	e, _ := NewEmitter(EmitterConfig{Provider: ProviderFastly})
 	tags := []string{"company:acme", "gallery:acme", "url:/", "path:/"}
 	h := http.Header{}
 	b.ReportAllocs()

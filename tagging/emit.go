@@ -1,4 +1,4 @@
-package headers
+package tagging
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 	"github.com/cachegate/cachegate/invalidation"
 )
 
-// CDN providers whose tag header format TagFormatFor knows (cdn's names).
+// CDN providers whose tag header format FormatFor knows (cdn's names).
 const (
 	ProviderCloudflare = cdn.Cloudflare
 	ProviderFastly     = cdn.Fastly
@@ -32,9 +32,9 @@ const FallbackTagPrefix = "~"
 // FallbackBuckets is the number of fallback bucket tags a tenant has.
 const FallbackBuckets = 64
 
-// TagFormat is how one CDN reads tags from a response, with its documented
+// Format is how one CDN reads tags from a response, with its documented
 // limits; zero limits mean none.
-type TagFormat struct {
+type Format struct {
 	Provider string
 	Header   string
 	Sep      byte // ',' or ' '
@@ -49,13 +49,13 @@ type TagFormat struct {
 	NoStoreHeaders []string
 }
 
-// TagFormatFor returns the format of a provider, from its facts in cdn.
-func TagFormatFor(provider string) (TagFormat, error) {
+// FormatFor returns the format of a provider, from its facts in cdn.
+func FormatFor(provider string) (Format, error) {
 	f, err := cdn.Lookup(provider)
 	if err != nil {
-		return TagFormat{}, err
+		return Format{}, err
 	}
-	return TagFormat{Provider: f.Name, Header: f.TagHeader, Sep: f.TagSep, MaxHeaderBytes: f.MaxTagHeaderBytes,
+	return Format{Provider: f.Name, Header: f.TagHeader, Sep: f.TagSep, MaxHeaderBytes: f.MaxTagHeaderBytes,
 		MaxTagBytes: f.MaxTagBytes, MaxTags: f.MaxTags, NoStoreHeaders: f.NoStoreHeaders}, nil
 }
 
@@ -135,14 +135,14 @@ func CDNPurgeTags(tenant string, tags []string) []string {
 	return out
 }
 
-// TagEmitterConfig configures a TagEmitter.
-type TagEmitterConfig struct {
-	// Provider selects the format (TagFormatFor); required unless Format
+// EmitterConfig configures a Emitter.
+type EmitterConfig struct {
+	// Provider selects the format (FormatFor); required unless Format
 	// is set.
 	Provider string
 	// Format, when its Header is set, replaces the provider's format (tests
 	// use it to shrink the limits).
-	Format TagFormat
+	Format Format
 	// Logger receives a warning on fallbacks (sampled: the 1st, 2nd, 4th,
 	// 8th... occurrence, so a site-wide overflow cannot flood the log); nil
 	// discards.
@@ -151,10 +151,10 @@ type TagEmitterConfig struct {
 	Registerer prometheus.Registerer
 }
 
-// TagEmitter writes a response's tags, namespaced by tenant, in one CDN's
+// Emitter writes a response's tags, namespaced by tenant, in one CDN's
 // header format and within its limits.
-type TagEmitter struct {
-	f      TagFormat
+type Emitter struct {
+	f      Format
 	log    *slog.Logger
 	fell   atomic.Uint64
 	unfit  atomic.Uint64
@@ -163,8 +163,8 @@ type TagEmitter struct {
 	mUnfit prometheus.Counter
 }
 
-// TagEmitterStats counts what the emitter could not send as asked.
-type TagEmitterStats struct {
+// EmitterStats counts what the emitter could not send as asked.
+type EmitterStats struct {
 	// FallbackTags counts tags replaced by their fallback bucket.
 	FallbackTags uint64
 	// Untaggable counts responses that could not carry even the fallback
@@ -176,26 +176,26 @@ type TagEmitterStats struct {
 var (
 	_ interface {
 		Emit(h http.Header, tenant string, tags []string)
-	} = (*TagEmitter)(nil)
+	} = (*Emitter)(nil)
 	_ interface {
 		Emit(h http.Header, tenant string, tags []string)
-	} = TagEmitters(nil)
+	} = Emitters(nil)
 )
 
-// NewTagEmitter builds an emitter; it fails for an unknown provider or when
+// NewEmitter builds an emitter; it fails for an unknown provider or when
 // its metrics cannot be registered.
-func NewTagEmitter(cfg TagEmitterConfig) (*TagEmitter, error) {
+func NewEmitter(cfg EmitterConfig) (*Emitter, error) {
 	f := cfg.Format
 	if f.Header == "" {
 		var err error
-		if f, err = TagFormatFor(cfg.Provider); err != nil {
+		if f, err = FormatFor(cfg.Provider); err != nil {
 			return nil, err
 		}
 	}
 	if f.Sep != ',' && f.Sep != ' ' {
 		return nil, fmt.Errorf("tag format %q: separator must be ',' or ' '", f.Header)
 	}
-	e := &TagEmitter{f: f, log: cfg.Logger}
+	e := &Emitter{f: f, log: cfg.Logger}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -219,24 +219,24 @@ func NewTagEmitter(cfg TagEmitterConfig) (*TagEmitter, error) {
 }
 
 // Format returns the emitter's format.
-func (e *TagEmitter) Format() TagFormat { return e.f }
+func (e *Emitter) Format() Format { return e.f }
 
 // Stats returns the emitter's counts.
-func (e *TagEmitter) Stats() TagEmitterStats {
-	return TagEmitterStats{FallbackTags: e.fell.Load(), Untaggable: e.unfit.Load()}
+func (e *Emitter) Stats() EmitterStats {
+	return EmitterStats{FallbackTags: e.fell.Load(), Untaggable: e.unfit.Load()}
 }
 
 // Emit sets the provider's tag header on h to the tenant's CDN names of
 // tags, replacing any tag header already there. Tags are kept in the order
 // given (put the most specific first); those that do not fit are replaced
 // by their FallbackTag bucket, counted and logged; never dropped.
-func (e *TagEmitter) Emit(h http.Header, tenant string, tags []string) {
+func (e *Emitter) Emit(h http.Header, tenant string, tags []string) {
 	StripTagHeaders(h)
 	e.emit(h, tenant, tags)
 }
 
 // emit is Emit without removing the tag headers already there.
-func (e *TagEmitter) emit(h http.Header, tenant string, tags []string) {
+func (e *Emitter) emit(h http.Header, tenant string, tags []string) {
 	if len(tags) == 0 {
 		return
 	}
@@ -269,13 +269,13 @@ func (e *TagEmitter) emit(h http.Header, tenant string, tags []string) {
 	e.emitWithFallback(h, tenant, dedup(tags))
 }
 
-// TagEmitters writes one response's tags in several formats at once, each
+// Emitters writes one response's tags in several formats at once, each
 // within its own limits: a gateway behind several layers, such as Varnish
 // (xkey, stripped by the shipped VCL) in front of it and a CDN (Cache-Tag)
-// in front of Varnish. Build it with NewTagEmitters.
-type TagEmitters []*TagEmitter
+// in front of Varnish. Build it with NewEmitters.
+type Emitters []*Emitter
 
-// NewTagEmitters builds one emitter per provider, in order, sharing logger
+// NewEmitters builds one emitter per provider, in order, sharing logger
 // and registerer (the counters are told apart by their provider label).
 // Two providers writing the same header are an error: one would overwrite
 // the other's tags.
@@ -284,23 +284,23 @@ type TagEmitters []*TagEmitter
 // to the CDN above, and Varnish fails the whole fetch (503) on a response
 // header over its http_resp_hdr_len (8 KB by default): so every format's
 // header is also kept within Varnish's bound.
-func NewTagEmitters(providers []string, logger *slog.Logger, reg prometheus.Registerer) (TagEmitters, error) {
-	es := make(TagEmitters, 0, len(providers))
+func NewEmitters(providers []string, logger *slog.Logger, reg prometheus.Registerer) (Emitters, error) {
+	es := make(Emitters, 0, len(providers))
 	seen := map[string]string{}
 	headerCap := 0
 	if slices.Contains(providers, ProviderVarnish) {
-		v, _ := TagFormatFor(ProviderVarnish)
+		v, _ := FormatFor(ProviderVarnish)
 		headerCap = v.MaxHeaderBytes
 	}
 	for _, p := range providers {
-		f, err := TagFormatFor(p)
+		f, err := FormatFor(p)
 		if err != nil {
 			return nil, err
 		}
 		if headerCap > 0 && (f.MaxHeaderBytes == 0 || f.MaxHeaderBytes > headerCap) {
 			f.MaxHeaderBytes = headerCap
 		}
-		e, err := NewTagEmitter(TagEmitterConfig{Provider: p, Format: f, Logger: logger, Registerer: reg})
+		e, err := NewEmitter(EmitterConfig{Provider: p, Format: f, Logger: logger, Registerer: reg})
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +315,7 @@ func NewTagEmitters(providers []string, logger *slog.Logger, reg prometheus.Regi
 
 // Emit sets every emitter's tag header on h, replacing any tag header
 // already there (the origin's included).
-func (es TagEmitters) Emit(h http.Header, tenant string, tags []string) {
+func (es Emitters) Emit(h http.Header, tenant string, tags []string) {
 	StripTagHeaders(h)
 	for _, e := range es {
 		e.emit(h, tenant, tags)
@@ -323,8 +323,8 @@ func (es TagEmitters) Emit(h http.Header, tenant string, tags []string) {
 }
 
 // Stats sums the emitters' counts.
-func (es TagEmitters) Stats() TagEmitterStats {
-	var s TagEmitterStats
+func (es Emitters) Stats() EmitterStats {
+	var s EmitterStats
 	for _, e := range es {
 		st := e.Stats()
 		s.FallbackTags += st.FallbackTags
@@ -333,7 +333,7 @@ func (es TagEmitters) Stats() TagEmitterStats {
 	return s
 }
 
-func (e *TagEmitter) emitWithFallback(h http.Header, tenant string, tags []string) {
+func (e *Emitter) emitWithFallback(h http.Header, tenant string, tags []string) {
 	f := &e.f
 	prefix := len(tenant) + 1
 	bucketLen := prefix + len(FallbackTagPrefix) + 2
@@ -400,7 +400,7 @@ func (e *TagEmitter) emitWithFallback(h http.Header, tenant string, tags []strin
 	}
 }
 
-func (e *TagEmitter) untaggable(h http.Header, tenant string, n int) {
+func (e *Emitter) untaggable(h http.Header, tenant string, n int) {
 	for _, k := range e.f.NoStoreHeaders {
 		h.Set(k, "no-store")
 	}

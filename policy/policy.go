@@ -1,4 +1,4 @@
-package headers
+package policy
 
 import (
 	"cmp"
@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/cachegate/cachegate/tagging"
 	"github.com/cachegate/cachegate/uri"
 )
 
-// Policy is a compiled PolicyConfig. Everything that can be prepared
+// Policy is a compiled Config. Everything that can be prepared
 // (path patterns, templates, canonical header names, reason strings) is
-// prepared once by CompilePolicy, so Decide does no parsing and allocates
+// prepared once by Compile, so Decide does no parsing and allocates
 // only the expanded tags. A Policy is immutable and safe for concurrent use.
 type Policy struct {
 	sessionCookies []string
@@ -36,24 +37,25 @@ type rule struct {
 
 	base       Decision // Rule, TTL, stale, Browser, CDN, header, Locales
 	staticTags []string
-	tags       []*Template // with refs resolved, when any has placeholders
-	tagBytes   int         // literal bytes of tags, to size the buffer
+	tags       []*tagging.Bound // when any has placeholders
+	tagBytes   int              // literal bytes of tags, to size the buffer
 
 	bypassCookie, bypassHeader             string // header canonical
 	bypassCookieReason, bypassHeaderReason string
 }
 
-// Template part references resolved by the policy compiler; >= 0 is a path
-// parameter index.
+// Positions of a rule tag's values (tagging.Bound): the tenant, host and
+// path, then the path parameters in the pattern's order.
 const (
-	refTenant = -1 - iota
-	refHost
-	refPath
+	valTenant = iota
+	valHost
+	valPath
+	valParams
 )
 
-// CompilePolicy checks cfg (see CheckPolicy) and compiles it.
-func CompilePolicy(cfg PolicyConfig) (*Policy, error) {
-	if ps := CheckPolicy(cfg); len(ps) > 0 {
+// Compile checks cfg (see Check) and compiles it.
+func Compile(cfg Config) (*Policy, error) {
+	if ps := Check(cfg); len(ps) > 0 {
 		return nil, problemsError(ps)
 	}
 	p := &Policy{tenants: compileTenants(cfg.Tenants)}
@@ -76,9 +78,9 @@ func CompilePolicy(cfg PolicyConfig) (*Policy, error) {
 // DefaultPolicy is the zero-config policy: tenant = host, private on
 // Authorization or a sessionid/session cookie, nothing else decided.
 func DefaultPolicy() *Policy {
-	p, err := CompilePolicy(PolicyConfig{})
+	p, err := Compile(Config{})
 	if err != nil {
-		panic("headers: the zero PolicyConfig must compile: " + err.Error())
+		panic("headers: the zero Config must compile: " + err.Error())
 	}
 	return p
 }
@@ -96,7 +98,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 	}
 	r.tenants = slices.Clone(m.Tenants)
 	if m.Path != "" {
-		r.path, _ = CompilePath(m.Path) // checked by CheckPolicy
+		r.path, _ = CompilePath(m.Path) // checked by Check
 	}
 	r.methods = expandMethods(slices.Clone(m.Methods))
 	r.cookies = slices.Clone(m.Cookies)
@@ -122,30 +124,28 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 	}
 	dynamic := false
 	for _, s := range rc.Tags {
-		t, _ := ParseTemplate(s, nil) // checked by CheckPolicy
-		for i := range t.parts {
-			pt := &t.parts[i]
-			if pt.name == "" {
-				continue
-			}
-			dynamic = true
-			switch pt.name {
+		t, _ := tagging.ParseTemplate(s, nil) // checked by Check
+		b := t.Bind(func(name string) int {
+			switch name {
 			case "tenant":
-				pt.ref = refTenant
+				return valTenant
 			case "host":
-				pt.ref = refHost
+				return valHost
 			case "path":
-				pt.ref = refPath
-			default:
-				pt.ref = slices.Index(params, pt.name)
+				return valPath
 			}
-		}
-		r.tags = append(r.tags, t)
-		r.tagBytes += len(t.raw) + 16
+			if i := slices.Index(params, name); i >= 0 {
+				return valParams + i
+			}
+			return -1
+		})
+		dynamic = dynamic || b.Dynamic()
+		r.tags = append(r.tags, b)
+		r.tagBytes += len(s) + 16
 	}
 	if !dynamic {
 		for _, t := range r.tags {
-			r.staticTags = append(r.staticTags, t.raw)
+			r.staticTags = append(r.staticTags, t.String())
 		}
 		r.tags = nil
 	}
@@ -179,10 +179,10 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	}
 	tenant, path, resolved := p.tenants.resolve(r.Header, host, path)
 
-	var vals [MaxPathParams]string
+	var vals [valParams + MaxPathParams]string
 	rl := p.def
 	for _, x := range p.rules {
-		if x.matches(r, host, tenant, path, &vals) {
+		if x.matches(r, host, tenant, path, (*[MaxPathParams]string)(vals[valParams:])) {
 			rl = x
 			break
 		}
@@ -218,6 +218,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		d.Tags = rl.staticTags
 		return d
 	}
+	vals[valTenant], vals[valHost], vals[valPath] = tenant, host, path
 	// All tags are written into one buffer and sliced out of one string:
 	// two allocations per decision whatever the number of tags.
 	var endsBuf [16]int
@@ -226,7 +227,7 @@ func (p *Policy) Decide(r *http.Request) Decision {
 	b.Grow(rl.tagBytes + 2*len(path))
 	for _, t := range rl.tags {
 		start := b.Len()
-		if !expandRuleTag(&b, t, tenant, host, path, &vals) {
+		if !t.Write(&b, vals[:]) {
 			// Drop the partial tag: a placeholder had no value or the tag
 			// is too long to be purged by name anyway.
 			s := b.String()[:start]
@@ -245,34 +246,6 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		start = end
 	}
 	return d
-}
-
-// expandRuleTag appends a compiled rule template to b without a lookup
-// closure; it reports false when the tag is empty-valued or too long.
-func expandRuleTag(b *strings.Builder, t *Template, tenant, host, path string, vals *[MaxPathParams]string) bool {
-	start := b.Len()
-	for _, pt := range t.parts {
-		if pt.name == "" {
-			b.WriteString(pt.lit)
-			continue
-		}
-		var v string
-		switch pt.ref {
-		case refTenant:
-			v = tenant
-		case refHost:
-			v = host
-		case refPath:
-			v = path
-		default:
-			v = vals[pt.ref]
-		}
-		if v == "" {
-			return false
-		}
-		writeEscaped(b, v)
-	}
-	return b.Len()-start <= invalidation.MaxTagLength
 }
 
 func (x *rule) matches(r *http.Request, host, tenant, path string, vals *[MaxPathParams]string) bool {

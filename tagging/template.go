@@ -1,4 +1,4 @@
-package headers
+package tagging
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ type Template struct {
 type tplPart struct {
 	lit  string // literal text, when name is ""
 	name string // placeholder name
-	ref  int    // resolved by the policy compiler: see refTenant etc.
+	ref  int    // the value's position, in a Bound
 }
 
 // ParseTemplate parses s. known, when not nil, says which placeholder names
@@ -89,6 +89,16 @@ func isPlaceholderName(s string) bool {
 
 // String returns the template as written.
 func (t *Template) String() string { return t.raw }
+
+// LiteralPrefix returns the literal text before the template's first
+// placeholder (all of it when there is none), so a caller can tell whether
+// every expansion starts in a reserved namespace.
+func (t *Template) LiteralPrefix() string {
+	if len(t.parts) > 0 && t.parts[0].name == "" {
+		return t.parts[0].lit
+	}
+	return ""
+}
 
 // Placeholders returns the placeholder names in order of appearance.
 func (t *Template) Placeholders() []string {
@@ -199,4 +209,52 @@ func writeEscaped(b *strings.Builder, s string) {
 		}
 		b.WriteByte(c)
 	}
+}
+
+// Bound is a template whose placeholders are resolved to positions in a
+// slice of values, for a caller that expands it on every request (the
+// policy's response tags) without a lookup closure or an allocation.
+type Bound struct {
+	raw     string
+	parts   []tplPart
+	dynamic bool
+}
+
+// Bind resolves t's placeholders: index gives the position of a
+// placeholder's value in the slice later passed to Bound.Write; a name it
+// gives a negative position for always expands to no value.
+func (t *Template) Bind(index func(name string) int) *Bound {
+	b := &Bound{raw: t.raw, parts: append([]tplPart(nil), t.parts...)}
+	for i := range b.parts {
+		if pt := &b.parts[i]; pt.name != "" {
+			b.dynamic = true
+			pt.ref = index(pt.name)
+		}
+	}
+	return b
+}
+
+// String returns the template as written.
+func (b *Bound) String() string { return b.raw }
+
+// Dynamic reports whether the template has a placeholder (else it always
+// expands to String()).
+func (b *Bound) Dynamic() bool { return b.dynamic }
+
+// Write appends the expansion to w, each value escaped as Expand does. It
+// reports false when a placeholder has no (or an empty) value or the tag is
+// longer than a tag may be; w then holds a partial tag the caller drops.
+func (b *Bound) Write(w *strings.Builder, vals []string) bool {
+	start := w.Len()
+	for _, pt := range b.parts {
+		if pt.name == "" {
+			w.WriteString(pt.lit)
+			continue
+		}
+		if pt.ref < 0 || pt.ref >= len(vals) || vals[pt.ref] == "" {
+			return false
+		}
+		writeEscaped(w, vals[pt.ref])
+	}
+	return w.Len()-start <= invalidation.MaxTagLength
 }

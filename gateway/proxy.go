@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,12 @@ type exchange struct {
 	entry    *Entry
 	entryKey string
 	served   bool // the response was answered from an entry (refresh, stale)
-	failed   int  // the origin failed: 502, or 504 for a timeout
+	// failed is the status of an origin that failed: 502, 504 for a
+	// timeout, or the 5xx it answered and the gateway did not store.
+	failed int
+	// failedAnswer is that 5xx answer, for waiters, when it may be
+	// handed to them (see shareFailure).
+	failedAnswer *failedAnswer
 }
 
 func (x *exchange) setStale(e *Entry, key string, f freshness) {
@@ -206,9 +212,9 @@ func (g *Gateway) serveStaleIfError(w http.ResponseWriter, x *exchange, collapse
 	return true
 }
 
-// writeFailure answers status (502, or 504 for a timeout) for an origin
-// that failed, with a body saying so; collapsed when the failure was
-// another request's fetch.
+// writeFailure answers status (502, 504 for a timeout, or the 5xx the
+// origin answered another request's fetch) for an origin that failed, with
+// a body saying so; collapsed when the failure was another request's fetch.
 func (g *Gateway) writeFailure(w http.ResponseWriter, fwd string, status int, collapsed bool, malformed string) {
 	msg, detail := "cachegate: the origin could not be reached or failed mid-response\n", "origin-error"
 	switch {
@@ -218,6 +224,9 @@ func (g *Gateway) writeFailure(w http.ResponseWriter, fwd string, status int, co
 	case malformed != "":
 		detail = "origin-malformed"
 		msg = "cachegate: the origin's response is malformed: " + malformed + "\n"
+	case status != http.StatusBadGateway:
+		// A 5xx the origin answered to the fetch this request waited on.
+		msg = "cachegate: the origin answered " + strconv.Itoa(status) + " to the same request a moment ago\n"
 	}
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", fwd)

@@ -99,8 +99,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) {
 
 // rewrite builds the origin request: origin URL, the canonical Host and
 // the forwarding headers cachegate sets itself (originRequest), and on the
-// cache path the normalized Accept-Encoding and Accept-Language the
-// variant is keyed by, without the client's validators (the cache needs a
+// cache path the normalized Accept-Encoding, Accept-Language (the
+// negotiated locale when the policy lists locales), Accept-Charset and
+// Accept the variant is keyed by, without the client's validators (the cache needs a
 // full response; it answers the client's conditionals and ranges itself).
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(g.cfg.Origin)
@@ -130,12 +131,30 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if x.locale != "" {
 		out.Set("Accept-Language", x.locale)
 	}
+	// The origin gets the weighted lists in the form a variant is keyed by
+	// (headers.NormalizeVaryValue), so that two spellings the key takes
+	// for one never get two answers, of which one would be served to both.
+	for _, name := range normalizedLists {
+		if len(pr.In.Header[name]) == 0 || name == "Accept-Language" && x.locale != "" {
+			continue
+		}
+		if v := headers.NormalizeVaryValue(name, pr.In.Header, nil); v != "" {
+			out[name] = []string{v}
+		} else {
+			// Nothing acceptable listed (each q=0): keyed as no header.
+			delete(out, name)
+		}
+	}
 	out.Del("If-None-Match")
 	out.Del("If-Modified-Since")
 	if x.stale != nil {
 		headers.ValidatorHeaders(out, x.stale.Header)
 	}
 }
+
+// normalizedLists are the weighted-list request headers sent to the origin
+// normalized, as their Vary'd variants are keyed.
+var normalizedLists = [...]string{"Accept-Language", "Accept-Charset", "Accept"}
 
 func joinValues(vs []string) string {
 	switch len(vs) {

@@ -2,9 +2,7 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -15,33 +13,6 @@ import (
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge/cloudflare"
 )
-
-// checkAddr checks a host:port listen or dial address; port 0 is allowed
-// for listeners ("any free port").
-func checkAddr(s string, listen bool) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("address %q must be host:port (e.g. 127.0.0.1:8080)", s)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 || p == 0 && !listen {
-		return fmt.Errorf("address %q: invalid port %q", s, port)
-	}
-	if !listen && host == "" {
-		return fmt.Errorf("address %q has no host", s)
-	}
-	return nil
-}
-
-func (r *rootDecoder) addr(v *yaml.Node, what string, dst *string) {
-	if s, ok := r.scalar(v, what); ok {
-		if err := checkAddr(s.Value, true); err != nil {
-			r.errorf(s, "%s: %v", what, err)
-			return
-		}
-		*dst = s.Value
-	}
-}
 
 // section remembers the key node of a CDN section for later messages.
 func (r *rootDecoder) section(key string, _ *yaml.Node) {
@@ -201,9 +172,6 @@ func (r *rootDecoder) checkFile() {
 		// Otherwise accepted and ignored: data_dir holds nothing else.
 		r.errorf(n, "data_dir holds the embedded NATS server's data, which is not started when nats.url is set")
 	}
-	if f.Listen != "" && f.Listen == f.AdminListen {
-		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
-	}
 }
 
 // Validate checks the file as the command will use it, after flags and
@@ -223,13 +191,6 @@ func (f *File) Validate() error {
 	case "", LogFormatText, LogFormatJSON:
 	default:
 		add("log.format %q: text or json", f.Log.Format)
-	}
-	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "metrics_listen": f.MetricsListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
-		if a != "" {
-			if err := checkAddr(a, true); err != nil {
-				add("%s: %v", what, err)
-			}
-		}
 	}
 	// Only the settings after overrides tell: the URL may come from
 	// CACHEGATE_NATS_URL.

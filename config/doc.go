@@ -170,9 +170,9 @@
 // line that selects the provider when the setting is missing; Validate
 // reports the same problems without lines. What stays here is what no
 // other package owns: which sections go together, the notation of sizes,
-// durations and numbers (their ranges are the using package's), YAML
-// itself, and listen, admin_listen and metrics_listen, which the assembly
-// (internal/node) opens straight from the File. No setting is accepted and then ignored:
+// durations and numbers (their ranges are the using package's) and YAML
+// itself; the listen addresses are checked and opened by
+// internal/listeners. No setting is accepted and then ignored:
 // TestEveryKeyReachesAPackage changes each one and checks that what the
 // packages are given changes.
 //

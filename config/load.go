@@ -198,15 +198,15 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 	r.hints[[2]string{"config", "max_bytes"}] = "max_bytes belongs under l1:"
 	r.hints[[2]string{"config", "route"}] = `the key is "routes", a list`
 	r.mapping(root, "config", []field{
-		r.at("listen", func(v *yaml.Node) { r.addr(v, "listen", &f.Listen) }),
-		r.at("admin_listen", func(v *yaml.Node) { r.addr(v, "admin_listen", &f.AdminListen) }),
+		r.at("listen", func(v *yaml.Node) { r.str(v, "listen", &f.Listen) }),
+		r.at("admin_listen", func(v *yaml.Node) { r.str(v, "admin_listen", &f.AdminListen) }),
 		r.at("origin", func(v *yaml.Node) { r.str(v, "origin", &f.Origin) }),
 		r.at("cache_name", func(v *yaml.Node) { r.str(v, "cache_name", &f.CacheName) }),
 		r.at("data_dir", func(v *yaml.Node) { r.str(v, "data_dir", &f.DataDir) }),
 		r.at("session_cookies", func(v *yaml.Node) { r.cookies = r.list(v, "session_cookies", &f.SessionCookies) }),
 		r.at("server_header", func(v *yaml.Node) { r.serverHeader(v) }),
 		r.at("via", func(v *yaml.Node) { r.boolPtr(v, "via", &f.Via) }),
-		r.at("metrics_listen", func(v *yaml.Node) { r.addr(v, "metrics_listen", &f.MetricsListen) }),
+		r.at("metrics_listen", func(v *yaml.Node) { r.str(v, "metrics_listen", &f.MetricsListen) }),
 		r.at("log", func(v *yaml.Node) {
 			r.mapping(v, "log", []field{
 				{"format", func(v *yaml.Node) {

@@ -110,7 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate key", "listen: :80\nlisten: :81\n", []string{`2: config: key "listen" appears twice`}},
 		{"bad address", "listen: localhost\n", []string{"1: listen: address \"localhost\" must be host:port"}},
 		{"bad port", "admin_listen: 127.0.0.1:99999\n", []string{"1: admin_listen: address"}},
-		{"same address", "listen: 127.0.0.1:8080\nadmin_listen: 127.0.0.1:8080\n", []string{"2: admin_listen is the same address"}},
+		{"same address", "listen: 127.0.0.1:8080\nadmin_listen: 127.0.0.1:8080\n", []string{"2: admin_listen: the same address"}},
 		{"origin scheme", "origin: ftp://x\n", []string{`1: origin "ftp://x": URL scheme must be http or https, got "ftp"`}},
 		{"origin relative", "origin: /x\n", []string{"1: origin"}},
 		{"origin no value", "origin:\n", []string{"1: origin has no value"}},

@@ -13,6 +13,7 @@ import (
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
+	"github.com/cachegate/cachegate/internal/listeners"
 	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare"
@@ -33,6 +34,11 @@ func (r Redis) Store() redisstore.Config {
 		Username: r.Username, Password: string(r.Password), DB: r.DB,
 		TLS: r.TLS, Prefix: r.KeyPrefix,
 	}
+}
+
+// Listeners is the process's listen addresses from the file's settings.
+func (f *File) Listeners() listeners.Config {
+	return listeners.Config{Gateway: f.Listen, Admin: f.AdminListen, Metrics: f.MetricsListen}
 }
 
 // Gateway is the gateway's config from the file's settings; the assembly
@@ -168,6 +174,7 @@ func (f *File) packageProblems() []problem {
 			out = append(out, problem{"redis", errors.New("url or addrs is required (leave redis out for no L2)")})
 		}
 	}
+	add("", f.Listeners().Validate())
 	add("", f.Gateway().ValidateSettings())
 	add("l1", f.L1.Store().Validate())
 	add("nats", f.NATS.Conn().Validate())

@@ -455,16 +455,21 @@ wait:
 	}
 }
 
+// Targets are the gateway's layers an event is applied to, as purge states
+// name them: L1, and L2 when there is a shared layer.
+func (c *Coordinator) Targets() []string {
+	if c.cfg.Shared != nil {
+		return []string{purge.TargetL1, purge.TargetL2}
+	}
+	return []string{purge.TargetL1}
+}
+
 // record writes the states and the audit entry of a processed attempt.
 func (c *Coordinator) record(it *item, now time.Time) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 	defer cancel()
 	if c.cfg.States != nil {
-		targets := []string{purge.TargetL1}
-		if c.cfg.Shared != nil {
-			targets = append(targets, purge.TargetL2)
-		}
-		for _, target := range targets {
+		for _, target := range c.Targets() {
 			st := purge.State{Status: purge.StatusApplied, Attempts: int(it.meta.NumDelivered), Updated: now}
 			if it.err != nil && (it.stage == target || target == purge.TargetL1 && it.stage == purge.TargetL2) {
 				st.Status, st.Detail = purge.StatusRetrying, it.err.Error()

@@ -97,3 +97,32 @@ func TestStates(t *testing.T) {
 		t.Fatalf("Get sees another id's state: %+v", got)
 	}
 }
+
+// TestAcceptedNeverMovesBack: a purge recorded as accepted reads as queued
+// at once, and recording it as accepted after the coordinator applied it
+// (the coordinator may be faster than the API's own write) keeps applied.
+func TestAcceptedNeverMovesBack(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	targets := []string{purge.TargetL1, purge.TargetL2}
+	if err := e.states.Accepted(ctx, "p1", targets); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.states.Get(ctx, "p1")
+	if err != nil || len(got) != 2 || got[purge.TargetL1].Status != purge.StatusQueued || got[purge.TargetL2].Status != purge.StatusQueued {
+		t.Fatalf("Get after Accepted = %+v, %v; want both queued", got, err)
+	}
+	if err := e.states.SetState(ctx, "p2", purge.TargetL1, purge.State{Status: purge.StatusApplied}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.states.Accepted(ctx, "p2", targets); err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.states.Get(ctx, "p2")
+	if err != nil || got[purge.TargetL1].Status != purge.StatusApplied || got[purge.TargetL2].Status != purge.StatusQueued {
+		t.Fatalf("Get = %+v, %v; want l1 applied (not moved back), l2 queued", got, err)
+	}
+	if err := e.states.Accepted(ctx, "p3", []string{"bad.target"}); err == nil {
+		t.Error("Accepted took a target with a dot")
+	}
+}

@@ -119,6 +119,21 @@ func (s *States) SetState(ctx context.Context, id, target string, st State) erro
 	return nil
 }
 
+// Accepted records purge id as queued at each target that has no state
+// yet, before the purge is published: a client that follows its id from
+// the moment it was accepted never finds it unknown.
+func (s *States) Accepted(ctx context.Context, id string, targets []string) error {
+	for _, t := range targets {
+		if err := ValidateTarget(t); err != nil {
+			return err
+		}
+		if err := s.initState(ctx, id, t, State{Status: StatusQueued, Updated: time.Now().UTC()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // initState records st only when the target has no state yet, so that a
 // replayed Enqueue never moves a confirmed purge back to queued.
 func (s *States) initState(ctx context.Context, id, target string, st State) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/demo/origin"
 	"github.com/cachegate/cachegate/demo/traffic"
+	"github.com/cachegate/cachegate/internal/listeners"
 	"github.com/cachegate/cachegate/internal/node"
 )
 
@@ -35,10 +36,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if o.listen == "" {
-		o.listen = node.DefaultListen
+		o.listen = listeners.DefaultGateway
 	}
 	if o.adminListen == "" {
-		o.adminListen = node.DefaultAdminListen
+		o.adminListen = listeners.DefaultAdmin
 	}
 	var f *config.File
 	var err error

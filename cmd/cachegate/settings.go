@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/config"
-	"github.com/cachegate/cachegate/internal/node"
+	"github.com/cachegate/cachegate/internal/listeners"
 )
 
 // overrides are the settings a command line and environment may put on top
@@ -34,8 +34,8 @@ type overrides struct {
 // register adds the shared flags; defaults come from the environment so
 // that a flag left unset keeps the variable's value.
 func (o *overrides) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.listen, "listen", envOr("CACHEGATE_LISTEN", ""), "gateway address (CACHEGATE_LISTEN; default "+node.DefaultListen+")")
-	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+node.DefaultAdminListen+")")
+	fs.StringVar(&o.listen, "listen", envOr("CACHEGATE_LISTEN", ""), "gateway address (CACHEGATE_LISTEN; default "+listeners.DefaultGateway+")")
+	fs.StringVar(&o.adminListen, "admin-listen", envOr("CACHEGATE_ADMIN_LISTEN", ""), "admin API and dashboard address (CACHEGATE_ADMIN_LISTEN; default "+listeners.DefaultAdmin+")")
 	fs.StringVar(&o.redisURL, "redis", envOr("CACHEGATE_REDIS_URL", ""), "Redis URL for the shared L2, e.g. redis://127.0.0.1:6379/0 (CACHEGATE_REDIS_URL; none: L1 only)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("CACHEGATE_NATS_URL", ""), "NATS URL (CACHEGATE_NATS_URL; none: an embedded server)")
 	fs.StringVar(&o.natsListen, "nats-listen", envOr("CACHEGATE_NATS_LISTEN", ""), "expose the embedded NATS server at this address; clients authenticate with the nkey seed it writes to <data dir>/nats/client.nk (CACHEGATE_NATS_LISTEN; default: in-process only, no listener)")

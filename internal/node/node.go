@@ -31,12 +31,8 @@ import (
 	"github.com/cachegate/cachegate/web"
 )
 
-// Defaults of the listeners, as the contract fixes them.
-const (
-	DefaultListen      = "127.0.0.1:8080"
-	DefaultAdminListen = "127.0.0.1:9090"
-	ShutdownTimeout    = 10 * time.Second
-)
+// ShutdownTimeout bounds a graceful stop.
+const ShutdownTimeout = 10 * time.Second
 
 // Node is one running cachegate process: gateway, event instance and
 // coordinator, purge dispatcher and admin listener, over one NATS
@@ -94,16 +90,8 @@ func New(ctx context.Context, f *config.File, token string, logger *slog.Logger)
 	if err := n.buildWeb(); err != nil {
 		return nil, err
 	}
-	if n.gwLn, err = net.Listen("tcp", cmpOr(f.Listen, DefaultListen)); err != nil {
-		return nil, fmt.Errorf("gateway listener: %w", err)
-	}
-	if n.adminLn, err = net.Listen("tcp", cmpOr(f.AdminListen, DefaultAdminListen)); err != nil {
-		return nil, fmt.Errorf("admin listener: %w", err)
-	}
-	if f.MetricsListen != "" {
-		if n.metricsLn, err = net.Listen("tcp", f.MetricsListen); err != nil {
-			return nil, fmt.Errorf("metrics listener: %w", err)
-		}
+	if n.gwLn, n.adminLn, n.metricsLn, err = f.Listeners().Open(); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

@@ -66,7 +66,7 @@ func (w *webAdapters) Purge(ctx context.Context, req invalidation.Request, wait 
 	}
 	parts := purge.SplitRequest(req, partBytes)
 	if len(parts) == 1 {
-		return w.publish(ctx, purgeEvent(req), wait, actor, "purge")
+		return w.publishPurge(ctx, req, wait, actor)
 	}
 	if last := parts[len(parts)-1].ID; len(last) > events.MaxIDLength {
 		return "", fmt.Errorf("%w: id %q is too long for a purge sent in %d parts (at most %d characters with the part number)",
@@ -82,7 +82,7 @@ func (w *webAdapters) Purge(ctx context.Context, req invalidation.Request, wait 
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, p := range parts {
-		wg.Go(func() { _, errs[i] = w.publish(ctx, purgeEvent(p), wait, actor, "purge") })
+		wg.Go(func() { _, errs[i] = w.publishPurge(ctx, p, wait, actor) })
 	}
 	wg.Wait()
 	// "Visible, L2 pending" holds for the whole only when no part did
@@ -101,6 +101,21 @@ func (w *webAdapters) Purge(ctx context.Context, req invalidation.Request, wait 
 		return req.ID, errors.Join(worse...)
 	}
 	return req.ID, pending
+}
+
+// publishPurge publishes one purge message and, once JetStream holds it,
+// records it as queued where the coordinator has not recorded it yet: the
+// answer's id is then never unknown to GET /api/v1/purges/{id}, and a purge
+// that was not accepted is never shown as queued.
+func (w *webAdapters) publishPurge(ctx context.Context, req invalidation.Request, wait bool, actor string) (string, error) {
+	id, err := w.publish(ctx, purgeEvent(req), wait, actor, "purge")
+	if err != nil && !errors.Is(err, web.ErrL2Pending) && !errors.Is(err, web.ErrTimeout) {
+		return id, err
+	}
+	if serr := w.states.Accepted(context.WithoutCancel(ctx), req.ID, w.coord.Targets()); serr != nil {
+		return id, errors.Join(err, fmt.Errorf("purge %s accepted, its state not recorded: %w", req.ID, serr))
+	}
+	return id, err
 }
 
 // purgeEvent is the event an admin purge travels as.

@@ -16,6 +16,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o overrides
 	fs.StringVar(&o.origin, "origin", envOr("CACHEGATE_ORIGIN", ""), "origin base URL, e.g. http://127.0.0.1:3000 (CACHEGATE_ORIGIN)")
 	o.register(fs)
+	pprofListen := fs.String("pprof-listen", envOr("CACHEGATE_PPROF_LISTEN", ""), "serve Go runtime profiles (/debug/pprof/) at this address, for profiling; off by default, bind it to loopback (CACHEGATE_PPROF_LISTEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,6 +48,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a, err := node.New(ctx, f, token, logger)
 	if err != nil {
 		return err
+	}
+	if *pprofListen != "" {
+		if err := startPprof(ctx, *pprofListen, stdout); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "gateway listening on %s\n", a.GatewayAddr())
 	fmt.Fprintf(stdout, "admin listening on %s\n", a.AdminAddr())

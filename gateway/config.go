@@ -19,13 +19,16 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultCacheName      = "cachegate"
-	DefaultMaxObjectSize  = 8 << 20
-	DefaultMaxHeaderBytes = 64 << 10
-	DefaultOriginTimeout  = 30 * time.Second
-	DefaultMaxTTL         = 24 * time.Hour
-	DefaultLockTTL        = 5 * time.Second
-	DefaultKeep           = time.Hour
+	DefaultCacheName     = "cachegate"
+	DefaultMaxObjectSize = 8 << 20
+	// DefaultFillBufferBytes bounds the bodies held for the store across all
+	// fills in flight: 8 responses of the default MaxObjectSize.
+	DefaultFillBufferBytes = 64 << 20
+	DefaultMaxHeaderBytes  = 64 << 10
+	DefaultOriginTimeout   = 30 * time.Second
+	DefaultMaxTTL          = 24 * time.Hour
+	DefaultLockTTL         = 5 * time.Second
+	DefaultKeep            = time.Hour
 )
 
 // Policy decides, once per request and before the cache is consulted, the
@@ -97,6 +100,11 @@ type Config struct {
 	// MaxObjectSize is the largest body stored; larger responses stream
 	// through uncached. Zero means DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// FillBufferBytes bounds the body bytes held for the store by all
+	// fills in flight together, whatever the number of clients: a fill that
+	// would go beyond it streams to its client without being stored.
+	// Zero means DefaultFillBufferBytes.
+	FillBufferBytes int64
 	// MaxHeaderBytes bounds a request's header (larger: 431) and a stored
 	// response's header (larger: not stored). Zero means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
@@ -156,6 +164,8 @@ func (c Config) Validate() error {
 		return errors.New("gateway: L1 is required")
 	case c.MaxObjectSize < 0:
 		return fmt.Errorf("gateway: MaxObjectSize %d is negative", c.MaxObjectSize)
+	case c.FillBufferBytes < 0:
+		return fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes)
 	case c.MaxHeaderBytes < 0:
 		return fmt.Errorf("gateway: MaxHeaderBytes %d is negative", c.MaxHeaderBytes)
 	case c.OriginTimeout < 0, c.MaxTTL < 0, c.LockTTL < 0:
@@ -244,6 +254,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxObjectSize == 0 {
 		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.FillBufferBytes == 0 {
+		c.FillBufferBytes = DefaultFillBufferBytes
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes

@@ -38,6 +38,9 @@ type Gateway struct {
 
 	hits hitValues // Age and Cache-Status values of hits
 
+	// fillBudget bounds the bodies held for the store by fills in flight.
+	fillBudget byteBudget
+
 	// exchanges recycles the exchanges of fresh hits, the one per-request
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool
@@ -65,6 +68,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
+	g.fillBudget.max = cfg.FillBufferBytes
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)

@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/cachegate/cachegate/config"
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memstore"
+	"github.com/cachegate/cachegate/internal/memlimit"
 	"github.com/cachegate/cachegate/internal/node"
 )
 
@@ -41,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	planMemory(f, logger)
 	token, generated, err := adminToken(f)
 	if err != nil {
 		return err
@@ -64,6 +70,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)
 	}
 	return a.Run(ctx)
+}
+
+// planMemory sets the L1 budget, unless the file sets one, and the Go
+// runtime's soft memory limit from the limit the process runs under
+// (memlimit's rule), so the budget bounds the process.
+func planMemory(f *config.File, logger *slog.Logger) {
+	lim, err := memlimit.Detect(memlimit.DefaultCgroupRoot)
+	if err != nil {
+		logger.Warn("reading the memory limit; planning as if there were none", "err", err)
+	}
+	b := memlimit.Plan(lim, f.L1.MaxBytes, memstore.DefaultMaxBytes, gateway.DefaultFillBufferBytes)
+	f.L1.MaxBytes = b.L1
+	if b.Runtime > 0 {
+		debug.SetMemoryLimit(b.Runtime)
+	}
+	logger.Info("memory plan", "l1_max_bytes", b.L1, "limit_bytes", lim.Bytes, "limit_source", lim.Source,
+		"go_memory_limit", debug.SetMemoryLimit(-1))
 }
 
 // printConfigErrors prints one problem per line.

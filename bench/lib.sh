@@ -6,6 +6,15 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.2; rm -rf "$work"; }
 trap cleanup EXIT
 
+# With PIN=1 (the default where taskset exists and there are two cores)
+# servers run on CPU 0 with GOMAXPROCS=1 and load generators on CPU 1:
+# prefix their commands with "${server_cpu[@]}" and "${client_cpu[@]}";
+# threads is wrk's thread count.
+server_cpu=(); client_cpu=(); threads=2
+if [ "${PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	server_cpu=(env GOMAXPROCS=1 taskset -c 0); client_cpu=(taskset -c 1); threads=1
+fi
+
 build() {
 	go build -o "$work/cachegate" ./cmd/cachegate
 	go build -o "$work/bare" ./bench/bare

@@ -197,13 +197,30 @@ func (g *Gateway) readWhole(resp *http.Response) (body []byte, why string, err e
 	if !f.keeping() {
 		return nil, f.why, nil
 	}
-	chunk := make([]byte, 32<<10)
+	if resp.ContentLength >= 0 {
+		// Reserved and allocated whole: read straight into it.
+		n, err := io.ReadFull(resp.Body, f.buf[:cap(f.buf)])
+		if err != nil {
+			f.release()
+			return nil, "", err
+		}
+		f.buf = f.buf[:n]
+		resp.Body.Close()
+		return f.body(), "", nil
+	}
+	cp, _ := g.chunks.Get().(*[]byte)
+	if cp == nil {
+		b := make([]byte, 32<<10)
+		cp = &b
+	}
+	defer g.chunks.Put(cp)
+	chunk := *cp
 	for {
 		n, rerr := resp.Body.Read(chunk)
 		f.keep(chunk[:n])
 		if !f.keeping() {
 			orig := resp.Body
-			rest := io.MultiReader(bytes.NewReader(f.buf), bytes.NewReader(chunk[:n]), orig)
+			rest := io.MultiReader(bytes.NewReader(f.buf), bytes.NewReader(bytes.Clone(chunk[:n])), orig)
 			resp.Body = readCloser{rest, closeFunc(func() error { f.release(); return orig.Close() })}
 			return nil, f.why, nil
 		}

@@ -40,6 +40,8 @@ type Gateway struct {
 
 	// fillBudget bounds the bodies held for the store by fills in flight.
 	fillBudget byteBudget
+	// chunks recycles the read buffers of bodies of unknown length.
+	chunks sync.Pool
 
 	// exchanges recycles the exchanges of fresh hits, the one per-request
 	// allocation of the hit path that is not a response value.

@@ -42,7 +42,7 @@
 //	  format: text                # or json (--log-format, CACHEGATE_LOG_FORMAT)
 //	  access: false               # one line per gateway request (--access-log)
 //	  access_sample: 1            # fraction logged, 0 to 1; server errors always (0 or absent: all)
-//	l1: { max_bytes: 256MiB }
+//	l1: { max_bytes: 256MiB }       # absent: half the memory limit (GOMEMLIMIT, cgroup), else 256MiB
 //	limits: { max_object_size: 8MiB, origin_timeout: 10s, max_header_bytes: 64KiB }
 //	cache:
 //	  heuristic_freshness: false  # RFC 9111 4.2.2: 10% of the Last-Modified age (default off)

@@ -21,13 +21,16 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultCacheName      = "cachegate"
-	DefaultMaxObjectSize  = 8 << 20
-	DefaultMaxHeaderBytes = 64 << 10
-	DefaultOriginTimeout  = 30 * time.Second
-	DefaultMaxTTL         = 24 * time.Hour
-	DefaultLockTTL        = 5 * time.Second
-	DefaultKeep           = time.Hour
+	DefaultCacheName     = "cachegate"
+	DefaultMaxObjectSize = 8 << 20
+	// DefaultFillBufferBytes bounds the bodies held for the store across all
+	// fills in flight: 8 responses of the default MaxObjectSize.
+	DefaultFillBufferBytes = 64 << 20
+	DefaultMaxHeaderBytes  = 64 << 10
+	DefaultOriginTimeout   = 30 * time.Second
+	DefaultMaxTTL          = 24 * time.Hour
+	DefaultLockTTL         = 5 * time.Second
+	DefaultKeep            = time.Hour
 )
 
 // Policy decides, once per request and before the cache is consulted, the
@@ -99,6 +102,11 @@ type Config struct {
 	// MaxObjectSize is the largest body stored; larger responses stream
 	// through uncached. Zero means DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// FillBufferBytes bounds the body bytes held for the store by all
+	// fills in flight together, whatever the number of clients: a fill that
+	// would go beyond it streams to its client without being stored.
+	// Zero means DefaultFillBufferBytes.
+	FillBufferBytes int64
 	// MaxHeaderBytes bounds a request's header (larger: 431) and a stored
 	// response's header (larger: not stored). Zero means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
@@ -157,6 +165,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTTL < 0 || c.LockTTL < 0 {
 		errs = append(errs, errors.New("gateway: MaxTTL and LockTTL must not be negative"))
+	}
+	if c.FillBufferBytes < 0 {
+		errs = append(errs, fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes))
 	}
 	// The file's session_cookies reach the policy, whose check reports
 	// them on their line; a Config built in code is held to the same rule.
@@ -270,6 +281,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxObjectSize == 0 {
 		c.MaxObjectSize = DefaultMaxObjectSize
+	}
+	if c.FillBufferBytes == 0 {
+		c.FillBufferBytes = DefaultFillBufferBytes
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes

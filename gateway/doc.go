@@ -15,6 +15,14 @@
 //   - fill.go: ModifyResponse: what may be stored (headers.Storable, plus
 //     the size limits), the fill of each layer, revalidation (304) and
 //     stale-if-error, unsafe-method invalidation.
+//   - fillbody.go: how a body reaches the store. A GET whose length is
+//     announced and which has a validator streams to its client while it
+//     is kept (no buffering before the first byte); anything else is read
+//     before answering. Either way, the bytes held for fills in flight are
+//     bounded by one budget (Config.FillBufferBytes): a fill beyond it, or
+//     beyond MaxObjectSize, is answered whole and not stored
+//     (detail=buffer-budget or too-large). A streamed fill whose client
+//     leaves is not stored; its waiters then fetch again.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
 //     HEAD) and clientHeaders, the one place every response's header is
 //     rewritten per decision: policy.ApplyResponse (Cache-Control, CDN

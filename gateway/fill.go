@@ -60,25 +60,24 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		x.status.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
 		x.status.token("detail", "stale-if-error")
 		x.served = true
-		g.respondWith(resp, x, x.stale, now)
+		g.respondWith(resp, x, x.stale, now, false)
 		return nil
 	}
 
 	originTags := g.originTags(x, resp.Header)
 	e, ttl, fresh, detail := g.storable(resp, x, now, originTags)
 	ok := detail == ""
+	stream := false
 	if ok {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxObjectSize+1))
-		if err != nil {
-			return err
-		}
-		if int64(len(body)) > g.cfg.MaxObjectSize {
-			resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-			ok, detail = false, headers.DetailTooLarge
-		} else {
-			resp.Body.Close()
+		if stream = streamable(x, e.Header, resp.ContentLength); !stream {
+			body, why, err := g.readWhole(resp)
+			if err != nil {
+				return err
+			}
 			e.Body = body
-			resp.Body = io.NopCloser(bytes.NewReader(body))
+			ok, detail = why == "", why
+		} else if why := g.streamFill(resp.Request.Context(), resp, x, e, ttl); why != "" {
+			ok, detail, stream = false, why, false
 		}
 	}
 	x.timer.Stop()
@@ -104,14 +103,16 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		cutStream(resp, x)
 		return nil
 	}
-	g.finishEntry(e, resp.Header)
-	g.fill(resp.Request.Context(), x, e, ttl)
+	g.finishEntry(e, resp.ContentLength, stream)
+	if !stream {
+		g.fill(resp.Request.Context(), x, e, ttl)
+	}
 	g.m.count(x.obs, outcomeMiss)
 	x.status.flag("stored")
 	// RFC 9211's ttl is the freshness left, not how long the layers keep
 	// the entry (which adds the stale windows).
 	x.status.int("ttl", seconds(fresh))
-	g.respondWith(resp, x, e, now)
+	g.respondWith(resp, x, e, now, stream)
 	return nil
 }
 
@@ -183,13 +184,18 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 // finishEntry completes a stored header: no tag headers, framing for the
 // stored body, a Date, and a strong ETag from the body when the origin
 // gave no validator, so clients can revalidate against the cache. The
-// generated ETag also goes to this response's client.
-func (g *Gateway) finishEntry(e *Entry, client http.Header) {
+// generated ETag also goes to this response's client. A streamed entry
+// (stream) has no body yet: its length is the announced one, and it has a
+// validator (streamable).
+func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 	h := e.Header
 	tagging.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	h.Del("Transfer-Encoding")
-	h.Set("Content-Length", strconv.Itoa(len(e.Body)))
+	if !stream {
+		length = int64(len(e.Body))
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	if h.Get("Date") == "" {
 		h.Set("Date", e.ResponseTime.UTC().Format(http.TimeFormat))
 	}
@@ -258,15 +264,18 @@ func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error
 	g.m.count(x.obs, outcomeRevalidated)
 	x.status.int("ttl", seconds(f.lifetime-f.age))
 	x.served = true
-	g.respondWith(resp, x, e, now)
+	g.respondWith(resp, x, e, now, false)
 	return nil
 }
 
 // respondWith turns the origin's response into e as the client should see
 // it: e's status, header and body, Age, public headers, Cache-Status, and
 // 304 when the client's validators match.
-func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now time.Time) {
-	if resp.Body != nil {
+//
+// With stream, resp's body is the origin's, on its way to the store
+// (streamFill), and goes to the client as it is.
+func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now time.Time, stream bool) {
+	if resp.Body != nil && !stream {
 		resp.Body.Close()
 	}
 	h := make(http.Header, len(e.Header)+3)
@@ -284,6 +293,9 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 	resp.Header = h
 	resp.StatusCode = e.Status
 	resp.Status = ""
+	if stream {
+		return
+	}
 	if g.notModified(x, e) {
 		resp.StatusCode = http.StatusNotModified
 		h.Del("Content-Length")

@@ -38,6 +38,11 @@ type Gateway struct {
 
 	hits hitValues // Age and Cache-Status values of hits
 
+	// fillBudget bounds the bodies held for the store by fills in flight.
+	fillBudget byteBudget
+	// chunks recycles the read buffers of bodies of unknown length.
+	chunks sync.Pool
+
 	// exchanges recycles the exchanges of fresh hits, the one per-request
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool
@@ -65,6 +70,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
+	g.fillBudget.max = cfg.FillBufferBytes
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)

@@ -38,20 +38,35 @@ type Entry struct {
 	derived *derived
 }
 
-// Size is the entry's approximate footprint in bytes, for byte-bounded layers.
+// Size is the entry's footprint in bytes, for byte-bounded layers: what
+// the process really holds for it (measured in memstore's tests), not only
+// its payload, so that a byte budget bounds memory. It counts the body's
+// capacity, the Entry and its derived values, the header map (a map costs
+// about 48 bytes per key beyond its strings) and the tag and Vary slices.
 func (e *Entry) Size() int {
-	n := len(e.Body) + 128
+	const (
+		entryBytes  = 160 + 64 // Entry, derived
+		mapBytes    = 64       // the map header
+		perKey      = 48       // a map slot and its share of the group
+		perValue    = 16       // a string header in the values' backing array
+		perString   = 16       // a string header in a slice
+		stringRound = 8        // allocation rounding of a string's bytes
+	)
+	n := cap(e.Body) + entryBytes
+	if e.Header != nil {
+		n += mapBytes
+	}
 	for k, vs := range e.Header {
-		n += len(k) + 16
+		n += len(k) + perKey
 		for _, v := range vs {
-			n += len(v) + 16
+			n += len(v) + perValue + stringRound
 		}
 	}
 	for _, t := range e.Tags {
-		n += len(t) + 16
+		n += len(t) + perString + stringRound
 	}
 	for _, v := range e.Vary {
-		n += len(v) + 16
+		n += len(v) + perString + stringRound
 	}
 	return n
 }

@@ -87,13 +87,23 @@ func TestManyTagsStoredAndPurgeable(t *testing.T) {
 
 func counterValue(t *testing.T, g *gw, name string) int {
 	t.Helper()
+	return int(metricValue(t, g, name))
+}
+
+// metricValue is the value of the counter or gauge name (its first series).
+func metricValue(t *testing.T, g *gw, name string) float64 {
+	t.Helper()
 	mfs, err := g.cfg.Metrics.(prometheus.Gatherer).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			return int(mf.GetMetric()[0].GetCounter().GetValue())
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
 		}
 	}
 	t.Fatalf("no metric %s", name)

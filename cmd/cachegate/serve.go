@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"runtime/debug"
 
 	"github.com/cachegate/cachegate/config"
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memstore"
+	"github.com/cachegate/cachegate/internal/memlimit"
 	"github.com/cachegate/cachegate/internal/node"
 )
 
@@ -16,6 +21,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o overrides
 	fs.StringVar(&o.origin, "origin", envOr("CACHEGATE_ORIGIN", ""), "origin base URL, e.g. http://127.0.0.1:3000 (CACHEGATE_ORIGIN)")
 	o.register(fs)
+	pprofListen := fs.String("pprof-listen", envOr("CACHEGATE_PPROF_LISTEN", ""), "serve Go runtime profiles (/debug/pprof/) at this address, for profiling; off by default, bind it to loopback (CACHEGATE_PPROF_LISTEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	planMemory(f, logger)
 	token, generated, err := adminToken(f)
 	if err != nil {
 		return err
@@ -47,6 +54,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a, err := node.New(ctx, f, token, logger)
 	if err != nil {
 		return err
+	}
+	if *pprofListen != "" {
+		if err := startPprof(ctx, *pprofListen, stdout); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "gateway listening on %s\n", a.GatewayAddr())
 	fmt.Fprintf(stdout, "admin listening on %s\n", a.AdminAddr())
@@ -58,6 +70,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "admin token (generated; set CACHEGATE_ADMIN_TOKEN to choose one): %s\n", token)
 	}
 	return a.Run(ctx)
+}
+
+// planMemory sets the L1 budget, unless the file sets one, and the Go
+// runtime's soft memory limit from the limit the process runs under
+// (memlimit's rule), so the budget bounds the process.
+func planMemory(f *config.File, logger *slog.Logger) {
+	lim, err := memlimit.Detect(memlimit.DefaultCgroupRoot)
+	if err != nil {
+		logger.Warn("reading the memory limit; planning as if there were none", "err", err)
+	}
+	b := memlimit.Plan(lim, f.L1.MaxBytes, memstore.DefaultMaxBytes, gateway.DefaultFillBufferBytes)
+	f.L1.MaxBytes = b.L1
+	if b.Runtime > 0 {
+		debug.SetMemoryLimit(b.Runtime)
+	}
+	logger.Info("memory plan", "l1_max_bytes", b.L1, "limit_bytes", lim.Bytes, "limit_source", lim.Source,
+		"go_memory_limit", debug.SetMemoryLimit(-1))
 }
 
 // printConfigErrors prints one problem per line.

@@ -62,7 +62,6 @@ const memEntries = 20_000
 // 3 KiB of L1 memory, everything included (key, entry, headers, tags, cache
 // bookkeeping). The bare entries are measured too, to show the overhead.
 func TestMemoryPer2KiBEntry(t *testing.T) {
-	ctx := context.Background()
 	bare := perEntry(memEntries, func(n int) any {
 		keep := make([]*gateway.Entry, n)
 		keys := make([]string, n)
@@ -71,22 +70,7 @@ func TestMemoryPer2KiBEntry(t *testing.T) {
 		}
 		return []any{keep, keys}
 	})
-	store := perEntry(memEntries, func(n int) any {
-		s, err := New(Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range n {
-			if err := s.Set(ctx, "acme", key2KiB(i), entry2KiB(i), time.Hour); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s.cache.CleanUp()
-		if got := s.cache.EstimatedSize(); got != n {
-			t.Fatalf("otter holds %d entries, want %d", got, n)
-		}
-		return s
-	})
+	store := perEntry(memEntries, func(n int) any { return filledStore(t, n) })
 	rist := perEntry(memEntries, func(n int) any {
 		c := newRistretto(t)
 		for i := range n {
@@ -100,6 +84,40 @@ func TestMemoryPer2KiBEntry(t *testing.T) {
 		memEntries, bare, store, rist)
 	if store >= 3072 {
 		t.Fatalf("memstore costs %.0f bytes per 2 KiB entry, want under 3072", store)
+	}
+}
+
+// filledStore is a default Store holding n typical 2 KiB entries.
+func filledStore(t *testing.T, n int) *Store {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := s.Set(context.Background(), "acme", key2KiB(i), entry2KiB(i), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.cache.CleanUp()
+	if got := s.cache.EstimatedSize(); got != n {
+		t.Fatalf("otter holds %d entries, want %d", got, n)
+	}
+	return s
+}
+
+// TestAccountingMatchesMemory: the bytes the store counts against MaxBytes
+// are what the process holds for its entries, within 10%, so that the
+// budget bounds memory (an undercount lets the process outgrow it).
+func TestAccountingMatchesMemory(t *testing.T) {
+	var accounted float64
+	measured := perEntry(memEntries, func(n int) any {
+		s := filledStore(t, n)
+		accounted = float64(s.WeightedSize()) / float64(n)
+		return s
+	})
+	t.Logf("per 2 KiB entry: accounted %.0f bytes, measured %.0f", accounted, measured)
+	if r := accounted / measured; r < 0.9 || r > 1.1 {
+		t.Fatalf("accounted %.0f bytes per entry for %.0f measured (ratio %.2f), want within 10%%", accounted, measured, r)
 	}
 }
 

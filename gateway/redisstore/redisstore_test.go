@@ -501,3 +501,26 @@ func BenchmarkGetHit(b *testing.B) {
 		})
 	})
 }
+
+// TestGetAfterScriptFlush: Get sends the script by hash; a server that
+// lost its script cache (restart, SCRIPT FLUSH, a failover) is sent the
+// script itself, and the hit is still a hit.
+func TestGetAfterScriptFlush(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	want := &gateway.Entry{Status: 200, Body: []byte("body"), Tags: []string{"a"}}
+	if err := s.Set(ctx, "acme", "k", want, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := s.Get(ctx, "acme", "k")
+		if err != nil || e == nil || string(e.Body) != "body" {
+			t.Fatalf("Get %d after SCRIPT FLUSH = %v, %v; want the entry", i, e, err)
+		}
+	}
+}

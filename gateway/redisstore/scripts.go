@@ -43,9 +43,10 @@ local function dead(fg, g, floorkey, tagprefix, tags)
 end
 `
 
-// getScript: KEYS entry, counter, floor; ARGV tag prefix.
-// Returns {blob or nil, counter, entry generation}.
-var getScript = redis.NewScript(deadLua + `
+// getSource: KEYS entry, counter, floor; ARGV tag prefix.
+// Returns {blob or nil, counter, entry generation}. Store.Get runs it as
+// getScript does, with arguments it builds without allocating per tenant.
+const getSource = deadLua + `
 local g = tonumber(redis.call('GET', KEYS[2]) or '0')
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
 if not e[3] then return {false, g, 0} end
@@ -55,7 +56,9 @@ if not fg or not e[2] or dead(fg, g, KEYS[3], ARGV[1], e[2]) then
   return {false, g, 0}
 end
 return {e[3], g, fg}
-`)
+`
+
+var getScript = redis.NewScript(getSource)
 
 // setScript: KEYS entry, counter, floor; ARGV tag prefix, FetchGen, tags,
 // blob, ttl ms. A fill that is already dead is not stored (so tag records

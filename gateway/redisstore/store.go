@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type Store struct {
 	log    *slog.Logger
 	br     breaker
 	errs   atomic.Uint64 // failed calls, for the metrics
+
+	tenants       sync.Map // tenant -> *tenantKeys
+	cachedTenants atomic.Int64
 }
 
 var (
@@ -56,23 +60,43 @@ func New(rdb redis.UniversalClient, cfg Config, logger *slog.Logger) (*Store, er
 	return s, nil
 }
 
-// keys of one tenant: all inside the hash tag {prefix:tenant}.
+// keys of one tenant: all inside the hash tag {prefix:tenant}. They are
+// built once per tenant (up to maxCachedTenants), and the ones every Get
+// sends are kept boxed as command arguments too, so an L2 hit does not
+// allocate them again.
 type tenantKeys struct {
-	base string // "{cg:tenant}:"
+	base                     string // "{cg:tenant}:"
+	genKey, floorKey, tagPx  string
+	genArg, floorArg, tagArg any
 }
 
-func (s *Store) keys(tenant string) (tenantKeys, error) {
-	if tenant == "" || strings.ContainsAny(tenant, "{}") {
-		return tenantKeys{}, fmt.Errorf("redisstore: tenant %q is empty or contains braces", tenant)
+// maxCachedTenants bounds the keys kept per tenant: a policy deriving
+// tenants from requests cannot grow the cache without limit.
+const maxCachedTenants = 4096
+
+func (s *Store) keys(tenant string) (*tenantKeys, error) {
+	if k, ok := s.tenants.Load(tenant); ok {
+		return k.(*tenantKeys), nil
 	}
-	return tenantKeys{base: "{" + s.prefix + ":" + tenant + "}:"}, nil
+	if tenant == "" || strings.ContainsAny(tenant, "{}") {
+		return nil, fmt.Errorf("redisstore: tenant %q is empty or contains braces", tenant)
+	}
+	base := "{" + s.prefix + ":" + tenant + "}:"
+	k := &tenantKeys{base: base, genKey: base + "g", floorKey: base + "f", tagPx: base + "t:"}
+	k.genArg, k.floorArg, k.tagArg = k.genKey, k.floorKey, k.tagPx
+	if s.cachedTenants.Load() < maxCachedTenants {
+		if _, loaded := s.tenants.LoadOrStore(tenant, k); !loaded {
+			s.cachedTenants.Add(1)
+		}
+	}
+	return k, nil
 }
 
-func (k tenantKeys) gen() string             { return k.base + "g" }
-func (k tenantKeys) floor() string           { return k.base + "f" }
-func (k tenantKeys) tagPrefix() string       { return k.base + "t:" }
-func (k tenantKeys) entry(key string) string { return k.base + "e:" + key }
-func (k tenantKeys) lock(key string) string  { return k.base + "l:" + key }
+func (k *tenantKeys) gen() string             { return k.genKey }
+func (k *tenantKeys) floor() string           { return k.floorKey }
+func (k *tenantKeys) tagPrefix() string       { return k.tagPx }
+func (k *tenantKeys) entry(key string) string { return k.base + "e:" + key }
+func (k *tenantKeys) lock(key string) string  { return k.base + "l:" + key }
 
 // begin asks the breaker whether to call Redis at all.
 func (s *Store) begin(op string) error {
@@ -135,7 +159,14 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	if err := s.begin("get"); err != nil {
 		return nil, 0, err
 	}
-	res, err := getScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()}, k.tagPrefix()).Slice()
+	// getScript.Run, with arguments built here: the tenant's keys are
+	// boxed once, and the keys need no slice of their own.
+	args := []any{"evalsha", getScript.Hash(), 3, k.entry(key), k.genArg, k.floorArg, k.tagArg}
+	res, err := s.rdb.Do(ctx, args...).Slice()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		args[0], args[1] = "eval", getSource
+		res, err = s.rdb.Do(ctx, args...).Slice()
+	}
 	if err = s.end(ctx, "get", err); err != nil {
 		return nil, 0, err
 	}

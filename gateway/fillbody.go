@@ -1,0 +1,255 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachegate/cachegate/headers"
+)
+
+// detailBufferBudget is the Cache-Status detail of a storable response not
+// stored because the bytes held for fills in flight were at
+// Config.FillBufferBytes.
+const detailBufferBudget = "buffer-budget"
+
+// byteBudget bounds the body bytes all fills in flight hold for the store
+// together, so that memory under load is bounded by one number rather than
+// by the number of clients times MaxObjectSize.
+type byteBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// reserve takes n bytes of the budget, or none when that would exceed it.
+func (b *byteBudget) reserve(n int64) bool {
+	if b.used.Add(n) > b.max {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (b *byteBudget) free(n int64) { b.used.Add(-n) }
+
+// FillBufferInUse is how many body bytes fills in flight hold for the store
+// now, within Config.FillBufferBytes.
+func (g *Gateway) FillBufferInUse() int64 { return g.fillBudget.used.Load() }
+
+// fillBuffer accumulates a body on its way to the store, within
+// MaxObjectSize and the shared budget; once either would be exceeded it
+// stops keeping (why says which) and frees what it held.
+type fillBuffer struct {
+	budget *byteBudget
+	max    int64
+	buf    []byte
+	held   int64 // bytes reserved from budget
+	why    string
+}
+
+// minReserve is the smallest step a fill of unknown length reserves by.
+const minReserve = 32 << 10
+
+// newFillBuffer starts a buffer for a body of length bytes (-1: unknown),
+// reserving a known length at once so the stored body is allocated exactly.
+func newFillBuffer(budget *byteBudget, max, length int64) *fillBuffer {
+	f := &fillBuffer{budget: budget, max: max}
+	if length > max {
+		f.why = headers.DetailTooLarge
+		return f
+	}
+	if length >= 0 {
+		if !budget.reserve(length) {
+			f.why = detailBufferBudget
+			return f
+		}
+		f.held = length
+		f.buf = make([]byte, 0, length)
+	}
+	return f
+}
+
+// keeping reports whether the body is still being kept for the store.
+func (f *fillBuffer) keeping() bool { return f.why == "" }
+
+// keep appends p, reserving more of the budget as needed.
+func (f *fillBuffer) keep(p []byte) {
+	if !f.keeping() || len(p) == 0 {
+		return
+	}
+	need := int64(len(f.buf) + len(p))
+	if need > f.max {
+		f.stop(headers.DetailTooLarge)
+		return
+	}
+	if need > f.held {
+		grow := min(max(need, 2*f.held, minReserve), f.max) - f.held
+		if !f.budget.reserve(grow) {
+			f.stop(detailBufferBudget)
+			return
+		}
+		f.held += grow
+	}
+	f.buf = append(f.buf, p...)
+}
+
+// stop gives up keeping the body; what was kept stays reserved until
+// release.
+func (f *fillBuffer) stop(why string) {
+	if f.keeping() {
+		f.why = why
+	}
+}
+
+// release drops what was kept and frees its reservation.
+func (f *fillBuffer) release() {
+	f.buf = nil
+	f.budget.free(f.held)
+	f.held = 0
+}
+
+// body hands over the kept body, allocated to its length (the store keeps
+// it for the entry's lifetime), and frees the reservation: from here the
+// bytes belong to the layers' own budgets.
+func (f *fillBuffer) body() []byte {
+	b := f.buf
+	if cap(b)-len(b) > len(b)/16 {
+		b = bytes.Clone(b)
+	}
+	f.buf = nil
+	f.budget.free(f.held)
+	f.held = 0
+	return b
+}
+
+// streamable reports whether a storable response can go to the client while
+// it is being stored, rather than after: the client wants the whole body
+// (a GET without a range or a validator to compare, which the stored
+// body would answer), and nothing the client is told depends on the body:
+// a validator is present (none is generated from the body), and the length
+// is announced and within MaxObjectSize, so Cache-Status can say "stored"
+// before the body is seen. A body of unknown length is read first, within
+// the budget: whether it fits is known only at its end.
+func streamable(x *exchange, h http.Header, length int64) bool {
+	return length >= 0 && x.method == http.MethodGet && len(x.req["Range"]) == 0 && !conditional(x.req) &&
+		(len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0)
+}
+
+// fillBody is the body of a storable response as its client reads it: each
+// read is also kept for the store, and the entry is stored when the body
+// ends with its announced length. A body cut short (the origin or the
+// client went away) is not stored; the client of a cut origin body sees
+// its connection end early, as it would without a cache.
+type fillBody struct {
+	rc     io.ReadCloser
+	f      *fillBuffer
+	length int64 // the announced length; -1 when unknown
+	// store is called once with the whole body.
+	store func(body []byte)
+	done  bool
+}
+
+func (b *fillBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if !b.done {
+		b.f.keep(p[:n])
+		if err == io.EOF {
+			b.finish()
+		} else if err != nil || !b.f.keeping() {
+			b.abandon()
+		}
+	}
+	return n, err
+}
+
+func (b *fillBody) finish() {
+	b.done = true
+	if !b.f.keeping() || b.length >= 0 && int64(len(b.f.buf)) != b.length {
+		b.f.release()
+		return
+	}
+	b.store(b.f.body())
+}
+
+func (b *fillBody) abandon() {
+	b.done = true
+	b.f.release()
+}
+
+func (b *fillBody) Close() error {
+	if !b.done {
+		b.abandon()
+	}
+	return b.rc.Close()
+}
+
+// readWhole reads resp's body for the store before the client gets any of
+// it (a response whose headers depend on the body, or a client that wants
+// a part of it or a 304). When the body cannot be kept whole (why: too
+// large, beyond the budget), resp's body still yields every byte, those
+// read first included, which stay counted in the budget until it is
+// closed: a slow client cannot make the gateway hold more than the budget.
+func (g *Gateway) readWhole(resp *http.Response) (body []byte, why string, err error) {
+	f := newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
+	if !f.keeping() {
+		return nil, f.why, nil
+	}
+	if resp.ContentLength >= 0 {
+		// Reserved and allocated whole: read straight into it.
+		n, err := io.ReadFull(resp.Body, f.buf[:cap(f.buf)])
+		if err != nil {
+			f.release()
+			return nil, "", err
+		}
+		f.buf = f.buf[:n]
+		resp.Body.Close()
+		return f.body(), "", nil
+	}
+	cp, _ := g.chunks.Get().(*[]byte)
+	if cp == nil {
+		b := make([]byte, 32<<10)
+		cp = &b
+	}
+	defer g.chunks.Put(cp)
+	chunk := *cp
+	for {
+		n, rerr := resp.Body.Read(chunk)
+		f.keep(chunk[:n])
+		if !f.keeping() {
+			orig := resp.Body
+			rest := io.MultiReader(bytes.NewReader(f.buf), bytes.NewReader(bytes.Clone(chunk[:n])), orig)
+			resp.Body = readCloser{rest, closeFunc(func() error { f.release(); return orig.Close() })}
+			return nil, f.why, nil
+		}
+		if rerr == io.EOF {
+			resp.Body.Close()
+			return f.body(), "", nil
+		}
+		if rerr != nil {
+			f.release()
+			return nil, "", rerr
+		}
+	}
+}
+
+type closeFunc func() error
+
+func (c closeFunc) Close() error { return c() }
+
+// streamFill gives resp's client its body as it arrives, storing e when the
+// body ends whole.
+// It returns the Cache-Status detail when the fill cannot start at all.
+func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchange, e *Entry, ttl time.Duration) string {
+	f := newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
+	if !f.keeping() {
+		return f.why
+	}
+	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, store: func(body []byte) {
+		e.Body = body
+		g.fill(ctx, x, e, ttl)
+	}}
+	return ""
+}

@@ -1,0 +1,296 @@
+package esi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of the Assembler's zero fields.
+const (
+	// DefaultTimeout bounds one fetch of one include (src, then alt).
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxDepth is how deep includes may nest: a page's includes
+	// are depth 1, theirs depth 2, and so on (Varnish's max_esi_depth
+	// is 5 too).
+	DefaultMaxDepth = 5
+	// DefaultMaxIncludes bounds the includes of one page, all depths
+	// together: a fragment that includes itself ten times per level
+	// cannot fan out into 10^5 fetches.
+	DefaultMaxIncludes = 64
+)
+
+// Fragment is what a Fetcher returns for one include.
+type Fragment struct {
+	// URL is the include's resolved URL: the base its own includes are
+	// resolved against, and part of the combined ETag.
+	URL string
+	// Body is the fragment's body as the page includes it.
+	Body []byte
+	// Hit: it was served from a cache layer.
+	Hit bool
+	// Private: it was fetched for this user alone; the assembled page
+	// must not be shared.
+	Private bool
+	// ETag is the fragment's strong validator, if any.
+	ETag string
+	// ESI: Body is itself an ESI document, to be assembled.
+	ESI bool
+}
+
+// Fetcher fetches one include. base is the URL of the document the
+// include appears in; src is the include's src or alt as written. An
+// error (including a status the page must not include) makes the include
+// fall back to its alt, then to onerror.
+type Fetcher interface {
+	Fetch(ctx context.Context, base, src string) (Fragment, error)
+}
+
+// FetcherFunc adapts a function to Fetcher.
+type FetcherFunc func(ctx context.Context, base, src string) (Fragment, error)
+
+// Fetch calls f.
+func (f FetcherFunc) Fetch(ctx context.Context, base, src string) (Fragment, error) {
+	return f(ctx, base, src)
+}
+
+// Assembler assembles documents. Its zero fields take the defaults above.
+type Assembler struct {
+	Fetcher     Fetcher
+	Timeout     time.Duration
+	MaxDepth    int
+	MaxIncludes int
+}
+
+// Validate reports a config that cannot work.
+func (a *Assembler) Validate() error {
+	switch {
+	case a.Fetcher == nil:
+		return errors.New("esi: Assembler.Fetcher is required")
+	case a.Timeout < 0, a.MaxDepth < 0, a.MaxIncludes < 0:
+		return errors.New("esi: Assembler limits must not be negative (zero means the default)")
+	}
+	return nil
+}
+
+// Result is an assembled document.
+type Result struct {
+	Body []byte
+	// ETag is a strong validator of Body: a hash of the document's and
+	// each fragment's URL and validator (or body, where one has none).
+	ETag string
+	// Fragments counts the includes resolved, at every depth; Hits those
+	// served from a cache; Omitted those that failed with onerror
+	// "continue" and were left out.
+	Fragments, Hits, Omitted int
+	// Private: some fragment was private.
+	Private bool
+}
+
+// FragmentError is an include that failed with no fallback left: the
+// document cannot be assembled (the gateway answers 502).
+type FragmentError struct {
+	Src string
+	Err error
+}
+
+func (e *FragmentError) Error() string { return fmt.Sprintf("esi: include %q: %v", e.Src, e.Err) }
+func (e *FragmentError) Unwrap() error { return e.Err }
+
+// ErrTooDeep is the error of an include nested deeper than MaxDepth;
+// ErrTooMany of one past MaxIncludes.
+var (
+	ErrTooDeep = errors.New("includes nested too deep")
+	ErrTooMany = errors.New("too many includes in one page")
+)
+
+// Assemble parses body (a document at url whose validator is etag, "" for
+// none) and replaces its includes by their fragments, fetched in parallel.
+func (a *Assembler) Assemble(ctx context.Context, url string, body []byte, etag string) (Result, error) {
+	nodes, err := Parse(body)
+	if err != nil {
+		return Result{}, err
+	}
+	run := &assembly{a: a, maxDepth: cmpOr(a.MaxDepth, DefaultMaxDepth), timeout: a.Timeout}
+	if run.timeout == 0 {
+		run.timeout = DefaultTimeout
+	}
+	run.left.Store(int64(cmpOr(a.MaxIncludes, DefaultMaxIncludes)))
+	p, err := run.document(ctx, url, body, etag, nodes, 0)
+	if err != nil {
+		return Result{}, err
+	}
+	r := p.result
+	r.Body = make([]byte, 0, p.size)
+	r.Body = p.write(r.Body)
+	r.ETag = `"esi-` + p.sum + `"`
+	return r, nil
+}
+
+func cmpOr(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// assembly is one Assemble call.
+type assembly struct {
+	a        *Assembler
+	maxDepth int
+	timeout  time.Duration
+	left     atomic.Int64 // includes still allowed
+}
+
+// part is an assembled document: its nodes with each include's part.
+type part struct {
+	nodes  []Node
+	parts  []*part // per include node, in order; nil when omitted
+	body   []byte  // the body of a fragment that is not ESI
+	size   int
+	sum    string // combined validator
+	result Result // counts, Body and ETag unset
+}
+
+func (p *part) write(dst []byte) []byte {
+	if p.nodes == nil {
+		return append(dst, p.body...)
+	}
+	k := 0
+	for _, n := range p.nodes {
+		if n.Include == nil {
+			dst = append(dst, n.Text...)
+			continue
+		}
+		if c := p.parts[k]; c != nil {
+			dst = c.write(dst)
+		}
+		k++
+	}
+	return dst
+}
+
+// document resolves the includes of nodes (at depth+1) in parallel.
+func (r *assembly) document(ctx context.Context, url string, body []byte, etag string, nodes []Node, depth int) (*part, error) {
+	p := &part{nodes: nodes}
+	var incs []*Include
+	for _, n := range nodes {
+		if n.Include != nil {
+			incs = append(incs, n.Include)
+		} else {
+			p.size += len(n.Text)
+		}
+	}
+	p.parts = make([]*part, len(incs))
+	errs := make([]error, len(incs))
+	var wg sync.WaitGroup
+	for i, inc := range incs {
+		wg.Go(func() { p.parts[i], errs[i] = r.include(ctx, url, inc, depth+1) })
+	}
+	wg.Wait()
+	h := sha256.New()
+	h.Write([]byte(url))
+	h.Write([]byte{0})
+	writeValidator(h, etag, body)
+	for i, c := range p.parts {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		p.result.Fragments++
+		if c == nil {
+			p.result.Omitted++
+			h.Write([]byte{1})
+			continue
+		}
+		p.size += c.size
+		p.result.Fragments += c.result.Fragments
+		p.result.Hits += c.result.Hits
+		p.result.Omitted += c.result.Omitted
+		p.result.Private = p.result.Private || c.result.Private
+		h.Write([]byte{2})
+		h.Write([]byte(c.sum))
+	}
+	p.sum = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+	return p, nil
+}
+
+// writeValidator writes what identifies body: its strong ETag, else the
+// body itself.
+func writeValidator(h io.Writer, etag string, body []byte) {
+	if etag != "" && !strings.HasPrefix(etag, "W/") {
+		h.Write([]byte{'e'})
+		h.Write([]byte(etag))
+		return
+	}
+	h.Write([]byte{'b'})
+	h.Write(body)
+}
+
+// include resolves one include: src, else alt, else nothing with
+// onerror="continue", else an error. A nil part is an omitted include.
+func (r *assembly) include(ctx context.Context, base string, inc *Include, depth int) (*part, error) {
+	p, err := r.fetch(ctx, base, inc.Src, depth)
+	if err != nil && inc.Alt != "" {
+		p, err = r.fetch(ctx, base, inc.Alt, depth)
+	}
+	if err == nil {
+		return p, nil
+	}
+	if inc.Continue {
+		return nil, nil
+	}
+	var fe *FragmentError
+	if errors.As(err, &fe) {
+		return nil, err // a nested include failed: report that one
+	}
+	return nil, &FragmentError{Src: inc.Src, Err: err}
+}
+
+// fetch fetches src with its own timeout and, for an ESI fragment,
+// assembles it.
+func (r *assembly) fetch(ctx context.Context, base, src string, depth int) (*part, error) {
+	if depth > r.maxDepth {
+		return nil, fmt.Errorf("%w (more than %d levels)", ErrTooDeep, r.maxDepth)
+	}
+	if r.left.Add(-1) < 0 {
+		return nil, ErrTooMany
+	}
+	fctx, cancel := context.WithTimeout(ctx, r.timeout)
+	f, err := r.a.Fetcher.Fetch(fctx, base, src)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("no answer within %s: %w", r.timeout, err)
+		}
+		return nil, err
+	}
+	var p *part
+	if f.ESI {
+		nodes, err := Parse(f.Body)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = r.document(ctx, f.URL, f.Body, f.ETag, nodes, depth); err != nil {
+			return nil, err
+		}
+	} else {
+		p = &part{body: f.Body, size: len(f.Body)}
+		h := sha256.New()
+		h.Write([]byte(f.URL))
+		h.Write([]byte{0})
+		writeValidator(h, f.ETag, f.Body)
+		p.sum = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+	}
+	if f.Hit {
+		p.result.Hits++
+	}
+	p.result.Private = p.result.Private || f.Private
+	return p, nil
+}

@@ -128,6 +128,12 @@ type Config struct {
 	// and are removed from every response.
 	TargetedFields []string
 
+	// ESITimeout bounds the fetch of one ESI fragment (esi.go); zero means
+	// esi.DefaultTimeout. ESIMaxDepth is how deep includes may nest; zero
+	// means esi.DefaultMaxDepth.
+	ESITimeout  time.Duration
+	ESIMaxDepth int
+
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	// Stats counts hits and misses per layer; nil means a private recorder.
@@ -159,6 +165,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gateway: MaxObjectSize %d is negative", c.MaxObjectSize)
 	case c.MaxHeaderBytes < 0:
 		return fmt.Errorf("gateway: MaxHeaderBytes %d is negative", c.MaxHeaderBytes)
+	case c.ESITimeout < 0 || c.ESIMaxDepth < 0:
+		return errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative")
 	case c.OriginTimeout < 0, c.MaxTTL < 0, c.LockTTL < 0:
 		return errors.New("gateway: OriginTimeout, MaxTTL and LockTTL must not be negative")
 	}

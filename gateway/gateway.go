@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // Gateway is the caching reverse proxy. Its zero value is not usable; call
@@ -138,6 +139,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		// A policy that cannot name the tenant cannot key the request:
 		// nothing may be stored, here or downstream.
 		d.Bypass, d.BypassReason = true, "tenant"
+	}
+	if d.ESI == policy.ESIAssemble && g.serveShell(w, r, obs, d) {
+		return
 	}
 	x, _ := g.exchanges.Get().(*exchange)
 	if x == nil {

@@ -53,6 +53,16 @@ type Fetcher interface {
 	Fetch(ctx context.Context, base, src string) (Fragment, error)
 }
 
+// CachedFetcher is a Fetcher that can answer some includes at once from
+// memory, with no I/O. The assembler asks it first, include by include,
+// without a goroutine or a timer each, and fetches only the others in
+// parallel: a page of cached fragments costs little more than its
+// lookups. ok false means "fetch it": Cached never fails an include.
+type CachedFetcher interface {
+	Fetcher
+	Cached(base, src string) (f Fragment, ok bool)
+}
+
 // FetcherFunc adapts a function to Fetcher.
 type FetcherFunc func(ctx context.Context, base, src string) (Fragment, error)
 
@@ -63,7 +73,9 @@ func (f FetcherFunc) Fetch(ctx context.Context, base, src string) (Fragment, err
 
 // Assembler assembles documents. Its zero fields take the defaults above.
 type Assembler struct {
-	Fetcher     Fetcher
+	Fetcher Fetcher
+	// Docs, when set, keeps parsed documents for the next assembly.
+	Docs        *Docs
 	Timeout     time.Duration
 	MaxDepth    int
 	MaxIncludes int
@@ -82,8 +94,10 @@ func (a *Assembler) Validate() error {
 
 // Result is an assembled document.
 type Result struct {
-	Body []byte
-	// ETag is a strong validator of Body: a hash of the document's and
+	// Size is the assembled body's length; WriteTo writes it and Bytes
+	// returns it, from the parts (they are not copied into one buffer).
+	Size int
+	// ETag is a strong validator of the body: a hash of the document's and
 	// each fragment's URL and validator (or body, where one has none).
 	ETag string
 	// Fragments counts the includes resolved, at every depth; Hits those
@@ -92,6 +106,24 @@ type Result struct {
 	Fragments, Hits, Omitted int
 	// Private: some fragment was private.
 	Private bool
+
+	root *part
+}
+
+// WriteTo writes the assembled body to w.
+func (r *Result) WriteTo(w io.Writer) (int64, error) {
+	if r.root == nil {
+		return 0, nil
+	}
+	return r.root.writeTo(w)
+}
+
+// Bytes returns the assembled body.
+func (r *Result) Bytes() []byte {
+	if r.root == nil {
+		return nil
+	}
+	return r.root.write(make([]byte, 0, r.Size))
 }
 
 // FragmentError is an include that failed with no fallback left: the
@@ -114,7 +146,7 @@ var (
 // Assemble parses body (a document at url whose validator is etag, "" for
 // none) and replaces its includes by their fragments, fetched in parallel.
 func (a *Assembler) Assemble(ctx context.Context, url string, body []byte, etag string) (Result, error) {
-	nodes, err := Parse(body)
+	nodes, err := a.Docs.Parse(body)
 	if err != nil {
 		return Result{}, err
 	}
@@ -128,9 +160,10 @@ func (a *Assembler) Assemble(ctx context.Context, url string, body []byte, etag 
 		return Result{}, err
 	}
 	r := p.result
-	r.Body = make([]byte, 0, p.size)
-	r.Body = p.write(r.Body)
-	r.ETag = `"esi-` + p.sum + `"`
+	r.Size, r.root = p.size, p
+	h := sha256.New()
+	p.hash(h)
+	r.ETag = `"esi-` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16]) + `"`
 	return r, nil
 }
 
@@ -149,18 +182,66 @@ type assembly struct {
 	left     atomic.Int64 // includes still allowed
 }
 
-// part is an assembled document: its nodes with each include's part.
+// part is an assembled document (its nodes with each include's part) or
+// a fragment's body.
 type part struct {
 	nodes  []Node
 	parts  []*part // per include node, in order; nil when omitted
-	body   []byte  // the body of a fragment that is not ESI
+	body   []byte  // a fragment that is not ESI; the document's own body
+	url    string
+	etag   string
 	size   int
-	sum    string // combined validator
 	result Result // counts, Body and ETag unset
 }
 
+// hash writes what identifies p's assembled body: each document's and
+// fragment's URL and validator (or body), in order, and which includes
+// were left out.
+func (p *part) hash(h io.Writer) {
+	io.WriteString(h, p.url)
+	h.Write([]byte{0})
+	writeValidator(h, p.etag, p.body)
+	for _, c := range p.parts {
+		if c == nil {
+			h.Write([]byte{1})
+			continue
+		}
+		h.Write([]byte{2})
+		c.hash(h)
+	}
+	h.Write([]byte{3})
+}
+
+func (p *part) writeTo(w io.Writer) (int64, error) {
+	if p.parts == nil {
+		n, err := w.Write(p.body)
+		return int64(n), err
+	}
+	var total int64
+	k := 0
+	for _, nd := range p.nodes {
+		var n int64
+		var err error
+		if nd.Include == nil {
+			var m int
+			m, err = w.Write(nd.Text)
+			n = int64(m)
+		} else {
+			if c := p.parts[k]; c != nil {
+				n, err = c.writeTo(w)
+			}
+			k++
+		}
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 func (p *part) write(dst []byte) []byte {
-	if p.nodes == nil {
+	if p.parts == nil {
 		return append(dst, p.body...)
 	}
 	k := 0
@@ -179,7 +260,7 @@ func (p *part) write(dst []byte) []byte {
 
 // document resolves the includes of nodes (at depth+1) in parallel.
 func (r *assembly) document(ctx context.Context, url string, body []byte, etag string, nodes []Node, depth int) (*part, error) {
-	p := &part{nodes: nodes}
+	p := &part{nodes: nodes, url: url, etag: etag, body: body}
 	var incs []*Include
 	for _, n := range nodes {
 		if n.Include != nil {
@@ -192,13 +273,17 @@ func (r *assembly) document(ctx context.Context, url string, body []byte, etag s
 	errs := make([]error, len(incs))
 	var wg sync.WaitGroup
 	for i, inc := range incs {
-		wg.Go(func() { p.parts[i], errs[i] = r.include(ctx, url, inc, depth+1) })
+		f, ok := r.cached(url, inc.Src, depth+1)
+		switch {
+		case ok && !f.ESI:
+			p.parts[i], errs[i] = r.include(ctx, url, inc, depth+1, &f)
+		case ok:
+			wg.Go(func() { p.parts[i], errs[i] = r.include(ctx, url, inc, depth+1, &f) })
+		default:
+			wg.Go(func() { p.parts[i], errs[i] = r.include(ctx, url, inc, depth+1, nil) })
+		}
 	}
 	wg.Wait()
-	h := sha256.New()
-	h.Write([]byte(url))
-	h.Write([]byte{0})
-	writeValidator(h, etag, body)
 	for i, c := range p.parts {
 		if errs[i] != nil {
 			return nil, errs[i]
@@ -206,7 +291,6 @@ func (r *assembly) document(ctx context.Context, url string, body []byte, etag s
 		p.result.Fragments++
 		if c == nil {
 			p.result.Omitted++
-			h.Write([]byte{1})
 			continue
 		}
 		p.size += c.size
@@ -214,10 +298,7 @@ func (r *assembly) document(ctx context.Context, url string, body []byte, etag s
 		p.result.Hits += c.result.Hits
 		p.result.Omitted += c.result.Omitted
 		p.result.Private = p.result.Private || c.result.Private
-		h.Write([]byte{2})
-		h.Write([]byte(c.sum))
 	}
-	p.sum = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 	return p, nil
 }
 
@@ -233,10 +314,30 @@ func writeValidator(h io.Writer, etag string, body []byte) {
 	h.Write(body)
 }
 
-// include resolves one include: src, else alt, else nothing with
-// onerror="continue", else an error. A nil part is an omitted include.
-func (r *assembly) include(ctx context.Context, base string, inc *Include, depth int) (*part, error) {
-	p, err := r.fetch(ctx, base, inc.Src, depth)
+// cached asks a CachedFetcher for src at depth.
+func (r *assembly) cached(base, src string, depth int) (Fragment, bool) {
+	cf, ok := r.a.Fetcher.(CachedFetcher)
+	if !ok || depth > r.maxDepth {
+		return Fragment{}, false
+	}
+	f, ok := cf.Cached(base, src)
+	if !ok || r.left.Add(-1) < 0 {
+		return Fragment{}, false
+	}
+	return f, true
+}
+
+// include resolves one include: src (already got, when got is not nil),
+// else alt, else nothing with onerror="continue", else an error. A nil
+// part is an omitted include.
+func (r *assembly) include(ctx context.Context, base string, inc *Include, depth int, got *Fragment) (*part, error) {
+	var p *part
+	var err error
+	if got != nil {
+		p, err = r.part(ctx, *got, depth)
+	} else {
+		p, err = r.fetch(ctx, base, inc.Src, depth)
+	}
 	if err != nil && inc.Alt != "" {
 		p, err = r.fetch(ctx, base, inc.Alt, depth)
 	}
@@ -271,9 +372,14 @@ func (r *assembly) fetch(ctx context.Context, base, src string, depth int) (*par
 		}
 		return nil, err
 	}
+	return r.part(ctx, f, depth)
+}
+
+// part is f as a part of the page at depth: assembled itself when it is ESI.
+func (r *assembly) part(ctx context.Context, f Fragment, depth int) (*part, error) {
 	var p *part
 	if f.ESI {
-		nodes, err := Parse(f.Body)
+		nodes, err := r.a.Docs.Parse(f.Body)
 		if err != nil {
 			return nil, err
 		}
@@ -281,12 +387,7 @@ func (r *assembly) fetch(ctx context.Context, base, src string, depth int) (*par
 			return nil, err
 		}
 	} else {
-		p = &part{body: f.Body, size: len(f.Body)}
-		h := sha256.New()
-		h.Write([]byte(f.URL))
-		h.Write([]byte{0})
-		writeValidator(h, f.ETag, f.Body)
-		p.sum = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+		p = &part{body: f.Body, size: len(f.Body), url: f.URL, etag: f.ETag}
 	}
 	if f.Hit {
 		p.result.Hits++

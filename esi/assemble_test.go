@@ -88,8 +88,8 @@ func TestAssemble(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(r.Body) != tt.want || r.Fragments != tt.frags || r.Hits != tt.hit || r.Omitted != tt.omitted || r.Private != tt.private {
-				t.Fatalf("got %q frags=%d hits=%d omitted=%d private=%v", r.Body, r.Fragments, r.Hits, r.Omitted, r.Private)
+			if string(r.Bytes()) != tt.want || r.Fragments != tt.frags || r.Hits != tt.hit || r.Omitted != tt.omitted || r.Private != tt.private {
+				t.Fatalf("got %q frags=%d hits=%d omitted=%d private=%v", r.Bytes(), r.Fragments, r.Hits, r.Omitted, r.Private)
 			}
 			if !strings.HasPrefix(r.ETag, `"esi-`) {
 				t.Fatalf("ETag %q", r.ETag)
@@ -155,8 +155,8 @@ func TestAssembleParallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(r.Body) != "abc" {
-		t.Fatalf("got %q", r.Body)
+	if string(r.Bytes()) != "abc" {
+		t.Fatalf("got %q", r.Bytes())
 	}
 	a.Timeout = 50 * time.Millisecond
 	_, err = a.Assemble(context.Background(), "/p", []byte(`<esi:include src="/slow"/>`), "")
@@ -164,8 +164,8 @@ func TestAssembleParallel(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	r, err = a.Assemble(context.Background(), "/p", []byte(`x<esi:include src="/slow" onerror="continue"/>`), "")
-	if err != nil || string(r.Body) != "x" || r.Omitted != 1 {
-		t.Fatalf("got %q, %v", r.Body, err)
+	if err != nil || string(r.Bytes()) != "x" || r.Omitted != 1 {
+		t.Fatalf("got %q, %v", r.Bytes(), err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/policy"
+	"github.com/cachegate/cachegate/stats"
 	"github.com/cachegate/cachegate/tagging"
 	"github.com/cachegate/cachegate/uri"
 )
@@ -141,19 +142,38 @@ func (g *Gateway) serveShell(w http.ResponseWriter, r *http.Request, obs *observ
 func shellRequest(r *http.Request, anonymous bool) *http.Request {
 	s := r.Clone(context.WithValue(r.Context(), esiInternalKey{}, true))
 	s.Method = http.MethodGet
-	for _, k := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Range", "If-Range", "Accept-Encoding"} {
-		delete(s.Header, k)
-	}
-	if anonymous {
-		deleteCredentials(s.Header)
+	for k := range s.Header {
+		if notToShell(k, anonymous) {
+			delete(s.Header, k)
+		}
 	}
 	return s
 }
 
-func deleteCredentials(h http.Header) {
-	delete(h, "Cookie")
-	delete(h, "Authorization")
-	delete(h, "Proxy-Authorization")
+// anonymousCopy is shellRequest(r, true) for a lookup alone (Cached):
+// a shallow copy with its own header, whose context is r's.
+func anonymousCopy(r *http.Request) *http.Request {
+	s := *r
+	s.Method = http.MethodGet
+	s.Header = make(http.Header, len(r.Header))
+	for k, vs := range r.Header {
+		if !notToShell(k, true) {
+			s.Header[k] = vs
+		}
+	}
+	return &s
+}
+
+// notToShell reports whether the header named k (canonical) stays out of
+// the gateway's own requests for a shell or a fragment.
+func notToShell(k string, anonymous bool) bool {
+	switch k {
+	case "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Range", "If-Range", "Accept-Encoding":
+		return true
+	case "Cookie", "Authorization", "Proxy-Authorization":
+		return anonymous
+	}
+	return false
 }
 
 // esiBuffer is a response held back for assembly: its status and body
@@ -227,8 +247,8 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 		g.writeESIFailure(w, obs, errESITooLarge)
 		return
 	}
-	f := &fragmentFetcher{g: g, client: r}
-	a := esi.Assembler{Fetcher: f, Timeout: g.cfg.ESITimeout, MaxDepth: g.cfg.ESIMaxDepth}
+	f := &fragmentFetcher{g: g, client: r, anon: anonymousCopy(r)}
+	a := esi.Assembler{Fetcher: f, Docs: g.esiDocs, Timeout: g.cfg.ESITimeout, MaxDepth: g.cfg.ESIMaxDepth}
 	res, err := a.Assemble(r.Context(), pageURL(r), b.body.Bytes(), h.Get("ETag"))
 	if err != nil {
 		g.writeESIFailure(w, obs, err)
@@ -239,7 +259,7 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 	h["Etag"] = []string{res.ETag}
 	delete(h, "Last-Modified")
 	delete(h, "Accept-Ranges")
-	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	h["Content-Length"] = []string{strconv.Itoa(res.Size)}
 	switch {
 	case res.Private:
 		tagging.StripInternalHeaders(h)
@@ -255,7 +275,7 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 	}
 	w.WriteHeader(b.status)
 	if r.Method != http.MethodHead {
-		w.Write(res.Body)
+		res.WriteTo(w)
 	}
 }
 
@@ -281,9 +301,77 @@ func pageURL(r *http.Request) string { return "http://" + r.Host + r.URL.Request
 type fragmentFetcher struct {
 	g      *Gateway
 	client *http.Request // the user's request: the credentials of private fragments
+	anon   *http.Request // shellRequest(client, true), the model of Cached's lookups
 }
 
-var _ esi.Fetcher = (*fragmentFetcher)(nil)
+var _ esi.CachedFetcher = (*fragmentFetcher)(nil)
+
+// Cached answers an include from a fresh entry of L1 or L2, as serve's
+// lookup finds it, with none of serve's writing: most fragments of a page
+// are such hits. Anything else (a miss, stale, private, a Vary on
+// credentials) is left to Fetch.
+func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
+	target, err := f.resolve(base, src)
+	if err != nil {
+		return esi.Fragment{}, false
+	}
+	u, err := targetURL(target)
+	if err != nil {
+		return esi.Fragment{}, false
+	}
+	r := *f.anon
+	r.URL, r.RequestURI = u, target
+	g := f.g
+	d := g.cfg.Policy.Decide(&r)
+	if d.Private || d.Bypass || d.Tenant == "" {
+		return esi.Fragment{}, false
+	}
+	x, _ := g.exchanges.Get().(*exchange)
+	if x == nil {
+		x = new(exchange)
+	}
+	defer func() {
+		*x = exchange{}
+		g.exchanges.Put(x)
+	}()
+	*x = exchange{d: d, target: target, method: http.MethodGet, req: r.Header, host: r.Host, kind: kindCacheable}
+	x.reqCC, _ = headers.ParseCacheControl(r.Header["Cache-Control"])
+	if len(d.Locales) > 0 {
+		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), d.Locales)
+	}
+	x.key = primaryKey(d.Tenant, x.host, x.locale, target)
+	e, layer, fr := g.lookup(r.Context(), x, g.now())
+	if e == nil || fr.use != useFresh || e.Status != http.StatusOK || variesOnCredentials(e.Vary) {
+		return esi.Fragment{}, false
+	}
+	// lookup counted nothing (x.rec is the zero Request): count the hit.
+	rec := g.cfg.Stats.Begin(d.Tenant, u.Path)
+	if layer == stats.L2 {
+		rec.Miss(stats.L1)
+	}
+	rec.Hit(layer)
+	g.m.count(nil, hitOutcome(layer))
+	sc := false
+	if v := e.Header["Surrogate-Control"]; len(v) > 0 {
+		_, sc = surrogateESI(v)
+	}
+	return esi.Fragment{
+		URL:  "http://" + r.Host + target,
+		Body: e.Body,
+		Hit:  true,
+		ETag: e.Header.Get("ETag"),
+		ESI:  d.ESI == policy.ESIAssemble || d.ESI != policy.ESIPass && sc,
+	}, true
+}
+
+func variesOnCredentials(vary []string) bool {
+	for _, v := range vary {
+		if strings.EqualFold(v, "Cookie") || strings.EqualFold(v, "Authorization") {
+			return true
+		}
+	}
+	return false
+}
 
 // Fetch resolves src against base on the page's host and serves it.
 func (f *fragmentFetcher) Fetch(ctx context.Context, base, src string) (esi.Fragment, error) {
@@ -325,6 +413,10 @@ func (f *fragmentFetcher) Fetch(ctx context.Context, base, src string) (esi.Frag
 // resolve resolves src against base and returns its target (path?query),
 // refusing another host.
 func (f *fragmentFetcher) resolve(base, src string) (string, error) {
+	if simplePath(src) {
+		// The common include, an absolute path with nothing to resolve.
+		return uri.Target(src), nil
+	}
 	b, err := url.Parse(base)
 	if err != nil {
 		return "", fmt.Errorf("base URL %q: %w", base, err)
@@ -350,7 +442,7 @@ func (f *fragmentFetcher) request(ctx context.Context, target string, withCreden
 	r := shellRequest(f.client, !withCredentials)
 	r = r.WithContext(context.WithValue(ctx, esiInternalKey{}, true))
 	r.RequestURI = target
-	u, err := url.ParseRequestURI(target)
+	u, err := targetURL(target)
 	if err == nil {
 		r.URL = u
 	}
@@ -378,6 +470,26 @@ func (f *fragmentFetcher) serve(r *http.Request, private bool) *esiCapture {
 	f.g.m.count(obs, outcomeBypass)
 	f.g.forward(c, r, x)
 	return c
+}
+
+// simplePath reports whether src is an absolute path that resolves to
+// itself on any base: no scheme or authority, no dot segments.
+func simplePath(src string) bool {
+	if len(src) == 0 || src[0] != '/' || len(src) > 1 && src[1] == '/' {
+		return false
+	}
+	p, _, _ := strings.Cut(src, "?")
+	return !strings.Contains(p, "/.") && !strings.ContainsAny(src, "#\\ ")
+}
+
+// targetURL is the URL of a canonical request target; without escapes it
+// is built directly, not parsed.
+func targetURL(target string) (*url.URL, error) {
+	if strings.IndexByte(target, '%') >= 0 {
+		return url.ParseRequestURI(target)
+	}
+	p, q, _ := strings.Cut(target, "?")
+	return &url.URL{Path: p, RawQuery: q}, nil
 }
 
 func hasCredentials(h http.Header) bool {
@@ -419,10 +531,5 @@ func (c *esiCapture) private() bool {
 		return true
 	}
 	vary, _ := headers.ParseVary(c.h)
-	for _, v := range vary {
-		if strings.EqualFold(v, "Cookie") || strings.EqualFold(v, "Authorization") {
-			return true
-		}
-	}
-	return false
+	return variesOnCredentials(vary)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/policy"
 )
@@ -43,6 +44,9 @@ type Gateway struct {
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool
 
+	// esiDocs are the ESI documents parsed lately (esi.go).
+	esiDocs *esi.Docs
+
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
 	bg           sync.WaitGroup
@@ -66,6 +70,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
+	g.esiDocs = esi.NewDocs()
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -161,9 +162,9 @@ func (a *Assembler) Assemble(ctx context.Context, url string, body []byte, etag 
 	}
 	r := p.result
 	r.Size, r.root = p.size, p
-	h := sha256.New()
-	p.hash(h)
-	r.ETag = `"esi-` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16]) + `"`
+	var buf [512]byte
+	sum := sha256.Sum256(p.appendID(buf[:0]))
+	r.ETag = `"esi-` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
 	return r, nil
 }
 
@@ -194,22 +195,31 @@ type part struct {
 	result Result // counts, Body and ETag unset
 }
 
-// hash writes what identifies p's assembled body: each document's and
-// fragment's URL and validator (or body), in order, and which includes
-// were left out.
-func (p *part) hash(h io.Writer) {
-	io.WriteString(h, p.url)
-	h.Write([]byte{0})
-	writeValidator(h, p.etag, p.body)
+// appendID appends what identifies p's assembled body, to be hashed once
+// for the page: each document's and fragment's URL and validator (or body,
+// without a strong one), in order, and which includes were left out.
+func (p *part) appendID(b []byte) []byte {
+	// Each variable part is length-prefixed: no two trees write the same.
+	b = binary.AppendUvarint(b, uint64(len(p.url)))
+	b = append(b, p.url...)
+	if p.etag != "" && !strings.HasPrefix(p.etag, "W/") {
+		b = append(b, 'e')
+		b = binary.AppendUvarint(b, uint64(len(p.etag)))
+		b = append(b, p.etag...)
+	} else {
+		b = append(b, 'b')
+		b = binary.AppendUvarint(b, uint64(len(p.body)))
+		b = append(b, p.body...)
+	}
 	for _, c := range p.parts {
 		if c == nil {
-			h.Write([]byte{1})
+			b = append(b, 1)
 			continue
 		}
-		h.Write([]byte{2})
-		c.hash(h)
+		b = append(b, 2)
+		b = c.appendID(b)
 	}
-	h.Write([]byte{3})
+	return append(b, 3)
 }
 
 func (p *part) writeTo(w io.Writer) (int64, error) {
@@ -300,18 +310,6 @@ func (r *assembly) document(ctx context.Context, url string, body []byte, etag s
 		p.result.Private = p.result.Private || c.result.Private
 	}
 	return p, nil
-}
-
-// writeValidator writes what identifies body: its strong ETag, else the
-// body itself.
-func writeValidator(h io.Writer, etag string, body []byte) {
-	if etag != "" && !strings.HasPrefix(etag, "W/") {
-		h.Write([]byte{'e'})
-		h.Write([]byte(etag))
-		return
-	}
-	h.Write([]byte{'b'})
-	h.Write(body)
 }
 
 // cached asks a CachedFetcher for src at depth.

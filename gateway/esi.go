@@ -226,9 +226,10 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 		return
 	}
 	anonymous := len(mode) > 0 && mode[0] == policy.ESIAssemble
-	if b.status == http.StatusNotModified || b.status == http.StatusPartialContent || r.Method == http.MethodHead ||
-		h.Get("Content-Encoding") != "" {
+	if b.status == http.StatusNotModified || b.status == http.StatusPartialContent ||
+		r.Method == http.MethodHead && !anonymous || h.Get("Content-Encoding") != "" {
 		// Not the whole decoded shell: ask for it as shellRequest does.
+		// (An anonymous shell was already asked for so, as a GET.)
 		clear(h)
 		b = &esiBuffer{limit: b.limit}
 		w.esi = b

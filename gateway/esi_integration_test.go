@@ -269,3 +269,31 @@ func TestESIPass(t *testing.T) {
 		t.Fatalf("a passed include was fetched %d times", n)
 	}
 }
+
+// TestESIBehindCDN: with a CDN in front, a page the gateway assembled
+// reaches it "private, no-cache" without tags (a purge of a fragment's tag
+// would not reach it there), while under esi: pass the CDN gets the shell
+// with its includes and the Surrogate-Control that asks it to assemble.
+func TestESIBehindCDN(t *testing.T) {
+	o := startESIOrigin(t)
+	g := startGateway(t, o.origin, func(c *gateway.Config) {
+		c.Policy = esiPolicy(t)
+		c.TagEmitter = cloudflare(t)
+	})
+	r := g.get(t, "/sc/page")
+	if r.body != "<h1>Acme</h1>gallery1|map1|related1" || r.header.Get("Cache-Control") != "private, no-cache" {
+		t.Fatalf("assembled: %q, Cache-Control %q", r.body, r.header.Get("Cache-Control"))
+	}
+	for _, h := range []string{"Cache-Tag", "Surrogate-Control"} {
+		if v := r.header.Get(h); v != "" {
+			t.Fatalf("assembled page carries %s %q", h, v)
+		}
+	}
+	r = g.get(t, "/pass/page")
+	if r.body != shell || !strings.Contains(r.header.Get("Surrogate-Control"), `content="ESI/1.0"`) {
+		t.Fatalf("passed: %q, Surrogate-Control %q", r.body, r.header.Get("Surrogate-Control"))
+	}
+	if r.header.Get("Cache-Tag") == "" {
+		t.Fatal("the passed shell lost its tags")
+	}
+}

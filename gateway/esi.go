@@ -395,11 +395,16 @@ func (f *fragmentFetcher) Fetch(ctx context.Context, base, src string) (esi.Frag
 		// same, for this user alone.
 		c = f.serve(anon, true)
 	}
-	if c.status != http.StatusOK {
+	switch {
+	case c.status != http.StatusOK:
 		return esi.Fragment{}, fmt.Errorf("fragment answered %d (%s)", c.status, c.h.Get("Cache-Status"))
-	}
-	if c.over {
+	case c.over:
 		return esi.Fragment{}, errESITooLarge
+	case c.aborted:
+		if err := ctx.Err(); err != nil {
+			return esi.Fragment{}, fmt.Errorf("fragment cut off: %w", err)
+		}
+		return esi.Fragment{}, errors.New("fragment cut off mid-body")
 	}
 	return esi.Fragment{
 		URL:     "http://" + f.client.Host + target,
@@ -452,8 +457,21 @@ func (f *fragmentFetcher) request(ctx context.Context, target string, withCreden
 
 // serve runs a fragment request through the gateway, forced to bypass the
 // shared layers when private.
-func (f *fragmentFetcher) serve(r *http.Request, private bool) *esiCapture {
-	c := &esiCapture{h: http.Header{}, esiBuffer: esiBuffer{limit: f.g.cfg.MaxObjectSize}}
+func (f *fragmentFetcher) serve(r *http.Request, private bool) (c *esiCapture) {
+	c = &esiCapture{h: http.Header{}, esiBuffer: esiBuffer{limit: f.g.cfg.MaxObjectSize}}
+	defer func() {
+		// The proxy aborts a response it cannot finish (the fragment's
+		// timeout mid-body, a body over the limit) by panicking with
+		// http.ErrAbortHandler, which net/http recovers for a client's
+		// request. Here it would end the process from the assembler's
+		// goroutine: the fragment failed, nothing more.
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			c.aborted = true
+		}
+	}()
 	obs := &observation{id: f.client.Header.Values(HeaderRequestID)}
 	if !private {
 		f.g.serve(c, r, obs)
@@ -501,6 +519,7 @@ func hasCredentials(h http.Header) bool {
 type esiCapture struct {
 	h http.Header
 	esiBuffer
+	aborted bool // the response was cut off
 }
 
 func (c *esiCapture) Header() http.Header { return c.h }

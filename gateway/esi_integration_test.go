@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/policy"
@@ -58,6 +59,9 @@ func startESIOrigin(t *testing.T) *esiOrigin {
 		"/esi/deep":     `[<esi:include src="/frag/self"/>]`,
 		"/esi/deep-ok":  `[<esi:include src="/frag/self" onerror="continue"/>]`,
 		"/esi/foreign":  `<esi:include src="http://evil.example/frag/map"/>`,
+		"/esi/stall":    `<esi:include src="/frag/stall"/>`,
+		"/esi/stall-ok": `a<esi:include src="/frag/stall" onerror="continue"/>b`,
+		"/esi/stream":   `<esi:include src="/frag/stream"/>`,
 	}
 	o.origin = startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
@@ -93,6 +97,17 @@ func startESIOrigin(t *testing.T) *esiOrigin {
 			h.Set("Cache-Control", "max-age=60")
 			h.Set("Surrogate-Control", `content="ESI/1.0"`)
 			io.WriteString(w, `(<esi:include src="map"/>)`)
+		case "/frag/stall", "/frag/stream":
+			// Half a body, then nothing until the gateway gives up: the
+			// stored one is read before it is answered, the no-store one
+			// streams.
+			h.Set("Cache-Control", "max-age=60")
+			if p == "/frag/stream" {
+				h.Set("Cache-Control", "no-store")
+			}
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
 		case "/frag/self":
 			h.Set("Cache-Control", "max-age=60")
 			h.Set("Surrogate-Control", `content="ESI/1.0"`)
@@ -295,5 +310,28 @@ func TestESIBehindCDN(t *testing.T) {
 	}
 	if r.header.Get("Cache-Tag") == "" {
 		t.Fatal("the passed shell lost its tags")
+	}
+}
+
+// TestESIFragmentTimeout: a fragment that stops mid-body is cut off at its
+// timeout; the page goes on without it (onerror) or answers 502, and the
+// gateway keeps serving.
+func TestESIFragmentTimeout(t *testing.T) {
+	o := startESIOrigin(t)
+	g := startGateway(t, o.origin, func(c *gateway.Config) {
+		c.Policy = esiPolicy(t)
+		c.ESITimeout = 300 * time.Millisecond
+	})
+	if r := g.get(t, "/esi/stall-ok"); r.status != 200 || r.body != "ab" {
+		t.Fatalf("onerror: %d %q", r.status, r.body)
+	}
+	for path, want := range map[string]string{"/esi/stall": "origin-timeout", "/esi/stream": "cut off"} {
+		r := g.get(t, path)
+		if r.status != 502 || !strings.Contains(r.body, want) {
+			t.Fatalf("%s: %d %q", path, r.status, r.body)
+		}
+	}
+	if r := g.get(t, "/esi/alt"); r.status != 200 || r.body != "map1" {
+		t.Fatalf("after: %d %q", r.status, r.body)
 	}
 }

@@ -204,16 +204,6 @@ func (r *rootDecoder) checkFile() {
 	if f.Listen != "" && f.Listen == f.AdminListen {
 		r.errorf(r.top["admin_listen"], "admin_listen is the same address as listen")
 	}
-	if n := r.top["cache_name"]; n != nil && f.CacheName != "" {
-		if err := gateway.CheckCacheName(f.CacheName); err != nil {
-			r.errorf(n, "cache_name: %v", err)
-		}
-	}
-	if n := r.top["server_header"]; n != nil && f.ServerHeader != nil {
-		if err := gateway.CheckServerHeader(*f.ServerHeader); err != nil {
-			r.errorf(n, "server_header: %v", err)
-		}
-	}
 }
 
 // Validate checks the file as the command will use it, after flags and
@@ -233,9 +223,6 @@ func (f *File) Validate() error {
 	case "", LogFormatText, LogFormatJSON:
 	default:
 		add("log.format %q: text or json", f.Log.Format)
-	}
-	if f.Log.AccessSample < 0 || f.Log.AccessSample > 1 {
-		add("log.access_sample %v: a number from 0 to 1", f.Log.AccessSample)
 	}
 	for what, a := range map[string]string{"listen": f.Listen, "admin_listen": f.AdminListen, "metrics_listen": f.MetricsListen, "nats.embedded_listen": f.NATS.EmbeddedListen} {
 		if a != "" {

@@ -285,15 +285,16 @@ func (d *decoder) integer(n *yaml.Node, what string, min, max int64, dst *int) {
 	*dst = int(v)
 }
 
-// fraction reads a number from 0 to 1.
-func (d *decoder) fraction(n *yaml.Node, what string, dst *float64) {
+// number reads a number; its range is the rule of the package that uses
+// it.
+func (d *decoder) number(n *yaml.Node, what string, dst *float64) {
 	s, ok := d.scalar(n, what)
 	if !ok {
 		return
 	}
 	v, err := strconv.ParseFloat(s.Value, 64)
-	if (s.Tag != "!!float" && s.Tag != "!!int") || err != nil || v < 0 || v > 1 {
-		d.errorf(s, "%s must be a number from 0 to 1, got %s", what, s.Value)
+	if (s.Tag != "!!float" && s.Tag != "!!int") || err != nil {
+		d.errorf(s, "%s must be a number, got %s", what, s.Value)
 		return
 	}
 	*dst = v

@@ -160,8 +160,9 @@
 // # Who decides
 //
 // A rule about a setting lives once, in the package that uses the
-// setting: gateway (origin, cache_name, server_header), headers (the
-// policy, targeted fields, session cookies), redisstore (redis), events
+// setting: gateway (origin, cache_name, server_header, log.access_sample,
+// the limits, cache.targeted_fields through headers), memstore (l1), policy
+// (the routes, default, tenants, session cookies), redisstore (redis), events
 // (nats credentials and URLs, event rules), natsserver (embedded_listen),
 // the purgers (cdn.cloudflare, cdn.fastly, cdn.varnish; the Cloudflare
 // zone ID) and cdn (provider names and plans). Packages name the setting
@@ -170,9 +171,11 @@
 // NATS.Conn, File.Embedded, CDN.Purgers, CDN.Target, CDN.Dispatcher,
 // Events.Mapper) and places each problem on its setting's line, or on the
 // line that selects the provider when the setting is missing; Validate
-// reports the same problems without lines. What no package owns (which
-// sections go together, listen addresses, sizes and durations, YAML
-// itself) stays here. No setting is accepted and then ignored:
+// reports the same problems without lines. What stays here is what no
+// other package owns: which sections go together, the notation of sizes,
+// durations and numbers (their ranges are the using package's), YAML
+// itself, and listen, admin_listen and metrics_listen, which the assembly
+// (internal/node) opens straight from the File. No setting is accepted and then ignored:
 // TestEveryKeyReachesAPackage changes each one and checks that what the
 // packages are given changes.
 //

@@ -16,7 +16,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cachegate/cachegate/gateway"
-	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/policy"
 )
 
@@ -216,7 +215,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 					}
 				}},
 				{"access", func(v *yaml.Node) { r.boolean(v, "log.access", &f.Log.Access) }},
-				{"access_sample", func(v *yaml.Node) { r.fraction(v, "log.access_sample", &f.Log.AccessSample) }},
+				{"access_sample", func(v *yaml.Node) { r.number(v, "log.access_sample", &f.Log.AccessSample) }},
 			})
 		}),
 		r.at("l1", func(v *yaml.Node) {
@@ -263,13 +262,7 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 	r.mapping(v, "cache", []field{
 		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
 		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
-		{"targeted_fields", func(v *yaml.Node) {
-			for i, n := range r.list(v, "cache.targeted_fields", &c.TargetedFields) {
-				if err := headers.CheckTargetedField(c.TargetedFields[i]); err != nil {
-					r.errorf(n, "cache.targeted_fields: %v", err)
-				}
-			}
-		}},
+		{"targeted_fields", func(v *yaml.Node) { r.list(v, "cache.targeted_fields", &c.TargetedFields) }},
 	})
 }
 

@@ -118,8 +118,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type mapping", "l1: 5\n", []string{"1: l1 must be a mapping"}},
 		{"bad size", "l1:\n  max_bytes: 256MB!\n", []string{`2: l1.max_bytes: invalid size "256MB!"`}},
 		{"bad duration", "limits:\n  origin_timeout: 10\n", []string{`2: limits.origin_timeout: duration "10" needs a unit`}},
-		{"bad targeted field", "cache:\n  targeted_fields: [Cachegate-Cache-Control, Cache-Control]\n", []string{"2: cache.targeted_fields: Cache-Control is always read"}},
-		{"bad targeted field name", "cache:\n  keep: 1h\n  targeted_fields:\n    - Bad Name\n", []string{`4: cache.targeted_fields: "Bad Name" is not a field name`}},
+		{"bad targeted field", "cache:\n  targeted_fields: [Cachegate-Cache-Control, Cache-Control]\n", []string{"2: cache.targeted_fields[1]: Cache-Control is always read"}},
+		{"bad targeted field name", "cache:\n  keep: 1h\n  targeted_fields:\n    - Bad Name\n", []string{`4: cache.targeted_fields[0]: "Bad Name" is not a field name`}},
 		{"negative duration", "limits:\n  origin_timeout: -1s\n", []string{"2: limits.origin_timeout: duration \"-1s\" must not be negative"}},
 		{"bad bool", "via: yes\n", []string{`1: via must be true or false, got "yes"`}},
 		{"bad int", "redis:\n  db: x\n", []string{"2: redis.db must be a whole number"}},
@@ -464,5 +464,20 @@ func TestDemoFileIsCommitted(t *testing.T) {
 	}
 	if !strings.Contains(string(data), "staff_preview") || !strings.Contains(string(data), "private: true") {
 		t.Error("demo.yaml lost its staff preview or private route")
+	}
+}
+
+// A setting that flags or variables set after Load is held to the same
+// package rule by Validate: the gateway's and the L1's checks are not
+// repeated here, and none is skipped because the value came from a flag.
+func TestValidateAppliesPackageRulesAfterOverrides(t *testing.T) {
+	empty := "a\nb"
+	f := &File{Origin: "http://127.0.0.1:3000", CacheName: "my cache", ServerHeader: &empty,
+		Cache: Cache{TargetedFields: []string{"Cache-Control"}}, L1: L1{MaxBytes: -1}}
+	err := f.Validate()
+	for _, want := range []string{"cache_name: ", "server_header: ", "cache.targeted_fields[0]: ", "l1.max_bytes: "} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want %q named", err, want)
+		}
 	}
 }

@@ -18,8 +18,8 @@ func TestLogAndMetricsSettings(t *testing.T) {
 	}
 	for _, tt := range []struct{ src, want string }{
 		{"log:\n  format: yaml\n", `bad.yaml:2: log.format "yaml": text or json`},
-		{"log:\n  access_sample: 2\n", "bad.yaml:2: log.access_sample must be a number from 0 to 1"},
-		{"log:\n  access_sample: often\n", "bad.yaml:2: log.access_sample must be a number from 0 to 1"},
+		{"log:\n  access_sample: 2\n", "bad.yaml:2: log.access_sample: 2 must be a number from 0 to 1"},
+		{"log:\n  access_sample: often\n", "bad.yaml:2: log.access_sample must be a number, got often"},
 		{"log:\n  access: yes please\n", "bad.yaml:2: log.access must be true or false"},
 		{"metrics_listen: nowhere\n", "bad.yaml:1: metrics_listen"},
 	} {
@@ -31,7 +31,7 @@ func TestLogAndMetricsSettings(t *testing.T) {
 	}
 	// Flags and variables land on a File that Validate checks.
 	bad := &File{Origin: "http://127.0.0.1:3000", Log: Log{Format: "xml", AccessSample: -1}}
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `log.format "xml"`) || !strings.Contains(err.Error(), "log.access_sample -1") {
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `log.format "xml"`) || !strings.Contains(err.Error(), "log.access_sample: -1 must be") {
 		t.Errorf("Validate = %v, want the format and the sample named", err)
 	}
 }

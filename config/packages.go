@@ -168,6 +168,8 @@ func (f *File) packageProblems() []problem {
 			out = append(out, problem{"redis", errors.New("url or addrs is required (leave redis out for no L2)")})
 		}
 	}
+	add("", f.Gateway().ValidateSettings())
+	add("l1", f.L1.Store().Validate())
 	add("nats", f.NATS.Conn().Validate())
 	add("events", events.ValidateRules(f.Events.Mapper()))
 	if f.NATS.URL == "" {

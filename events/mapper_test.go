@@ -110,7 +110,7 @@ func TestNewMapperErrors(t *testing.T) {
 // whatever characters the value holds: the policy's response tag and the
 // event's tag come from one expander.
 func TestMapperTagsMatchPolicyTags(t *testing.T) {
-	policy, err := policy.Compile(policy.Config{
+	pol, err := policy.Compile(policy.Config{
 		Tenants: policy.TenantConfig{By: policy.TenantBySubdomain, Domains: []string{"localhost"}},
 		Rules: []policy.RuleConfig{
 			{Name: "product", Match: policy.MatchConfig{Path: "/products/{id}"}, Tags: []string{"product:{id}", "shelf:{id}"}},
@@ -130,7 +130,7 @@ func TestMapperTagsMatchPolicyTags(t *testing.T) {
 		{"a,b", "/products/a,b"},
 		{"plain-1", "/products/plain-1"},
 	} {
-		d := policy.Decide(httptest.NewRequest("GET", "http://acme.localhost"+c.rawPath, nil))
+		d := pol.Decide(httptest.NewRequest("GET", "http://acme.localhost"+c.rawPath, nil))
 		if len(d.Tags) != 2 {
 			t.Fatalf("%s: policy tags %q", c.rawPath, d.Tags)
 		}

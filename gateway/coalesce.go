@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
 )
 
@@ -25,8 +29,24 @@ type flightResult struct {
 	e      *Entry
 	key    string
 	failed int
+	// answer is the origin's 5xx answer behind failed, when it may be
+	// handed to the waiters; nil: they are answered with the status.
+	answer *failedAnswer
 	again  bool
 }
+
+// failedAnswer is a 5xx answer of the origin that was not stored (no
+// freshness, no-store, ...): the waiters of its fetch get a copy at once
+// rather than each asking an origin that just failed.
+type failedAnswer struct {
+	status int
+	header http.Header // as the leader's client got it
+	body   []byte
+}
+
+// maxFailedBody bounds the body of a failedAnswer; a longer one is not
+// kept and the waiters are answered with the status alone.
+const maxFailedBody = 64 << 10
 
 // maxRounds bounds how many times a waiter coalesces again before it
 // fetches alone: a stream of range requests cannot starve it.
@@ -101,7 +121,7 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 			g.serveCollapsed(w, x, res.e)
 			return
 		case res.failed != 0:
-			g.answerFailure(w, x, res.failed)
+			g.answerFailure(w, x, res.failed, res.answer)
 			return
 		case (res.again || res.e != nil) && round < maxRounds:
 			continue
@@ -126,7 +146,7 @@ func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *f
 		case x.entry != nil:
 			res = flightResult{e: x.entry, key: x.entryKey}
 		case x.failed != 0:
-			res = flightResult{failed: x.failed}
+			res = flightResult{failed: x.failed, answer: x.failedAnswer}
 		}
 		g.flight.land(x.key, f, res)
 	}()
@@ -158,14 +178,49 @@ func ownAnswer(x *exchange) bool {
 }
 
 // answerFailure answers a request whose coalesced fetch failed with
-// status: stale where stale-if-error allows, else the failure.
-func (g *Gateway) answerFailure(w http.ResponseWriter, x *exchange, status int) {
+// status: stale where stale-if-error allows, else the origin's answer when
+// the leader kept it (a), else the failure.
+func (g *Gateway) answerFailure(w http.ResponseWriter, x *exchange, status int, a *failedAnswer) {
 	x.failed = status
 	if g.serveStaleIfError(w, x, true) {
 		return
 	}
 	g.m.count(x.obs, outcomeError)
-	g.writeFailure(w, x.forwardReason(), status, true, "")
+	if a == nil {
+		g.writeFailure(w, x.forwardReason(), status, true, "")
+		return
+	}
+	h := w.Header()
+	for k, v := range a.header {
+		h[k] = v
+	}
+	s := newStatus(g.cfg.CacheName)
+	s.token("fwd", x.forwardReason())
+	s.flag("collapsed")
+	s.int("fwd-status", int64(a.status))
+	h.Set("Cache-Status", s.String())
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+}
+
+// shareFailure marks x's fetch failed with the origin's 5xx answer, which
+// the gateway does not store, so that the requests waiting on it are
+// answered at once (or from stale) instead of each asking the origin. The
+// answer itself is kept for them only when it is no one's own: not
+// private, no Set-Cookie (PITFALLS 4), and a body of at most
+// maxFailedBody; otherwise they get the status with the gateway's body.
+func (g *Gateway) shareFailure(resp *http.Response, x *exchange, d policy.Decision) {
+	x.failed = resp.StatusCode
+	cc, _ := headers.ParseCacheControl(resp.Header["Cache-Control"])
+	if d.Private || d.Bypass || cc.Private || x.method != http.MethodGet {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFailedBody+1))
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	if err != nil || len(body) > maxFailedBody {
+		return
+	}
+	x.failedAnswer = &failedAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body}
 }
 
 // sameVariant reports whether the leader's entry is the variant x's request
@@ -211,7 +266,7 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		return false
 	}
 	if fill.Failed != 0 {
-		g.answerFailure(w, x, fill.Failed)
+		g.answerFailure(w, x, fill.Failed, nil)
 		return false
 	}
 	if x.stale != nil && !x.staleF.mustRevalidate && !x.staleF.noCache && x.staleF.reason != fwdRequest {
@@ -230,7 +285,7 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		g.serveCollapsed(w, x, e)
 		return false
 	case fill.Failed != 0:
-		g.answerFailure(w, x, fill.Failed)
+		g.answerFailure(w, x, fill.Failed, nil)
 		return false
 	case fill.Acquired:
 		g.holdWhile(r.Context(), x, fill, func() { g.forward(w, r, x) })

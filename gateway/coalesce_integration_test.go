@@ -227,3 +227,106 @@ func TestPrivateAnswerAfterRangeLeaderNotShared(t *testing.T) {
 		t.Fatalf("%d distinct cookies among %d waiters", len(cookies), n)
 	}
 }
+
+// An origin that answers a 5xx the gateway does not store, slowly: the
+// requests that joined during that fetch get the same answer when it
+// comes, not a fetch each (20 requests, one origin request).
+func TestUncacheable5xxAnswersWaitersAtOnce(t *testing.T) {
+	for _, c := range []struct{ name, cc string }{
+		{"no freshness", ""},
+		{"no-store", "no-store"},
+		{"max-age=0 without validator", "max-age=0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			entered, release := make(chan struct{}, 64), make(chan struct{})
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				entered <- struct{}{}
+				<-release
+				if c.cc != "" {
+					w.Header().Set("Cache-Control", c.cc)
+				}
+				w.Header().Set("Retry-After", "5")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "down for maintenance")
+			})
+			g := startGateway(t, o, nil)
+			const n = 19
+			lead, res := leaderThenWaiters(t, g, entered, release, n, "/busy")
+			for i, r := range append(res, lead) {
+				if r.status != http.StatusServiceUnavailable || r.body != "down for maintenance" || r.header.Get("Retry-After") != "5" {
+					t.Fatalf("request %d got %d %q Retry-After %q", i, r.status, r.body, r.header.Get("Retry-After"))
+				}
+				if i < n && (!strings.Contains(r.cacheStatus(), "collapsed") || !strings.Contains(r.cacheStatus(), "fwd-status=503")) {
+					t.Fatalf("waiter %d: Cache-Status %q", i, r.cacheStatus())
+				}
+			}
+			if got := o.requests.Load(); got != 1 {
+				t.Fatalf("origin saw %d requests for %d clients, want 1", got, n+1)
+			}
+		})
+	}
+}
+
+// A 5xx that is someone's own (Set-Cookie, private) is not handed to the
+// waiters: they get the status with the gateway's body, still without
+// asking the origin again.
+func TestOwn5xxGivesWaitersTheStatusOnly(t *testing.T) {
+	for _, c := range []struct{ name, header, value string }{
+		{"set-cookie", "Set-Cookie", "session=leader"},
+		{"private", "Cache-Control", "private"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			entered, release := make(chan struct{}, 64), make(chan struct{})
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				entered <- struct{}{}
+				<-release
+				w.Header().Set(c.header, c.value)
+				w.WriteHeader(http.StatusInternalServerError)
+				io.WriteString(w, "the leader's own error page")
+			})
+			g := startGateway(t, o, nil)
+			const n = 8
+			_, res := leaderThenWaiters(t, g, entered, release, n, "/mine")
+			for i, r := range res {
+				if r.status != http.StatusInternalServerError || strings.Contains(r.body, "leader") ||
+					r.header.Get("Set-Cookie") != "" || !strings.Contains(r.cacheStatus(), "collapsed") {
+					t.Fatalf("waiter %d got %d %q Set-Cookie %q Cache-Status %q", i, r.status, r.body, r.header.Get("Set-Cookie"), r.cacheStatus())
+				}
+			}
+			if got := o.requests.Load(); got != 1 {
+				t.Fatalf("origin saw %d requests, want 1", got)
+			}
+		})
+	}
+}
+
+// Where stale-if-error allows, the waiters of a fetch the origin answered
+// with a 5xx get the stale entry, like its leader, with one origin request.
+func Test5xxServesWaitersStale(t *testing.T) {
+	var failing atomic.Bool
+	entered, release := make(chan struct{}, 64), make(chan struct{})
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if !failing.Load() {
+			cacheable("max-age=10, stale-if-error=60", "good")(w, r)
+			return
+		}
+		entered <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	g := startGateway(t, o, nil)
+	g.get(t, "/")
+	g.advance(15 * time.Second)
+	failing.Store(true)
+	before := o.requests.Load()
+	const n = 6
+	lead, res := leaderThenWaiters(t, g, entered, release, n, "/")
+	for _, r := range append(res, lead) {
+		if r.status != 200 || r.body != "good" || !strings.Contains(r.cacheStatus(), "detail=stale-if-error") {
+			t.Fatalf("got %d %q %q", r.status, r.body, r.cacheStatus())
+		}
+	}
+	if got := o.requests.Load() - before; got != 1 {
+		t.Fatalf("origin saw %d requests, want 1", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
@@ -150,47 +151,72 @@ type Config struct {
 	Metrics prometheus.Registerer
 }
 
-// Validate reports the first thing wrong with c.
+// Validate reports every problem of c: what the assembly must wire (an
+// origin, an L1) and, through ValidateSettings, the settings.
 func (c Config) Validate() error {
-	switch {
-	case c.Origin == nil:
-		return errors.New("gateway: Origin is required")
-	case checkOrigin(c.Origin) != nil:
-		return fmt.Errorf("gateway: Origin: %w", checkOrigin(c.Origin))
-	case c.AccessLogSample < 0 || c.AccessLogSample > 1:
-		return fmt.Errorf("gateway: AccessLogSample %v: a fraction from 0 to 1", c.AccessLogSample)
-	case c.L1 == nil:
-		return errors.New("gateway: L1 is required")
-	case c.MaxObjectSize < 0:
-		return fmt.Errorf("gateway: MaxObjectSize %d is negative", c.MaxObjectSize)
-	case c.MaxHeaderBytes < 0:
-		return fmt.Errorf("gateway: MaxHeaderBytes %d is negative", c.MaxHeaderBytes)
-	case c.ESITimeout < 0 || c.ESIMaxDepth < 0:
-		return errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative")
-	case c.OriginTimeout < 0, c.MaxTTL < 0, c.LockTTL < 0:
-		return errors.New("gateway: OriginTimeout, MaxTTL and LockTTL must not be negative")
+	var errs []error
+	if c.Origin == nil {
+		errs = append(errs, errors.New("gateway: Origin is required"))
+	}
+	if c.L1 == nil {
+		errs = append(errs, errors.New("gateway: L1 is required"))
+	}
+	if c.MaxTTL < 0 || c.LockTTL < 0 {
+		errs = append(errs, errors.New("gateway: MaxTTL and LockTTL must not be negative"))
+	}
+	if c.ESITimeout < 0 || c.ESIMaxDepth < 0 {
+		errs = append(errs, errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative"))
+	}
+	// The file's session_cookies reach the policy, whose check reports
+	// them on their line; a Config built in code is held to the same rule.
+	for _, name := range c.SessionCookies {
+		if !policy.ValidCookieName(name) {
+			errs = append(errs, fmt.Errorf("gateway: session cookie name %q is not a cookie name", name))
+		}
+	}
+	return errors.Join(append(errs, c.ValidateSettings())...)
+}
+
+// ValidateSettings reports every problem of the settings a config file
+// gives the gateway (an absent Origin is none: the assembly requires it),
+// each a *setting.Error named as the file spells the setting, so that the
+// loader places it on its line and no second copy of a rule lives there.
+func (c Config) ValidateSettings() error {
+	var errs []error
+	bad := func(name, format string, a ...any) { errs = append(errs, setting.Errorf(name, format, a...)) }
+	if c.Origin != nil {
+		if err := checkOrigin(c.Origin); err != nil {
+			bad("origin", "%v", err)
+		}
+	}
+	if c.AccessLogSample < 0 || c.AccessLogSample > 1 {
+		bad("log.access_sample", "%v must be a number from 0 to 1", c.AccessLogSample)
+	}
+	if c.MaxObjectSize < 0 {
+		bad("limits.max_object_size", "%d is negative", c.MaxObjectSize)
+	}
+	if c.MaxHeaderBytes < 0 {
+		bad("limits.max_header_bytes", "%d is negative", c.MaxHeaderBytes)
+	}
+	if c.OriginTimeout < 0 {
+		bad("limits.origin_timeout", "%v must not be negative", c.OriginTimeout)
 	}
 	if c.CacheName != "" {
 		if err := CheckCacheName(c.CacheName); err != nil {
-			return fmt.Errorf("gateway: CacheName: %w", err)
+			bad("cache_name", "%v", err)
 		}
 	}
 	if c.ServerHeader != nil {
 		if err := CheckServerHeader(*c.ServerHeader); err != nil {
-			return fmt.Errorf("gateway: ServerHeader: %w", err)
+			bad("server_header", "%v", err)
 		}
 	}
-	for _, name := range c.TargetedFields {
+	for i, name := range c.TargetedFields {
 		if err := headers.CheckTargetedField(name); err != nil {
-			return fmt.Errorf("gateway: TargetedFields: %w", err)
+			bad(setting.Index("cache.targeted_fields", i), "%v", err)
 		}
 	}
-	for _, name := range c.SessionCookies {
-		if !policy.ValidCookieName(name) {
-			return fmt.Errorf("gateway: session cookie name %q is not a cookie name", name)
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ParseOrigin parses an origin's base URL as Config.Origin takes it (the

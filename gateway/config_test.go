@@ -3,10 +3,13 @@ package gateway
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -22,8 +25,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad scheme", func(c *Config) { c.Origin = &url.URL{Scheme: "ftp", Host: "x"} }, "scheme"},
 		{"no host", func(c *Config) { c.Origin = &url.URL{Scheme: "http"} }, "no host"},
 		{"no L1", func(c *Config) { c.L1 = nil }, "L1 is required"},
-		{"negative size", func(c *Config) { c.MaxObjectSize = -1 }, "MaxObjectSize"},
-		{"negative header", func(c *Config) { c.MaxHeaderBytes = -1 }, "MaxHeaderBytes"},
+		{"negative size", func(c *Config) { c.MaxObjectSize = -1 }, "limits.max_object_size"},
+		{"negative header", func(c *Config) { c.MaxHeaderBytes = -1 }, "limits.max_header_bytes"},
 		{"negative timeout", func(c *Config) { c.OriginTimeout = -1 }, "must not be negative"},
 		{"cache name with space", func(c *Config) { c.CacheName = "my cache" }, "token"},
 		{"bad cookie name", func(c *Config) { c.SessionCookies = []string{"a=b"} }, "cookie name"},
@@ -31,7 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		{"cookie name not a token", func(c *Config) { c.SessionCookies = []string{"a(b"} }, "cookie name"},
 		{"cookie name with a tab", func(c *Config) { c.SessionCookies = []string{"a\tb"} }, "cookie name"},
 		{"cache name with a colon", func(c *Config) { c.CacheName = "edge:1" }, "token"},
-		{"server header injection", func(c *Config) { s := "a\r\nX-Injected: 1"; c.ServerHeader = &s }, "ServerHeader"},
+		{"server header injection", func(c *Config) { s := "a\r\nX-Injected: 1"; c.ServerHeader = &s }, "server_header"},
 		{"empty server header removes", func(c *Config) { s := ""; c.ServerHeader = &s }, ""},
 	}
 	for _, tt := range tests {
@@ -52,6 +55,31 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatal("New accepted an invalid config")
 			}
 		})
+	}
+}
+
+// The settings a config file gives are reported all at once, each named as
+// the file spells it, so the loader places every one on its line and keeps
+// no rule of its own.
+func TestValidateSettingsNamesEachField(t *testing.T) {
+	sh := "a\nb"
+	c := Config{
+		Origin: &url.URL{Scheme: "ftp", Host: "x"}, AccessLogSample: 2, MaxObjectSize: -1, MaxHeaderBytes: -1,
+		OriginTimeout: -1, CacheName: "my cache", ServerHeader: &sh,
+		TargetedFields: []string{"CDN-Cache-Control", "Cache-Control"},
+	}
+	var got []string
+	for _, e := range setting.All(c.ValidateSettings()) {
+		got = append(got, e.Field)
+	}
+	want := []string{"origin", "log.access_sample", "limits.max_object_size", "limits.max_header_bytes",
+		"limits.origin_timeout", "cache_name", "server_header", "cache.targeted_fields[1]"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("fields %q, want %q", got, want)
+	}
+	// No L1 and no origin are the assembly's to wire, not settings.
+	if err := (Config{}).ValidateSettings(); err != nil {
+		t.Fatalf("zero settings: %v", err)
 	}
 }
 

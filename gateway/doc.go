@@ -66,13 +66,18 @@
 //   - A layer error is a miss for that layer, logged at most every 10 s
 //     per layer; the client never sees it.
 //   - Coalesced waiters get only a stored (hence shareable) entry, or the
-//     leader's origin failure (502/504, or stale where stale-if-error
-//     allows; across instances through the fill lock, which its holder keeps
-//     alive while fetching and leaves marked failed for a second). A leader whose answer was its own (a range, If-Match,
-//     If-Unmodified-Since, If-Range, request no-store, a client that left,
-//     another variant) sends its waiters to coalesce again behind one of
-//     them. Anything else (private, Set-Cookie, not storable) sends them
-//     to the origin on their own: nothing private is handed out.
+//     leader's origin failure at once (502/504, or a 5xx the origin
+//     answered that was not stored, or stale where stale-if-error allows;
+//     across instances through the fill lock, which its holder keeps alive
+//     while fetching and leaves marked failed for a second). An unstored
+//     5xx is handed to them as the origin sent it only when it is no one's
+//     own (no Set-Cookie, not private, a body of at most 64 KiB); else
+//     they get its status with the gateway's body. A leader whose answer
+//     was its own (a range, If-Match, If-Unmodified-Since, If-Range,
+//     request no-store, a client that left, another variant) sends its
+//     waiters to coalesce again behind one of them. Anything else
+//     (private, Set-Cookie, not storable, below 500) sends them to the
+//     origin on their own: nothing private is handed out.
 //   - The gateway never tells a client or CDN to share what it would not
 //     store itself (headers.ShareAs, on the miss and on every hit): a
 //     response with Set-Cookie leaves as "private, no-store" whatever the

@@ -52,6 +52,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return g.refresh(resp, x, now)
 	}
 	if x.stale != nil && resp.StatusCode >= 500 && x.staleF.staleIfError(x) {
+		// The waiters of this fetch are told the origin failed, and serve
+		// the stale entry too where their request allows it.
+		x.failed = resp.StatusCode
 		g.m.count(x.obs, outcomeStaleError)
 		x.timer.Stop()
 		x.status.int("ttl", seconds(x.staleF.lifetime-x.staleF.age))
@@ -94,6 +97,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if x.method == http.MethodHead {
 			resp.Body.Close()
 			resp.Body = http.NoBody
+		}
+		if resp.StatusCode >= 500 && x.kind == kindCacheable && !ownAnswer(x) {
+			g.shareFailure(resp, x, d)
 		}
 		cutStream(resp, x)
 		return nil

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -11,45 +9,14 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/cachegate/cachegate/internal/requestid"
 )
 
 // HeaderRequestID carries the request id: kept from the client when it is
 // a valid id, generated otherwise, sent to the origin and returned to the
-// client, and logged in the access log.
-const HeaderRequestID = "X-Request-Id"
-
-// maxRequestIDLen bounds a client's request id: longer ones are replaced,
-// so that a client cannot grow log lines or origin headers at will.
-const maxRequestIDLen = 128
-
-// validRequestID reports whether a client's id may be kept: 1 to 128
-// characters of letters, digits and - _ . : (UUIDs, trace ids, ULIDs).
-func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// newRequestID is 128 random bits in hex. math/rand/v2's generator is
-// ChaCha8 seeded by the OS: unpredictable enough for a correlation id, and
-// without crypto/rand's system call on the request path.
-func newRequestID() string {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	var h [32]byte
-	hex.Encode(h[:], b[:])
-	return string(h[:])
-}
+// client, and logged in the access log (requestid owns the rules).
+const HeaderRequestID = requestid.Header
 
 // observation is what one request's path through the gateway reports to
 // its access log line and metrics. The origin fields are atomic: a fill
@@ -143,10 +110,7 @@ func (w *observedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // access log line when it is on and the request is sampled.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := r.Header.Get(HeaderRequestID)
-	if !validRequestID(id) {
-		id = newRequestID()
-	}
+	id := requestid.FromClient(r.Header.Get(HeaderRequestID))
 	// One value slice for the response and the origin request (rewrite);
 	// nothing appends to it. The client's request is not modified.
 	ow := &observedWriter{ResponseWriter: w, esiLimit: g.cfg.MaxObjectSize}

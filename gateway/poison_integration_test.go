@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -41,8 +42,9 @@ func reflectingOrigin(t *testing.T) *origin {
 
 // rawExchange sends raw on one new connection to addr and reads the
 // responses the gateway sends, up to max, until it closes the connection or
-// goes quiet.
-func rawExchange(t *testing.T, addr, raw string, max int) []*http.Response {
+// goes quiet; closed says the gateway closed it (a read ended at EOF, not at
+// the deadline).
+func rawExchange(t *testing.T, addr, raw string, max int) (out []*http.Response, closed bool) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -53,21 +55,28 @@ func rawExchange(t *testing.T, addr, raw string, max int) []*http.Response {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
-	var out []*http.Response
-	for len(out) < max {
+	for {
 		// A closed connection ends the loop at once; a connection kept
 		// open (the bug) after a response that should have been the last
 		// is read for up to a second more.
 		c.SetReadDeadline(time.Now().Add(time.Second))
+		if len(out) == max {
+			// Only a response that said it closes is waited on for the
+			// close; the others are not read past.
+			if !out[max-1].Close {
+				return out, false
+			}
+			_, err := br.Peek(1)
+			return out, errors.Is(err, io.EOF)
+		}
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
-			return out
+			return out, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body = io.NopCloser(strings.NewReader(string(b)))
 		out = append(out, resp)
 	}
-	return out
 }
 
 func bodyOf(r *http.Response) string {
@@ -115,7 +124,7 @@ func TestNoUnkeyedInputReachesTheOrigin(t *testing.T) {
 				raw = strings.Replace(raw, "%s", tc.path, 1)
 			}
 			raw = strings.ReplaceAll(raw, "%%", "%")
-			resps := rawExchange(t, addr, raw, 1)
+			resps, _ := rawExchange(t, addr, raw, 1)
 			if len(resps) == 0 || resps[0].StatusCode != tc.status {
 				t.Fatalf("attack answered %v, want %d", statuses(resps), tc.status)
 			}
@@ -145,7 +154,10 @@ func statuses(rs []*http.Response) []int {
 
 // RFC 9112 6.1: a request with both Content-Length and Transfer-Encoding
 // is answered and the connection closed, so what a front proxy framed by
-// Content-Length is never read here as a second request.
+// Content-Length is never read here as a second request. The answer is
+// the one for the request as Transfer-Encoding frames it (6.1 allows that
+// or a 400; Go's server has dropped the Content-Length before the gateway
+// sees the request): /front with an empty body.
 func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
 	o := reflectingOrigin(t)
 	g := startGateway(t, o, nil)
@@ -154,14 +166,18 @@ func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
 	chunked := "0\r\n\r\n"
 	raw := "GET /front HTTP/1.1\r\nHost: t9.example\r\nContent-Length: " +
 		strconv.Itoa(len(chunked)+len(smuggled)) + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + smuggled
-	resps := rawExchange(t, addr, raw, 2)
+	resps, closed := rawExchange(t, addr, raw, 2)
 	if len(resps) != 1 {
 		t.Fatalf("%d responses on the connection (%v): the smuggled request was answered", len(resps), statuses(resps))
 	}
-	if !resps[0].Close {
-		t.Fatalf("response does not close the connection: %v", resps[0].Header)
+	if !resps[0].Close || !closed {
+		t.Fatalf("the connection was not closed after the answer (Connection: close said %v): %v", resps[0].Close, resps[0].Header)
 	}
-	if strings.Contains(bodyOf(resps[0]), "smuggled") {
+	body := bodyOf(resps[0])
+	if resps[0].StatusCode != http.StatusOK || !strings.HasPrefix(body, "GET /front host=t9.example body=\n") {
+		t.Fatalf("answer %d %q, want 200 for /front with no body", resps[0].StatusCode, body)
+	}
+	if strings.Contains(body, "smuggled") {
 		t.Fatal("the smuggled request reached the origin as the body")
 	}
 	o.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,12 @@ type exchange struct {
 	entry    *Entry
 	entryKey string
 	served   bool // the response was answered from an entry (refresh, stale)
-	failed   int  // the origin failed: 502, or 504 for a timeout
+	// failed is the status of an origin that failed: 502, 504 for a
+	// timeout, or the 5xx it answered and the gateway did not store.
+	failed int
+	// failedAnswer is that 5xx answer, for waiters, when it may be
+	// handed to them (see shareFailure).
+	failedAnswer *failedAnswer
 }
 
 func (x *exchange) setStale(e *Entry, key string, f freshness) {
@@ -93,8 +99,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) {
 
 // rewrite builds the origin request: origin URL, the canonical Host and
 // the forwarding headers cachegate sets itself (originRequest), and on the
-// cache path the normalized Accept-Encoding and Accept-Language the
-// variant is keyed by, without the client's validators (the cache needs a
+// cache path the normalized Accept-Encoding, Accept-Language (the
+// negotiated locale when the policy lists locales), Accept-Charset and
+// Accept the variant is keyed by, without the client's validators (the cache needs a
 // full response; it answers the client's conditionals and ranges itself).
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(g.cfg.Origin)
@@ -124,12 +131,30 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	if x.locale != "" {
 		out.Set("Accept-Language", x.locale)
 	}
+	// The origin gets the weighted lists in the form a variant is keyed by
+	// (headers.NormalizeVaryValue), so that two spellings the key takes
+	// for one never get two answers, of which one would be served to both.
+	for _, name := range normalizedLists {
+		if len(pr.In.Header[name]) == 0 || name == "Accept-Language" && x.locale != "" {
+			continue
+		}
+		if v := headers.NormalizeVaryValue(name, pr.In.Header, nil); v != "" {
+			out[name] = []string{v}
+		} else {
+			// Nothing acceptable listed (each q=0): keyed as no header.
+			delete(out, name)
+		}
+	}
 	out.Del("If-None-Match")
 	out.Del("If-Modified-Since")
 	if x.stale != nil {
 		headers.ValidatorHeaders(out, x.stale.Header)
 	}
 }
+
+// normalizedLists are the weighted-list request headers sent to the origin
+// normalized, as their Vary'd variants are keyed.
+var normalizedLists = [...]string{"Accept-Language", "Accept-Charset", "Accept"}
 
 func joinValues(vs []string) string {
 	switch len(vs) {
@@ -206,9 +231,9 @@ func (g *Gateway) serveStaleIfError(w http.ResponseWriter, x *exchange, collapse
 	return true
 }
 
-// writeFailure answers status (502, or 504 for a timeout) for an origin
-// that failed, with a body saying so; collapsed when the failure was
-// another request's fetch.
+// writeFailure answers status (502, 504 for a timeout, or the 5xx the
+// origin answered another request's fetch) for an origin that failed, with
+// a body saying so; collapsed when the failure was another request's fetch.
 func (g *Gateway) writeFailure(w http.ResponseWriter, fwd string, status int, collapsed bool, malformed string) {
 	msg, detail := "cachegate: the origin could not be reached or failed mid-response\n", "origin-error"
 	switch {
@@ -218,6 +243,9 @@ func (g *Gateway) writeFailure(w http.ResponseWriter, fwd string, status int, co
 	case malformed != "":
 		detail = "origin-malformed"
 		msg = "cachegate: the origin's response is malformed: " + malformed + "\n"
+	case status != http.StatusBadGateway:
+		// A 5xx the origin answered to the fetch this request waited on.
+		msg = "cachegate: the origin answered " + strconv.Itoa(status) + " to the same request a moment ago\n"
 	}
 	s := newStatus(g.cfg.CacheName)
 	s.token("fwd", fwd)

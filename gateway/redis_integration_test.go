@@ -153,3 +153,36 @@ func TestRedisFillLockHandsOnFailure(t *testing.T) {
 		t.Fatalf("origin saw %d requests (want 1), both answered after %v", got, took)
 	}
 }
+
+// An unstored 5xx the fill lock's holder got reaches the waiter on another
+// instance as that status, at once, not as a fetch of its own.
+func TestRedisFillLockHandsOn5xx(t *testing.T) {
+	r := testenv.StartRedis(t)
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	o := startOrigin(t, func(w http.ResponseWriter, req *http.Request) {
+		entered <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	l2 := redisL2(t, r.Addr)
+	mod := func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 }
+	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
+	done := make(chan result, 2)
+	go func() { done <- a.get(t, "/busy") }()
+	<-entered
+	go func() { done <- b.get(t, "/busy") }()
+	waitWaiting(t, b.Gateway, 1)
+	close(release)
+	r1, r2 := <-done, <-done
+	for _, res := range []result{r1, r2} {
+		if res.status != http.StatusServiceUnavailable {
+			t.Fatalf("got %d %q", res.status, res.cacheStatus())
+		}
+	}
+	if !strings.Contains(r1.cacheStatus()+r2.cacheStatus(), "collapsed") {
+		t.Fatalf("no collapsed answer: %q %q", r1.cacheStatus(), r2.cacheStatus())
+	}
+	if got := o.requests.Load(); got != 1 {
+		t.Fatalf("origin saw %d requests, want 1", got)
+	}
+}

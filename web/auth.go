@@ -175,7 +175,7 @@ func sameOrigin(r *http.Request) bool {
 }
 
 // authenticate checks the bearer token or, failing that, the session
-// cookie, and for a session's unsafe requests the CSRF token.
+// cookie; csrf checks a session's unsafe requests.
 func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
@@ -195,13 +195,29 @@ func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 	if sess == nil {
 		return identity{}, &authFailure{http.StatusUnauthorized, "unknown or expired session", "session expired: log in again"}
 	}
-	if !safeMethod(r.Method) {
-		got := r.Header.Get(CSRFHeader)
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 || !sameOrigin(r) {
-			return identity{}, &authFailure{http.StatusForbidden, "missing or wrong CSRF token", "missing or wrong CSRF token: reload the dashboard"}
-		}
-	}
 	return identity{actor: "dashboard:" + remoteHost(r), session: sess}, nil
+}
+
+// CSRFField is the form field that carries the CSRF token in the
+// dashboard's plain HTML forms (the pages work without JavaScript).
+const CSRFField = "csrf_token"
+
+// checkCSRF checks an unsafe request of sess: its CSRF token, in the
+// X-CSRF-Token header or a form's csrf_token field, and its origin.
+func checkCSRF(r *http.Request, sess *session) *authFailure {
+	got := r.Header.Get(CSRFHeader)
+	if got == "" && isForm(r) {
+		got = r.PostFormValue(CSRFField)
+	}
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 || !sameOrigin(r) {
+		return &authFailure{http.StatusForbidden, "missing or wrong CSRF token", "missing or wrong CSRF token: reload the dashboard"}
+	}
+	return nil
+}
+
+func isForm(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return strings.TrimSpace(strings.ToLower(ct)) == "application/x-www-form-urlencoded"
 }
 
 // refuse logs and counts a refused request; never the token itself.
@@ -230,23 +246,13 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// protected lets only authenticated requests through to h.
-func (s *Server) protected(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.throttled(w, r) {
-			return
-		}
-		id, f := s.authenticate(r)
-		if f != nil {
-			s.refuse(r, f)
-			if f.code == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="cachegate admin"`)
-			}
-			writeJSON(w, f.code, map[string]string{"error": f.msg})
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
-	})
+// fail refuses r with f's status and message.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, f *authFailure) {
+	s.refuse(r, f)
+	if f.code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cachegate admin"`)
+	}
+	writeJSON(w, f.code, map[string]string{"error": f.msg})
 }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {

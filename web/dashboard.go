@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/http"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 //go:embed assets
@@ -20,19 +22,20 @@ var pages = template.Must(template.ParseFS(assets, "assets/*.html"))
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-func (s *Server) dashboardRoutes(mux *http.ServeMux) {
+func (s *Server) dashboardRoutes(rt *router) {
 	static, _ := fs.Sub(assets, "assets/static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	// The assets hold no data, so the login page can use them too.
-	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rt.e.GET("/static/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
-	}))
-	mux.HandleFunc("GET /{$}", s.index)
-	mux.HandleFunc("GET /login", s.loginPage)
-	mux.HandleFunc("POST /login", s.login)
-	mux.HandleFunc("POST /logout", s.logout)
+	})))
+	page := func(h http.HandlerFunc) echo.HandlerFunc { return echo.WrapHandler(h) }
+	rt.add(nil, "GET /", page(s.index))
+	rt.add(nil, "GET /login", page(s.loginPage))
+	rt.add(nil, "POST /login", page(s.login), s.throttleAuth, bodyLimit(loginBodyBytes))
+	rt.add(nil, "POST /logout", page(s.logout), s.protected(loginBodyBytes)...)
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
@@ -75,10 +78,6 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // login exchanges the admin token, posted in a form, for a session cookie.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if s.throttled(w, r) {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	token := r.PostFormValue("token")
 	var f *authFailure
 	switch {
@@ -103,22 +102,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// logout ends the session; it needs the CSRF token (header or form field)
-// so that another site cannot log an operator out.
+// logout ends the session (the route's middleware checked it and its
+// CSRF token, header or form field, so that another site cannot log an
+// operator out).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if r.Header.Get(CSRFHeader) == "" {
-		if v := r.PostFormValue("csrf_token"); v != "" {
-			r.Header.Set(CSRFHeader, v)
-		}
-	}
-	id, f := s.authenticate(r)
-	if f != nil || id.session == nil {
-		if f == nil {
-			f = &authFailure{http.StatusBadRequest, "logout without a session", "not logged in"}
-		}
-		s.refuse(r, f)
-		writeJSON(w, f.code, map[string]string{"error": f.msg})
+	id, _ := r.Context().Value(identityKey{}).(identity)
+	if id.session == nil {
+		s.fail(w, r, &authFailure{http.StatusBadRequest, "logout without a session", "not logged in"})
 		return
 	}
 	cookie, _ := r.Cookie(SessionCookie)

@@ -61,11 +61,19 @@
 //
 // Any other error is a 500 whose details go to the log, not to the client.
 //
-// # Why hand-written
+// # Routing
 //
-// The routing is net/http's ServeMux; metrics are promhttp. What is
-// written here is small and specific: sessions are a bounded in-memory map
-// (one binary, a handful of operators; a restart logs them out, which is
-// acceptable for an admin console), and the chart is a few lines of SVG,
-// so the dashboard ships without a JavaScript toolchain or framework.
+// The admin listener is an echo v4 application (router.go): the API is one
+// group whose middleware throttles failed logins per address, limits
+// bodies, authenticates and checks CSRF; every route has request ids
+// (X-Request-Id, kept when valid, returned), metrics by route pattern and
+// recovery from panics. Handlers stay plain net/http functions that return
+// errors (r.PathValue gives the path parameters), so they are testable
+// without echo, and one error handler renders every error, echo's 404 and
+// 405 included. Adding an endpoint is one line in register.
+//
+// Sessions are a bounded in-memory map (one binary, a handful of
+// operators; a restart logs them out, which is acceptable for an admin
+// console), and the chart is a few lines of SVG, so the dashboard ships
+// without a JavaScript toolchain or framework.
 package web

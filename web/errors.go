@@ -87,33 +87,27 @@ func classify(err error) (code int, msg, id string) {
 // handlerFunc is an HTTP handler that returns its error for handle to render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// handle adapts h: a returned error becomes a JSON error response, and
+// writeError renders err as {"error": message} with its status code;
 // server-side errors are logged with their details.
-func (s *Server) handle(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		code, msg, id := classify(err)
-		level := slog.LevelDebug
-		if code >= 500 {
-			level = slog.LevelWarn
-		}
-		s.log.Log(r.Context(), level, "admin request failed",
-			"method", r.Method, "path", r.URL.Path, "status", code, "err", err)
-		body := map[string]any{"error": msg}
-		if id != "" {
-			body["id"] = id
-		}
-		if errors.Is(err, ErrNotAccepted) {
-			body["accepted"] = false
-		}
-		if code == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
-		}
-		writeJSON(w, code, body)
-	})
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg, id := classify(err)
+	level := slog.LevelDebug
+	if code >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(r.Context(), level, "admin request failed",
+		"method", r.Method, "path", r.URL.Path, "status", code, "request_id", requestIDOf(r.Context()), "err", err)
+	body := map[string]any{"error": msg}
+	if id != "" {
+		body["id"] = id
+	}
+	if errors.Is(err, ErrNotAccepted) {
+		body["accepted"] = false
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	writeJSON(w, code, body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

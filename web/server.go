@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -145,7 +146,6 @@ type Server struct {
 	history   *history
 	live      *liveFeed
 	metrics   *metrics
-	mux       *http.ServeMux
 	handler   http.Handler
 	// routes are the API's patterns, as registered (the dashboard's are
 	// not part of the API): what the OpenAPI document must describe.
@@ -214,19 +214,23 @@ func (s *Server) tick(now time.Time) {
 	s.sessions.expire(now)
 }
 
+// register builds the routes. An API endpoint is one line here: its
+// pattern (as OpenAPI and the metrics name it) and its handler; the API
+// group's middleware authenticates it.
 func (s *Server) register() {
-	mux := http.NewServeMux()
-	s.mux = mux
-	handle := func(pattern string, h http.Handler) {
+	rt := s.newRouter()
+	api := func(pattern string, h handlerFunc, mw ...echo.MiddlewareFunc) {
 		s.routes = append(s.routes, pattern)
-		mux.Handle(pattern, h)
+		rt.add(rt.api, pattern, wrap(h), mw...)
 	}
-	api := func(pattern string, h handlerFunc) {
-		handle(pattern, s.protected(s.handle(h)))
+	public := func(pattern string, h handlerFunc) {
+		s.routes = append(s.routes, pattern)
+		rt.add(nil, pattern, wrap(h))
 	}
-	handle("GET /healthz", s.handle(s.healthz))
-	handle("GET /readyz", s.handle(s.readyz))
-	handle("GET /metrics", s.protected(s.metricsHandler()))
+	public("GET /healthz", s.healthz)
+	public("GET /readyz", s.readyz)
+	s.routes = append(s.routes, "GET /metrics")
+	rt.add(nil, "GET /metrics", echo.WrapHandler(s.metricsHandler()), s.protected(s.cfg.MaxBodyBytes)...)
 	api("GET /api/v1/openapi.json", s.openAPI)
 
 	api("GET /api/v1/stats", s.getStats)
@@ -242,34 +246,8 @@ func (s *Server) register() {
 	api("GET /api/v1/deadletters", s.getDeadLetters)
 	api("POST /api/v1/deadletters/{seq}/retry", s.retryDeadLetter)
 
-	s.dashboardRoutes(mux)
-	s.handler = http.HandlerFunc(s.serve)
-}
-
-// serve routes r, answering JSON errors for unknown API paths and methods.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	_, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		s.instrument(w, r, pattern, s.handle(s.noRoute))
-		return
-	}
-	s.instrument(w, r, pattern, s.mux)
-}
-
-func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) > 0 {
-		w.Header()["Allow"] = allow
-		return errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
-	}
-	return errorf(http.StatusNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path))
+	s.dashboardRoutes(rt)
+	s.handler = rt.e
 }
 
 func (s *Server) metricsHandler() http.Handler {

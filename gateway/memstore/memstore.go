@@ -12,6 +12,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 // Defaults for the zero values of Config.
@@ -38,15 +39,17 @@ type Config struct {
 	MaxTTL time.Duration
 }
 
-// Validate reports a configuration that cannot work.
+// Validate reports a configuration that cannot work, each problem a
+// *setting.Error named as the config file spells it (under l1).
 func (c Config) Validate() error {
+	var errs []error
 	if c.MaxBytes < 0 {
-		return fmt.Errorf("memstore: MaxBytes %d is negative", c.MaxBytes)
+		errs = append(errs, setting.Errorf("max_bytes", "memstore: %d is negative", c.MaxBytes))
 	}
 	if c.MaxTTL < 0 {
-		return fmt.Errorf("memstore: MaxTTL %v is negative", c.MaxTTL)
+		errs = append(errs, fmt.Errorf("memstore: MaxTTL %v is negative", c.MaxTTL))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (c Config) withDefaults() Config {

@@ -184,11 +184,11 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	if f.Log.Access {
 		cfg.AccessLog = n.log.With("component", "access")
 	}
-	policy, err := policy.Compile(f.Policy())
+	pol, err := policy.Compile(f.Policy())
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	cfg.Policy = policy
+	cfg.Policy = pol
 	if cfg.TagEmitter, err = tagEmitter(f, n.log.With("component", "tags"), n.reg); err != nil {
 		return err
 	}

@@ -91,6 +91,9 @@
 //	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
 //	                            # override: ttl, stale windows, browser and cdn apply whatever the origin
 //	                            # says (needs ttl; never overrides Authorization, session cookies, Set-Cookie)
+//	    esi: assemble           # assemble <esi:include> (shell fetched without credentials);
+//	                            # pass: leave includes to a CDN that assembles them;
+//	                            # absent: assemble when the origin sends Surrogate-Control: content="ESI/1.0"
 //	    browser: public, max-age=60   # Cache-Control sent to clients
 //	    cdn: max-age=86400            # directives for the CDN ...
 //	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)

@@ -381,6 +381,7 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleCo
 			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
 		}),
 		keep("origin", func(v *yaml.Node) { r.str(v, what+".origin", &rc.Origin) }),
+		keep("esi", func(v *yaml.Node) { r.str(v, what+".esi", &rc.ESI) }),
 		keep("browser", func(v *yaml.Node) { r.str(v, what+".browser", &rc.Browser) }),
 		keep("cdn", func(v *yaml.Node) { r.str(v, what+".cdn", &rc.CDN) }),
 		keep("cdn_header", func(v *yaml.Node) { r.str(v, what+".cdn_header", &rc.CDNHeader) }),

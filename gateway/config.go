@@ -137,6 +137,12 @@ type Config struct {
 	// and are removed from every response.
 	TargetedFields []string
 
+	// ESITimeout bounds the fetch of one ESI fragment (esi.go); zero means
+	// esi.DefaultTimeout. ESIMaxDepth is how deep includes may nest; zero
+	// means esi.DefaultMaxDepth.
+	ESITimeout  time.Duration
+	ESIMaxDepth int
+
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	// Stats counts hits and misses per layer; nil means a private recorder.
@@ -168,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if c.FillBufferBytes < 0 {
 		errs = append(errs, fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes))
+	}
+	if c.ESITimeout < 0 || c.ESIMaxDepth < 0 {
+		errs = append(errs, errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative"))
 	}
 	// The file's session_cookies reach the policy, whose check reports
 	// them on their line; a Config built in code is held to the same rule.

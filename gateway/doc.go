@@ -31,6 +31,11 @@
 //   - coalesce.go: one fetch per key per instance (flights), the
 //     FillLock across instances, background stale-while-revalidate.
 //   - invalidate.go: the invalidation API the coordinator calls.
+//   - esi.go: fragments: a response its rule (esi: assemble) or its
+//     origin (Surrogate-Control: content="ESI/1.0") marks is held back by
+//     the writer and assembled (package esi) once serve returned, each
+//     include served as an ordinary cached GET on the page's host; what
+//     the client is told is in esi.go's comment.
 //
 // Invalidation uses generations: a fill stamps each layer's copy with the
 // generation that layer returned from a Get done before the origin fetch,

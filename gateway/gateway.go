@@ -13,7 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/policy"
 )
 
 // Gateway is the caching reverse proxy. Its zero value is not usable; call
@@ -47,6 +49,9 @@ type Gateway struct {
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool
 
+	// esiDocs are the ESI documents parsed lately (esi.go).
+	esiDocs *esi.Docs
+
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
 	bg           sync.WaitGroup
@@ -71,6 +76,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
 	g.fillBudget.max = cfg.FillBufferBytes
+	g.esiDocs = esi.NewDocs()
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)
@@ -144,6 +150,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		// A policy that cannot name the tenant cannot key the request:
 		// nothing may be stored, here or downstream.
 		d.Bypass, d.BypassReason = true, "tenant"
+	}
+	if d.ESI == policy.ESIAssemble && g.serveShell(w, r, obs, d) {
+		return
 	}
 	x, _ := g.exchanges.Get().(*exchange)
 	if x == nil {

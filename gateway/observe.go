@@ -48,9 +48,15 @@ type observedWriter struct {
 	// obs lives here so that a request allocates one object for both.
 	obs      observation
 	hijacked bool // the connection was taken over (an upgrade)
+	// esi holds back a response to assemble (esi.go), up to esiLimit.
+	esi      *esiBuffer
+	esiLimit int64
 }
 
 func (w *observedWriter) WriteHeader(code int) {
+	if w.holdESI(code) {
+		return
+	}
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 		w.Header()[HeaderRequestID] = w.id
@@ -61,6 +67,9 @@ func (w *observedWriter) WriteHeader(code int) {
 }
 
 func (w *observedWriter) Write(p []byte) (int, error) {
+	if w.esi != nil {
+		return w.esi.Write(p)
+	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -72,7 +81,7 @@ func (w *observedWriter) Write(p []byte) (int, error) {
 // Flush and Unwrap keep streaming and http.ResponseController working
 // through the wrapper.
 func (w *observedWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && w.esi == nil {
 		if w.status == 0 {
 			w.WriteHeader(http.StatusOK)
 		}
@@ -104,12 +113,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := requestid.FromClient(r.Header.Get(HeaderRequestID))
 	// One value slice for the response and the origin request (rewrite);
 	// nothing appends to it. The client's request is not modified.
-	ow := &observedWriter{ResponseWriter: w}
+	ow := &observedWriter{ResponseWriter: w, esiLimit: g.cfg.MaxObjectSize}
 	ow.idCell[0] = id
 	ow.id = ow.idCell[:]
 	obs := &ow.obs
 	obs.id = ow.id
 	g.serve(ow, r, obs)
+	if ow.esi != nil {
+		g.finishESI(ow, r, obs)
+	}
 	if ow.status == 0 && !ow.hijacked {
 		ow.WriteHeader(http.StatusOK)
 	}

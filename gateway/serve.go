@@ -101,6 +101,11 @@ func (g *Gateway) clientHeaders(h http.Header, d policy.Decision, tags []string)
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
 func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []string, plain bool) {
+	if !plain || d.ESI != "" {
+		// Before the internal headers go: it reads Surrogate-Control,
+		// which a plain entry does not have.
+		markESI(h, d)
+	}
 	if !plain {
 		// tagging.StripInternalHeaders, with the names canonicalized once
 		// in New: the hit path allocates nothing for it. The gateway's own
@@ -181,5 +186,5 @@ func sharedDecision(d policy.Decision, s headers.Share) (policy.Decision, bool) 
 // plainDecision keeps of d only what names the response: nothing of the
 // rule's directives or tags applies.
 func plainDecision(d policy.Decision) policy.Decision {
-	return policy.Decision{Rule: d.Rule, Tenant: d.Tenant}
+	return policy.Decision{Rule: d.Rule, Tenant: d.Tenant, ESI: d.ESI}
 }

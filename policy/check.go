@@ -169,6 +169,9 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 		}
 	}
 	checkOrigin(rc, add)
+	if rc.ESI != ESIOrigin && rc.ESI != ESIAssemble && rc.ESI != ESIPass {
+		add("esi", -1, "esi must be %q or %q (or absent: as the origin's Surrogate-Control says), got %q", ESIAssemble, ESIPass, rc.ESI)
+	}
 	if rc.Private {
 		for _, f := range []struct {
 			name string

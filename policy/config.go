@@ -35,6 +35,19 @@ const (
 	OriginOverride = "override"
 )
 
+// Values of RuleConfig.ESI (see package esi and the gateway's esi.go).
+const (
+	// ESIOrigin (empty, the default): a response is assembled when its
+	// origin sends Surrogate-Control: content="ESI/1.0".
+	ESIOrigin = ""
+	// ESIAssemble: every response of the route is assembled, and its
+	// shell is requested without the user's credentials so it is shared.
+	ESIAssemble = "assemble"
+	// ESIPass: includes are passed on untouched, for a CDN in front that
+	// assembles ESI itself (Fastly, Akamai).
+	ESIPass = "pass"
+)
+
 // DefaultCDNHeader carries a rule's CDN directives when neither the rule nor
 // the policy names another header (RFC 9213).
 const DefaultCDNHeader = "CDN-Cache-Control"
@@ -123,6 +136,8 @@ type RuleConfig struct {
 	// StaffBypass names a cookie and/or header whose presence sends the
 	// request to the origin uncached (editors' previews).
 	StaffBypass StaffBypass
+	// ESI is ESIOrigin, ESIAssemble or ESIPass.
+	ESI string
 }
 
 // StaffBypass names what marks a staff request; empty fields never match.

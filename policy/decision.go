@@ -51,4 +51,8 @@ type Decision struct {
 
 	// Tags are extra tags the rule adds to the response (templates expanded).
 	Tags []string
+
+	// ESI is the rule's RuleConfig.ESI; set on private and bypassed
+	// decisions too (their responses are assembled all the same).
+	ESI string
 }

@@ -114,6 +114,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 		BrowserCacheControl:  rc.Browser,
 		CDNCacheControl:      rc.CDN,
 		Locales:              slices.Clone(rc.Locales),
+		ESI:                  rc.ESI,
 	}
 	if rc.CDN != "" {
 		r.base.CDNCacheControlHeader = cmp.Or(rc.CDNHeader, cdnHeader)
@@ -200,16 +201,16 @@ func (p *Policy) Decide(r *http.Request) Decision {
 		}
 	}
 	if reason != "" {
-		return Decision{Rule: rl.name, Tenant: tenant, Private: true, PrivateReason: reason, Locales: rl.base.Locales}
+		return Decision{Rule: rl.name, Tenant: tenant, Private: true, PrivateReason: reason, Locales: rl.base.Locales, ESI: rl.base.ESI}
 	}
 	if !resolved {
-		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: BypassUnresolvedTenant, Locales: rl.base.Locales}
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: BypassUnresolvedTenant, Locales: rl.base.Locales, ESI: rl.base.ESI}
 	}
 	if rl.bypassCookie != "" && firstCookie(r.Header, []string{rl.bypassCookie}) >= 0 {
-		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassCookieReason, Locales: rl.base.Locales}
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassCookieReason, Locales: rl.base.Locales, ESI: rl.base.ESI}
 	}
 	if rl.bypassHeader != "" && len(r.Header[rl.bypassHeader]) > 0 {
-		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassHeaderReason, Locales: rl.base.Locales}
+		return Decision{Rule: rl.name, Tenant: tenant, Bypass: true, BypassReason: rl.bypassHeaderReason, Locales: rl.base.Locales, ESI: rl.base.ESI}
 	}
 
 	d := rl.base

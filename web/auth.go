@@ -116,6 +116,9 @@ type identity struct {
 	actor string
 	// session is set for dashboard requests; nil for bearer tokens.
 	session *session
+	// tenant is set for a publish-only tenant token: it may only publish
+	// events of this tenant.
+	tenant string
 }
 
 type identityKey struct{}
@@ -182,8 +185,8 @@ func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return identity{}, &authFailure{http.StatusUnauthorized, "unsupported authorization scheme", "use Authorization: Bearer <admin token>"}
 		}
-		if !s.tokenOK(strings.TrimSpace(token)) {
-			return identity{}, &authFailure{http.StatusUnauthorized, reasonWrongToken, "wrong admin token"}
+		if token = strings.TrimSpace(token); !s.tokenOK(token) {
+			return s.authenticateTenantToken(r, token)
 		}
 		return identity{actor: "admin:" + remoteHost(r)}, nil
 	}
@@ -230,13 +233,22 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// protected lets only authenticated requests through to h.
-func (s *Server) protected(h http.Handler) http.Handler {
+// protected lets only the admin's requests through to h.
+func (s *Server) protected(h http.Handler) http.Handler { return s.guard(h, false) }
+
+// publishable lets the admin's requests, and tenant tokens', through to h,
+// which checks the tenant of what a tenant token sends.
+func (s *Server) publishable(h http.Handler) http.Handler { return s.guard(h, true) }
+
+func (s *Server) guard(h http.Handler, tenantTokens bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.throttled(w, r) {
 			return
 		}
 		id, f := s.authenticate(r)
+		if f == nil && id.tenant != "" && !tenantTokens {
+			f = publishOnly(id.tenant)
+		}
 		if f != nil {
 			s.refuse(r, f)
 			if f.code == http.StatusUnauthorized {

@@ -53,6 +53,13 @@ type Config struct {
 	Audit AuditReader
 	// DeadLetters backs /api/v1/deadletters; nil = 503.
 	DeadLetters DeadLetterStore
+	// Tokens are the publish-only tenant tokens, and back /api/v1/tokens;
+	// nil = only the admin token is accepted, and those endpoints 503.
+	Tokens TokenStore
+	// Inspector backs /api/v1/inspect and /api/v1/keys; nil = 503.
+	Inspector Inspector
+	// Version is served at /api/v1/version.
+	Version VersionInfo
 	// Gatherer is served at /metrics; nil = an empty registry (plus
 	// Registerer's metrics when Registerer is a Gatherer too).
 	Gatherer prometheus.Gatherer
@@ -237,10 +244,12 @@ func (s *Server) register() {
 	api("GET /api/v1/purges/{id}", s.getPurge)
 	api("POST /api/v1/purges/{id}/retry", s.retryPurge)
 	api("POST /api/v1/purges/{id}/dismiss", s.dismissPurge)
-	api("POST /api/v1/events", s.postEvent)
+	handle("POST /api/v1/events", s.publishable(s.handle(s.postEvent)))
 	api("GET /api/v1/audit", s.getAudit)
 	api("GET /api/v1/deadletters", s.getDeadLetters)
 	api("POST /api/v1/deadletters/{seq}/retry", s.retryDeadLetter)
+	s.tokenRoutes(api)
+	s.opsRoutes(api)
 
 	s.dashboardRoutes(mux)
 	s.handler = http.HandlerFunc(s.serve)

@@ -306,7 +306,7 @@ func (n *Node) buildWeb() error {
 		Logger:       n.log.With("component", "admin"),
 		Tokens:       n.tokens,
 		Inspector:    inspector{n.gw},
-		Version:      web.VersionInfo{Version: Version(), Revision: revision(), Go: runtime.Version()},
+		Version:      web.VersionInfo{Version: Version(), Revision: Revision(), Go: runtime.Version()},
 	}
 	// Without a CDN there is nothing to list, retry or report.
 	if n.dispatcher != nil {

@@ -1,12 +1,13 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
 # redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
-# and the app integrations' frameworks (python3-django, nodejs) when they
+# and the app integrations' frameworks (python3-django, nodejs) and the
+# interpreters the API examples in docs/examples run on (ruby) when they
 # are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django nodejs
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django nodejs ruby curl systemd
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -23,6 +24,9 @@ deps:
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	/usr/bin/python3 -c 'import django' 2>/dev/null || missing="$$missing python3-django"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v ruby >/dev/null || missing="$$missing ruby"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \

@@ -251,8 +251,11 @@ func (s *Server) guard(h http.Handler, tenantTokens bool) http.Handler {
 		}
 		if f != nil {
 			s.refuse(r, f)
-			if f.code == http.StatusUnauthorized {
+			switch f.code {
+			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="cachegate admin"`)
+			case http.StatusServiceUnavailable:
+				w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 			}
 			writeJSON(w, f.code, map[string]string{"error": f.msg})
 			return

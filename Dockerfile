@@ -21,7 +21,12 @@ RUN apt-get update \
 COPY --from=build /out/cachegate /cachegate
 USER 10001:10001
 WORKDIR /var/lib/cachegate
+# The only place the process writes (the embedded NATS server's JetStream
+# store, when no NATS URL is given): a volume, so that the container runs
+# with a read-only root filesystem (docker-compose.yml's read_only, the
+# Kubernetes manifests' readOnlyRootFilesystem). deploy/compose checks it.
 ENV CACHEGATE_DATA_DIR=/var/lib/cachegate
+VOLUME ["/var/lib/cachegate"]
 EXPOSE 8080 9090 3000
 ENTRYPOINT ["/cachegate"]
 CMD ["serve"]

@@ -2,11 +2,12 @@
 # installs the real servers the integration tests run against (Debian's
 # redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
 # and the app integrations' frameworks (python3-django and pip for its
-# wheel, nodejs and node-express) when they are missing.
+# wheel, nodejs and node-express) and the interpreters the API examples in
+# docs/examples run on (ruby, curl) when they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django python3-pip nodejs node-express
+DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django python3-pip nodejs node-express ruby curl systemd
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -25,6 +26,9 @@ deps:
 	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	[ -d /usr/share/nodejs/express ] || missing="$$missing node-express"; \
+	command -v ruby >/dev/null || missing="$$missing ruby"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -q && \

@@ -214,3 +214,29 @@ func (c *Coordinator) RetryDeadLetter(ctx context.Context, seq uint64) error {
 	}
 	return nil
 }
+
+// DiscardDeadLetter deletes dead letter seq without retrying it (an event
+// that can never apply, or one retried in an edited form). The server
+// answers an unknown seq with a generic failure: DeadLetter tells.
+func (c *Coordinator) DiscardDeadLetter(ctx context.Context, seq uint64) error {
+	if c.dead == nil {
+		return errors.New("events: coordinator not started")
+	}
+	if err := c.dead.DeleteMsg(ctx, seq); err != nil {
+		return fmt.Errorf("events: discard dead letter %d: %w", seq, err)
+	}
+	return nil
+}
+
+// DeadLetter returns dead letter seq; an unknown seq is an error wrapping
+// jetstream.ErrMsgNotFound.
+func (c *Coordinator) DeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {
+	if c.dead == nil {
+		return DeadLetter{}, errors.New("events: coordinator not started")
+	}
+	m, err := c.dead.GetMsg(ctx, seq)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("events: dead letter %d: %w", seq, err)
+	}
+	return toDeadLetter(m), nil
+}

@@ -379,6 +379,21 @@ func (s *Server) onFailedPurge(w http.ResponseWriter, r *http.Request, op func(F
 	return nil
 }
 
+// readEvent reads an event's body. Its schema is the events package's to
+// check; a body that is not even a JSON object is refused here with a
+// clearer message, and so is, for a tenant token, another tenant's event.
+func (s *Server) readEvent(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, fmt.Errorf("%w: the event must be a JSON object: %v", ErrBadRequest, err)
+	}
+	return b, checkEventTenant(r.Context(), obj)
+}
+
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Events == nil {
 		return notConfigured("events are")
@@ -387,15 +402,9 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.readBody(w, r)
+	b, err := s.readEvent(w, r)
 	if err != nil {
 		return err
-	}
-	// The event's schema is the events package's to check; a body that is
-	// not even a JSON object is refused here with a clearer message.
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return fmt.Errorf("%w: the event must be a JSON object: %v", ErrBadRequest, err)
 	}
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
@@ -468,9 +477,9 @@ func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.DeadLetters == nil {
 		return notConfigured("the dead-letter list is")
 	}
-	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
-	if err != nil || seq == 0 {
-		return fmt.Errorf("%w: dead letter %q: a positive sequence number", ErrBadRequest, r.PathValue("seq"))
+	seq, err := seqParam(r)
+	if err != nil {
+		return err
 	}
 	if err := s.cfg.DeadLetters.RetryDeadLetter(r.Context(), seq); err != nil {
 		return err

@@ -116,6 +116,9 @@ type identity struct {
 	actor string
 	// session is set for dashboard requests; nil for bearer tokens.
 	session *session
+	// tenant is set for a publish-only tenant token: it may only publish
+	// events of this tenant.
+	tenant string
 }
 
 type identityKey struct{}
@@ -182,8 +185,8 @@ func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return identity{}, &authFailure{http.StatusUnauthorized, "unsupported authorization scheme", "use Authorization: Bearer <admin token>"}
 		}
-		if !s.tokenOK(strings.TrimSpace(token)) {
-			return identity{}, &authFailure{http.StatusUnauthorized, reasonWrongToken, "wrong admin token"}
+		if token = strings.TrimSpace(token); !s.tokenOK(token) {
+			return s.authenticateTenantToken(r, token)
 		}
 		return identity{actor: "admin:" + remoteHost(r)}, nil
 	}
@@ -249,8 +252,11 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request) bool {
 // fail refuses r with f's status and message.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, f *authFailure) {
 	s.refuse(r, f)
-	if f.code == http.StatusUnauthorized {
+	switch f.code {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cachegate admin"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
 	writeJSON(w, f.code, map[string]string{"error": f.msg})
 }

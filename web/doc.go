@@ -38,11 +38,25 @@
 //	GET  /api/v1/audit[?limit=N]          AuditResponse, newest first
 //	GET  /api/v1/deadletters[?limit=N]    DeadLettersResponse
 //	POST /api/v1/deadletters/{seq}/retry  202
+//	POST /api/v1/deadletters/{seq}/edit   a corrected event → 202 {"seq","id"}: published as a new event, the dead letter dropped
+//	POST /api/v1/deadletters/{seq}/discard 200: dropped without retrying
+//	GET  /api/v1/tokens                   TokensResponse: the tenant tokens, never their secrets
+//	POST /api/v1/tokens                   CreateTokenRequest → 201 CreatedToken (the secret, shown once)
+//	POST /api/v1/tokens/{id}/revoke       200: revoked on every instance
+//	GET  /api/v1/inspect?url=U[&header=H:V] what each layer of this instance holds for U (gateway.Inspection)
+//	GET  /api/v1/keys?tenant=T&tag=T[&limit=N] KeysResponse: this instance's L1 keys carrying the tag
+//	GET  /api/v1/version                  VersionInfo
 //	GET /, GET+POST /login, POST /logout  the dashboard
 //
+// A publish-only tenant token (TokenStore, "cgt_..." tokens) is accepted
+// only by POST /api/v1/events, and only for an event whose tenant is the
+// token's: anything else answers 403 with what the token may do. A token
+// that is unknown or revoked is a wrong token (401, counted by the login
+// throttle).
+//
 // The actor passed to Purger and EventSubmitter, for the audit log, is
-// "admin:<client IP>" for a bearer token and "dashboard:<client IP>" for a
-// dashboard session.
+// "admin:<client IP>" for a bearer token, "token:<id>:<client IP>" for a
+// tenant token and "dashboard:<client IP>" for a dashboard session.
 //
 // # Errors
 //

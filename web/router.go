@@ -196,7 +196,22 @@ func (s *Server) throttleAuth(next echo.HandlerFunc) echo.HandlerFunc {
 // protected is the middleware of every authenticated route, bodies
 // limited to maxBody.
 func (s *Server) protected(maxBody int64) []echo.MiddlewareFunc {
-	return []echo.MiddlewareFunc{s.throttleAuth, bodyLimit(maxBody), s.authenticated, s.csrf}
+	return []echo.MiddlewareFunc{s.throttleAuth, bodyLimit(maxBody), s.authenticated, s.csrf, s.tenantScope}
+}
+
+// tenantScope refuses a publish-only tenant token everywhere but the
+// routes registered as publishable (POST /api/v1/events), whose handler
+// checks the tenant of what it sends.
+func (s *Server) tenantScope(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		id, _ := r.Context().Value(identityKey{}).(identity)
+		if id.tenant != "" && !s.publishable[r.Method+" "+c.Path()] {
+			s.fail(c.Response(), r, publishOnly(id.tenant))
+			return nil
+		}
+		return next(c)
+	}
 }
 
 // authenticated lets through a request with the admin token or a dashboard

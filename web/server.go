@@ -54,6 +54,13 @@ type Config struct {
 	Audit AuditReader
 	// DeadLetters backs /api/v1/deadletters; nil = 503.
 	DeadLetters DeadLetterStore
+	// Tokens are the publish-only tenant tokens, and back /api/v1/tokens;
+	// nil = only the admin token is accepted, and those endpoints 503.
+	Tokens TokenStore
+	// Inspector backs /api/v1/inspect and /api/v1/keys; nil = 503.
+	Inspector Inspector
+	// Version is served at /api/v1/version.
+	Version VersionInfo
 	// Gatherer is served at /metrics; nil = an empty registry (plus
 	// Registerer's metrics when Registerer is a Gatherer too).
 	Gatherer prometheus.Gatherer
@@ -150,6 +157,9 @@ type Server struct {
 	// routes are the API's patterns, as registered (the dashboard's are
 	// not part of the API): what the OpenAPI document must describe.
 	routes []string
+	// publishable are the API routes ("METHOD /echo/path") a publish-only
+	// tenant token may call.
+	publishable map[string]bool
 }
 
 // New checks cfg and returns a Server. Call Run to sample history.
@@ -219,9 +229,9 @@ func (s *Server) tick(now time.Time) {
 // group's middleware authenticates it.
 func (s *Server) register() {
 	rt := s.newRouter()
-	api := func(pattern string, h handlerFunc, mw ...echo.MiddlewareFunc) {
+	api := func(pattern string, h handlerFunc) {
 		s.routes = append(s.routes, pattern)
-		rt.add(rt.api, pattern, wrap(h), mw...)
+		rt.add(rt.api, pattern, wrap(h))
 	}
 	public := func(pattern string, h handlerFunc) {
 		s.routes = append(s.routes, pattern)
@@ -241,10 +251,13 @@ func (s *Server) register() {
 	api("GET /api/v1/purges/{id}", s.getPurge)
 	api("POST /api/v1/purges/{id}/retry", s.retryPurge)
 	api("POST /api/v1/purges/{id}/dismiss", s.dismissPurge)
+	s.publishable = map[string]bool{"POST /api/v1/events": true}
 	api("POST /api/v1/events", s.postEvent)
 	api("GET /api/v1/audit", s.getAudit)
 	api("GET /api/v1/deadletters", s.getDeadLetters)
 	api("POST /api/v1/deadletters/{seq}/retry", s.retryDeadLetter)
+	s.tokenRoutes(api)
+	s.opsRoutes(api)
 
 	s.dashboardRoutes(rt)
 	s.handler = rt.e

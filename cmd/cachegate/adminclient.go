@@ -88,3 +88,12 @@ func (c *adminClient) do(ctx context.Context, method, path string, body io.Reade
 	}
 	return resp.StatusCode, nil
 }
+
+// connect checks the --output flag and makes the client: the last step of
+// an operator command's flags, before its first request.
+func connect(output outputFormat, client func() (*adminClient, error)) (*adminClient, error) {
+	if err := output.check(); err != nil {
+		return nil, err
+	}
+	return client()
+}

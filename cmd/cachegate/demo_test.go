@@ -44,6 +44,13 @@ func startDemo(t testing.TB, extra ...string) *demo {
 	return d
 }
 
+// op runs an operator command against the demo's admin API, the token
+// given by flag (t.Setenv cannot be used in a parallel test).
+func (d *demo) op(t testing.TB, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCmd(t, append(args, "--admin", "http://"+d.admin, "--token", d.token)...)
+}
+
 // host is the Host header of tenant's site on the demo's gateway.
 func (d *demo) host(tenant string) string { return tenant + ".localhost:" + d.port }
 

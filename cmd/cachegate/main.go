@@ -1,6 +1,7 @@
 // Command cachegate is the one binary of cachegate: the caching gateway
 // (serve), the self-contained demo (demo), the demo origin on its own
-// (origin), and the operator's tools (check-config, publish, purge, purges).
+// (origin), and the operator's tools (check-config, publish, purge, purges,
+// tokens, inspect, keys, stats, tail, deadletters, version, completion).
 //
 // This package only wires: flags and environment into configuration,
 // configuration into the constructors of the other packages, and Run under a
@@ -36,6 +37,14 @@ func commands() []command {
 		{"publish", "publish a change event", runPublish},
 		{"purge", "purge through the admin API; --wait follows the CDN providers' outcome", runPurge},
 		{"purges", "failed CDN purges: list, show <id>, retry <id>, dismiss <id>", runPurges},
+		{"tokens", "publish-only tenant tokens: create --tenant T, list, revoke <id>", runTokens},
+		{"inspect", "what each cache layer holds for a URL: key, tags, age, TTL, stale windows, variants", runInspect},
+		{"keys", "keys of the instance's L1 that carry a tag (--tenant, --tag, --limit)", runKeys},
+		{"stats", "hit ratios per layer, tenant and route (--watch to repeat)", runStats},
+		{"tail", "follow events, purges and their outcomes", runTail},
+		{"deadletters", "events set aside: list, retry <seq>, edit <seq>, discard <seq>", runDeadLetters},
+		{"version", "the build of this binary and, with --server, of the instance", runVersion},
+		{"completion", "shell completion script: bash, zsh or fish", runCompletion},
 	}
 }
 

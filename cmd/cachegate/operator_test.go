@@ -15,13 +15,9 @@ func TestPublishAndPurgeCommands(t *testing.T) {
 	t.Parallel()
 	d := startDemo(t, "--traffic=false")
 	admin := "http://" + d.admin
-	op := func(t *testing.T, args ...string) (int, string, string) {
-		t.Helper()
-		// The token goes by flag here: t.Setenv cannot be used in a
-		// parallel test; TestOperatorTokenFromEnvironment covers the
-		// variable.
-		return runCmd(t, append(args, "--admin", admin, "--token", d.token)...)
-	}
+	// The token goes by flag (d.op); TestOperatorTokenFromEnvironment
+	// covers the variable.
+	op := d.op
 
 	t.Run("publish --wait is applied on return", func(t *testing.T) {
 		d.warm(t, "acme", "/")

@@ -69,7 +69,7 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(w, "purge %s queued\n", accepted.ID)
 		})
 	}
-	st, err := follow(ctx, c, accepted.ID, *timeout)
+	st, err := follow(ctx, c, accepted.ID, *timeout, &progress{w: stderr})
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,10 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // follow reads purge id's state until no target has work left, or
 // timeout: the POST with wait returns once the gateway's layers applied
 // it, while CDN providers confirm later.
-func follow(ctx context.Context, c *adminClient, id string, timeout time.Duration) (web.PurgeStateResponse, error) {
+//
+// Each change of the targets' states is reported on p: a CDN can take
+// minutes to confirm.
+func follow(ctx context.Context, c *adminClient, id string, timeout time.Duration, p *progress) (web.PurgeStateResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var st web.PurgeStateResponse
@@ -96,6 +99,11 @@ func follow(ctx context.Context, c *adminClient, id string, timeout time.Duratio
 		if st.Done {
 			return st, nil
 		}
+		var states []string
+		for _, name := range sortedKeys(st.Targets) {
+			states = append(states, fmt.Sprintf("%s %s", name, st.Targets[name].Status))
+		}
+		p.update("purge %s: %s", id, strings.Join(states, ", "))
 		t := time.NewTimer(pollInterval)
 		select {
 		case <-ctx.Done():

@@ -50,10 +50,7 @@ func runPurges(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return fmt.Errorf("%w: purges: unknown subcommand %q (list, show, retry, dismiss)", errUsage, sub)
 	}
-	if err := output.check(); err != nil {
-		return err
-	}
-	c, err := client()
+	c, err := connect(output, client)
 	if err != nil {
 		return err
 	}

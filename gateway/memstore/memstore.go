@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -317,3 +318,26 @@ func storeMax(a *atomic.Uint64, v uint64) {
 		}
 	}
 }
+
+// KeysByTag lists up to limit keys of tenant's live entries that carry
+// tag, in no particular order: a walk of the whole cache, for an operator's
+// question, never on the request path.
+func (s *Store) KeysByTag(ctx context.Context, tenantName, tag string, limit int) ([]string, error) {
+	tv, ok := s.tenants.Load(tenantName)
+	out := []string{}
+	if !ok {
+		return out, nil
+	}
+	t := tv.(*tenant)
+	for key, it := range s.cache.All() {
+		if len(out) >= limit || ctx.Err() != nil {
+			break
+		}
+		if it.t == t && slices.Contains(it.e.Tags, tag) && s.live(it) {
+			out = append(out, key)
+		}
+	}
+	return out, ctx.Err()
+}
+
+var _ gateway.TagLister = (*Store)(nil)

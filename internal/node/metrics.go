@@ -19,8 +19,8 @@ func Version() string {
 	return "(devel)"
 }
 
-// revision is the VCS revision the binary was built from; "" when unknown.
-func revision() string {
+// Revision is the VCS revision the binary was built from; "" when unknown.
+func Revision() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""
@@ -52,7 +52,7 @@ func (n *Node) stateMetrics(l1 *memstore.Store, l2 *redisstore.Store) []promethe
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "cachegate_build_info",
 		Help:        "Always 1; the labels say which cachegate build runs.",
-		ConstLabels: prometheus.Labels{"version": Version(), "revision": revision()},
+		ConstLabels: prometheus.Labels{"version": Version(), "revision": Revision()},
 	})
 	build.Set(1)
 	return []prometheus.Collector{

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
+	"github.com/cachegate/cachegate/tokens"
 	"github.com/cachegate/cachegate/web"
 )
 
@@ -58,6 +60,7 @@ type Node struct {
 	queue      *purge.Queue
 	dispatcher *purge.Dispatcher
 	audit      *audit.Log
+	tokens     *tokens.Store
 	web        *web.Server
 
 	gwLn, adminLn net.Listener
@@ -155,6 +158,9 @@ func (n *Node) connectNATS(ctx context.Context) error {
 		return fmt.Errorf("event streams: %w", err)
 	}
 	if n.audit, err = audit.Open(ctx, n.js, 0); err != nil {
+		return err
+	}
+	if n.tokens, err = tokens.Open(ctx, n.js, 0); err != nil {
 		return err
 	}
 	return nil
@@ -286,6 +292,9 @@ func (n *Node) buildWeb() error {
 		Ready:        n.ready,
 		EventBacklog: adapters,
 		Logger:       n.log.With("component", "admin"),
+		Tokens:       n.tokens,
+		Inspector:    inspector{n.gw},
+		Version:      web.VersionInfo{Version: Version(), Revision: Revision(), Go: runtime.Version()},
 	}
 	// Without a CDN there is nothing to list, retry or report.
 	if n.dispatcher != nil {

@@ -40,3 +40,25 @@ func goTool(t testing.TB) string {
 	}
 	return p
 }
+
+// GoSource is the text of the non-test Go files in dir, for tests that
+// hold a deployment file to what the code reads (flags, variables).
+func GoSource(t testing.TB, dir string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in %s: %v", dir, err)
+	}
+	var b strings.Builder
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(src)
+	}
+	return b.String()
+}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATS is an embedded nats-server with JetStream on loopback.
@@ -82,4 +84,21 @@ func (n *NATS) Restart() {
 	n.opts.Port = n.Server.Addr().(*net.TCPAddr).Port
 	n.Shutdown()
 	n.start()
+}
+
+// JetStream connects to the server as a new client (one per call, as each
+// instance has its own) and returns its JetStream context; the connection
+// closes when t ends.
+func (n *NATS) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		t.Fatalf("connect to NATS at %s: %v", n.URL, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

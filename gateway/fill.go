@@ -86,6 +86,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if public {
 			tags = entryTags(originTags, x.d.Tags, x.target)
 		}
+		x.rec.Tagged(tags, false)
 		headers.StripTagHeaders(resp.Header)
 		resp.Header.Del("Cache-Status")
 		g.clientHeaders(resp.Header, d, tags)
@@ -98,6 +99,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	g.finishEntry(e, resp.Header)
+	x.rec.Tagged(e.Tags, false)
 	g.fill(resp.Request.Context(), x, e, ttl)
 	g.m.count(x.obs, outcomeMiss)
 	x.status.flag("stored")

@@ -130,14 +130,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		checkTimeAxis(t, ctx)
 		do("no traffic yet", textIs("hit-ratio", "–"))
 		for i := 0; i < 3; i++ {
-			e.rec.Begin("acme", "/companies").Hit(stats.L1)
+			e.rec.Begin("acme", "/companies", "/companies").Hit(stats.L1)
 		}
-		q := e.rec.Begin("berg", "/")
+		q := e.rec.Begin("berg", "/", "/")
 		q.Miss(stats.L1)
 		q.Forwarded()
 		do("the hit ratio after 3 hits and a miss", textIs("hit-ratio", "75.0%"))
 		for i := 0; i < 6; i++ {
-			e.rec.Begin("acme", "/companies").Hit(stats.L1)
+			e.rec.Begin("acme", "/companies", "/companies").Hit(stats.L1)
 		}
 		do("the hit ratio moves", textIs("hit-ratio", "90.0%"),
 			await(`document.querySelector('#tenants tr[data-name="acme"]') !== null`))
@@ -318,7 +318,7 @@ func fillDemoData(t *testing.T, e *env) {
 			for _, r := range routes {
 				n := tn.weight * r.weight / 4
 				for range n {
-					q := e.rec.Begin(tn.name, r.path)
+					q := e.rec.Begin(tn.name, r.path, r.path)
 					if r.path == "/account" {
 						q.Forwarded()
 						continue
@@ -361,7 +361,7 @@ func fillDemoData(t *testing.T, e *env) {
 				return
 			case <-tick.C:
 			}
-			q := e.rec.Begin(tenants[i%3].name, routes[i%4].path)
+			q := e.rec.Begin(tenants[i%3].name, routes[i%4].path, routes[i%4].path)
 			if i%9 == 0 {
 				q.Miss(stats.L1)
 				q.Forwarded()

@@ -19,6 +19,14 @@ type StatsSource interface {
 	Snapshot() stats.Snapshot
 }
 
+// ClusterStats gives every live instance's latest counters
+// (*statskv.Board implements it).
+type ClusterStats interface {
+	// Instances returns the latest snapshot of every live instance, this
+	// one included, by instance name.
+	Instances(ctx context.Context) (map[string]stats.Snapshot, error)
+}
+
 // EventSubmitter publishes a change event given as its JSON body, as
 // POST /api/v1/events does.
 type EventSubmitter interface {

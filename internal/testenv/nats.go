@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATS is an embedded nats-server with JetStream on loopback.
@@ -82,4 +84,20 @@ func (n *NATS) Restart() {
 	n.opts.Port = n.Server.Addr().(*net.TCPAddr).Port
 	n.Shutdown()
 	n.start()
+}
+
+// JetStream connects a client to the server and returns its JetStream
+// context; the connection closes when the test ends.
+func (n *NATS) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

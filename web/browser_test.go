@@ -77,34 +77,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	go func() { done <- e.srv.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	browser := testenv.Browser(t)
-	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
-	defer cancel()
-	// Any uncaught exception in the page fails the test.
-	var jsErrs syncBuffer
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
-			d := ex.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s := jsErrs.String(); s != "" {
-			t.Errorf("JavaScript exceptions in the dashboard:\n%s", s)
-		}
-	})
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	ctx, do := dashboardBrowser(t, 0, 0)
 
 	do("log in with a wrong token",
 		chromedp.Navigate(e.ts.URL+"/"),
@@ -209,6 +182,45 @@ func TestDashboardInBrowser(t *testing.T) {
 	if screenshot {
 		saveScreenshot(t, ctx, e)
 	}
+}
+
+// dashboardBrowser starts Chromium, at width×height when not 0, and
+// returns its tab and a function that runs steps in it, failing the test
+// with what was being done. Any uncaught exception in the page fails the
+// test.
+func dashboardBrowser(t *testing.T, width, height int64) (context.Context, func(string, ...chromedp.Action[chromedp.Void])) {
+	t.Helper()
+	browser := testenv.Browser(t)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	t.Cleanup(cancel)
+	var jsErrs syncBuffer
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := ex.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s := jsErrs.String(); s != "" {
+			t.Errorf("JavaScript exceptions in the dashboard:\n%s", s)
+		}
+	})
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if width > 0 {
+		do("set the viewport", chromedp.EmulateViewport(width, height, chromedp.EmulateMobile))
+	}
+	return ctx, do
 }
 
 // checkTimeAxis checks the dashboard's choice of time axis, in the page:

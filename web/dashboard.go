@@ -37,6 +37,7 @@ func (s *Server) dashboardRoutes(rt *router) {
 	rt.add(nil, "GET /login", page(s.loginPage))
 	rt.add(nil, "POST /login", page(s.login), s.throttleAuth, bodyLimit(loginBodyBytes))
 	rt.add(nil, "POST /logout", page(s.logout), s.protected(loginBodyBytes)...)
+	rt.add(nil, "POST /purge", page(s.purgeForm), s.protected(s.cfg.MaxBodyBytes)...)
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {

@@ -107,10 +107,13 @@ function renderLive(l) {
 
 function connect() {
   const conn = document.getElementById('conn');
+  const banner = document.getElementById('stream-error');
+  conn.hidden = false;
   const es = new EventSource('/api/v1/stream');
   es.addEventListener('open', () => {
     conn.className = 'conn live';
     setText('conn-text', 'live');
+    banner.hidden = true;
   });
   es.addEventListener('live', (e) => renderLive(JSON.parse(e.data)));
   es.addEventListener('sample', (e) => addSample(JSON.parse(e.data)));
@@ -118,6 +121,7 @@ function connect() {
   es.addEventListener('error', () => {
     conn.className = 'conn down';
     setText('conn-text', 'reconnecting…');
+    banner.hidden = false;
     // A stream refused for an expired session ends for good: check once.
     if (es.readyState === EventSource.CLOSED) api('/api/v1/stats').then(() => setTimeout(connect, 2000), () => {});
   });
@@ -257,6 +261,64 @@ function renderAudit(entries) {
     el('td', { class: 'muted', text: e.actor || '' }))));
 }
 
+// touched says how much a purge named: its tags, URLs and prefixes (the
+// entries each dropped are not counted by the layers, so not shown).
+function touched(e) {
+  if (e.everything) return 'everything';
+  const n = (k) => (e[k] || []).length;
+  const parts = [];
+  if (n('tags')) parts.push(n('tags') + (n('tags') === 1 ? ' tag' : ' tags'));
+  if (n('urls')) parts.push(n('urls') + (n('urls') === 1 ? ' URL' : ' URLs'));
+  if (n('prefixes')) parts.push(n('prefixes') + (n('prefixes') === 1 ? ' prefix' : ' prefixes'));
+  return parts.join(', ') || 'nothing';
+}
+
+// markPurges hands the audit log's purges to the charts.
+function markPurges(entries) {
+  state.purges = entries.filter((e) => e.action === 'purge').map((e) => ({
+    t: new Date(e.time).getTime(),
+    label: (e.tenant || '') + ': ' + (e.everything ? 'everything' : [...(e.tags || []), ...(e.urls || []), ...(e.prefixes || [])].join(' ')),
+  }));
+  renderCharts();
+}
+
+// ---------- search ----------
+
+let auditEntries = [];
+
+// mentions reports whether an audit entry names q: a tag (or a tag prefix
+// such as company:*), a URL, or a path under one of its prefixes.
+function mentions(e, q) {
+  if (e.everything) return false;
+  const star = q.endsWith('*') ? q.slice(0, -1) : null;
+  for (const t of e.tags || []) if (t === q || (star !== null && t.startsWith(star))) return true;
+  for (const u of e.urls || []) if (u === q || u.endsWith(q) || q.endsWith(u)) return true;
+  for (const p of e.prefixes || []) if (q.startsWith(p) || p.startsWith(q)) return true;
+  return false;
+}
+
+function renderSearch() {
+  const q = document.getElementById('search').value.trim();
+  const out = document.getElementById('search-result');
+  if (!q) {
+    out.hidden = true;
+    renderAudit(auditEntries);
+    return;
+  }
+  const found = auditEntries.filter((e) => mentions(e, q));
+  out.hidden = false;
+  out.textContent = found.length
+    ? found.length + (found.length === 1 ? ' entry names ' : ' entries name ') + q + ' (newest first, in Activity below); the last: ' + found[0].action + ' ' + ago(found[0].time)
+    : 'No event or purge in the last ' + auditEntries.length + ' audit entries names ' + q + '.';
+  renderAudit(found);
+}
+
+function setupSearch() {
+  const form = document.getElementById('search-form');
+  form.addEventListener('submit', (e) => { e.preventDefault(); renderSearch(); });
+  document.getElementById('search').addEventListener('input', renderSearch);
+}
+
 async function renderRecentPurges(entries) {
   const box = document.getElementById('recent-purges');
   const seen = new Set();
@@ -277,7 +339,7 @@ async function renderRecentPurges(entries) {
       chips = [el('span', { class: 'muted', text: err.message })];
     }
     return el('div', { class: 'purge-item' },
-      el('div', { class: 'what' }, el('strong', { text: e.tenant }), ' ', describe(e), el('span', { class: 'meta', text: ago(e.time) + ' · ' + (e.actor || '') })),
+      el('div', { class: 'what' }, el('strong', { text: e.tenant }), ' ', describe(e), el('span', { class: 'meta', text: ago(e.time) + ' · ' + touched(e) + ' · ' + (e.actor || '') })),
       el('div', { class: 'chips' }, chips));
   }));
   box.replaceChildren(...items);
@@ -367,7 +429,10 @@ async function refreshActivity() {
   clearTimeout(activityTimer);
   try {
     const a = await api('/api/v1/audit?limit=100');
-    renderAudit(a.entries);
+    auditEntries = a.entries;
+    if (document.getElementById('search').value.trim()) renderSearch();
+    else renderAudit(a.entries);
+    markPurges(a.entries);
     await renderRecentPurges(a.entries);
   } catch (e) {
     showUnavailable('audit', 'audit-empty', e);
@@ -400,6 +465,7 @@ async function refreshActivity() {
 
 buildLayers();
 setupPurgeForm();
+setupSearch();
 loadHistory().catch(() => renderCharts());
 connect();
 refreshActivity();

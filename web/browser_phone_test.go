@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/cdnstats"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
@@ -26,7 +27,10 @@ func TestDashboardOnAPhone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
-	e := newEnv(t, func(c *Config) { c.LiveInterval = 50 * time.Millisecond })
+	e := newEnv(t, func(c *Config) {
+		c.LiveInterval = 50 * time.Millisecond
+		c.CDNStats = cdnstats.NewReader(time.Hour, staticCDN{Sample: cdnstats.Sample{Requests: 200, Hits: 150, HitRatio: 0.75}})
+	})
 	long := strings.Repeat("very-long-tenant-name-", 4)
 	e.rec.Begin(long, "a-route-with-a-long-name", "/products/1").Hit(stats.L1)
 	e.rec.Begin("acme", "profile", "/").Forwarded()
@@ -62,6 +66,7 @@ func TestDashboardOnAPhone(t *testing.T) {
 		textHas("deadletters", "tenant is required"),
 		textHas("failed-purges", "Request is invalid"),
 		textHas("recent-purges", "2 tags"),
+		textIs("layer-cdn", "CDNprovider analytics75.0%150 hits of 200 · fastlythe CDN's own analytics"),
 	)
 	do("no sideways scroll at 390 px", await(`window.innerWidth === 390`), await(noSidewaysScroll))
 	do("the charts mark the purge",
@@ -90,3 +95,9 @@ func TestDashboardOnAPhone(t *testing.T) {
 		await(noSidewaysScroll),
 	)
 }
+
+// staticCDN is a CDN analytics source with fixed figures.
+type staticCDN struct{ cdnstats.Sample }
+
+func (staticCDN) Name() string                                    { return "fastly" }
+func (s staticCDN) Read(context.Context) (cdnstats.Sample, error) { return s.Sample, nil }

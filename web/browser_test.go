@@ -91,6 +91,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		clickAndLoad("login-submit"),
 		chromedp.WaitVisible(chromedp.ID("hit-ratio")),
 		textIs("conn-text", "live"),
+		textHas("layer-cdn", "not configured"),
 	)
 
 	if !screenshot {

@@ -41,6 +41,9 @@ type Config struct {
 	// the history and the dashboard show the whole cluster; nil = this
 	// instance only.
 	Cluster ClusterStats
+	// CDNStats backs GET /api/v1/cdn/stats and the dashboard's CDN hit
+	// ratio; nil = "not configured".
+	CDNStats CDNStats
 	// Instance names this instance in the cluster's stats; "" = "local".
 	Instance string
 	// Events backs POST /api/v1/events; nil = 503.
@@ -255,6 +258,7 @@ func (s *Server) register() {
 
 	api("GET /api/v1/stats", s.getStats)
 	api("GET /api/v1/health/prefix", s.prefixHealth)
+	api("GET /api/v1/cdn/stats", s.getCDNStats)
 	api("GET /api/v1/history", s.getHistory)
 	api("GET /api/v1/stream", s.stream)
 	api("POST /api/v1/purge", s.postPurge)

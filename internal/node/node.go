@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/cdnstats"
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
@@ -307,6 +308,7 @@ func (n *Node) buildWeb(ctx context.Context) error {
 		Token:        n.token,
 		Stats:        n.stats,
 		Cluster:      n.board,
+		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
 		Instance:     n.instance.ID(),
 		Sessions:     sessions,
 		Events:       adapters,

@@ -35,6 +35,29 @@ function buildLayers() {
   }
 }
 
+// cdnFigures fills the CDN card from the providers' own analytics
+// (/api/v1/cdn/stats): the gateway cannot see what the CDN answered.
+function cdnFigures() {
+  const c = state.cdn;
+  if (!c) return { big: '–', counts: [], bar: 0, shareText: 'loading…' };
+  if (!c.configured) return { big: '–', counts: [], bar: 0, shareText: 'not configured' };
+  let hits = 0, requests = 0;
+  const bad = [];
+  for (const p of c.providers) {
+    if (p.error) { bad.push(p.provider + ': ' + p.error); continue; }
+    hits += p.hits;
+    requests += p.requests;
+  }
+  const ok = c.providers.filter((p) => !p.error);
+  const ratio = ok.length === 1 ? ok[0].hit_ratio : requests > 0 ? hits / requests : null;
+  return {
+    big: ratio === null || !ok.length ? '–' : pct(ratio),
+    counts: [el('b', { text: num(hits) }), ' hits of ', el('b', { text: num(requests) }), ' · ' + ok.map((p) => p.provider).join(', ')],
+    bar: ratio || 0,
+    shareText: bad.length ? 'unavailable — ' + bad.join('; ') : "the CDN's own analytics",
+  };
+}
+
 function renderLayers(l) {
   for (const L of LAYERS) {
     const card = document.getElementById('layer-' + L.key);
@@ -42,7 +65,9 @@ function renderLayers(l) {
     const value = card.querySelector('.value');
     const share = layerShare(l, L.key);
     let big, counts, bar, shareText;
-    if (L.key === 'origin') {
+    if (L.key === 'cdn') {
+      ({ big, counts, bar, shareText } = cdnFigures());
+    } else if (L.key === 'origin') {
       big = share === null ? '–' : pct(share);
       counts = [el('b', { text: num(c.hits) }), ' forwarded'];
       bar = share || 0;
@@ -448,6 +473,12 @@ async function refreshActivity() {
   } catch (e) {
     renderEventBacklog(e.data && e.data.events); // 503: not ready, the detail still says
   }
+  try {
+    state.cdn = await api('/api/v1/cdn/stats');
+  } catch (e) {
+    state.cdn = { configured: true, providers: [{ provider: 'cdn', error: e.message }] };
+  }
+  if (state.live) renderLayers(state.live);
   const cdnCard = document.getElementById('cdn-card');
   try {
     renderCDN(await api('/api/v1/purges?status=failed&limit=50'));

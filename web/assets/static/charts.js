@@ -7,7 +7,7 @@ export const LAYERS = [
   { key: 'browser', name: 'Browser', note: '304 Not Modified', color: '#7c3aed' },
   { key: 'l1', name: 'L1', note: 'in-process', color: '#16a34a' },
   { key: 'l2', name: 'L2', note: 'Redis', color: '#0d9488' },
-  { key: 'cdn', name: 'CDN', note: 'where reported', color: '#2563eb' },
+  { key: 'cdn', name: 'CDN', note: 'provider analytics', color: '#2563eb' },
   { key: 'origin', name: 'Origin', note: 'forwarded', color: '#ea580c' },
 ];
 // purges are the purges of the audit log, { t, label }, marked on the charts.

@@ -33,7 +33,9 @@ func TestDashboardOnAPhone(t *testing.T) {
 	})
 	long := strings.Repeat("very-long-tenant-name-", 4)
 	e.rec.Begin(long, "a-route-with-a-long-name", "/products/1").Hit(stats.L1)
-	e.rec.Begin("acme", "profile", "/").Forwarded()
+	q := e.rec.Begin("acme", "profile", "/")
+	q.Forwarded()
+	q.Tagged([]string{"company:acme"}, false)
 	e.dead.list = []DeadLetter{{Seq: 9, Time: time.Now(), Reason: "tenant is required", Body: strings.Repeat(`{"entity":"company"}`, 20)}}
 	e.cdn.list = []purge.Failure{{ID: "big", Purge: "big", Provider: "cloudflare", Reason: strings.Repeat("HTTP 400: code 1012: Request is invalid ", 5),
 		Request: invalidation.Request{ID: "big", Tenant: "acme", Tags: []string{"a"}}, Time: time.Now()}}
@@ -66,6 +68,9 @@ func TestDashboardOnAPhone(t *testing.T) {
 		textHas("deadletters", "tenant is required"),
 		textHas("failed-purges", "Request is invalid"),
 		textHas("recent-purges", "2 tags"),
+		textHas("tag-prefixes", "company:*"),
+		await(`document.querySelector('#instances tr[data-name="local"]') !== null`),
+		textHas("instance-count", "1 instance"),
 		textIs("layer-cdn", "CDNprovider analytics75.0%150 hits of 200 · fastlythe CDN's own analytics"),
 	)
 	do("no sideways scroll at 390 px", await(`window.innerWidth === 390`), await(noSidewaysScroll))

@@ -152,6 +152,26 @@ function connect() {
   });
 }
 
+// renderCluster lists every live instance with its own figures (the
+// figures above add them up) and the busiest tag prefixes.
+function renderCluster(st) {
+  const names = Object.keys(st.instances).sort();
+  setText('instance-count', names.length + (names.length === 1 ? ' instance' : ' instances') + (st.partial ? ' (the others unreachable)' : ''));
+  document.querySelector('#instances tbody').replaceChildren(...names.map((n) => {
+    const c = st.instances[n];
+    return el('tr', { 'data-name': n },
+      el('td', { class: 'name', title: n, text: n + (n === st.instance ? ' (this one)' : '') }),
+      el('td', { class: 'num', text: num(c.requests) }),
+      ratioCell(c.hit_ratio, c.requests),
+      el('td', { class: 'num', text: duration(c.uptime_seconds) }));
+  }));
+  const tags = Object.entries(st.tag_prefixes || {}).sort((a, b) => b[1].requests - a[1].requests).slice(0, 12);
+  document.querySelector('#tag-prefixes tbody').replaceChildren(...(tags.length ? tags.map(([k, c]) => el('tr', { 'data-name': k },
+    el('td', {}, el('span', { class: 'tag', text: k === '_other' ? '(others)' : k })),
+    el('td', { class: 'num', text: num(c.requests) }),
+    ratioCell(c.hit_ratio, c.requests))) : [el('tr', {}, el('td', { colspan: 3, class: 'muted', text: 'No tagged responses yet.' }))]));
+}
+
 // ---------- purges ----------
 
 const KIND_HELP = {
@@ -472,6 +492,11 @@ async function refreshActivity() {
     renderEventBacklog((await api('/readyz')).events);
   } catch (e) {
     renderEventBacklog(e.data && e.data.events); // 503: not ready, the detail still says
+  }
+  try {
+    renderCluster(await api('/api/v1/stats'));
+  } catch (e) {
+    setText('instance-count', e.message);
   }
   try {
     state.cdn = await api('/api/v1/cdn/stats');

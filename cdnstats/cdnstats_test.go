@@ -86,8 +86,10 @@ func TestVarnish(t *testing.T) {
 		w.Write(out)
 	}))
 	t.Cleanup(stats.Close)
-	for range 3 { // a miss, then two hits
-		resp, err := http.Get(v.URL + "/page")
+	// A miss, then two hits. StartVarnish's readiness probe was served
+	// too, a miss of its own: the hits are exact, the misses at least one.
+	for range 3 {
+		resp, err := http.Get(v.URL + "/cdnstats-page")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +98,7 @@ func TestVarnish(t *testing.T) {
 	src := &cdnstats.Varnish{StatsURLs: []string{stats.URL}}
 	testenv.WaitFor(t, 10*time.Second, func() error {
 		s, err := src.Read(context.Background())
-		if err != nil || s.Hits != 2 || s.HitRatio != 2.0/3 || s.WindowSeconds <= 0 {
+		if err != nil || s.Hits != 2 || s.Requests < 3 || s.HitRatio <= 0 || s.HitRatio > 2.0/3 || s.WindowSeconds <= 0 {
 			return fmt.Errorf("varnish figures %+v %v", s, err)
 		}
 		return nil

@@ -99,7 +99,9 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Board, erro
 		Bucket:      Bucket,
 		Description: "cachegate: each instance's latest stats snapshot",
 		TTL:         ttlFactor * cfg.Interval,
-		Storage:     jetstream.MemoryStorage,
+		// File: a NATS restart keeps the bucket (a memory one would be gone,
+		// and every put after it refused).
+		Storage: jetstream.FileStorage,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("statskv: open bucket %s: %w", Bucket, err)
@@ -112,16 +114,38 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Board, erro
 }
 
 // Run puts this instance's snapshot every Interval and follows the
-// others' until ctx ends. A failed put is logged and tried again at the
-// next tick: the figures are a view, and the next put replaces them.
+// others' until ctx ends; it returns nil then. Faults never end it: a
+// failed put is logged and tried again at the next tick (the next put
+// replaces it anyway), and a watch that cannot start, ends, or goes quiet
+// is started again, so a NATS outage pauses the cluster view and never
+// stops the instance. Quiet is judged by this instance's own puts, which
+// come back through the watch every Interval: a watch that has delivered
+// nothing for StaleAfter lost its consumer (a NATS restart does that
+// without a word).
 func (b *Board) Run(ctx context.Context) error {
-	w, err := b.kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("statskv: watch: %w", err)
-	}
-	defer func() { _ = w.Stop() }()
 	tick := time.NewTicker(b.cfg.Interval)
 	defer tick.Stop()
+	var w jetstream.KeyWatcher
+	defer func() {
+		if w != nil {
+			_ = w.Stop()
+		}
+	}()
+	var updates <-chan jetstream.KeyValueEntry
+	var heard time.Time
+	watch := func() {
+		heard = time.Now()
+		var err error
+		if w, err = b.kv.WatchAll(ctx); err != nil {
+			w, updates = nil, nil
+			if ctx.Err() == nil {
+				b.log.Warn("stats: watching the other instances failed; retried at the next tick", "err", err)
+			}
+			return
+		}
+		updates = w.Updates()
+	}
+	watch()
 	b.put(ctx)
 	for {
 		select {
@@ -129,10 +153,21 @@ func (b *Board) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			b.put(ctx)
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("statskv: watch ended")
+			if w != nil && time.Since(heard) > b.StaleAfter() {
+				b.log.Warn("stats: the watch of the other instances went quiet; watching again")
+				_ = w.Stop()
+				w = nil
 			}
+			if w == nil {
+				watch()
+			}
+		case e, ok := <-updates:
+			if !ok {
+				_ = w.Stop()
+				w, updates = nil, nil // a nil channel: started again at the next tick
+				continue
+			}
+			heard = time.Now()
 			b.apply(e)
 		}
 	}

@@ -3,6 +3,8 @@ package statskv_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 )
 
 // TestBoardsSeeEachOther: two instances on one NATS each see both
-// snapshots; once one stops, the other leaves it out after StaleAfter.
+// snapshots, also after NATS restarts; once one stops, the other leaves
+// it out after StaleAfter.
 func TestBoardsSeeEachOther(t *testing.T) {
 	srv := testenv.StartNATS(t)
 	ctx := context.Background()
@@ -23,7 +26,7 @@ func TestBoardsSeeEachOther(t *testing.T) {
 	var cancels []context.CancelFunc
 	for i, rec := range recs {
 		b, err := statskv.Open(ctx, srv.JetStream(t), statskv.Config{
-			Instance: fmt.Sprintf("node-%d", i), Source: rec.Snapshot, Interval: 50 * time.Millisecond,
+			Instance: fmt.Sprintf("node-%d", i), Source: rec.Snapshot, Interval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +47,17 @@ func TestBoardsSeeEachOther(t *testing.T) {
 			return nil
 		})
 	}
+	// A NATS restart pauses the view; it resumes with new figures.
+	srv.Restart()
+	recs[1].Begin("berg", "api", "/api").Forwarded()
+	testenv.WaitFor(t, 15*time.Second, func() error {
+		got, _ := boards[0].Instances(ctx)
+		if got["node-1"].Tenants["berg"].Requests != 2 {
+			return fmt.Errorf("after a NATS restart, board 0 sees node-1 at %d requests", got["node-1"].Tenants["berg"].Requests)
+		}
+		return nil
+	})
+
 	cancels[1]()
 	start := time.Now()
 	testenv.WaitFor(t, 5*time.Second, func() error {

@@ -408,9 +408,20 @@ function retryButton(path) {
   return btn;
 }
 
+// unchanged reports whether box already shows data, and remembers it: a
+// refresh that would redraw the same rows leaves them (and a button the
+// operator is about to press) in place.
+function unchanged(box, data) {
+  const key = JSON.stringify(data);
+  if (box.dataset.shown === key) return true;
+  box.dataset.shown = key;
+  return false;
+}
+
 function renderDeadLetters(list) {
   const tbody = document.querySelector('#deadletters tbody');
   document.getElementById('deadletters-empty').hidden = list.length > 0;
+  if (unchanged(tbody, list)) return;
   tbody.replaceChildren(...list.map((d) => el('tr', { 'data-seq': d.seq },
     el('td', { class: 'when', title: d.time, text: ago(d.time) }),
     el('td', { class: 'result-bad', text: d.reason }),
@@ -436,7 +447,9 @@ function renderCDN(resp) {
   summary.className = b && Object.values(b.providers || {}).some((p) => p.failing) ? 'result-bad' : 'muted';
   const list = resp.purges;
   document.getElementById('failed-purges-empty').hidden = list.length > 0;
-  document.querySelector('#failed-purges tbody').replaceChildren(...list.map((f) => {
+  const tbody = document.querySelector('#failed-purges tbody');
+  if (unchanged(tbody, list)) return;
+  tbody.replaceChildren(...list.map((f) => {
     const id = f.purge || f.id;
     return el('tr', { 'data-id': id },
       el('td', { class: 'when', title: f.time, text: ago(f.time) }),
@@ -463,7 +476,9 @@ function renderEventBacklog(b) {
 }
 
 function showUnavailable(tableId, emptyId, err) {
-  document.querySelector('#' + tableId + ' tbody').replaceChildren();
+  const tbody = document.querySelector('#' + tableId + ' tbody');
+  tbody.replaceChildren();
+  delete tbody.dataset.shown;
   const p = document.getElementById(emptyId);
   p.hidden = false;
   p.textContent = err.message;

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -132,6 +133,13 @@ func (r *rootDecoder) varnish(v *yaml.Node) {
 		{"urls", func(v *yaml.Node) { r.list(v, "cdn.varnish.urls", &vn.URLs) }},
 		{"soft", func(v *yaml.Node) { r.boolean(v, "cdn.varnish.soft", &vn.Soft) }},
 		{"timeout", func(v *yaml.Node) { r.duration(v, "cdn.varnish.timeout", &vn.Timeout) }},
+		{"stats_urls", func(v *yaml.Node) {
+			for i, n := range r.list(v, "cdn.varnish.stats_urls", &vn.StatsURLs) {
+				if u, err := url.Parse(vn.StatsURLs[i]); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					r.errorf(n, "cdn.varnish.stats_urls[%d]: %q: need an http(s) URL serving varnishstat -j", i, vn.StatsURLs[i])
+				}
+			}
+		}},
 	})
 }
 

@@ -247,6 +247,9 @@ type Varnish struct {
 	URLs    []string
 	Soft    bool
 	Timeout time.Duration
+	// StatsURLs answer GET with each node's varnishstat -j output, for the
+	// dashboard's CDN hit ratio; empty: Varnish's is not shown.
+	StatsURLs []string
 }
 
 // Events configures how change events map to tags.

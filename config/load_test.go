@@ -180,6 +180,7 @@ func TestParseErrors(t *testing.T) {
 		{"varnish second url", "cdn:\n  provider: varnish\n  varnish:\n    urls:\n      - http://a:1\n      - ftp://b\n", []string{`6: cdn.varnish.urls[1]: node URL "ftp://b": need http://host:port`}},
 		{"fastly base url", "cdn:\n  provider: fastly\n  fastly:\n    api_token: t\n    service_id: s\n    base_url: api.fastly.com\n", []string{`6: cdn.fastly.base_url: "api.fastly.com" is not an http(s) URL`}},
 		{"varnish url", "cdn:\n  provider: varnish\n  varnish:\n    urls: [\"varnish:6081\"]\n", []string{"4: cdn.varnish.urls"}},
+		{"varnish stats url", "cdn:\n  provider: varnish\n  varnish:\n    urls: [http://v:1]\n    stats_urls: [\"v:9\"]\n", []string{`5: cdn.varnish.stats_urls[0]: "v:9": need an http(s) URL`}},
 		{"cdn header", "cdn:\n  header: Cache-Control\ndefault:\n  cdn: max-age=1\n", []string{"2: cdn.header: CDN directives cannot go in Cache-Control"}},
 		{"cdn host", "cdn:\n  hosts:\n    acme: https://acme.example\n", []string{"3: cdn.hosts"}},
 		{"event placeholder", "events:\n  rules:\n    - type: company.updated\n      tags: [\"x:{data.id}\", \"y:{nope}\"]\n", []string{"4: events.rules[0].tags[1]: tag template \"y:{nope}\": unknown placeholder {nope}"}},

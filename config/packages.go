@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"net/url"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cachegate/cachegate/cdn"
+	"github.com/cachegate/cachegate/cdnstats"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
 	"github.com/cachegate/cachegate/gateway"
@@ -112,6 +114,28 @@ func (c CDN) Target(name string) purge.Provider {
 		return purge.Provider{Zone: ProviderVarnish, Soft: c.Varnish.Soft}
 	}
 	return purge.Provider{}
+}
+
+// Analytics are the analytics of the selected providers, for the CDN's own
+// hit ratio: Cloudflare's shared zone and Fastly's service, read with
+// their purge tokens (a Cloudflare token needs Analytics Read as well as
+// Cache Purge), and Varnish's nodes where stats_urls are set. Tenants'
+// own zones and services are not read.
+func (c CDN) Analytics() []cdnstats.Source {
+	var out []cdnstats.Source
+	if c.Has(ProviderCloudflare) && c.Cloudflare.Zone != "" {
+		out = append(out, &cdnstats.Cloudflare{BaseURL: cmp.Or(c.Cloudflare.BaseURL, cloudflare.DefaultBaseURL),
+			APIToken: string(c.Cloudflare.APIToken), Zone: c.Cloudflare.Zone})
+	}
+	if c.Has(ProviderFastly) && c.Fastly.ServiceID != "" {
+		// A base URL set for the purge API (a fake, a proxy) serves the
+		// real-time API too; the default one does not.
+		out = append(out, &cdnstats.Fastly{BaseURL: c.Fastly.BaseURL, APIToken: string(c.Fastly.APIToken), ServiceID: c.Fastly.ServiceID})
+	}
+	if c.Has(ProviderVarnish) && len(c.Varnish.StatsURLs) > 0 {
+		out = append(out, &cdnstats.Varnish{StatsURLs: c.Varnish.StatsURLs})
+	}
+	return out
 }
 
 // Purgers are the configs of the selected providers' purgers, by provider;

@@ -24,7 +24,7 @@ func handed(f *File) []any {
 	}
 	out := []any{
 		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.Policy(),
-		f.CDN.Dispatcher(), f.CDN.ProviderNames(), targets, f.Events.Mapper(),
+		f.CDN.Dispatcher(), f.CDN.ProviderNames(), targets, f.Events.Mapper(), f.CDN.Analytics(),
 		f.Listen, f.AdminListen, string(f.Admin.Token),
 	}
 	ps := f.CDN.Purgers()

@@ -38,6 +38,20 @@ func TestSecondRequestIsL1Hit(t *testing.T) {
 	if snap.Layers[stats.L1].Hits != 1 || snap.Layers[stats.Origin].Hits != 2 {
 		t.Fatalf("stats %+v", snap.Layers)
 	}
+	// Rows by the policy rule's name, the path's first segment and the
+	// responses' tag prefixes ("company:acme" and "company").
+	if r := snap.Routes[policy.DefaultRuleName]; r.Requests != 3 {
+		t.Errorf("route %q = %+v, want 3 requests (routes %v)", policy.DefaultRuleName, r, snap.Routes)
+	}
+	if p := snap.Prefixes["/page"]; p.Requests != 3 {
+		t.Errorf("prefix /page = %+v", p)
+	}
+	if c := snap.TagPrefixes["company:*"]; c.Requests != 3 || c.Hits != 1 {
+		t.Errorf("tag prefix company:* = %+v, want 3 requests, 1 hit", c)
+	}
+	if c := snap.TagPrefixes["company"]; c.Requests != 3 || c.Hits != 1 {
+		t.Errorf("tag company = %+v, want 3 requests, 1 hit", c)
+	}
 }
 
 func TestAgeGrowsWithResidence(t *testing.T) {

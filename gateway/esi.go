@@ -346,7 +346,7 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		return esi.Fragment{}, false
 	}
 	// lookup counted nothing (x.rec is the zero Request): count the hit.
-	rec := g.cfg.Stats.Begin(d.Tenant, u.Path)
+	rec := g.cfg.Stats.Begin(d.Tenant, d.Rule, u.Path)
 	if layer == stats.L2 {
 		rec.Miss(stats.L1)
 	}
@@ -485,7 +485,7 @@ func (f *fragmentFetcher) serve(r *http.Request, private bool) (c *esiCapture) {
 	d := f.g.cfg.Policy.Decide(r)
 	d.Private, d.PrivateReason = true, "esi:private-fragment"
 	x := &exchange{d: d, target: target, method: r.Method, req: r.Header, host: r.Host, obs: obs, kind: kindBypass}
-	x.rec = f.g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
+	x.rec = f.g.cfg.Stats.Begin(d.Tenant, d.Rule, r.URL.Path)
 	f.g.m.count(obs, outcomeBypass)
 	f.g.forward(c, r, x)
 	return c

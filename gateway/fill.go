@@ -89,6 +89,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if public {
 			tags = entryTags(originTags, x.d.Tags, x.target)
 		}
+		x.rec.Tagged(tags, false)
 		tagging.StripTagHeaders(resp.Header)
 		resp.Header.Del("Cache-Status")
 		g.clientHeaders(resp.Header, d, tags)
@@ -104,6 +105,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	g.finishEntry(e, resp.ContentLength, stream)
+	x.rec.Tagged(e.Tags, false)
 	if !stream {
 		g.fill(resp.Request.Context(), x, e, ttl)
 	}

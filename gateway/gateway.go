@@ -167,7 +167,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		obs:    obs,
 	}
 	obs.tenant, obs.route = d.Tenant, d.Rule
-	x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
+	x.rec = g.cfg.Stats.Begin(d.Tenant, d.Rule, r.URL.Path)
 	switch {
 	case d.Private || d.Bypass:
 		x.kind = kindBypass
@@ -198,6 +198,9 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	ctx := r.Context()
 	now := g.now()
 	e, layer, f := g.lookup(ctx, x, now)
+	if e != nil && f.use != useForward {
+		x.rec.Tagged(e.Tags, true)
+	}
 	switch {
 	case e != nil && f.use == useFresh:
 		g.m.count(x.obs, hitOutcome(layer))

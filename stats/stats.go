@@ -22,10 +22,13 @@ var Layers = []string{Browser, L1, L2, CDN, Origin}
 // Other is the row that collects tenants or routes past the table bounds.
 const Other = "_other"
 
-// Default bounds of the per-tenant and per-route tables.
+// Default bounds of the per-tenant, per-route, per-path-prefix and
+// per-tag-prefix tables.
 const (
-	DefaultMaxTenants = 1000
-	DefaultMaxRoutes  = 200
+	DefaultMaxTenants     = 1000
+	DefaultMaxRoutes      = 200
+	DefaultMaxPrefixes    = 200
+	DefaultMaxTagPrefixes = 200
 )
 
 // LayerCounts is one layer's lookups.
@@ -49,10 +52,28 @@ type Snapshot struct {
 	UptimeSeconds float64           `json:"uptime_seconds"`
 	Counts                          // all traffic
 	Tenants       map[string]Counts `json:"tenants"`
-	Routes        map[string]Counts `json:"routes"`
+	// Routes are keyed by the policy rule's name ("default" when none
+	// matched).
+	Routes map[string]Counts `json:"routes"`
+	// Prefixes are keyed by the path's first segment ("/products").
+	Prefixes map[string]Counts `json:"prefixes"`
+	// TagPrefixes are keyed by the part of a tag before its first ':'
+	// ("company:*"; a tag without one is its own row): requests answered
+	// by a response carrying such a tag, from the cache or the origin.
+	TagPrefixes map[string]TagCounts `json:"tag_prefixes"`
+}
+
+// TagCounts is one tag prefix's figures: responses with a tag of the
+// prefix, and how many of them came from a cache layer.
+type TagCounts struct {
+	Requests uint64  `json:"requests"`
+	Hits     uint64  `json:"hits"`
+	HitRatio float64 `json:"hit_ratio"`
 }
 
 type layerCounter struct{ hits, misses atomic.Uint64 }
+
+type tagRow struct{ requests, hits atomic.Uint64 }
 
 type row struct {
 	requests atomic.Uint64
@@ -86,71 +107,88 @@ func (r *row) counts() Counts {
 
 // Recorder collects counts. Its zero value is not usable; call New.
 type Recorder struct {
-	start      time.Time
-	all        row
-	maxTenants int
-	maxRoutes  int
-	tenants    table
-	routes     table
+	start       time.Time
+	all         row
+	maxTenants  int
+	maxRoutes   int
+	maxPrefixes int
+	maxTags     int
+	tenants     table[row]
+	routes      table[row]
+	prefixes    table[row]
+	tags        table[tagRow]
 }
 
 // table is the rows of one breakdown (tenants or routes). Reads take no
 // lock: every request looks up two rows, and a read-write mutex would make
 // all of them write one shared word. Inserts, rare and bounded, are
 // serialized by mu.
-type table struct {
+type table[R any] struct {
 	mu   sync.Mutex
-	rows sync.Map     // string -> *row
+	rows sync.Map     // string -> *R
 	n    atomic.Int64 // entries in rows
 }
 
-func (t *table) get(key string, limit int) *row {
+func (t *table[R]) get(key string, limit int) *R {
 	if r, ok := t.rows.Load(key); ok {
-		return r.(*row)
+		return r.(*R)
 	}
 	if t.n.Load() >= int64(limit) {
 		// Full: an unknown key is counted as Other, without the lock.
 		if r, ok := t.rows.Load(Other); ok {
-			return r.(*row)
+			return r.(*R)
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r, ok := t.rows.Load(key); ok {
-		return r.(*row)
+		return r.(*R)
 	}
 	if t.n.Load() >= int64(limit) {
 		key = Other
 		if r, ok := t.rows.Load(key); ok {
-			return r.(*row)
+			return r.(*R)
 		}
 	}
-	r := &row{}
-	t.rows.Store(key, r)
+	r := new(R)
+	// A clone: key may be a slice of a larger string (a tag) that the
+	// table would otherwise keep alive.
+	t.rows.Store(strings.Clone(key), r)
 	t.n.Add(1)
 	return r
 }
 
-func (t *table) counts() map[string]Counts {
-	out := make(map[string]Counts, t.n.Load())
+func tableCounts[R, C any](t *table[R], count func(*R) C) map[string]C {
+	out := make(map[string]C, t.n.Load())
 	t.rows.Range(func(k, r any) bool {
-		out[k.(string)] = r.(*row).counts()
+		out[k.(string)] = count(r.(*R))
 		return true
 	})
 	return out
 }
 
+func (r *tagRow) counts() TagCounts {
+	c := TagCounts{Requests: r.requests.Load(), Hits: r.hits.Load()}
+	if c.Requests > 0 {
+		c.HitRatio = float64(c.Hits) / float64(c.Requests)
+	}
+	return c
+}
+
 // New returns a Recorder with the default table bounds.
 func New() *Recorder {
 	return &Recorder{
-		start:      time.Now(),
-		maxTenants: DefaultMaxTenants,
-		maxRoutes:  DefaultMaxRoutes,
+		start:       time.Now(),
+		maxTenants:  DefaultMaxTenants,
+		maxRoutes:   DefaultMaxRoutes,
+		maxPrefixes: DefaultMaxPrefixes,
+		maxTags:     DefaultMaxTagPrefixes,
 	}
 }
 
-// Route returns the route prefix a path is counted under: its first segment.
-func Route(path string) string {
+// Prefix returns the path prefix a path is counted under: its first
+// segment.
+func Prefix(path string) string {
 	if len(path) <= 1 {
 		return "/"
 	}
@@ -162,13 +200,16 @@ func Route(path string) string {
 
 // Request is one client request being counted.
 type Request struct {
-	rows [3]*row
+	rows [4]*row
+	rec  *Recorder
 }
 
-// Begin counts a request of tenant to path and returns the handle its layer
-// outcomes are recorded on.
-func (r *Recorder) Begin(tenant, path string) Request {
-	req := Request{rows: [3]*row{&r.all, r.tenants.get(tenant, r.maxTenants), r.routes.get(Route(path), r.maxRoutes)}}
+// Begin counts a request of tenant, matched by the policy rule named
+// route, to path, and returns the handle its layer outcomes are recorded
+// on.
+func (r *Recorder) Begin(tenant, route, path string) Request {
+	req := Request{rec: r, rows: [4]*row{&r.all, r.tenants.get(tenant, r.maxTenants),
+		r.routes.get(route, r.maxRoutes), r.prefixes.get(Prefix(path), r.maxPrefixes)}}
 	for _, row := range req.rows {
 		row.requests.Add(1)
 	}
@@ -209,6 +250,54 @@ func (q Request) Forwarded() {
 	}
 }
 
+// maxTagsPerRequest bounds the distinct tag prefixes one response is
+// counted under, so a response with many tags costs no allocation.
+const maxTagsPerRequest = 8
+
+func tagPrefixes(rows map[string]TagCounts) map[string]TagCounts {
+	out := make(map[string]TagCounts, len(rows))
+	for k, c := range rows {
+		if strings.HasSuffix(k, ":") {
+			k += "*"
+		}
+		out[k] = c
+	}
+	return out
+}
+
+// Tagged records that the request was answered by a response carrying
+// tags, from a cache layer (hit) or the origin, once per distinct prefix.
+func (q Request) Tagged(tags []string, hit bool) {
+	if q.rec == nil {
+		return
+	}
+	var seen [maxTagsPerRequest]string
+	n := 0
+next:
+	for _, t := range tags {
+		p := t
+		if i := strings.IndexByte(t, ':'); i >= 0 {
+			p = t[:i+1]
+		}
+		for _, s := range seen[:n] {
+			if s == p {
+				continue next
+			}
+		}
+		if n == len(seen) {
+			return
+		}
+		seen[n] = p
+		n++
+		// Rows are keyed by "company:"; the snapshot shows "company:*".
+		row := q.rec.tags.get(p, q.rec.maxTags)
+		row.requests.Add(1)
+		if hit {
+			row.hits.Add(1)
+		}
+	}
+}
+
 // Snapshot returns the current counts.
 func (r *Recorder) Snapshot() Snapshot {
 	now := time.Now()
@@ -216,7 +305,9 @@ func (r *Recorder) Snapshot() Snapshot {
 		Time:          now,
 		UptimeSeconds: now.Sub(r.start).Seconds(),
 		Counts:        r.all.counts(),
-		Tenants:       r.tenants.counts(),
-		Routes:        r.routes.counts(),
+		Tenants:       tableCounts(&r.tenants, (*row).counts),
+		Routes:        tableCounts(&r.routes, (*row).counts),
+		Prefixes:      tableCounts(&r.prefixes, (*row).counts),
+		TagPrefixes:   tagPrefixes(tableCounts(&r.tags, (*tagRow).counts)),
 	}
 }

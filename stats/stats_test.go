@@ -2,14 +2,15 @@ package stats
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 )
 
-func TestRoute(t *testing.T) {
+func TestPrefix(t *testing.T) {
 	for in, want := range map[string]string{"": "/", "/": "/", "/a": "/a", "/a/b/c": "/a", "/companies?x": "/companies?x"} {
-		if got := Route(in); got != want {
-			t.Errorf("Route(%q) = %q, want %q", in, got, want)
+		if got := Prefix(in); got != want {
+			t.Errorf("Prefix(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -17,10 +18,10 @@ func TestRoute(t *testing.T) {
 func TestRecorderCountsAndRatios(t *testing.T) {
 	r := New()
 	for i := 0; i < 3; i++ {
-		q := r.Begin("acme", "/companies/1")
+		q := r.Begin("acme", "companies", "/companies/1")
 		q.Hit(L1)
 	}
-	q := r.Begin("acme", "/companies/2")
+	q := r.Begin("acme", "companies", "/companies/2")
 	q.Miss(L1)
 	q.Miss(L2)
 	q.Forwarded()
@@ -35,8 +36,11 @@ func TestRecorderCountsAndRatios(t *testing.T) {
 	if got := s.Tenants["acme"].Layers[Origin].Hits; got != 1 {
 		t.Errorf("acme origin = %d, want 1", got)
 	}
-	if got := s.Routes["/companies"].Requests; got != 4 {
-		t.Errorf("route /companies requests = %d, want 4", got)
+	if got := s.Routes["companies"].Requests; got != 4 {
+		t.Errorf("route companies requests = %d, want 4", got)
+	}
+	if got := s.Prefixes["/companies"].Requests; got != 4 {
+		t.Errorf("prefix /companies requests = %d, want 4", got)
 	}
 }
 
@@ -44,7 +48,7 @@ func TestRecorderBoundsTenants(t *testing.T) {
 	r := New()
 	r.maxTenants = 2
 	for i := 0; i < 10; i++ {
-		r.Begin(fmt.Sprintf("t%d", i), "/").Hit(L1)
+		r.Begin(fmt.Sprintf("t%d", i), "default", "/").Hit(L1)
 	}
 	s := r.Snapshot()
 	if len(s.Tenants) != 3 || s.Tenants[Other].Requests != 8 {
@@ -61,7 +65,7 @@ func TestRecorderConcurrentBound(t *testing.T) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 200 {
-				r.Begin(fmt.Sprintf("t%d", (w*200+i)%37), "/a").Hit(L1)
+				r.Begin(fmt.Sprintf("t%d", (w*200+i)%37), "a", "/a").Hit(L1)
 			}
 		})
 	}
@@ -74,7 +78,69 @@ func TestRecorderConcurrentBound(t *testing.T) {
 	for _, c := range s.Tenants {
 		sum += c.Requests
 	}
-	if sum != 1600 || s.Requests != 1600 || s.Routes["/a"].Layers[L1].Hits != 1600 {
-		t.Errorf("tenant sum %d, requests %d, route hits %d; want 1600", sum, s.Requests, s.Routes["/a"].Layers[L1].Hits)
+	if sum != 1600 || s.Requests != 1600 || s.Routes["a"].Layers[L1].Hits != 1600 {
+		t.Errorf("tenant sum %d, requests %d, route hits %d; want 1600", sum, s.Requests, s.Routes["a"].Layers[L1].Hits)
+	}
+}
+
+func TestTaggedCountsPrefixesOncePerResponse(t *testing.T) {
+	r := New()
+	q := r.Begin("acme", "companies", "/companies/1")
+	q.Hit(L1)
+	q.Tagged([]string{"company:1", "company:2", "list", "user:9"}, true)
+	q = r.Begin("acme", "companies", "/companies/2")
+	q.Forwarded()
+	q.Tagged([]string{"company:2"}, false)
+	s := r.Snapshot()
+	for _, tt := range []struct {
+		prefix        string
+		requests, hit uint64
+		ratio         float64
+	}{
+		{"company:*", 2, 1, 0.5},
+		{"list", 1, 1, 1},
+		{"user:*", 1, 1, 1},
+	} {
+		got := s.TagPrefixes[tt.prefix]
+		if got.Requests != tt.requests || got.Hits != tt.hit || got.HitRatio != tt.ratio {
+			t.Errorf("%s = %+v, want %d requests, %d hits, ratio %v", tt.prefix, got, tt.requests, tt.hit, tt.ratio)
+		}
+	}
+	if len(s.TagPrefixes) != 3 {
+		t.Errorf("tag prefixes = %v", s.TagPrefixes)
+	}
+}
+
+func TestTaggedBounded(t *testing.T) {
+	r := New()
+	r.maxTags = 2
+	for i := range 10 {
+		r.Begin("t", "r", "/").Tagged([]string{fmt.Sprintf("p%d:1", i)}, true)
+	}
+	s := r.Snapshot()
+	if len(s.TagPrefixes) != 3 || s.TagPrefixes[Other].Requests != 8 {
+		t.Errorf("tag prefixes = %v", s.TagPrefixes)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	a, b := New(), New()
+	a.Begin("acme", "home", "/").Hit(L1)
+	q := b.Begin("acme", "home", "/")
+	q.Miss(L1)
+	q.Forwarded()
+	b.Begin("berg", "api", "/api/x").Hit(L2)
+	m := Merge(a.Snapshot(), b.Snapshot())
+	if m.Requests != 3 || m.Layers[Origin].Hits != 1 || math.Abs(m.HitRatio-2.0/3) > 1e-9 {
+		t.Errorf("merged all = %+v", m.Counts)
+	}
+	if c := m.Tenants["acme"]; c.Requests != 2 || c.HitRatio != 0.5 || c.Layers[L1].HitRatio != 0.5 {
+		t.Errorf("merged acme = %+v", c)
+	}
+	if m.Routes["api"].Requests != 1 || m.Prefixes["/api"].Requests != 1 || m.Prefixes["/"].Requests != 2 {
+		t.Errorf("merged routes %v prefixes %v", m.Routes, m.Prefixes)
+	}
+	if e := Merge(); e.Requests != 0 || e.Tenants == nil {
+		t.Errorf("empty merge = %+v", e)
 	}
 }

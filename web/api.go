@@ -14,6 +14,7 @@ import (
 	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
+	"github.com/cachegate/cachegate/stats"
 )
 
 // Bounds of list endpoints' ?limit.
@@ -106,8 +107,42 @@ func (s *Server) purgeHealth(ctx context.Context) PurgeHealth {
 	return h
 }
 
+// StatsResponse is the body of GET /api/v1/stats: the cluster's counters
+// added up, this instance's name, and every live instance's own.
+type StatsResponse struct {
+	stats.Snapshot
+	Instance  string                    `json:"instance"`
+	Instances map[string]stats.Snapshot `json:"instances"`
+	// Partial says the other instances' figures could not be read: the
+	// totals are this instance's alone.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// clusterSnapshot adds up every live instance's counters; without a
+// Cluster, or when it fails, this instance's alone (Partial).
+func (s *Server) clusterSnapshot(ctx context.Context) StatsResponse {
+	local := s.cfg.Stats.Snapshot()
+	resp := StatsResponse{Snapshot: local, Instance: s.cfg.Instance, Instances: map[string]stats.Snapshot{s.cfg.Instance: local}}
+	if s.cfg.Cluster == nil {
+		return resp
+	}
+	all, err := s.cfg.Cluster.Instances(ctx)
+	if err != nil {
+		s.log.Warn("admin: the other instances' stats are unavailable; showing this one's", "err", err)
+		resp.Partial = true
+		return resp
+	}
+	all[s.cfg.Instance] = local
+	snaps := make([]stats.Snapshot, 0, len(all))
+	for _, sn := range all {
+		snaps = append(snaps, sn)
+	}
+	resp.Snapshot, resp.Instances = stats.Merge(snaps...), all
+	return resp
+}
+
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.cfg.Stats.Snapshot())
+	writeJSON(w, http.StatusOK, s.clusterSnapshot(r.Context()))
 	return nil
 }
 

@@ -101,8 +101,8 @@ func TestAuthRequired(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	e := newEnv(t, nil)
-	e.rec.Begin("acme", "/companies/1").Hit(stats.L1)
-	q := e.rec.Begin("berg", "/")
+	e.rec.Begin("acme", "companies", "/companies/1").Hit(stats.L1)
+	q := e.rec.Begin("berg", "default", "/")
 	q.Miss(stats.L1)
 	q.Forwarded()
 	code, _, b := e.do(t, "GET", "/api/v1/stats", "", bearer(testToken))

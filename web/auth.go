@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,101 +22,27 @@ const SessionCookie = "cachegate_session"
 // state-changing requests.
 const CSRFHeader = "X-CSRF-Token"
 
-type session struct {
-	csrf    string
-	created time.Time
-	expires time.Time
-	// revoked is set when the session is logged out or evicted, so that
-	// open live streams of it end.
-	revoked atomic.Bool
-}
-
-func (s *session) valid(now time.Time) bool {
-	return !s.revoked.Load() && now.Before(s.expires)
-}
-
-// sessions are the dashboard's logins, by the SHA-256 of the cookie value
-// (a lookup by the secret itself could leak it through map timing).
-type sessions struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	max  int
-	byID map[[sha256.Size]byte]*session
-}
-
-func newSessions(ttl time.Duration, max int) *sessions {
-	return &sessions{ttl: ttl, max: max, byID: map[[sha256.Size]byte]*session{}}
-}
-
 func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session and returns its cookie value.
-func (ss *sessions) create(now time.Time) (string, *session) {
-	id := randomToken()
-	sess := &session{csrf: randomToken(), created: now, expires: now.Add(ss.ttl)}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for len(ss.byID) >= ss.max {
-		var oldest [sha256.Size]byte
-		var t time.Time
-		for k, v := range ss.byID {
-			if t.IsZero() || v.created.Before(t) {
-				oldest, t = k, v.created
-			}
-		}
-		ss.byID[oldest].revoked.Store(true)
-		delete(ss.byID, oldest)
-	}
-	ss.byID[sha256.Sum256([]byte(id))] = sess
-	return id, sess
-}
-
-func (ss *sessions) get(id string, now time.Time) *session {
-	k := sha256.Sum256([]byte(id))
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	sess := ss.byID[k]
-	if sess != nil && !sess.valid(now) {
-		sess.revoked.Store(true)
-		delete(ss.byID, k)
-		return nil
-	}
-	return sess
-}
-
-func (ss *sessions) delete(id string) {
-	k := sha256.Sum256([]byte(id))
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if sess := ss.byID[k]; sess != nil {
-		sess.revoked.Store(true)
-		delete(ss.byID, k)
-	}
-}
-
-func (ss *sessions) expire(now time.Time) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for k, v := range ss.byID {
-		if !v.valid(now) {
-			v.revoked.Store(true)
-			delete(ss.byID, k)
-		}
-	}
-}
-
 // identity is who an authenticated request is from.
 type identity struct {
 	actor string
 	// session is set for dashboard requests; nil for bearer tokens.
-	session *session
+	session *sessionRef
 	// tenant is set for a publish-only tenant token: it may only publish
 	// events of this tenant.
 	tenant string
+}
+
+// sessionRef is a request's session and its cookie, by which a live
+// stream checks that it is still valid.
+type sessionRef struct {
+	cookie string
+	Session
 }
 
 type identityKey struct{}
@@ -194,11 +118,15 @@ func (s *Server) authenticate(r *http.Request) (identity, *authFailure) {
 	if err != nil {
 		return identity{}, &authFailure{http.StatusUnauthorized, "missing token", "missing admin token: send Authorization: Bearer <admin token>"}
 	}
-	sess := s.sessions.get(c.Value, time.Now())
-	if sess == nil {
+	sess, ok, err := s.sessions.get(r.Context(), c.Value, time.Now())
+	if err != nil {
+		s.log.Warn("admin: reading the session store", "err", err)
+		return identity{}, &authFailure{http.StatusServiceUnavailable, "session store unavailable", "sessions are unavailable; use the admin token or retry"}
+	}
+	if !ok {
 		return identity{}, &authFailure{http.StatusUnauthorized, "unknown or expired session", "session expired: log in again"}
 	}
-	return identity{actor: "dashboard:" + remoteHost(r), session: sess}, nil
+	return identity{actor: "dashboard:" + remoteHost(r), session: &sessionRef{cookie: c.Value, Session: sess}}, nil
 }
 
 // CSRFField is the form field that carries the CSRF token in the
@@ -207,12 +135,12 @@ const CSRFField = "csrf_token"
 
 // checkCSRF checks an unsafe request of sess: its CSRF token, in the
 // X-CSRF-Token header or a form's csrf_token field, and its origin.
-func checkCSRF(r *http.Request, sess *session) *authFailure {
+func checkCSRF(r *http.Request, sess *sessionRef) *authFailure {
 	got := r.Header.Get(CSRFHeader)
 	if got == "" && isForm(r) {
 		got = r.PostFormValue(CSRFField)
 	}
-	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.csrf)) != 1 || !sameOrigin(r) {
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 || !sameOrigin(r) {
 		return &authFailure{http.StatusForbidden, "missing or wrong CSRF token", "missing or wrong CSRF token: reload the dashboard"}
 	}
 	return nil
@@ -273,11 +201,16 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, value 
 	})
 }
 
-// currentSession is the request's valid dashboard session, or nil.
-func (s *Server) currentSession(r *http.Request) (string, *session) {
+// currentSession is the request's valid dashboard session; ok is false
+// without one (or when the store cannot be read, which is logged).
+func (s *Server) currentSession(r *http.Request) (cookie string, sess Session, ok bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return "", nil
+		return "", Session{}, false
 	}
-	return c.Value, s.sessions.get(c.Value, time.Now())
+	sess, ok, err = s.sessions.get(r.Context(), c.Value, time.Now())
+	if err != nil {
+		s.log.Warn("admin: reading the session store", "err", err)
+	}
+	return c.Value, sess, ok
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -210,28 +211,36 @@ func TestLoginFlowWithCookieJar(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
+	ctx := context.Background()
 	now := time.Now()
-	ss := newSessions(time.Hour, 2)
-	a, sa := ss.create(now)
-	b, _ := ss.create(now.Add(time.Second))
-	if ss.get(a, now) != sa {
+	mem := newMemSessions(2)
+	ss := &sessions{store: mem, ttl: time.Hour}
+	a, sa, _ := ss.create(ctx, now)
+	b, _, _ := ss.create(ctx, now.Add(time.Second))
+	if got, ok, _ := ss.get(ctx, a, now); !ok || got != sa {
 		t.Fatal("session a not found")
 	}
-	if ss.get(a, now.Add(time.Hour)) != nil {
+	if _, ok := mem.byKey[a]; ok {
+		t.Fatal("the store holds the cookie itself, not its hash")
+	}
+	if _, ok, _ := ss.get(ctx, a, now.Add(time.Hour)); ok {
 		t.Fatal("session a outlived its TTL")
 	}
-	if !sa.revoked.Load() {
-		t.Fatal("an expired session is not marked revoked")
+	if len(mem.byKey) != 1 {
+		t.Fatalf("an expired session stays in the store: %d", len(mem.byKey))
 	}
 	// Bounded: a third session evicts the oldest.
-	ss.create(now.Add(2 * time.Second))
-	c, _ := ss.create(now.Add(3 * time.Second))
-	if ss.get(b, now) != nil || ss.get(c, now) == nil || len(ss.byID) != 2 {
-		t.Fatalf("sessions not bounded: %d", len(ss.byID))
+	ss.create(ctx, now.Add(2*time.Second))
+	c, _, _ := ss.create(ctx, now.Add(3*time.Second))
+	if _, ok, _ := ss.get(ctx, b, now); ok || len(mem.byKey) != 2 {
+		t.Fatalf("sessions not bounded: %d", len(mem.byKey))
+	}
+	if _, ok, _ := ss.get(ctx, c, now); !ok {
+		t.Fatal("the newest session was evicted")
 	}
 	ss.expire(now.Add(2 * time.Hour))
-	if len(ss.byID) != 0 {
-		t.Fatalf("expire left %d sessions", len(ss.byID))
+	if len(mem.byKey) != 0 {
+		t.Fatalf("expire left %d sessions", len(mem.byKey))
 	}
 }
 

@@ -77,34 +77,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	go func() { done <- e.srv.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	browser := testenv.Browser(t)
-	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
-	defer cancel()
-	// Any uncaught exception in the page fails the test.
-	var jsErrs syncBuffer
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
-			d := ex.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s := jsErrs.String(); s != "" {
-			t.Errorf("JavaScript exceptions in the dashboard:\n%s", s)
-		}
-	})
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	ctx, do := dashboardBrowser(t, 0, 0)
 
 	do("log in with a wrong token",
 		chromedp.Navigate(e.ts.URL+"/"),
@@ -118,6 +91,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		clickAndLoad("login-submit"),
 		chromedp.WaitVisible(chromedp.ID("hit-ratio")),
 		textIs("conn-text", "live"),
+		textHas("layer-cdn", "not configured"),
 	)
 
 	if !screenshot {
@@ -130,14 +104,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		checkTimeAxis(t, ctx)
 		do("no traffic yet", textIs("hit-ratio", "–"))
 		for i := 0; i < 3; i++ {
-			e.rec.Begin("acme", "/companies").Hit(stats.L1)
+			e.rec.Begin("acme", "/companies", "/companies").Hit(stats.L1)
 		}
-		q := e.rec.Begin("berg", "/")
+		q := e.rec.Begin("berg", "/", "/")
 		q.Miss(stats.L1)
 		q.Forwarded()
 		do("the hit ratio after 3 hits and a miss", textIs("hit-ratio", "75.0%"))
 		for i := 0; i < 6; i++ {
-			e.rec.Begin("acme", "/companies").Hit(stats.L1)
+			e.rec.Begin("acme", "/companies", "/companies").Hit(stats.L1)
 		}
 		do("the hit ratio moves", textIs("hit-ratio", "90.0%"),
 			await(`document.querySelector('#tenants tr[data-name="acme"]') !== null`))
@@ -209,6 +183,45 @@ func TestDashboardInBrowser(t *testing.T) {
 	if screenshot {
 		saveScreenshot(t, ctx, e)
 	}
+}
+
+// dashboardBrowser starts Chromium, at width×height when not 0, and
+// returns its tab and a function that runs steps in it, failing the test
+// with what was being done. Any uncaught exception in the page fails the
+// test.
+func dashboardBrowser(t *testing.T, width, height int64) (context.Context, func(string, ...chromedp.Action[chromedp.Void])) {
+	t.Helper()
+	browser := testenv.Browser(t)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	t.Cleanup(cancel)
+	var jsErrs syncBuffer
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := ex.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s := jsErrs.String(); s != "" {
+			t.Errorf("JavaScript exceptions in the dashboard:\n%s", s)
+		}
+	})
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	if width > 0 {
+		do("set the viewport", chromedp.EmulateViewport(width, height, chromedp.EmulateMobile))
+	}
+	return ctx, do
 }
 
 // checkTimeAxis checks the dashboard's choice of time axis, in the page:
@@ -318,7 +331,7 @@ func fillDemoData(t *testing.T, e *env) {
 			for _, r := range routes {
 				n := tn.weight * r.weight / 4
 				for range n {
-					q := e.rec.Begin(tn.name, r.path)
+					q := e.rec.Begin(tn.name, r.path, r.path)
 					if r.path == "/account" {
 						q.Forwarded()
 						continue
@@ -361,7 +374,7 @@ func fillDemoData(t *testing.T, e *env) {
 				return
 			case <-tick.C:
 			}
-			q := e.rec.Begin(tenants[i%3].name, routes[i%4].path)
+			q := e.rec.Begin(tenants[i%3].name, routes[i%4].path, routes[i%4].path)
 			if i%9 == 0 {
 				q.Miss(stats.L1)
 				q.Forwarded()

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -36,6 +37,7 @@ func (s *Server) dashboardRoutes(rt *router) {
 	rt.add(nil, "GET /login", page(s.loginPage))
 	rt.add(nil, "POST /login", page(s.login), s.throttleAuth, bodyLimit(loginBodyBytes))
 	rt.add(nil, "POST /logout", page(s.logout), s.protected(loginBodyBytes)...)
+	rt.add(nil, "POST /purge", page(s.purgeForm), s.protected(s.cfg.MaxBodyBytes)...)
 }
 
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
@@ -57,19 +59,19 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, data any) 
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	_, sess := s.currentSession(r)
-	if sess == nil {
+	_, sess, ok := s.currentSession(r)
+	if !ok {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	s.render(w, http.StatusOK, "index.html", map[string]any{
-		"CSRF":         sess.csrf,
+		"CSRF":         sess.CSRF,
 		"LiveInterval": s.cfg.LiveInterval.Milliseconds(),
 	})
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, sess := s.currentSession(r); sess != nil {
+	if _, _, ok := s.currentSession(r); ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
@@ -93,10 +95,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, f.code, "login.html", map[string]any{"Error": f.msg})
 		return
 	}
-	if old, _ := s.currentSession(r); old != "" {
-		s.sessions.delete(old)
+	if old, _, _ := s.currentSession(r); old != "" {
+		_ = s.sessions.delete(r.Context(), old) // a stale one expires anyway
 	}
-	id, _ := s.sessions.create(time.Now())
+	id, _, err := s.sessions.create(r.Context(), time.Now())
+	if err != nil {
+		s.log.Warn("admin: dashboard login not stored", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "login.html", map[string]any{"Error": "The session could not be stored; retry in a moment."})
+		return
+	}
 	s.setSessionCookie(w, r, id, int(s.cfg.SessionTTL.Seconds()))
 	s.log.Info("admin: dashboard login", "remote", r.RemoteAddr)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -111,8 +118,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &authFailure{http.StatusBadRequest, "logout without a session", "not logged in"})
 		return
 	}
-	cookie, _ := r.Cookie(SessionCookie)
-	s.sessions.delete(cookie.Value)
+	if err := s.sessions.delete(r.Context(), id.session.cookie); err != nil {
+		s.writeError(w, r, fmt.Errorf("%w: the session could not be removed: %v", ErrUnavailable, err))
+		return
+	}
 	s.setSessionCookie(w, r, "", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/cdnstats"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
@@ -17,6 +18,21 @@ import (
 // StatsSource gives the current counters (*stats.Recorder implements it).
 type StatsSource interface {
 	Snapshot() stats.Snapshot
+}
+
+// ClusterStats gives every live instance's latest counters
+// (*statskv.Board implements it).
+type ClusterStats interface {
+	// Instances returns the latest snapshot of every live instance, this
+	// one included, by instance name.
+	Instances(ctx context.Context) (map[string]stats.Snapshot, error)
+}
+
+// CDNStats reads the CDN's own hit ratio from the providers' analytics
+// (*cdnstats.Reader implements it).
+type CDNStats interface {
+	Configured() bool
+	Samples(ctx context.Context) []cdnstats.Sample
 }
 
 // EventSubmitter publishes a change event given as its JSON body, as
@@ -110,4 +126,5 @@ type DeadLetterStore interface {
 var (
 	_ StatsSource = (*stats.Recorder)(nil)
 	_ AuditReader = (*audit.Log)(nil)
+	_ CDNStats    = (*cdnstats.Reader)(nil)
 )

@@ -19,12 +19,17 @@
 // Unauthenticated: GET /healthz, GET /readyz, the login page and the
 // dashboard's static assets (code only, no data). Everything else needs
 // Authorization: Bearer <token>, or the dashboard's session cookie plus,
-// on POSTs, the session's CSRF token in X-CSRF-Token:
+// on POSTs, the session's CSRF token in X-CSRF-Token (or, from a plain
+// HTML form, its csrf_token field):
 //
 //	GET  /metrics                         Prometheus, from Config.Gatherer
 //	GET  /api/v1/openapi.json             this list as an OpenAPI 3.1 document (openapi.json; the
 //	                                      tests hold it to the registered routes and real answers)
-//	GET  /api/v1/stats                    stats.Snapshot
+//	GET  /api/v1/stats                    StatsResponse: every live instance's counters added up (Cluster),
+//	                                      and each instance's own
+//	GET  /api/v1/health/prefix?prefix=/p  PrefixHealth: the cluster's hit ratio under a path's first segment
+//	                                      over a window; 200, or 503 below min_hit_ratio
+//	GET  /api/v1/cdn/stats                CDNStatsResponse: the CDN's own hit ratio from the providers' analytics
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
 //	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true,"targets"} | 504 {"error","id"}
@@ -47,6 +52,7 @@
 //	GET  /api/v1/keys?tenant=T&tag=T[&limit=N] KeysResponse: this instance's L1 keys carrying the tag
 //	GET  /api/v1/version                  VersionInfo
 //	GET /, GET+POST /login, POST /logout  the dashboard
+//	POST /purge                           the dashboard's purge form without JavaScript: a page answers
 //
 // A publish-only tenant token (TokenStore, "cgt_..." tokens) is accepted
 // only by POST /api/v1/events, and only for an event whose tenant is the
@@ -86,8 +92,10 @@
 // without echo, and one error handler renders every error, echo's 404 and
 // 405 included. Adding an endpoint is one line in register.
 //
-// Sessions are a bounded in-memory map (one binary, a handful of
-// operators; a restart logs them out, which is acceptable for an admin
-// console), and the chart is a few lines of SVG, so the dashboard ships
+// Sessions live in a SessionStore: by default a bounded in-memory map
+// (one instance; a restart logs them out), in a cluster a JetStream
+// bucket (sessionkv) so that a login works on every instance and a logout
+// ends it everywhere. The stats shown are the cluster's when a Cluster is
+// given (statskv). The chart is a few lines of SVG, so the dashboard ships
 // without a JavaScript toolchain or framework.
 package web

@@ -56,7 +56,7 @@ func busyRecorder(tenants, routes int) *stats.Recorder {
 	rec := stats.New()
 	for i := 0; i < tenants; i++ {
 		for j := 0; j < 3; j++ {
-			rec.Begin(fmt.Sprintf("tenant-%d", i), fmt.Sprintf("/r%d/x", (i*3+j)%routes)).Hit(stats.L1)
+			rec.Begin(fmt.Sprintf("tenant-%d", i), fmt.Sprintf("r%d", (i*3+j)%routes), fmt.Sprintf("/r%d/x", (i*3+j)%routes)).Hit(stats.L1)
 		}
 	}
 	return rec
@@ -84,7 +84,7 @@ func BenchmarkHistoryJSON(b *testing.B) {
 	h := newHistory(720, DefaultMaxSeries)
 	t0 := time.Now()
 	for i := 0; i < 721; i++ {
-		rec.Begin(fmt.Sprintf("tenant-%d", i%50), "/").Hit(stats.L1)
+		rec.Begin(fmt.Sprintf("tenant-%d", i%50), "default", "/").Hit(stats.L1)
 		snap := rec.Snapshot()
 		snap.Time = t0.Add(time.Duration(i) * DefaultSampleInterval)
 		h.observe(snap, DefaultSampleInterval)

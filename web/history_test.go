@@ -27,12 +27,12 @@ func TestHistoryBuckets(t *testing.T) {
 		t.Fatal("the first snapshot closed a bucket")
 	}
 	for i := 0; i < 8; i++ {
-		rec.Begin("acme", "/a").Hit(stats.L1)
+		rec.Begin("acme", "/a", "/a").Hit(stats.L1)
 	}
-	q := rec.Begin("berg", "/b")
+	q := rec.Begin("berg", "/b", "/b")
 	q.Miss(stats.L1)
 	q.Forwarded()
-	rec.Begin("c", "/c").Hit(stats.L2)
+	rec.Begin("c", "/c", "/c").Hit(stats.L2)
 	if _, ok := h.observe(snapAt(rec, t0.Add(time.Second)), 5*time.Second); ok {
 		t.Fatal("a bucket closed before its interval")
 	}
@@ -48,7 +48,7 @@ func TestHistoryBuckets(t *testing.T) {
 		t.Fatalf("tenants %+v", s.Tenants)
 	}
 	// The next bucket holds only what came after.
-	rec.Begin("acme", "/a").Hit(stats.L1)
+	rec.Begin("acme", "/a", "/a").Hit(stats.L1)
 	s, _ = h.observe(snapAt(rec, t0.Add(10*time.Second)), 5*time.Second)
 	if s.Requests != 1 || len(s.Tenants) != 1 {
 		t.Fatalf("second sample %+v", s)
@@ -73,7 +73,7 @@ func TestLiveRowsBounded(t *testing.T) {
 	rec := stats.New()
 	for i := 0; i < LiveRows+15; i++ {
 		for j := 0; j <= i; j++ {
-			rec.Begin(fmt.Sprintf("t%02d", i), "/").Hit(stats.L1)
+			rec.Begin(fmt.Sprintf("t%02d", i), "/", "/").Hit(stats.L1)
 		}
 	}
 	l := newHistory(1, 1).live(rec.Snapshot())
@@ -165,7 +165,7 @@ func TestStream(t *testing.T) {
 		t.Fatalf("first live event %s: %v", first.data, err)
 	}
 	for i := 0; i < 3; i++ {
-		e.rec.Begin("acme", "/").Hit(stats.L1)
+		e.rec.Begin("acme", "/", "/").Hit(stats.L1)
 	}
 	// The sample with the hits may come before or after the live figures
 	// that show them: await both in one pass over the stream.

@@ -114,6 +114,16 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 	}
 	c.call("GET", "/api/v1/stats", "/api/v1/stats", "", true)
 	c.call("GET", "/api/v1/history", "/api/v1/history", "", true)
+	if code, m := c.call("GET", "/api/v1/health/prefix", "/api/v1/health/prefix?prefix=/&min_requests=1&min_hit_ratio=0.9", "", true); code != 503 || fmt.Sprint(m["requests"]) != "1" {
+		t.Errorf("prefix health after one miss: %d %v, want 503 with 1 request", code, m)
+	}
+	c.call("GET", "/api/v1/health/prefix", "/api/v1/health/prefix?prefix=/a/b", "", true)
+	// The CDN's hit ratio, from the fake's GraphQL Analytics API.
+	fake.SetAnalytics(nodetest.CloudflareZone, cloudflarefake.ZoneTotals{Requests: 40, CachedRequests: 30})
+	if _, m := c.call("GET", "/api/v1/cdn/stats", "/api/v1/cdn/stats", "", true); fmt.Sprint(m["configured"]) != "true" ||
+		!strings.Contains(fmt.Sprint(m["providers"]), "hit_ratio:0.75") {
+		t.Errorf("CDN stats: %v", m)
+	}
 	c.call("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", "", true)
 
 	if code, _ := c.call("POST", "/api/v1/events", "/api/v1/events?wait=1", `{"tenant":"acme","tags":["x"]}`, true); code != 200 {

@@ -61,12 +61,20 @@ func echoPath(p string) string {
 func (rt *router) add(g *echo.Group, pattern string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
 	full := echoPath(path)
-	rt.patterns[method+" "+full] = pattern
-	if g == nil {
-		rt.e.Add(method, full, h, mw...)
-		return
+	methods := []string{method}
+	if method == http.MethodGet {
+		// As net/http's ServeMux does: a GET route answers HEAD (a load
+		// balancer's health check), the server dropping the body.
+		methods = append(methods, http.MethodHead)
 	}
-	g.Add(method, strings.TrimPrefix(full, "/api/v1"), h, mw...)
+	for _, m := range methods {
+		rt.patterns[m+" "+full] = pattern
+		if g == nil {
+			rt.e.Add(m, full, h, mw...)
+		} else {
+			g.Add(m, strings.TrimPrefix(full, "/api/v1"), h, mw...)
+		}
+	}
 }
 
 // allowed lists the methods registered for r's path. echo answers 404, not

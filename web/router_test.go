@@ -70,3 +70,23 @@ func TestAPIBodyLimit(t *testing.T) {
 		t.Fatalf("oversized body: %d %s", code, b)
 	}
 }
+
+// TestHeadOnGetRoutes: HEAD is answered wherever GET is, as ServeMux did.
+func TestHeadOnGetRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tt := range []struct {
+		path string
+		opts []reqOpt
+		code int
+	}{
+		{"/healthz", nil, 200},
+		{"/readyz", nil, 200},
+		{"/api/v1/stats", []reqOpt{bearer(testToken)}, 200},
+		{"/api/v1/stats", nil, 401},
+	} {
+		code, _, b := e.do(t, "HEAD", tt.path, "", tt.opts...)
+		if code != tt.code || len(b) != 0 {
+			t.Errorf("HEAD %s: %d with %d body bytes, want %d and none", tt.path, code, len(b), tt.code)
+		}
+	}
+}

@@ -37,6 +37,15 @@ type Config struct {
 	// dashboard's login. At least MinTokenLength characters.
 	Token string
 	Stats StatsSource
+	// Cluster gives the other instances' stats, so that /api/v1/stats,
+	// the history and the dashboard show the whole cluster; nil = this
+	// instance only.
+	Cluster ClusterStats
+	// CDNStats backs GET /api/v1/cdn/stats and the dashboard's CDN hit
+	// ratio; nil = "not configured".
+	CDNStats CDNStats
+	// Instance names this instance in the cluster's stats; "" = "local".
+	Instance string
 	// Events backs POST /api/v1/events; nil = 503.
 	Events EventSubmitter
 	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
@@ -81,6 +90,9 @@ type Config struct {
 	// MaxSeries bounds the tenants and the routes that get a history
 	// series each (the busiest ones); 0 = 12.
 	MaxSeries int
+	// Sessions keeps dashboard logins; nil = this instance's memory,
+	// bounded by MaxSessions (a login then works on this instance only).
+	Sessions SessionStore
 	// SessionTTL is how long a dashboard login lasts; 0 = 12h.
 	SessionTTL time.Duration
 	// MaxSessions bounds live dashboard sessions, the oldest going first;
@@ -141,6 +153,12 @@ func (c *Config) setDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Sessions == nil {
+		c.Sessions = newMemSessions(c.MaxSessions)
+	}
+	if c.Instance == "" {
+		c.Instance = "local"
+	}
 }
 
 // Server is the admin listener's handler and its background sampler.
@@ -151,6 +169,7 @@ type Server struct {
 	sessions  *sessions
 	throttle  *throttle
 	history   *history
+	prefixes  *prefixWindow
 	live      *liveFeed
 	metrics   *metrics
 	handler   http.Handler
@@ -180,9 +199,10 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       log,
 		tokenHash: sha256.Sum256([]byte(cfg.Token)),
-		sessions:  newSessions(cfg.SessionTTL, cfg.MaxSessions),
+		sessions:  &sessions{store: cfg.Sessions, ttl: cfg.SessionTTL},
 		throttle:  newThrottle(),
 		history:   newHistory(int(cfg.HistoryWindow/cfg.SampleInterval), cfg.MaxSeries),
+		prefixes:  newPrefixWindow(int(cfg.HistoryWindow / cfg.SampleInterval)),
 		live:      newLiveFeed(),
 		metrics:   m,
 	}
@@ -204,22 +224,25 @@ func (s *Server) Run(ctx context.Context) error {
 	live := time.NewTicker(s.cfg.LiveInterval)
 	defer live.Stop()
 	defer s.live.stop()
-	s.tick(time.Now())
+	s.tick(ctx, time.Now())
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-live.C:
-			s.tick(now)
+			s.tick(ctx, now)
 		}
 	}
 }
 
-// tick takes one snapshot, publishes the live figures and closes a history
-// bucket when one is due.
-func (s *Server) tick(now time.Time) {
-	snap := s.cfg.Stats.Snapshot()
+// tick takes one snapshot of the cluster, publishes the live figures and
+// closes a history bucket when one is due.
+func (s *Server) tick(ctx context.Context, now time.Time) {
+	snap := s.clusterSnapshot(ctx).Snapshot
 	sample, ok := s.history.observe(snap, s.cfg.SampleInterval)
+	if ok {
+		s.prefixes.mark(snap)
+	}
 	s.live.publish(s.history.live(snap), sample, ok)
 	s.sessions.expire(now)
 }
@@ -244,6 +267,8 @@ func (s *Server) register() {
 	api("GET /api/v1/openapi.json", s.openAPI)
 
 	api("GET /api/v1/stats", s.getStats)
+	api("GET /api/v1/health/prefix", s.prefixHealth)
+	api("GET /api/v1/cdn/stats", s.getCDNStats)
 	api("GET /api/v1/history", s.getHistory)
 	api("GET /api/v1/stream", s.stream)
 	api("POST /api/v1/purge", s.postPurge)

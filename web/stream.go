@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,7 +37,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	id, _ := r.Context().Value(identityKey{}).(identity)
 	live, _, lastSeq, changed := s.live.current()
 	if live == nil {
-		l := s.history.live(s.cfg.Stats.Snapshot())
+		l := s.history.live(s.clusterSnapshot(r.Context()).Snapshot)
 		live = &l
 	}
 	if writeEvent(w, "live", live) != nil || rc.Flush() != nil {
@@ -57,7 +58,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			var sample *Sample
 			var seq uint64
 			live, sample, seq, changed = s.live.current()
-			if id.session != nil && !id.session.valid(time.Now()) {
+			if id.session != nil && !s.sessionLive(r.Context(), id.session.cookie) {
 				_ = writeEvent(w, "logout", map[string]string{"reason": "session ended"})
 				_ = rc.Flush()
 				return nil
@@ -72,4 +73,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			return nil // the client went away
 		}
 	}
+}
+
+// sessionLive reports whether a stream's session is still valid; a store
+// that cannot be read keeps the stream open (a NATS blip is no logout).
+func (s *Server) sessionLive(ctx context.Context, cookie string) bool {
+	_, ok, err := s.sessions.get(ctx, cookie, time.Now())
+	return ok || err != nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/audit"
+	"github.com/cachegate/cachegate/cdnstats"
 	"github.com/cachegate/cachegate/config"
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
@@ -29,8 +30,10 @@ import (
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
+	"github.com/cachegate/cachegate/stats/statskv"
 	"github.com/cachegate/cachegate/tokens"
 	"github.com/cachegate/cachegate/web"
+	"github.com/cachegate/cachegate/web/sessionkv"
 )
 
 // ShutdownTimeout bounds a graceful stop.
@@ -61,6 +64,7 @@ type Node struct {
 	dispatcher *purge.Dispatcher
 	audit      *audit.Log
 	tokens     *tokens.Store
+	board      *statskv.Board
 	web        *web.Server
 
 	gwLn, adminLn net.Listener
@@ -90,7 +94,7 @@ func New(ctx context.Context, f *config.File, token string, logger *slog.Logger)
 	if err := n.buildEvents(ctx); err != nil {
 		return nil, err
 	}
-	if err := n.buildWeb(); err != nil {
+	if err := n.buildWeb(ctx); err != nil {
 		return nil, err
 	}
 	if n.gwLn, n.adminLn, n.metricsLn, err = f.Listeners().Open(); err != nil {
@@ -277,12 +281,30 @@ func (n *Node) buildEvents(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) buildWeb() error {
+// buildWeb builds the admin server over the cluster's shared state: the
+// instances' stats and the dashboard sessions live in JetStream buckets,
+// so every instance's dashboard shows the whole cluster and a login
+// works on all of them.
+func (n *Node) buildWeb(ctx context.Context) error {
+	var err error
+	if n.board, err = statskv.Open(ctx, n.js, statskv.Config{
+		Instance: n.instance.ID(), Source: n.stats.Snapshot, Logger: n.log.With("component", "stats"),
+	}); err != nil {
+		return err
+	}
+	sessions, err := sessionkv.Open(ctx, n.js, web.DefaultSessionTTL, web.DefaultMaxSessions)
+	if err != nil {
+		return err
+	}
 	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord,
 		queue: n.queue, dispatcher: n.dispatcher}
 	cfg := web.Config{
 		Token:        n.token,
 		Stats:        n.stats,
+		Cluster:      n.board,
+		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
+		Instance:     n.instance.ID(),
+		Sessions:     sessions,
 		Events:       adapters,
 		Purges:       adapters,
 		Audit:        n.audit,
@@ -383,6 +405,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancelWeb()
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = n.web.Run(webCtx) }()
+	goRun("stats board", n.board.Run)
 	goRun("gateway server", func(context.Context) error { return gwSrv.Serve(n.gwLn) })
 	goRun("admin server", func(context.Context) error { return adminSrv.Serve(n.adminLn) })
 	var metricsSrv *http.Server

@@ -123,6 +123,9 @@ func waitReady(t testing.TB, adminURL string) {
 	}
 }
 
+// CloudflareZone is the zone of CloudflareYAML's configuration.
+const CloudflareZone = "0123456789abcdef0123456789abcdef"
+
 // CloudflareYAML is a configuration with Cloudflare as the CDN, at the
 // fake's baseURL with its token, and retries fast enough for tests.
 func CloudflareYAML(baseURL, token string) string {
@@ -135,8 +138,8 @@ func CloudflareYAML(baseURL, token string) string {
   cloudflare:
     api_token: %s
     base_url: %s
-    zone: 0123456789abcdef0123456789abcdef
-`, token, baseURL)
+    zone: %s
+`, token, baseURL, CloudflareZone)
 }
 
 // CloudflareFile is CloudflareYAML parsed.

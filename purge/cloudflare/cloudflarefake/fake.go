@@ -60,11 +60,12 @@ type Server struct {
 	token    string
 	maxItems int
 
-	mu     sync.Mutex
-	plan   faultplan.Plan[Fault]
-	calls  []Call
-	next   int
-	closed chan struct{}
+	mu        sync.Mutex
+	analytics map[string]ZoneTotals // analytics.go
+	plan      faultplan.Plan[Fault]
+	calls     []Call
+	next      int
+	closed    chan struct{}
 }
 
 // New starts a fake on 127.0.0.1 accepting token. Close it when done.
@@ -141,6 +142,9 @@ type envelope struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveGraphQL(w, r) {
+		return
+	}
 	call := Call{Time: time.Now(), Auth: r.Header.Get("Authorization")}
 	f := s.plan.Next()
 	s.mu.Lock()

@@ -47,11 +47,12 @@ type Server struct {
 	token   string
 	maxKeys int
 
-	mu     sync.Mutex
-	plan   faultplan.Plan[Fault]
-	calls  []Call
-	next   int
-	closed chan struct{}
+	mu       sync.Mutex
+	realtime map[string][]Second // analytics.go
+	plan     faultplan.Plan[Fault]
+	calls    []Call
+	next     int
+	closed   chan struct{}
 }
 
 // New starts a fake on 127.0.0.1 accepting token. Close it when done.
@@ -116,6 +117,9 @@ func (s *Server) ConfirmedKeys() map[string][]string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveRealtime(w, r) {
+		return
+	}
 	call := Call{Time: time.Now(), Key: r.Header.Get("Fastly-Key"), Soft: r.Header.Get("Fastly-Soft-Purge") == "1"}
 	f := s.plan.Next()
 	s.mu.Lock()

@@ -35,6 +35,29 @@ function buildLayers() {
   }
 }
 
+// cdnFigures fills the CDN card from the providers' own analytics
+// (/api/v1/cdn/stats): the gateway cannot see what the CDN answered.
+function cdnFigures() {
+  const c = state.cdn;
+  if (!c) return { big: '–', counts: [], bar: 0, shareText: 'loading…' };
+  if (!c.configured) return { big: '–', counts: [], bar: 0, shareText: 'not configured' };
+  let hits = 0, requests = 0;
+  const bad = [];
+  for (const p of c.providers) {
+    if (p.error) { bad.push(p.provider + ': ' + p.error); continue; }
+    hits += p.hits;
+    requests += p.requests;
+  }
+  const ok = c.providers.filter((p) => !p.error);
+  const ratio = ok.length === 1 ? ok[0].hit_ratio : requests > 0 ? hits / requests : null;
+  return {
+    big: ratio === null || !ok.length ? '–' : pct(ratio),
+    counts: [el('b', { text: num(hits) }), ' hits of ', el('b', { text: num(requests) }), ' · ' + ok.map((p) => p.provider).join(', ')],
+    bar: ratio || 0,
+    shareText: bad.length ? 'unavailable — ' + bad.join('; ') : "the CDN's own analytics",
+  };
+}
+
 function renderLayers(l) {
   for (const L of LAYERS) {
     const card = document.getElementById('layer-' + L.key);
@@ -42,7 +65,9 @@ function renderLayers(l) {
     const value = card.querySelector('.value');
     const share = layerShare(l, L.key);
     let big, counts, bar, shareText;
-    if (L.key === 'origin') {
+    if (L.key === 'cdn') {
+      ({ big, counts, bar, shareText } = cdnFigures());
+    } else if (L.key === 'origin') {
       big = share === null ? '–' : pct(share);
       counts = [el('b', { text: num(c.hits) }), ' forwarded'];
       bar = share || 0;
@@ -107,10 +132,13 @@ function renderLive(l) {
 
 function connect() {
   const conn = document.getElementById('conn');
+  const banner = document.getElementById('stream-error');
+  conn.hidden = false;
   const es = new EventSource('/api/v1/stream');
   es.addEventListener('open', () => {
     conn.className = 'conn live';
     setText('conn-text', 'live');
+    banner.hidden = true;
   });
   es.addEventListener('live', (e) => renderLive(JSON.parse(e.data)));
   es.addEventListener('sample', (e) => addSample(JSON.parse(e.data)));
@@ -118,9 +146,30 @@ function connect() {
   es.addEventListener('error', () => {
     conn.className = 'conn down';
     setText('conn-text', 'reconnecting…');
+    banner.hidden = false;
     // A stream refused for an expired session ends for good: check once.
     if (es.readyState === EventSource.CLOSED) api('/api/v1/stats').then(() => setTimeout(connect, 2000), () => {});
   });
+}
+
+// renderCluster lists every live instance with its own figures (the
+// figures above add them up) and the busiest tag prefixes.
+function renderCluster(st) {
+  const names = Object.keys(st.instances).sort();
+  setText('instance-count', names.length + (names.length === 1 ? ' instance' : ' instances') + (st.partial ? ' (the others unreachable)' : ''));
+  document.querySelector('#instances tbody').replaceChildren(...names.map((n) => {
+    const c = st.instances[n];
+    return el('tr', { 'data-name': n },
+      el('td', { class: 'name', title: n, text: n + (n === st.instance ? ' (this one)' : '') }),
+      el('td', { class: 'num', text: num(c.requests) }),
+      ratioCell(c.hit_ratio, c.requests),
+      el('td', { class: 'num', text: duration(c.uptime_seconds) }));
+  }));
+  const tags = Object.entries(st.tag_prefixes || {}).sort((a, b) => b[1].requests - a[1].requests).slice(0, 12);
+  document.querySelector('#tag-prefixes tbody').replaceChildren(...(tags.length ? tags.map(([k, c]) => el('tr', { 'data-name': k },
+    el('td', {}, el('span', { class: 'tag', text: k === '_other' ? '(others)' : k })),
+    el('td', { class: 'num', text: num(c.requests) }),
+    ratioCell(c.hit_ratio, c.requests))) : [el('tr', {}, el('td', { colspan: 3, class: 'muted', text: 'No tagged responses yet.' }))]));
 }
 
 // ---------- purges ----------
@@ -257,6 +306,64 @@ function renderAudit(entries) {
     el('td', { class: 'muted', text: e.actor || '' }))));
 }
 
+// touched says how much a purge named: its tags, URLs and prefixes (the
+// entries each dropped are not counted by the layers, so not shown).
+function touched(e) {
+  if (e.everything) return 'everything';
+  const n = (k) => (e[k] || []).length;
+  const parts = [];
+  if (n('tags')) parts.push(n('tags') + (n('tags') === 1 ? ' tag' : ' tags'));
+  if (n('urls')) parts.push(n('urls') + (n('urls') === 1 ? ' URL' : ' URLs'));
+  if (n('prefixes')) parts.push(n('prefixes') + (n('prefixes') === 1 ? ' prefix' : ' prefixes'));
+  return parts.join(', ') || 'nothing';
+}
+
+// markPurges hands the audit log's purges to the charts.
+function markPurges(entries) {
+  state.purges = entries.filter((e) => e.action === 'purge').map((e) => ({
+    t: new Date(e.time).getTime(),
+    label: (e.tenant || '') + ': ' + (e.everything ? 'everything' : [...(e.tags || []), ...(e.urls || []), ...(e.prefixes || [])].join(' ')),
+  }));
+  renderCharts();
+}
+
+// ---------- search ----------
+
+let auditEntries = [];
+
+// mentions reports whether an audit entry names q: a tag (or a tag prefix
+// such as company:*), a URL, or a path under one of its prefixes.
+function mentions(e, q) {
+  if (e.everything) return false;
+  const star = q.endsWith('*') ? q.slice(0, -1) : null;
+  for (const t of e.tags || []) if (t === q || (star !== null && t.startsWith(star))) return true;
+  for (const u of e.urls || []) if (u === q || u.endsWith(q) || q.endsWith(u)) return true;
+  for (const p of e.prefixes || []) if (q.startsWith(p) || p.startsWith(q)) return true;
+  return false;
+}
+
+function renderSearch() {
+  const q = document.getElementById('search').value.trim();
+  const out = document.getElementById('search-result');
+  if (!q) {
+    out.hidden = true;
+    renderAudit(auditEntries);
+    return;
+  }
+  const found = auditEntries.filter((e) => mentions(e, q));
+  out.hidden = false;
+  out.textContent = found.length
+    ? found.length + (found.length === 1 ? ' entry names ' : ' entries name ') + q + ' (newest first, in Activity below); the last: ' + found[0].action + ' ' + ago(found[0].time)
+    : 'No event or purge in the last ' + auditEntries.length + ' audit entries names ' + q + '.';
+  renderAudit(found);
+}
+
+function setupSearch() {
+  const form = document.getElementById('search-form');
+  form.addEventListener('submit', (e) => { e.preventDefault(); renderSearch(); });
+  document.getElementById('search').addEventListener('input', renderSearch);
+}
+
 async function renderRecentPurges(entries) {
   const box = document.getElementById('recent-purges');
   const seen = new Set();
@@ -277,7 +384,7 @@ async function renderRecentPurges(entries) {
       chips = [el('span', { class: 'muted', text: err.message })];
     }
     return el('div', { class: 'purge-item' },
-      el('div', { class: 'what' }, el('strong', { text: e.tenant }), ' ', describe(e), el('span', { class: 'meta', text: ago(e.time) + ' · ' + (e.actor || '') })),
+      el('div', { class: 'what' }, el('strong', { text: e.tenant }), ' ', describe(e), el('span', { class: 'meta', text: ago(e.time) + ' · ' + touched(e) + ' · ' + (e.actor || '') })),
       el('div', { class: 'chips' }, chips));
   }));
   box.replaceChildren(...items);
@@ -301,9 +408,20 @@ function retryButton(path) {
   return btn;
 }
 
+// unchanged reports whether box already shows data, and remembers it: a
+// refresh that would redraw the same rows leaves them (and a button the
+// operator is about to press) in place.
+function unchanged(box, data) {
+  const key = JSON.stringify(data);
+  if (box.dataset.shown === key) return true;
+  box.dataset.shown = key;
+  return false;
+}
+
 function renderDeadLetters(list) {
   const tbody = document.querySelector('#deadletters tbody');
   document.getElementById('deadletters-empty').hidden = list.length > 0;
+  if (unchanged(tbody, list)) return;
   tbody.replaceChildren(...list.map((d) => el('tr', { 'data-seq': d.seq },
     el('td', { class: 'when', title: d.time, text: ago(d.time) }),
     el('td', { class: 'result-bad', text: d.reason }),
@@ -329,7 +447,9 @@ function renderCDN(resp) {
   summary.className = b && Object.values(b.providers || {}).some((p) => p.failing) ? 'result-bad' : 'muted';
   const list = resp.purges;
   document.getElementById('failed-purges-empty').hidden = list.length > 0;
-  document.querySelector('#failed-purges tbody').replaceChildren(...list.map((f) => {
+  const tbody = document.querySelector('#failed-purges tbody');
+  if (unchanged(tbody, list)) return;
+  tbody.replaceChildren(...list.map((f) => {
     const id = f.purge || f.id;
     return el('tr', { 'data-id': id },
       el('td', { class: 'when', title: f.time, text: ago(f.time) }),
@@ -356,7 +476,9 @@ function renderEventBacklog(b) {
 }
 
 function showUnavailable(tableId, emptyId, err) {
-  document.querySelector('#' + tableId + ' tbody').replaceChildren();
+  const tbody = document.querySelector('#' + tableId + ' tbody');
+  tbody.replaceChildren();
+  delete tbody.dataset.shown;
   const p = document.getElementById(emptyId);
   p.hidden = false;
   p.textContent = err.message;
@@ -367,7 +489,10 @@ async function refreshActivity() {
   clearTimeout(activityTimer);
   try {
     const a = await api('/api/v1/audit?limit=100');
-    renderAudit(a.entries);
+    auditEntries = a.entries;
+    if (document.getElementById('search').value.trim()) renderSearch();
+    else renderAudit(a.entries);
+    markPurges(a.entries);
     await renderRecentPurges(a.entries);
   } catch (e) {
     showUnavailable('audit', 'audit-empty', e);
@@ -383,6 +508,17 @@ async function refreshActivity() {
   } catch (e) {
     renderEventBacklog(e.data && e.data.events); // 503: not ready, the detail still says
   }
+  try {
+    renderCluster(await api('/api/v1/stats'));
+  } catch (e) {
+    setText('instance-count', e.message);
+  }
+  try {
+    state.cdn = await api('/api/v1/cdn/stats');
+  } catch (e) {
+    state.cdn = { configured: true, providers: [{ provider: 'cdn', error: e.message }] };
+  }
+  if (state.live) renderLayers(state.live);
   const cdnCard = document.getElementById('cdn-card');
   try {
     renderCDN(await api('/api/v1/purges?status=failed&limit=50'));
@@ -400,6 +536,7 @@ async function refreshActivity() {
 
 buildLayers();
 setupPurgeForm();
+setupSearch();
 loadHistory().catch(() => renderCharts());
 connect();
 refreshActivity();

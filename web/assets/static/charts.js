@@ -7,10 +7,11 @@ export const LAYERS = [
   { key: 'browser', name: 'Browser', note: '304 Not Modified', color: '#7c3aed' },
   { key: 'l1', name: 'L1', note: 'in-process', color: '#16a34a' },
   { key: 'l2', name: 'L2', note: 'Redis', color: '#0d9488' },
-  { key: 'cdn', name: 'CDN', note: 'where reported', color: '#2563eb' },
+  { key: 'cdn', name: 'CDN', note: 'provider analytics', color: '#2563eb' },
   { key: 'origin', name: 'Origin', note: 'forwarded', color: '#ea580c' },
 ];
-export const state = { history: [], interval: 5, window: 3600, live: null };
+// purges are the purges of the audit log, { t, label }, marked on the charts.
+export const state = { history: [], interval: 5, window: 3600, live: null, purges: [] };
 
 export function sparkline(seriesKey, name) {
   const W = 90, H = 22;
@@ -141,6 +142,20 @@ function chartFrame(box, H, yTicks, yFmt, now, span) {
   return { root, x, y, m, W, H, t0 };
 }
 
+// markPurges draws a dashed line at each purge within the chart's span,
+// its tenant and targets on hover: a drop in the hit ratio next to one
+// explains itself.
+function markPurges(f, now) {
+  for (const p of state.purges) {
+    if (p.t < f.t0 || p.t > now) continue;
+    const xx = f.x(p.t);
+    const line = svg('line', { class: 'purge-mark', x1: xx, x2: xx, y1: f.m.t, y2: f.H - f.m.b });
+    line.append(svg('title'));
+    line.lastChild.textContent = 'purge ' + p.label + ' at ' + clock(new Date(p.t));
+    f.root.append(line);
+  }
+}
+
 function linePath(points, x, y) {
   let d = '', pen = false, prev = null;
   for (const p of points) {
@@ -185,6 +200,7 @@ function renderRatioChart(now, span) {
     if (!d.slice(1).includes('M')) f.root.append(svg('path', { d: area, fill: 'rgba(22,163,74,.08)' }));
     f.root.append(svg('path', { d, fill: 'none', stroke: '#0f172a', 'stroke-width': 2.4, 'stroke-linejoin': 'round' }));
   }
+  markPurges(f, now);
   box.replaceChildren(f.root);
 }
 
@@ -216,6 +232,7 @@ function renderRPSChart(now, span) {
     f.root.append(svg('rect', { x: xx, y: f.y(all), width: bw, height: Math.max(0, f.y(origin) - f.y(all)), fill: '#86efac' }));
     f.root.append(svg('rect', { x: xx, y: f.y(origin), width: bw, height: Math.max(0, f.y(0) - f.y(origin)), fill: '#fdba74' }));
   }
+  markPurges(f, now);
   box.replaceChildren(f.root);
 }
 

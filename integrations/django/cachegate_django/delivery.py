@@ -2,7 +2,8 @@
 event is written to the outbox with the write it follows (see outbox) and
 sent once committed; it leaves the outbox only when cachegate accepted it
 (202, or 200 with wait, or 504 with wait: durably accepted, applied later)
-or refused it as bad (400: moved to the dead table with the reason). Anything else (connection error, 503
+or refused it as bad (400, or 403 for an event of a tenant the token may
+not publish for: moved to the dead table with the reason). Anything else (connection error, 503
 "not accepted", 5xx, a wrong token) keeps it for the next flush, with
 backoff: a fault delays an event, never drops it.
 """
@@ -90,7 +91,11 @@ def send(body):
         detail = "%d %s" % (e.code, e.read(2048).decode("utf-8", "replace").strip())
         if e.code == 504 and conf.get("WAIT"):
             return DELIVERED, detail  # durable in cachegate, applied later
-        if e.code in (400, 413, 422):
+        # 403: the token is valid but may not publish this event (another
+        # tenant's): no retry makes it acceptable, and it must not hold up
+        # the events behind it. 401 (a wrong or revoked token) is the
+        # setting's fault: the events wait for a good one.
+        if e.code in (400, 403, 413, 422):
             return DEAD, detail
         return RETRY, detail
     except (urllib.error.URLError, OSError, ValueError) as e:

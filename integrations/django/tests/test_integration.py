@@ -23,6 +23,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TOKEN = "django-integration-test-token"
+# The tenant of every page the tests fetch: the gateway's default policy
+# takes it from the host, 127.0.0.1.
+TENANT = "127.0.0.1"
 
 tmp = tempfile.TemporaryDirectory(prefix="cachegate-django-")
 os.environ["EXAMPLE_DB"] = os.path.join(tmp.name, "db.sqlite3")
@@ -110,6 +113,16 @@ class Cachegate:
         self.gateway = "http://" + addrs["gateway"]
         self.admin = "http://" + addrs["admin"]
 
+    def tenant_token(self, tenant):
+        """A publish-only token for tenant, created with the admin token."""
+        req = urllib.request.Request(
+            self.admin + "/api/v1/tokens", method="POST",
+            data=json.dumps({"tenant": tenant, "name": "django tests"}).encode(),
+            headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())["token"]
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -154,6 +167,9 @@ class IntegrationTest(unittest.TestCase):
     def start_cachegate(cls):
         cls.cg = Cachegate(cls.binary, cls.origin)
         settings.CACHEGATE["INGEST_URL"] = cls.cg.admin
+        # The app publishes with a publish-only token of its tenant, as the
+        # README tells users to, not with the admin token.
+        settings.CACHEGATE["TOKEN"] = cls.cg.tenant_token(TENANT)
 
     @classmethod
     def tearDownClass(cls):
@@ -392,6 +408,27 @@ class IntegrationTest(unittest.TestCase):
         tags = set(events[0]["tags"])
         self.assertTrue({"table:shop_label", "table:shop_item_labels", "shop.item:2"} <= tags, tags)
 
+    def test_e_revoked_token_keeps_events_until_a_good_one(self):
+        token = settings.CACHEGATE["TOKEN"]
+        token_id = token.split("_")[1]
+        code, _, body = http("POST", "%s/api/v1/tokens/%s/revoke" % (self.cg.admin, token_id),
+                             headers={"Authorization": "Bearer " + TOKEN})
+        self.assertEqual(code, 200, body)
+        self.prime("/items/2/")
+        dead_before = DeadEvent.objects.count()
+        code, _ = self.write("/items/2/", price=21)
+        self.assertEqual(code, 200)
+        # 401: the app's setting is wrong, not the event: it waits.
+        self.assertEqual(OutboxEvent.objects.count(), 1)
+        self.assertEqual(DeadEvent.objects.count(), dead_before)
+        self.assertIn("401", OutboxEvent.objects.get().last_error)
+        self.assert_hit("/items/2/")
+        settings.CACHEGATE["TOKEN"] = self.cg.tenant_token(TENANT)
+        with open(os.devnull, "w") as out:
+            call_command("cachegate_flush", stdout=out)
+        self.assertEqual(OutboxEvent.objects.count(), 0)
+        self.assert_miss("/items/2/")
+
     def test_7_refused_event_goes_to_dead_table(self):
         settings.CACHEGATE["TENANT"] = "Not A Tenant"
         code, _ = self.write("/items/3/", price=99)
@@ -399,8 +436,10 @@ class IntegrationTest(unittest.TestCase):
         self.assertEqual(OutboxEvent.objects.count(), 0)
         dead = list(DeadEvent.objects.all())
         self.assertEqual(len(dead), 1)
-        self.assertIn("400", dead[0].reason)
-        self.assertIn("tenant", dead[0].reason)
+        # The tenant token refuses another tenant's event before its body
+        # is checked.
+        self.assertIn("403", dead[0].reason)
+        self.assertIn("Not A Tenant", dead[0].reason)
 
 
 class OverheadTest(unittest.TestCase):

@@ -34,7 +34,7 @@
 // # Outages
 //
 // Redis is an optimisation: timeouts are short (150–250 ms), go-redis
-// retries are off, and a circuit breaker skips Redis for a cooldown (1 s)
+// retries are off, and a circuit breaker (gateway/breaker) skips Redis for a cooldown (1 s)
 // after a connection failure, failing calls at once with an error wrapping
 // gateway.ErrUnavailable; then a single call probes, and its success closes
 // the breaker. A dead Redis therefore adds no latency per request, and the
@@ -43,17 +43,5 @@
 //
 // # Entry encoding
 //
-// Entries are encoded with a small hand-written binary codec (codec.go)
-// rather than encoding/gob or encoding/json: gob writes type descriptors
-// into each standalone message and decodes through reflection, json
-// base64-encodes the body (a third larger) and allocates per field and
-// value. The codec decodes a 2 KiB entry with five allocations (entry,
-// body, one string holding every header, tag and Vary name, the header map,
-// one slice backing all values), copies nothing it keeps twice, and checks
-// every length against the remaining input so corrupt data fails with an
-// error (fuzzed), never a panic or a huge allocation. It carries a version
-// byte; an entry the running version cannot decode is a miss and is
-// deleted. BenchmarkCodecAlternatives, encode plus decode of a 2 KiB entry
-// on a heavily loaded 2-core machine: codec 6.8 µs and 7 allocations,
-// encoding/gob 42 µs and 258, encoding/json 78 µs and 42.
+// Entries are encoded by gateway/entrycodec, shared with memcachestore.
 package redisstore

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/entrycodec"
 	"github.com/cachegate/cachegate/gateway/storetest"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
@@ -232,9 +233,9 @@ func TestUndecodableEntryIsAMiss(t *testing.T) {
 	ctx := context.Background()
 	for name, fields := range map[string][]any{
 		"garbage blob":      {"g", "0", "t", "", "b", "garbage"},
-		"no generation":     {"t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
-		"no tags field":     {"g", "0", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
-		"bad generation":    {"g", "x", "t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
+		"no generation":     {"t", "", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
+		"no tags field":     {"g", "0", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
+		"bad generation":    {"g", "x", "t", "", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
 		"not a hash at all": nil,
 	} {
 		if fields == nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/breaker"
+	"github.com/cachegate/cachegate/gateway/entrycodec"
 )
 
 // Store is the Redis L2 layer. It does not own its client: close the client
@@ -23,7 +25,7 @@ type Store struct {
 	maxTTL time.Duration
 	recTTL string // tag record TTL in ms, as an argument
 	log    *slog.Logger
-	br     breaker
+	br     *breaker.Breaker
 	errs   atomic.Uint64 // failed calls, for the metrics
 }
 
@@ -52,7 +54,7 @@ func New(rdb redis.UniversalClient, cfg Config, logger *slog.Logger) (*Store, er
 		recTTL: strconv.FormatInt((cfg.MaxTTL + recordMargin).Milliseconds(), 10),
 		log:    logger,
 	}
-	s.br = breaker{cooldown: cfg.Cooldown, log: logger, now: time.Now}
+	s.br = breaker.New("redis", cfg.Cooldown, logger, nil)
 	return s, nil
 }
 
@@ -76,7 +78,7 @@ func (k tenantKeys) lock(key string) string  { return k.base + "l:" + key }
 
 // begin asks the breaker whether to call Redis at all.
 func (s *Store) begin(op string) error {
-	if s.br.allow() {
+	if s.br.Allow() {
 		return nil
 	}
 	return fmt.Errorf("redisstore: %s: %w (circuit open after a failure)", op, gateway.ErrUnavailable)
@@ -85,7 +87,7 @@ func (s *Store) begin(op string) error {
 // end classifies err, informs the breaker, and wraps it.
 func (s *Store) end(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
-		s.br.success()
+		s.br.Success()
 		return nil
 	}
 	s.errs.Add(1)
@@ -93,16 +95,16 @@ func (s *Store) end(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The caller gave up: says nothing about Redis.
-		s.br.probing.Store(false)
+		s.br.Abandon()
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	case errors.As(err, &reply) && !unavailableReply(reply.Error()):
-		s.br.success() // Redis answered
+		s.br.Success() // Redis answered
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	case errors.As(err, &reply):
-		s.br.success()
+		s.br.Success()
 		return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
 	}
-	s.br.failure(err)
+	s.br.Failure(err)
 	return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
 }
 
@@ -119,7 +121,7 @@ func unavailableReply(msg string) bool {
 
 // Available reports whether the store is currently using Redis (its
 // circuit breaker is closed), for health checks and dashboards.
-func (s *Store) Available() bool { return !s.br.open() }
+func (s *Store) Available() bool { return !s.br.Open() }
 
 // Errors is how many calls to Redis failed (a caller's cancellation
 // included), for the metrics.
@@ -147,7 +149,7 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	if !ok {
 		return nil, uint64(gen), nil
 	}
-	e, err := decodeEntry(blob)
+	e, err := entrycodec.Decode(blob)
 	if err != nil {
 		// Written by an incompatible version or damaged: a miss, and gone.
 		s.log.Warn("dropping undecodable L2 entry", "tenant", tenant, "err", err)
@@ -183,7 +185,7 @@ func (s *Store) Set(ctx context.Context, tenant, key string, e *gateway.Entry, t
 		return err
 	}
 	err = setScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()},
-		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), encodeEntry(e), ms).Err()
+		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), entrycodec.Encode(e), ms).Err()
 	return s.end(ctx, "set", err)
 }
 

@@ -1,12 +1,12 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
-# redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
-# and the app integrations' frameworks (python3-django, nodejs) when they
-# are missing.
+# redis-server, redis-sentinel, memcached, varnish + varnish-modules,
+# chromium, prometheus for promtool) and the app integrations' frameworks
+# (python3-django, nodejs) when they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django nodejs
+DEBIAN_PACKAGES := redis-server redis-tools redis-sentinel memcached varnish varnish-modules chromium prometheus python3-django nodejs
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -17,6 +17,8 @@ deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v redis-cli >/dev/null || missing="$$missing redis-tools"; \
+	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	command -v memcached >/dev/null || missing="$$missing memcached"; \
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing="$$missing varnish"; \
 	ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing="$$missing varnish-modules"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \

@@ -86,6 +86,9 @@ type clusterOptions struct {
 	natsURL func(i int) string
 	// originLatency is the origin's per-page latency; 0 means none.
 	originLatency time.Duration
+	// l2URL is the nodes' shared L2 (memcached://...); empty means the
+	// cluster's own Redis.
+	l2URL string
 }
 
 // cluster is three (or more) nodes sharing NATS and Redis in front of one
@@ -186,7 +189,11 @@ func (c *cluster) startNode() *nodetest.Node {
 	if c.opts.natsURL != nil {
 		url = c.opts.natsURL(len(c.nodes))
 	}
-	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: "redis://" + c.redis.Addr + "/0", Origin: c.originURL, File: c.file})
+	l2 := c.opts.l2URL
+	if l2 == "" {
+		l2 = "redis://" + c.redis.Addr + "/0"
+	}
+	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: l2, Origin: c.originURL, File: c.file})
 	c.nodes = append(c.nodes, n)
 	return n
 }

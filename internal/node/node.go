@@ -23,6 +23,7 @@ import (
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memcachestore"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/headers"
@@ -192,19 +193,33 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	if cfg.TagEmitter, err = tagEmitter(f, n.log.With("component", "tags"), n.reg); err != nil {
 		return err
 	}
-	var l2 *redisstore.Store
-	if f.Redis.Enabled() {
+	var l2 l2State
+	switch {
+	case f.Redis.Memcached():
+		ms, err := memcachestore.New(f.Redis.MemcachedStore(), n.log.With("component", "memcached"))
+		if err != nil {
+			return fmt.Errorf("memcached: %w", err)
+		}
+		n.closers = append(n.closers, func() { _ = ms.Close() })
+		// No FillLock: memcached cannot hold one (see memcachestore).
+		l2, cfg.L2 = ms, ms
+		n.l2Guard = events.NewL2Guard(0)
+		cfg.L2Guard = n.l2Guard
+		if err := ms.Ping(ctx); err != nil {
+			n.log.Warn("memcached not reachable at start; serving from L1 and origin until it is", "err", err)
+		}
+	case f.Redis.Enabled():
 		rc := f.Redis.Store()
 		rdb, err := redisstore.NewClient(rc)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 		n.rdb = rdb
-		l2, err = redisstore.New(rdb, rc, n.log.With("component", "redis"))
+		rs, err := redisstore.New(rdb, rc, n.log.With("component", "redis"))
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
-		cfg.L2, cfg.FillLock = l2, l2
+		l2, cfg.L2, cfg.FillLock = rs, rs, rs
 		// The event instance fills it before the gateway serves.
 		n.l2Guard = events.NewL2Guard(0)
 		cfg.L2Guard = n.l2Guard

@@ -60,7 +60,11 @@ func wantUnavailableFast(t *testing.T, s *Store, rounds int) {
 
 func roundTrip(s *Store) error {
 	ctx := context.Background()
-	e := &gateway.Entry{Status: 200, Body: []byte("back"), Tags: []string{"x"}}
+	_, g, err := s.Get(ctx, "acme", "rt") // the fill's generation, as the gateway reads it
+	if err != nil {
+		return err
+	}
+	e := &gateway.Entry{Status: 200, Body: []byte("back"), Tags: []string{"x"}, FetchGen: g}
 	if err := s.Set(ctx, "acme", "rt", e, time.Minute); err != nil {
 		return err
 	}

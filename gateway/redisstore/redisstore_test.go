@@ -395,6 +395,8 @@ func TestConfig(t *testing.T) {
 		{"addrs", Config{Addrs: []string{"127.0.0.1:6379"}}, true},
 		{"cluster", Config{Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001"}}, true},
 		{"sentinel", Config{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster"}, true},
+		{"sentinel url", Config{URL: "redis-sentinel://:secret@127.0.0.1:26379/mymaster"}, true},
+		{"sentinel url without master", Config{URL: "redis-sentinel://:secret@127.0.0.1:26379"}, false},
 		{"neither", Config{}, false},
 		{"both", Config{URL: "redis://127.0.0.1:6379", Addrs: []string{"127.0.0.1:6379"}}, false},
 		{"bad addr", Config{Addrs: []string{"localhost"}}, false},
@@ -422,6 +424,7 @@ func TestConfig(t *testing.T) {
 		{Addrs: []string{"h:1"}, Cluster: true}:    "*redis.ClusterClient",
 		{Addrs: []string{"h:1"}, MasterName: "m"}:  "*redis.Client",
 		{URL: "rediss://h:1/3", Username: "other"}: "*redis.Client",
+		{URL: "redis-sentinel://:pw@h:1,h:2/m/1"}:  "*redis.Client", // a failover client
 	} {
 		rdb, err := NewClient(*cfg)
 		if err != nil {

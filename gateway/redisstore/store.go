@@ -27,6 +27,10 @@ type Store struct {
 	log    *slog.Logger
 	br     *breaker.Breaker
 	errs   atomic.Uint64 // failed calls, for the metrics
+	// minReplicas must acknowledge an invalidation (WAIT) within
+	// waitTimeout; 0: not asked.
+	minReplicas int
+	waitTimeout time.Duration
 }
 
 var (
@@ -55,6 +59,10 @@ func New(rdb redis.UniversalClient, cfg Config, logger *slog.Logger) (*Store, er
 		log:    logger,
 	}
 	s.br = breaker.New("redis", cfg.Cooldown, logger, nil)
+	if cfg.MinReplicas > 0 {
+		// Within the read timeout of the call that carries it.
+		s.minReplicas, s.waitTimeout = cfg.MinReplicas, cfg.ReadTimeout/2
+	}
 	return s, nil
 }
 
@@ -137,7 +145,7 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	if err := s.begin("get"); err != nil {
 		return nil, 0, err
 	}
-	res, err := getScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()}, k.tagPrefix()).Slice()
+	res, err := getScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()}, k.tagPrefix(), s.recTTL).Slice()
 	if err = s.end(ctx, "get", err); err != nil {
 		return nil, 0, err
 	}
@@ -185,7 +193,7 @@ func (s *Store) Set(ctx context.Context, tenant, key string, e *gateway.Entry, t
 		return err
 	}
 	err = setScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()},
-		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), entrycodec.Encode(e), ms).Err()
+		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), entrycodec.Encode(e), ms, s.recTTL).Err()
 	return s.end(ctx, "set", err)
 }
 
@@ -219,8 +227,7 @@ func (s *Store) InvalidateTags(ctx context.Context, tenant string, tags []string
 	for _, t := range tags {
 		args = append(args, t)
 	}
-	err = invalidateTagsScript.Run(ctx, s.rdb, []string{k.gen()}, args...).Err()
-	return s.end(ctx, "invalidate tags", err)
+	return s.invalidate(ctx, "invalidate tags", invalidateTagsScript, []string{k.gen(), k.floor()}, args...)
 }
 
 // InvalidateTenant kills every entry of tenant whose fetch began before the
@@ -233,6 +240,34 @@ func (s *Store) InvalidateTenant(ctx context.Context, tenant string) error {
 	if err := s.begin("invalidate tenant"); err != nil {
 		return err
 	}
-	err = invalidateTenantScript.Run(ctx, s.rdb, []string{k.gen(), k.floor()}, s.recTTL).Err()
-	return s.end(ctx, "invalidate tenant", err)
+	return s.invalidate(ctx, "invalidate tenant", invalidateTenantScript, []string{k.gen(), k.floor()}, s.recTTL)
+}
+
+// invalidate runs an invalidation script and, with minReplicas, WAITs on
+// the same connection (a pipeline) until that many replicas acknowledged
+// it. Replication is asynchronous: a primary lost before its replica got
+// the raise would come back, after the failover, without it. So the call
+// fails (ErrUnavailable, and the caller retries while the instances'
+// L2Guard holds the invalidation) until a replica has it; the replica
+// Sentinel promotes is the one with the most of the stream.
+func (s *Store) invalidate(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) error {
+	if s.minReplicas == 0 {
+		return s.end(ctx, op, script.Run(ctx, s.rdb, keys, args...).Err())
+	}
+	var acked *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		script.Eval(ctx, p, keys, args...)
+		acked = redis.NewIntCmd(ctx, "wait", s.minReplicas, s.waitTimeout.Milliseconds())
+		_ = p.Process(ctx, acked)
+		return nil
+	})
+	if err = s.end(ctx, op, err); err != nil {
+		return err
+	}
+	if n := acked.Val(); n < int64(s.minReplicas) {
+		s.errs.Add(1)
+		return fmt.Errorf("redisstore: %s: %w: on the primary, but acknowledged by %d of %d replicas within %v (a failover now could lose it)",
+			op, gateway.ErrUnavailable, n, s.minReplicas, s.waitTimeout)
+	}
+	return nil
 }

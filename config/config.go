@@ -156,7 +156,14 @@ type NATS struct {
 	// authenticate with the nkey seed it writes to its data directory;
 	// empty: no listener, an in-process-only server.
 	EmbeddedListen string
+	// Replicas of every JetStream stream and bucket cachegate creates
+	// (events, dead letters, KV buckets, the purge queue, the audit log)
+	// on a NATS cluster; 0 means 1. Use 3 on a three-server cluster.
+	Replicas int
 }
+
+// Streams is the sizing of the events streams and buckets.
+func (n NATS) Streams() events.StreamConfig { return events.StreamConfig{Replicas: n.Replicas} }
 
 // Conn is the connection config of a standalone server.
 func (n NATS) Conn() events.ConnConfig {

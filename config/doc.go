@@ -67,6 +67,7 @@
 //	  token: ${NATS_TOKEN}                    # a token, or
 //	  user: cachegate                         # user and password
 //	  password: ${NATS_PASSWORD}
+//	  replicas: 3                 # of every stream and bucket, on a NATS cluster (default 1)
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk

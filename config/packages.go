@@ -194,6 +194,10 @@ func (f *File) packageProblems() []problem {
 		}
 	}
 	add("nats", f.NATS.Conn().Validate())
+	add("nats", f.NATS.Streams().Validate())
+	if f.NATS.URL == "" && f.NATS.Replicas > 1 {
+		out = append(out, problem{"nats.replicas", errors.New("replicas need a NATS cluster (nats.url); the embedded server is one server")})
+	}
 	add("events", events.ValidateRules(f.Events.Mapper()))
 	if f.NATS.URL == "" {
 		add("", f.Embedded(f.DataDir).Validate())

@@ -164,10 +164,10 @@ func (n *Node) connectNATS(ctx context.Context) error {
 	if n.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := events.Setup(ctx, n.js, events.StreamConfig{}); err != nil {
+	if err := events.Setup(ctx, n.js, n.file.NATS.Streams()); err != nil {
 		return fmt.Errorf("event streams: %w", err)
 	}
-	if n.audit, err = audit.Open(ctx, n.js, 0); err != nil {
+	if n.audit, err = audit.Open(ctx, n.js, audit.Options{Replicas: n.file.NATS.Replicas}); err != nil {
 		return err
 	}
 	return nil
@@ -244,7 +244,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 func (n *Node) buildEvents(ctx context.Context) error {
 	f := n.file
 	var err error
-	if n.states, err = purge.OpenStates(ctx, n.js, purge.StatesConfig{}); err != nil {
+	if n.states, err = purge.OpenStates(ctx, n.js, purge.StatesConfig{Replicas: f.NATS.Replicas}); err != nil {
 		return fmt.Errorf("purge states: %w", err)
 	}
 	providers, err := buildProviders(f, n.log, n.reg)
@@ -257,7 +257,7 @@ func (n *Node) buildEvents(ctx context.Context) error {
 	}
 	var queue events.PurgeQueue
 	if len(providers) > 0 {
-		if n.queue, err = purge.OpenQueue(ctx, n.js, n.states, purge.QueueConfig{Providers: names, Registerer: n.reg}); err != nil {
+		if n.queue, err = purge.OpenQueue(ctx, n.js, n.states, purge.QueueConfig{Providers: names, Registerer: n.reg, Replicas: f.NATS.Replicas}); err != nil {
 			return fmt.Errorf("purge queue: %w", err)
 		}
 		queue = n.queue

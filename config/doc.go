@@ -50,6 +50,7 @@
 //	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
 //	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or
+//	                              # redis-sentinel://:pw@s1:26379,s2:26379/mymaster, or
 //	                              # memcached://a:11211,b:11211 (then key_prefix only), or:
 //	  addrs: [a:6379, b:6379]     # a cluster, or sentinels with master_name
 //	  master_name: mymaster

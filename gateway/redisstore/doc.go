@@ -10,7 +10,7 @@
 // its invalidation checks, set, invalidate) runs on one node of a Cluster
 // without CROSSSLOT errors. Tenants spread over the slots. Keys:
 //
-//	{cg:acme}:g         generation counter (no TTL: it must not be lost)
+//	{cg:acme}:g         generation counter (no TTL once invalidated; before, MaxTTL+1m renewed by fills)
 //	{cg:acme}:f         tenant floor (InvalidateTenant), TTL MaxTTL+1m
 //	{cg:acme}:t:<tag>   tag record: generation of its last invalidation, TTL MaxTTL+1m
 //	{cg:acme}:e:<key>   entry hash {g: FetchGen, t: tags, b: encoded entry}, TTL <= MaxTTL

@@ -505,3 +505,36 @@ func BenchmarkGetHit(b *testing.B) {
 		})
 	})
 }
+
+// TestCounterOfANeverInvalidatedTenantExpires: reads and fills of a
+// tenant never invalidated (any Host can name one) leave no key without a
+// TTL; its first invalidation makes the counter permanent.
+func TestCounterOfANeverInvalidatedTenantExpires(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	_, g, err := s.Get(ctx, "junk-host", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "junk-host", "k", &gateway.Entry{Status: 200, Tags: []string{"a"}, FetchGen: g}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ttl := func() time.Duration {
+		d, err := rdb.PTTL(ctx, "{cg:junk-host}:g").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := ttl(); d <= 0 || d > DefaultMaxTTL+recordMargin {
+		t.Fatalf("counter of a tenant never invalidated: TTL %v, want one up to %v", d, DefaultMaxTTL+recordMargin)
+	}
+	if err := s.InvalidateTags(ctx, "junk-host", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl(); d != -1 {
+		t.Fatalf("counter after an invalidation: TTL %v, want none (-1)", d)
+	}
+}

@@ -52,7 +52,12 @@ end
 // follow time (raise): a counter that lost its last raises goes on above
 // every generation it handed out before, unless the new primary's clock is
 // behind the old one's by more than the failover took, so no fill that
-// read a lost generation can match a new invalidation's. Lua numbers are
+// read a lost generation can match a new invalidation's. A counter made
+// by a read or a fill (a tenant never invalidated, perhaps a junk Host)
+// expires with the record TTL, renewed by each fill (not each read: a
+// write per read would load the replicas), so such tenants cost no memory
+// for good, and it outlives every entry filled under it; the first
+// invalidation makes it permanent. Lua numbers are
 // doubles, exact up to 2^53 (microseconds until the year 2255); numbers go
 // to redis.call as '%d' strings, never in exponent form.
 const counterLua = `
@@ -61,25 +66,30 @@ local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-local function counter(gkey, floorkey, ttl)
+local function counter(gkey, floorkey, ttl, renew)
   local gs = redis.call('GET', gkey)
-  if gs then return tonumber(gs) end
+  if gs then
+    if renew and redis.call('PTTL', gkey) > 0 then redis.call('PEXPIRE', gkey, ttl) end
+    return tonumber(gs)
+  end
   local g = now()
-  redis.call('SET', gkey, fmt(g))
+  redis.call('SET', gkey, fmt(g), 'PX', ttl)
   redis.call('SET', floorkey, fmt(g), 'PX', ttl)
   return g
 end
 local function raise(gkey, floorkey, ttl)
-  local d = now() - counter(gkey, floorkey, ttl)
+  local d = now() - counter(gkey, floorkey, ttl, false)
   if d < 1 then d = 1 end
-  return redis.call('INCRBY', gkey, fmt(d))
+  local g = redis.call('INCRBY', gkey, fmt(d))
+  redis.call('PERSIST', gkey)
+  return g
 end
 `
 
 // getScript: KEYS entry, counter, floor; ARGV tag prefix, record ttl ms.
 // Returns {blob or nil, counter, entry generation}.
 var getScript = redis.NewScript(deadLua + counterLua + `
-local g = counter(KEYS[2], KEYS[3], ARGV[2])
+local g = counter(KEYS[2], KEYS[3], ARGV[2], false)
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
 if not e[3] then return {false, g, 0} end
 local fg = tonumber(e[1])
@@ -97,7 +107,7 @@ return {e[3], g, fg}
 // its fetch began, and with it any invalidation issued meanwhile. Returns
 // 1 if stored.
 var setScript = redis.NewScript(deadLua + counterLua + `
-local g = counter(KEYS[2], KEYS[3], ARGV[6])
+local g = counter(KEYS[2], KEYS[3], ARGV[6], true)
 local fgs = ARGV[2]
 local fg = tonumber(fgs)
 if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then

@@ -1,13 +1,14 @@
 # make test: every test, on a fresh machine with only Go installed. It
 # installs the real servers the integration tests run against (Debian's
-# redis-server, varnish + varnish-modules, chromium, prometheus for promtool)
-# and the app integrations' frameworks (python3-django and pip for its
-# wheel, nodejs and node-express) and the interpreters the API examples in
-# docs/examples run on (ruby, curl) when they are missing.
+# redis-server, redis-sentinel, memcached, varnish + varnish-modules,
+# chromium, prometheus for promtool) and the app integrations' frameworks
+# (python3-django and pip for its wheel, nodejs and node-express) and the
+# interpreters the API examples in docs/examples run on (ruby, curl) when
+# they are missing.
 
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := redis-server redis-tools varnish varnish-modules chromium prometheus python3-django python3-pip nodejs node-express ruby curl systemd
+DEBIAN_PACKAGES := redis-server redis-tools redis-sentinel memcached varnish varnish-modules chromium prometheus python3-django python3-pip nodejs node-express ruby curl systemd
 
 .PHONY: test deps vet unit bench fuzz demo chaos integrations
 
@@ -18,6 +19,8 @@ deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v redis-cli >/dev/null || missing="$$missing redis-tools"; \
+	command -v redis-sentinel >/dev/null || missing="$$missing redis-sentinel"; \
+	command -v memcached >/dev/null || missing="$$missing memcached"; \
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || missing="$$missing varnish"; \
 	ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || missing="$$missing varnish-modules"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -38,11 +41,13 @@ deps:
 vet:
 	$(GO) vet ./...
 
-# chaos: the long fault suite (outages of 30 s, CDN outages of 3 minutes);
-# make test runs its short form. CACHEGATE_CHAOS_REPORT=FILE writes the
+# chaos: the long fault suite (outages of 30 s, CDN outages of 3 minutes;
+# the NATS cluster's stream leader killed five times in turn); make test
+# runs its short form. CACHEGATE_CHAOS_REPORT=FILE writes the
 # table, CACHEGATE_CHAOS_LOGS=DIR keeps the processes' logs.
 chaos: deps
 	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./integration/chaos/
+	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 20m -run '^(TestNATSClusterLeaderKilled|TestSentinelFailover)$$' -v ./integration/cluster/
 
 # integrations: the Django and Node integrations' suites against a real
 # cachegate (make test runs them too, through ./integrations).

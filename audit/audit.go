@@ -50,8 +50,17 @@ type Log struct {
 	stream jetstream.Stream
 }
 
+// Options size the audit stream.
+type Options struct {
+	// MaxEntries bounds the log; 0 means DefaultMaxEntries.
+	MaxEntries int64
+	// Replicas of the stream on a NATS cluster; 0 means 1.
+	Replicas int
+}
+
 // Open creates or updates the audit stream and returns its Log.
-func Open(ctx context.Context, js jetstream.JetStream, maxEntries int64) (*Log, error) {
+func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Log, error) {
+	maxEntries := o.MaxEntries
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
@@ -62,6 +71,7 @@ func Open(ctx context.Context, js jetstream.JetStream, maxEntries int64) (*Log, 
 		Discard:   jetstream.DiscardOld,
 		Retention: jetstream.LimitsPolicy,
 		Storage:   jetstream.FileStorage,
+		Replicas:  max(o.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit: open stream %s: %w", StreamName, err)

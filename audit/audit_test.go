@@ -20,7 +20,7 @@ func TestRecordRecentNewestFirstAndBounded(t *testing.T) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
-	log, err := audit.Open(ctx, js, 5)
+	log, err := audit.Open(ctx, js, audit.Options{MaxEntries: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,9 +114,10 @@ type Limits struct {
 }
 
 // Redis configures the shared L2; all zero: no L2. Use URL for one server,
-// or Addrs (a cluster, or with MasterName a Sentinel set).
+// or Addrs (a cluster, or with MasterName a Sentinel set). A memcached://
+// URL selects memcached instead (Memcached), with only KeyPrefix beside.
 type Redis struct {
-	URL        Secret // may carry a password
+	URL        Secret // may carry a password; or memcached://h1:p1,h2:p2
 	Addrs      []string
 	MasterName string
 	Username   string
@@ -130,6 +131,12 @@ type Redis struct {
 
 // Enabled reports whether an L2 is configured.
 func (r Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
+
+// Memcached reports whether the L2 is memcached (a memcached:// URL).
+func (r Redis) Memcached() bool {
+	scheme, _, ok := strings.Cut(string(r.URL), "://")
+	return ok && strings.EqualFold(scheme, "memcached")
+}
 
 // NATS configures the event bus; URL empty: an embedded server. A
 // standalone server takes at most one kind of credentials: User and
@@ -149,7 +156,14 @@ type NATS struct {
 	// authenticate with the nkey seed it writes to its data directory;
 	// empty: no listener, an in-process-only server.
 	EmbeddedListen string
+	// Replicas of every JetStream stream and bucket cachegate creates
+	// (events, dead letters, KV buckets, the purge queue, the audit log)
+	// on a NATS cluster; 0 means 1. Use 3 on a three-server cluster.
+	Replicas int
 }
+
+// Streams is the sizing of the events streams and buckets.
+func (n NATS) Streams() events.StreamConfig { return events.StreamConfig{Replicas: n.Replicas} }
 
 // Conn is the connection config of a standalone server.
 func (n NATS) Conn() events.ConnConfig {

@@ -49,7 +49,9 @@
 //	  keep: 1h                    # how long a stale response with a validator is kept to revalidate
 //	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
-//	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or:
+//	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or
+//	                              # redis-sentinel://:pw@s1:26379,s2:26379/mymaster, or
+//	                              # memcached://a:11211,b:11211 (then key_prefix only), or:
 //	  addrs: [a:6379, b:6379]     # a cluster, or sentinels with master_name
 //	  master_name: mymaster
 //	  username: cachegate
@@ -66,6 +68,7 @@
 //	  token: ${NATS_TOKEN}                    # a token, or
 //	  user: cachegate                         # user and password
 //	  password: ${NATS_PASSWORD}
+//	  replicas: 3                 # of every stream and bucket, on a NATS cluster (default 1)
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
@@ -162,12 +165,12 @@
 // A rule about a setting lives once, in the package that uses the
 // setting: gateway (origin, cache_name, server_header, log.access_sample,
 // the limits, cache.targeted_fields through headers), memstore (l1), policy
-// (the routes, default, tenants, session cookies), redisstore (redis), events
+// (the routes, default, tenants, session cookies), redisstore and memcachestore (redis), events
 // (nats credentials and URLs, event rules), natsserver (embedded_listen),
 // the purgers (cdn.cloudflare, cdn.fastly, cdn.varnish; the Cloudflare
 // zone ID) and cdn (provider names and plans). Packages name the setting
 // at fault (internal/setting); Load converts the sections with the same
-// functions the assembly uses (File.Gateway, L1.Store, Redis.Store,
+// functions the assembly uses (File.Gateway, L1.Store, Redis.Store, Redis.MemcachedStore,
 // NATS.Conn, File.Embedded, CDN.Purgers, CDN.Target, CDN.Dispatcher,
 // Events.Mapper) and places each problem on its setting's line, or on the
 // line that selects the provider when the setting is missing; Validate

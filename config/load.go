@@ -292,6 +292,7 @@ func (r *rootDecoder) nats(v *yaml.Node) {
 		{"password", func(v *yaml.Node) { r.secret(v, "nats.password", &n.Password) }},
 		{"nkey_seed", func(v *yaml.Node) { r.str(v, "nats.nkey_seed", &n.NkeySeed) }},
 		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.str(v, "nats.embedded_listen", &n.EmbeddedListen) }},
+		{"replicas", func(v *yaml.Node) { r.integer(v, "nats.replicas", math.MinInt32, math.MaxInt32, &n.Replicas) }},
 	})
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")

@@ -13,6 +13,7 @@ import (
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memcachestore"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/internal/listeners"
@@ -41,6 +42,27 @@ func (r Redis) Store() redisstore.Config {
 // Listeners is the process's listen addresses from the file's settings.
 func (f *File) Listeners() listeners.Config {
 	return listeners.Config{Gateway: f.Listen, Admin: f.AdminListen, Metrics: f.MetricsListen}
+}
+
+// MemcachedStore is the config of the memcached L2 (Memcached).
+func (r Redis) MemcachedStore() memcachestore.Config {
+	return memcachestore.Config{URL: string(r.URL), Prefix: r.KeyPrefix}
+}
+
+// memcachedProblems names the settings a memcached L2 would ignore: they
+// are Redis's.
+func (r Redis) memcachedProblems() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"addrs", len(r.Addrs) > 0}, {"master_name", r.MasterName != ""}, {"username", r.Username != ""},
+		{"password", r.Password != ""}, {"db", r.DB != 0}, {"tls", r.TLS}} {
+		if f.set {
+			errs = append(errs, setting.Errorf(f.name, "is a Redis setting; a memcached:// url takes only key_prefix"))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Gateway is the gateway's config from the file's settings; the assembly
@@ -190,7 +212,10 @@ func (f *File) packageProblems() []problem {
 			out = append(out, problem{path, fe.Err})
 		}
 	}
-	if !reflect.ValueOf(f.Redis).IsZero() {
+	if f.Redis.Memcached() {
+		add("redis", f.Redis.MemcachedStore().Validate())
+		add("redis", f.Redis.memcachedProblems())
+	} else if !reflect.ValueOf(f.Redis).IsZero() {
 		add("redis", f.Redis.Store().Validate())
 		if !f.Redis.Enabled() {
 			// Otherwise the section's settings would be accepted and
@@ -202,6 +227,10 @@ func (f *File) packageProblems() []problem {
 	add("", f.Gateway().ValidateSettings())
 	add("l1", f.L1.Store().Validate())
 	add("nats", f.NATS.Conn().Validate())
+	add("nats", f.NATS.Streams().Validate())
+	if f.NATS.URL == "" && f.NATS.Replicas > 1 {
+		out = append(out, problem{"nats.replicas", errors.New("replicas need a NATS cluster (nats.url); the embedded server is one server")})
+	}
 	add("events", events.ValidateRules(f.Events.Mapper()))
 	if f.NATS.URL == "" {
 		add("", f.Embedded(f.DataDir).Validate())

@@ -23,7 +23,7 @@ func handed(f *File) []any {
 		targets = append(targets, f.CDN.Target(p))
 	}
 	out := []any{
-		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.Policy(),
+		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.NATS.Streams(), f.Policy(),
 		f.CDN.Dispatcher(), f.CDN.ProviderNames(), targets, f.Events.Mapper(), f.CDN.Analytics(),
 		f.Listen, f.AdminListen, string(f.Admin.Token),
 	}

@@ -389,17 +389,28 @@ func (c *Coordinator) missing(w *broadcastWait, liveOnly bool) []string {
 // backoff or, on their last attempt, dead-lettered.
 func (c *Coordinator) finish(items []*item) {
 	now := time.Now()
-	var futures []jetstream.PubAckFuture
+	type appliedRecord struct {
+		it *item
+		f  jetstream.PubAckFuture
+	}
+	var futures []appliedRecord
+	// unconfirmed: applied, but its applied id is not known to be stored.
+	// Waiters watch that record, and a re-publish of the id is dropped as
+	// a duplicate, so acking now would leave them waiting for good (seen
+	// when the bucket's leader died): it is redelivered instead, and its
+	// (idempotent) invalidation applied again until the record is stored.
+	unconfirmed := map[*item]bool{}
 	for _, it := range items {
 		if it.err != nil {
 			continue
 		}
+		unconfirmed[it] = true
 		f, err := c.js.PublishAsync("$KV."+AppliedBucket+"."+idToken(it.ev.ID), []byte(now.UTC().Format(time.RFC3339Nano)))
 		if err != nil {
 			c.log.Warn("applied id not recorded", "id", it.ev.ID, "err", err)
 			continue
 		}
-		futures = append(futures, f)
+		futures = append(futures, appliedRecord{it, f})
 	}
 	parallel(len(items), func(i int) {
 		it := items[i]
@@ -415,10 +426,11 @@ func (c *Coordinator) finish(items []*item) {
 	deadline := time.NewTimer(c.cfg.CallTimeout)
 	defer deadline.Stop()
 wait:
-	for _, f := range futures {
+	for _, r := range futures {
 		select {
-		case <-f.Ok():
-		case err := <-f.Err():
+		case <-r.f.Ok():
+			delete(unconfirmed, r.it)
+		case err := <-r.f.Err():
 			c.log.Warn("applied id not recorded", "err", err)
 		case <-deadline.C:
 			c.log.Warn("applied ids not confirmed in time")
@@ -430,6 +442,12 @@ wait:
 		}
 	}
 	for _, it := range items {
+		if it.err == nil && unconfirmed[it] {
+			delay := c.backoff(it.meta.NumDelivered)
+			c.log.Warn("event applied but its applied id not stored; applying again", "id", it.ev.ID, "retry_in", delay)
+			_ = it.msg.NakWithDelay(delay)
+			continue
+		}
 		if it.err == nil {
 			if it.partial != "" {
 				c.keepUnmapped(it)

@@ -80,7 +80,7 @@ func BenchmarkCoordinatorThroughput(b *testing.B) {
 	// The real audit log: one JetStream publish per event.
 	b.Run("audit=jetstream", func(b *testing.B) {
 		benchThroughput(b, func(e *env) events.Auditor {
-			l, err := audit.Open(context.Background(), e.js, 0)
+			l, err := audit.Open(context.Background(), e.js, audit.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

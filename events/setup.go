@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cachegate/cachegate/internal/ensure"
+	"github.com/cachegate/cachegate/internal/setting"
 )
 
 // Names of the JetStream resources and core NATS subjects.
@@ -84,7 +85,7 @@ type StreamConfig struct {
 // Validate reports a configuration Setup would refuse.
 func (c StreamConfig) Validate() error {
 	if c.Replicas < 0 || c.Replicas > 5 {
-		return fmt.Errorf("events: replicas %d: want 0 to 5", c.Replicas)
+		return fmt.Errorf("events: %w", setting.Errorf("replicas", "%d: want 0 to 5", c.Replicas))
 	}
 	if c.DuplicateWindow != 0 && c.DuplicateWindow < MinDuplicateWindow {
 		return fmt.Errorf("events: duplicate window %v is below %v", c.DuplicateWindow, MinDuplicateWindow)

@@ -50,7 +50,7 @@ func newEnv(t testing.TB, providers ...string) *env {
 	if e.queue, err = purge.OpenQueue(ctx, e.js, e.states, purge.QueueConfig{Providers: providers}); err != nil {
 		t.Fatal(err)
 	}
-	if e.audit, err = audit.Open(ctx, e.js, 0); err != nil {
+	if e.audit, err = audit.Open(ctx, e.js, audit.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	e.cf = cloudflarefake.New(cfToken)

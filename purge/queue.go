@@ -48,6 +48,8 @@ type QueueConfig struct {
 	DedupeWindow time.Duration
 	// Registerer receives the queue's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Replicas of the stream on a NATS cluster; 0 means 1.
+	Replicas int
 }
 
 // Validate reports a bad config.
@@ -90,6 +92,7 @@ func OpenQueue(ctx context.Context, js jetstream.JetStream, states *States, cfg 
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  window,
+		Replicas:    max(cfg.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("purge: open stream %s: %w", StreamName, err)

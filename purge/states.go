@@ -35,6 +35,8 @@ type StatesConfig struct {
 	// DefaultStateTTL. Failed purges are kept in FailedBucket regardless,
 	// until retried or dismissed.
 	TTL time.Duration
+	// Replicas of the buckets on a NATS cluster; 0 means 1.
+	Replicas int
 }
 
 // Validate reports a bad config.
@@ -80,6 +82,7 @@ func OpenStates(ctx context.Context, js jetstream.JetStream, cfg StatesConfig) (
 		Description: "cachegate: state of each purge per layer and CDN provider",
 		TTL:         ttl,
 		Storage:     jetstream.FileStorage,
+		Replicas:    max(cfg.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("purge: open bucket %s: %w", StatesBucket, err)
@@ -88,6 +91,7 @@ func OpenStates(ctx context.Context, js jetstream.JetStream, cfg StatesConfig) (
 		Bucket:      FailedBucket,
 		Description: "cachegate: purges a CDN provider did not confirm, kept until retried",
 		Storage:     jetstream.FileStorage,
+		Replicas:    max(cfg.Replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("purge: open bucket %s: %w", FailedBucket, err)

@@ -172,7 +172,7 @@ func TestAnonymousWritesNothing(t *testing.T) {
 	if err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Open(ctx, js, 0); err != nil {
+	if _, err := audit.Open(ctx, js, audit.Options{}); err != nil {
 		t.Fatal(err)
 	}
 

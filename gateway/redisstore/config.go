@@ -37,7 +37,10 @@ const recordMargin = time.Minute
 // Config configures the Redis layer and, through NewClient, its client.
 type Config struct {
 	// URL is a redis:// or rediss:// URL of a single server
-	// (redis://user:password@host:6379/0). Empty means use Addrs.
+	// (redis://user:password@host:6379/0), or a redis-sentinel:// URL of
+	// the sentinels and the master's name
+	// (redis-sentinel://:password@s1:26379,s2:26379/mymaster[/db]; the
+	// password is the master's). Empty means use Addrs.
 	URL string
 	// Addrs are host:port addresses: one for a single server, several for a
 	// Redis Cluster's seed nodes, or the sentinels when MasterName is set.
@@ -71,6 +74,62 @@ type Config struct {
 	// Cooldown is how long the store skips Redis after a connection failure
 	// before it probes again. Zero means DefaultCooldown.
 	Cooldown time.Duration
+	// MinReplicas is how many replicas must acknowledge an invalidation
+	// (Redis WAIT) before it counts as recorded; until then it fails with
+	// ErrUnavailable and is retried, so a failover to a replica cannot
+	// lose it. Zero means 1 with Sentinel and none otherwise; -1 means none.
+	MinReplicas int
+}
+
+// sentinelScheme selects Sentinel in URL.
+const sentinelScheme = "redis-sentinel"
+
+// sentinelURL is what a redis-sentinel:// URL says.
+type sentinelURL struct {
+	addrs              []string
+	master             string
+	db                 int
+	username, password string
+}
+
+// parseSentinelURL reads redis-sentinel://[user:password@]h1:p1,h2:p2/master[/db].
+// It is split by hand: net/url rejects a host list.
+func parseSentinelURL(raw string) (sentinelURL, error) {
+	var u sentinelURL
+	rest, ok := strings.CutPrefix(raw, sentinelScheme+"://")
+	if !ok {
+		return u, errors.New("not a redis-sentinel:// URL")
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		cred := rest[:at]
+		rest = rest[at+1:]
+		user, pass, _ := strings.Cut(cred, ":")
+		var err1, err2 error
+		if u.username, err1 = url.PathUnescape(user); err1 != nil {
+			return u, errors.New("bad escape in the user name")
+		}
+		if u.password, err2 = url.PathUnescape(pass); err2 != nil {
+			return u, errors.New("bad escape in the password")
+		}
+	}
+	hosts, path, _ := strings.Cut(rest, "/")
+	if hosts == "" {
+		return u, errors.New("URL has no sentinel address")
+	}
+	u.addrs = strings.Split(hosts, ",")
+	master, db, hasDB := strings.Cut(strings.TrimSuffix(path, "/"), "/")
+	if master == "" {
+		return u, errors.New("URL has no master name (redis-sentinel://host:26379/mymaster)")
+	}
+	u.master = master
+	if hasDB {
+		n, err := strconv.Atoi(db)
+		if err != nil {
+			return u, fmt.Errorf("database %q is not a number", db)
+		}
+		u.db = n
+	}
+	return u, nil
 }
 
 // Validate reports every setting that cannot work, each a *setting.Error
@@ -78,12 +137,25 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(name, format string, a ...any) { errs = append(errs, setting.Errorf(name, format, a...)) }
-	if c.URL != "" {
+	addrs := c.Addrs
+	if strings.HasPrefix(c.URL, sentinelScheme+"://") {
+		su, err := parseSentinelURL(c.URL)
+		if err != nil {
+			bad("url", "%v", err)
+		}
+		addrs = append(addrs, su.addrs...)
+		if len(c.Addrs) > 0 || c.MasterName != "" || c.DB != 0 {
+			bad("url", "a redis-sentinel:// URL names the sentinels, master and database; leave addrs, master_name and db out")
+		}
+		if su.db < 0 || su.db > MaxDB {
+			bad("url", "database must be between 0 and %d, got %d", MaxDB, su.db)
+		}
+	} else if c.URL != "" {
 		if u, err := url.Parse(c.URL); err != nil {
 			// url.Parse's error repeats the URL, which may hold a password.
 			bad("url", "not a valid URL")
 		} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
-			bad("url", "URL scheme must be redis, rediss or unix, got %q", u.Scheme)
+			bad("url", "URL scheme must be redis, rediss, unix or redis-sentinel, got %q", u.Scheme)
 		} else if u.Host == "" && u.Scheme != "unix" {
 			bad("url", "URL has no host")
 		}
@@ -95,10 +167,14 @@ func (c Config) Validate() error {
 			bad("db", "with url, the database is the URL's path (redis://host:6379/%d)", c.DB)
 		}
 	}
-	for i, a := range c.Addrs {
+	for i, a := range addrs {
+		name := "url"
+		if i < len(c.Addrs) {
+			name = setting.Index("addrs", i)
+		}
 		host, port, err := net.SplitHostPort(a)
 		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
-			bad(setting.Index("addrs", i), "address %q is not host:port", a)
+			bad(name, "address %q is not host:port", a)
 		}
 	}
 	if c.MasterName != "" && len(c.Addrs) == 0 {
@@ -121,6 +197,14 @@ func (c Config) Validate() error {
 	}
 	if c.PoolSize < 0 {
 		bad("pool_size", "must not be negative")
+	}
+	if c.MinReplicas < -1 {
+		bad("min_replicas", "must be -1 (none), 0 (the default) or more, got %d", c.MinReplicas)
+	}
+	if c.MinReplicas > 0 && !c.sentinel() && (c.Cluster || len(c.Addrs) > 1) {
+		// WAIT acknowledges the writes of its connection, and a Cluster
+		// pipeline spreads over nodes.
+		bad("min_replicas", "is not supported with Redis Cluster")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redisstore config: %w", err)
@@ -147,7 +231,15 @@ func (c Config) withDefaults() Config {
 	if c.Cooldown == 0 {
 		c.Cooldown = DefaultCooldown
 	}
+	if c.MinReplicas == 0 && c.sentinel() {
+		c.MinReplicas = 1
+	}
 	return c
+}
+
+// sentinel reports whether c selects Redis Sentinel.
+func (c Config) sentinel() bool {
+	return c.MasterName != "" || strings.HasPrefix(c.URL, sentinelScheme+"://")
 }
 
 // NewClient builds the go-redis client cfg describes: a single server, a
@@ -180,7 +272,16 @@ func NewClient(cfg Config) (redis.UniversalClient, error) {
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	}
-	if cfg.URL != "" {
+	if strings.HasPrefix(cfg.URL, sentinelScheme+"://") {
+		su, _ := parseSentinelURL(cfg.URL) // checked by Validate
+		opts.Addrs, opts.MasterName, opts.DB = su.addrs, su.master, su.db
+		if opts.Username == "" {
+			opts.Username = su.username
+		}
+		if opts.Password == "" {
+			opts.Password = su.password
+		}
+	} else if cfg.URL != "" {
 		u, err := redis.ParseURL(cfg.URL)
 		if err != nil {
 			// The URL may carry a password: do not echo it.

@@ -25,6 +25,13 @@ func TestValidateNamesFields(t *testing.T) {
 		{"db range", Config{Addrs: []string{"a:1"}, DB: 16}, "[db]"},
 		{"prefix", Config{Addrs: []string{"a:1"}, Prefix: "{x}"}, "[key_prefix]"},
 		{"negative", Config{Addrs: []string{"a:1"}, ReadTimeout: -1, PoolSize: -1}, "[read_timeout pool_size]"},
+		{"sentinel url", Config{URL: "redis-sentinel://:pw@a:26379,b:26379/mymaster/2"}, "[]"},
+		{"sentinel url without master", Config{URL: "redis-sentinel://a:26379"}, "[url]"},
+		{"sentinel url bad address", Config{URL: "redis-sentinel://a:26379,b/m"}, "[url]"},
+		{"sentinel url and addrs", Config{URL: "redis-sentinel://a:26379/m", Addrs: []string{"b:1"}}, "[url]"},
+		{"sentinel url db range", Config{URL: "redis-sentinel://a:26379/m/16"}, "[url]"},
+		{"min replicas", Config{Addrs: []string{"a:1"}, MinReplicas: -2}, "[min_replicas]"},
+		{"min replicas on a cluster", Config{Addrs: []string{"a:1", "b:1"}, MinReplicas: 1}, "[min_replicas]"},
 	}
 	for _, tt := range tests {
 		var got []string

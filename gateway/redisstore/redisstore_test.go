@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/entrycodec"
 	"github.com/cachegate/cachegate/gateway/storetest"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
@@ -232,9 +233,9 @@ func TestUndecodableEntryIsAMiss(t *testing.T) {
 	ctx := context.Background()
 	for name, fields := range map[string][]any{
 		"garbage blob":      {"g", "0", "t", "", "b", "garbage"},
-		"no generation":     {"t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
-		"no tags field":     {"g", "0", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
-		"bad generation":    {"g", "x", "t", "", "b", string(encodeEntry(&gateway.Entry{Status: 200}))},
+		"no generation":     {"t", "", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
+		"no tags field":     {"g", "0", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
+		"bad generation":    {"g", "x", "t", "", "b", string(entrycodec.Encode(&gateway.Entry{Status: 200}))},
 		"not a hash at all": nil,
 	} {
 		if fields == nil {
@@ -394,6 +395,8 @@ func TestConfig(t *testing.T) {
 		{"addrs", Config{Addrs: []string{"127.0.0.1:6379"}}, true},
 		{"cluster", Config{Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001"}}, true},
 		{"sentinel", Config{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster"}, true},
+		{"sentinel url", Config{URL: "redis-sentinel://:secret@127.0.0.1:26379/mymaster"}, true},
+		{"sentinel url without master", Config{URL: "redis-sentinel://:secret@127.0.0.1:26379"}, false},
 		{"neither", Config{}, false},
 		{"both", Config{URL: "redis://127.0.0.1:6379", Addrs: []string{"127.0.0.1:6379"}}, false},
 		{"bad addr", Config{Addrs: []string{"localhost"}}, false},
@@ -421,6 +424,7 @@ func TestConfig(t *testing.T) {
 		{Addrs: []string{"h:1"}, Cluster: true}:    "*redis.ClusterClient",
 		{Addrs: []string{"h:1"}, MasterName: "m"}:  "*redis.Client",
 		{URL: "rediss://h:1/3", Username: "other"}: "*redis.Client",
+		{URL: "redis-sentinel://:pw@h:1,h:2/m/1"}:  "*redis.Client", // a failover client
 	} {
 		rdb, err := NewClient(*cfg)
 		if err != nil {
@@ -510,7 +514,12 @@ func TestGetAfterScriptFlush(t *testing.T) {
 	rdb := client(t, Config{Addrs: []string{r.Addr}})
 	s := store(t, rdb, Config{})
 	ctx := context.Background()
-	want := &gateway.Entry{Status: 200, Body: []byte("body"), Tags: []string{"a"}}
+	// A fill carries the generation its fetch began at.
+	_, g, err := s.Get(ctx, "acme", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &gateway.Entry{Status: 200, Body: []byte("body"), Tags: []string{"a"}, FetchGen: g}
 	if err := s.Set(ctx, "acme", "k", want, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -522,5 +531,38 @@ func TestGetAfterScriptFlush(t *testing.T) {
 		if err != nil || e == nil || string(e.Body) != "body" {
 			t.Fatalf("Get %d after SCRIPT FLUSH = %v, %v; want the entry", i, e, err)
 		}
+	}
+}
+
+// TestCounterOfANeverInvalidatedTenantExpires: reads and fills of a
+// tenant never invalidated (any Host can name one) leave no key without a
+// TTL; its first invalidation makes the counter permanent.
+func TestCounterOfANeverInvalidatedTenantExpires(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := client(t, Config{Addrs: []string{r.Addr}})
+	s := store(t, rdb, Config{})
+	ctx := context.Background()
+	_, g, err := s.Get(ctx, "junk-host", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "junk-host", "k", &gateway.Entry{Status: 200, Tags: []string{"a"}, FetchGen: g}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ttl := func() time.Duration {
+		d, err := rdb.PTTL(ctx, "{cg:junk-host}:g").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := ttl(); d <= 0 || d > DefaultMaxTTL+recordMargin {
+		t.Fatalf("counter of a tenant never invalidated: TTL %v, want one up to %v", d, DefaultMaxTTL+recordMargin)
+	}
+	if err := s.InvalidateTags(ctx, "junk-host", []string{"a"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl(); d != -1 {
+		t.Fatalf("counter after an invalidation: TTL %v, want none (-1)", d)
 	}
 }

@@ -6,9 +6,9 @@ import "github.com/redis/go-redis/v9"
 // tag, so each script runs in one slot of a Redis Cluster; tag record keys
 // are built inside the scripts from ARGV's prefix (same hash tag, same slot).
 //
-// Generations: KEYS g holds the tenant's counter (no TTL), f its floor, each
-// tag record its invalidation generation (with a TTL of MaxTTL+margin). An
-// entry is a hash {g: FetchGen, t: tags joined by "\n", b: encoded entry}.
+// Generations: KEYS g holds the tenant's counter (no TTL; raised with the
+// clock, see counterLua), f its floor, each tag record its invalidation
+// generation (with a TTL of MaxTTL+margin). An entry is a hash {g: FetchGen, t: tags joined by "\n", b: encoded entry}.
 // An entry is live iff its g <= the counter (a larger one means the counter
 // was lost, as after a restart that kept entries), and the floor and every
 // tag record are <= its g. If g equals the counter, no invalidation happened
@@ -43,11 +43,54 @@ local function dead(fg, g, floorkey, tagprefix, tags)
 end
 `
 
-// getSource: KEYS entry, counter, floor; ARGV tag prefix.
+// counterLua is shared: the clock, and the tenant's counter, recreated
+// when missing. A missing counter was lost (Redis restarted empty, or a
+// failover promoted a replica it had not reached) along with, perhaps,
+// invalidations: it is recreated at the server's clock in microseconds
+// with the floor there, so every entry and every fill in flight from
+// before the loss is dead, whatever tag records survived. Generations then
+// follow time (raise): a counter that lost its last raises goes on above
+// every generation it handed out before, unless the new primary's clock is
+// behind the old one's by more than the failover took, so no fill that
+// read a lost generation can match a new invalidation's. A counter made
+// by a read or a fill (a tenant never invalidated, perhaps a junk Host)
+// expires with the record TTL, renewed by each fill (not each read: a
+// write per read would load the replicas), so such tenants cost no memory
+// for good, and it outlives every entry filled under it; the first
+// invalidation makes it permanent. Lua numbers are
+// doubles, exact up to 2^53 (microseconds until the year 2255); numbers go
+// to redis.call as '%d' strings, never in exponent form.
+const counterLua = `
+local function fmt(n) return string.format('%d', n) end
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function counter(gkey, floorkey, ttl, renew)
+  local gs = redis.call('GET', gkey)
+  if gs then
+    if renew and redis.call('PTTL', gkey) > 0 then redis.call('PEXPIRE', gkey, ttl) end
+    return tonumber(gs)
+  end
+  local g = now()
+  redis.call('SET', gkey, fmt(g), 'PX', ttl)
+  redis.call('SET', floorkey, fmt(g), 'PX', ttl)
+  return g
+end
+local function raise(gkey, floorkey, ttl)
+  local d = now() - counter(gkey, floorkey, ttl, false)
+  if d < 1 then d = 1 end
+  local g = redis.call('INCRBY', gkey, fmt(d))
+  redis.call('PERSIST', gkey)
+  return g
+end
+`
+
+// getSource: KEYS entry, counter, floor; ARGV tag prefix, record ttl ms.
 // Returns {blob or nil, counter, entry generation}. Store.Get runs it as
 // getScript does, with arguments it builds without allocating per tenant.
-const getSource = deadLua + `
-local g = tonumber(redis.call('GET', KEYS[2]) or '0')
+const getSource = deadLua + counterLua + `
+local g = counter(KEYS[2], KEYS[3], ARGV[2], false)
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
 if not e[3] then return {false, g, 0} end
 local fg = tonumber(e[1])
@@ -61,14 +104,13 @@ return {e[3], g, fg}
 var getScript = redis.NewScript(getSource)
 
 // setScript: KEYS entry, counter, floor; ARGV tag prefix, FetchGen, tags,
-// blob, ttl ms. A fill that is already dead is not stored (so tag records
-// need to outlive entries only), nor one whose FetchGen is ahead of the
-// counter: the counter was lost since its fetch began (Redis restarted
-// empty), and with it any invalidation issued meanwhile. Returns 1 if
-// stored.
-var setScript = redis.NewScript(deadLua + `
-local gs = redis.call('GET', KEYS[2]) or '0'
-local g = tonumber(gs)
+// blob, ttl ms, record ttl ms. A fill that is already dead is not stored
+// (so tag records need to outlive entries only), nor one whose FetchGen
+// is ahead of the counter or below its floor: the counter was lost since
+// its fetch began, and with it any invalidation issued meanwhile. Returns
+// 1 if stored.
+var setScript = redis.NewScript(deadLua + counterLua + `
+local g = counter(KEYS[2], KEYS[3], ARGV[6], true)
 local fgs = ARGV[2]
 local fg = tonumber(fgs)
 if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
@@ -80,10 +122,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
 
-// invalidateTagsScript: KEYS counter; ARGV tag prefix, record ttl ms, tags...
-// One atomic step: the new generation and every tag record.
-var invalidateTagsScript = redis.NewScript(`
-local g = redis.call('INCR', KEYS[1])
+// invalidateTagsScript: KEYS counter, floor; ARGV tag prefix, record ttl
+// ms, tags... One atomic step: the new generation and every tag record.
+var invalidateTagsScript = redis.NewScript(counterLua + `
+local g = fmt(raise(KEYS[1], KEYS[2], ARGV[2]))
 for i = 3, #ARGV do
   redis.call('SET', ARGV[1] .. ARGV[i], g, 'PX', ARGV[2])
 end
@@ -91,8 +133,8 @@ return g
 `)
 
 // invalidateTenantScript: KEYS counter, floor; ARGV record ttl ms.
-var invalidateTenantScript = redis.NewScript(`
-local g = redis.call('INCR', KEYS[1])
+var invalidateTenantScript = redis.NewScript(counterLua + `
+local g = fmt(raise(KEYS[1], KEYS[2], ARGV[1]))
 redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
 return g
 `)

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/breaker"
+	"github.com/cachegate/cachegate/gateway/entrycodec"
 )
 
 // Store is the Redis L2 layer. It does not own its client: close the client
@@ -23,12 +25,18 @@ type Store struct {
 	prefix string
 	maxTTL time.Duration
 	recTTL string // tag record TTL in ms, as an argument
-	log    *slog.Logger
-	br     breaker
-	errs   atomic.Uint64 // failed calls, for the metrics
+	// recTTLArg is recTTL boxed once, for Get's arguments.
+	recTTLArg any
+	log       *slog.Logger
+	br        *breaker.Breaker
+	errs      atomic.Uint64 // failed calls, for the metrics
 
 	tenants       sync.Map // tenant -> *tenantKeys
 	cachedTenants atomic.Int64
+	// minReplicas must acknowledge an invalidation (WAIT) within
+	// waitTimeout; 0: not asked.
+	minReplicas int
+	waitTimeout time.Duration
 }
 
 var (
@@ -56,7 +64,12 @@ func New(rdb redis.UniversalClient, cfg Config, logger *slog.Logger) (*Store, er
 		recTTL: strconv.FormatInt((cfg.MaxTTL + recordMargin).Milliseconds(), 10),
 		log:    logger,
 	}
-	s.br = breaker{cooldown: cfg.Cooldown, log: logger, now: time.Now}
+	s.recTTLArg = s.recTTL
+	s.br = breaker.New("redis", cfg.Cooldown, logger, nil)
+	if cfg.MinReplicas > 0 {
+		// Within the read timeout of the call that carries it.
+		s.minReplicas, s.waitTimeout = cfg.MinReplicas, cfg.ReadTimeout/2
+	}
 	return s, nil
 }
 
@@ -100,7 +113,7 @@ func (k *tenantKeys) lock(key string) string  { return k.base + "l:" + key }
 
 // begin asks the breaker whether to call Redis at all.
 func (s *Store) begin(op string) error {
-	if s.br.allow() {
+	if s.br.Allow() {
 		return nil
 	}
 	return fmt.Errorf("redisstore: %s: %w (circuit open after a failure)", op, gateway.ErrUnavailable)
@@ -109,7 +122,7 @@ func (s *Store) begin(op string) error {
 // end classifies err, informs the breaker, and wraps it.
 func (s *Store) end(ctx context.Context, op string, err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
-		s.br.success()
+		s.br.Success()
 		return nil
 	}
 	s.errs.Add(1)
@@ -117,16 +130,16 @@ func (s *Store) end(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The caller gave up: says nothing about Redis.
-		s.br.probing.Store(false)
+		s.br.Abandon()
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	case errors.As(err, &reply) && !unavailableReply(reply.Error()):
-		s.br.success() // Redis answered
+		s.br.Success() // Redis answered
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	case errors.As(err, &reply):
-		s.br.success()
+		s.br.Success()
 		return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
 	}
-	s.br.failure(err)
+	s.br.Failure(err)
 	return fmt.Errorf("redisstore: %s: %w: %w", op, gateway.ErrUnavailable, err)
 }
 
@@ -143,7 +156,7 @@ func unavailableReply(msg string) bool {
 
 // Available reports whether the store is currently using Redis (its
 // circuit breaker is closed), for health checks and dashboards.
-func (s *Store) Available() bool { return !s.br.open() }
+func (s *Store) Available() bool { return !s.br.Open() }
 
 // Errors is how many calls to Redis failed (a caller's cancellation
 // included), for the metrics.
@@ -161,7 +174,7 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	}
 	// getScript.Run, with arguments built here: the tenant's keys are
 	// boxed once, and the keys need no slice of their own.
-	args := []any{"evalsha", getScript.Hash(), 3, k.entry(key), k.genArg, k.floorArg, k.tagArg}
+	args := []any{"evalsha", getScript.Hash(), 3, k.entry(key), k.genArg, k.floorArg, k.tagArg, s.recTTLArg}
 	res, err := s.rdb.Do(ctx, args...).Slice()
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		args[0], args[1] = "eval", getSource
@@ -178,7 +191,7 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	if !ok {
 		return nil, uint64(gen), nil
 	}
-	e, err := decodeEntry(blob)
+	e, err := entrycodec.Decode(blob)
 	if err != nil {
 		// Written by an incompatible version or damaged: a miss, and gone.
 		s.log.Warn("dropping undecodable L2 entry", "tenant", tenant, "err", err)
@@ -214,7 +227,7 @@ func (s *Store) Set(ctx context.Context, tenant, key string, e *gateway.Entry, t
 		return err
 	}
 	err = setScript.Run(ctx, s.rdb, []string{k.entry(key), k.gen(), k.floor()},
-		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), encodeEntry(e), ms).Err()
+		k.tagPrefix(), e.FetchGen, strings.Join(e.Tags, "\n"), entrycodec.Encode(e), ms, s.recTTL).Err()
 	return s.end(ctx, "set", err)
 }
 
@@ -248,8 +261,7 @@ func (s *Store) InvalidateTags(ctx context.Context, tenant string, tags []string
 	for _, t := range tags {
 		args = append(args, t)
 	}
-	err = invalidateTagsScript.Run(ctx, s.rdb, []string{k.gen()}, args...).Err()
-	return s.end(ctx, "invalidate tags", err)
+	return s.invalidate(ctx, "invalidate tags", invalidateTagsScript, []string{k.gen(), k.floor()}, args...)
 }
 
 // InvalidateTenant kills every entry of tenant whose fetch began before the
@@ -262,6 +274,34 @@ func (s *Store) InvalidateTenant(ctx context.Context, tenant string) error {
 	if err := s.begin("invalidate tenant"); err != nil {
 		return err
 	}
-	err = invalidateTenantScript.Run(ctx, s.rdb, []string{k.gen(), k.floor()}, s.recTTL).Err()
-	return s.end(ctx, "invalidate tenant", err)
+	return s.invalidate(ctx, "invalidate tenant", invalidateTenantScript, []string{k.gen(), k.floor()}, s.recTTL)
+}
+
+// invalidate runs an invalidation script and, with minReplicas, WAITs on
+// the same connection (a pipeline) until that many replicas acknowledged
+// it. Replication is asynchronous: a primary lost before its replica got
+// the raise would come back, after the failover, without it. So the call
+// fails (ErrUnavailable, and the caller retries while the instances'
+// L2Guard holds the invalidation) until a replica has it; the replica
+// Sentinel promotes is the one with the most of the stream.
+func (s *Store) invalidate(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) error {
+	if s.minReplicas == 0 {
+		return s.end(ctx, op, script.Run(ctx, s.rdb, keys, args...).Err())
+	}
+	var acked *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		script.Eval(ctx, p, keys, args...)
+		acked = redis.NewIntCmd(ctx, "wait", s.minReplicas, s.waitTimeout.Milliseconds())
+		_ = p.Process(ctx, acked)
+		return nil
+	})
+	if err = s.end(ctx, op, err); err != nil {
+		return err
+	}
+	if n := acked.Val(); n < int64(s.minReplicas) {
+		s.errs.Add(1)
+		return fmt.Errorf("redisstore: %s: %w: on the primary, but acknowledged by %d of %d replicas within %v (a failover now could lose it)",
+			op, gateway.ErrUnavailable, n, s.minReplicas, s.waitTimeout)
+	}
+	return nil
 }

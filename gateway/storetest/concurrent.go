@@ -26,7 +26,8 @@ func testConcurrent(t *testing.T, e *env) {
 		invalidations = 200
 	)
 	var version, safe atomic.Int64   // safe: the latest version whose invalidation returned
-	filled := make(chan struct{}, 1) // a fill landed
+	var fills atomic.Int64           // Set calls that returned
+	filled := make(chan struct{}, 1) // fills moved
 	finished := make(chan struct{})  // every filler returned
 	stale := func(got []byte, min int64) error {
 		v, err := strconv.ParseInt(string(got), 10, 64)
@@ -70,6 +71,7 @@ func testConcurrent(t *testing.T, e *env) {
 					errs <- err
 					return
 				}
+				fills.Add(1)
 				select {
 				case filled <- struct{}{}:
 				default:
@@ -93,23 +95,29 @@ func testConcurrent(t *testing.T, e *env) {
 	}
 	var failure error
 	go func() { wg.Wait(); close(finished) }()
+	var since int64 // fills before the previous invalidation began
 	for range invalidations {
-		// Let a fill land after each invalidation (its keys miss, so one
-		// will), so that fills and invalidations interleave.
-		select {
-		case <-filled:
-		case <-finished:
+		// Let a fill land between invalidations, so that fills and
+		// invalidations interleave. One always comes: if none landed
+		// since the previous invalidation began, that invalidation left
+		// every key dead, and the fillers miss and fill. (Waiting for one
+		// after it returned could wait for the TTL: fills that read the
+		// new generation may have made every key live before it returned.)
+		for fills.Load() <= since {
+			select {
+			case <-filled:
+				continue
+			case <-finished:
+			}
+			break
 		}
+		since = fills.Load()
 		v := version.Add(1)
 		if err := e.s.InvalidateTags(e.ctx, tn, []string{"shared"}); err != nil {
 			failure = err
 			break
 		}
 		safe.Store(v)
-		select { // forget fills from before the invalidation
-		case <-filled:
-		default:
-		}
 		if err := check(v); err != nil {
 			failure = err
 			break

@@ -86,15 +86,24 @@ type clusterOptions struct {
 	natsURL func(i int) string
 	// originLatency is the origin's per-page latency; 0 means none.
 	originLatency time.Duration
+	// l2URL is the nodes' shared L2 (memcached://...); empty means the
+	// cluster's own Redis.
+	l2URL string
+	// natsCluster is the URL list of a NATS cluster the nodes use, with
+	// replicas; empty means one embedded server of the test's own.
+	natsCluster string
+	replicas    int
 }
 
 // cluster is three (or more) nodes sharing NATS and Redis in front of one
 // demo origin.
 type cluster struct {
-	t      testing.TB
-	nats   *testenv.NATS
-	redis  *testenv.Redis
-	origin *origin.Origin
+	t    testing.TB
+	nats *testenv.NATS // nil on a NATS cluster
+	// natsURL is the shared NATS (a cluster's URL list).
+	natsURL string
+	redis   *testenv.Redis
+	origin  *origin.Origin
 	// originURL is the origin's own base URL (for edits and its stats).
 	originURL string
 	nodes     []*nodetest.Node
@@ -119,7 +128,11 @@ func startClusterWith(t testing.TB, o clusterOptions, natsURL func(c *cluster) f
 	if o.nodes == 0 {
 		o.nodes = 3
 	}
-	c := &cluster{t: t, opts: o, nats: testenv.StartNATS(t), redis: testenv.StartRedis(t)}
+	c := &cluster{t: t, opts: o, redis: testenv.StartRedis(t), natsURL: o.natsCluster}
+	if o.natsCluster == "" {
+		c.nats = testenv.StartNATS(t)
+		c.natsURL = c.nats.URL
+	}
 	latency := o.originLatency
 	if latency == 0 {
 		latency = -1
@@ -161,6 +174,7 @@ cdn:
 	if err != nil {
 		t.Fatalf("policy: %v", err)
 	}
+	f.NATS.Replicas = o.replicas
 	c.file = f
 	if natsURL != nil {
 		c.opts.natsURL = natsURL(c)
@@ -182,11 +196,15 @@ func (c *cluster) setOnEdit(f func(ctx context.Context, tenant, description stri
 // startNode starts one more node on the shared servers and returns it.
 func (c *cluster) startNode() *nodetest.Node {
 	c.t.Helper()
-	url := c.nats.URL
+	url := c.natsURL
 	if c.opts.natsURL != nil {
 		url = c.opts.natsURL(len(c.nodes))
 	}
-	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: "redis://" + c.redis.Addr + "/0", Origin: c.originURL, File: c.file})
+	l2 := c.opts.l2URL
+	if l2 == "" {
+		l2 = "redis://" + c.redis.Addr + "/0"
+	}
+	n := nodetest.Start(c.t, nodetest.Options{NATSURL: url, RedisURL: l2, Origin: c.originURL, File: c.file})
 	c.nodes = append(c.nodes, n)
 	return n
 }
@@ -234,7 +252,7 @@ func (c *cluster) jetStream() jetstream.JetStream {
 	if c.js != nil {
 		return c.js
 	}
-	nc, err := nats.Connect(c.nats.URL, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(c.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		c.t.Fatal(err)
 	}

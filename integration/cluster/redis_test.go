@@ -67,16 +67,7 @@ func TestRedisKilledChangesNothingForTheClient(t *testing.T) {
 			}
 		})
 	}
-	served := func(min int64) {
-		t.Helper()
-		from := requests.Load()
-		testenv.WaitFor(t, 10*time.Second, func() error {
-			if n := requests.Load() - from; n < min {
-				return fmt.Errorf("only %d requests served", n)
-			}
-			return nil
-		})
-	}
+	served := func(min int64) { t.Helper(); awaitServed(t, &requests, min) }
 	served(100)
 	c.redis.Stop()
 	served(100)
@@ -92,25 +83,48 @@ func TestRedisKilledChangesNothingForTheClient(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("%d requests across the outage, slowest %v, served by %v", requests.Load(), slowest.Round(time.Millisecond), layers)
+	reportBad(t, bad)
+	// L2 again, by itself.
+	c.awaitL2Again(t)
+}
+
+// reportBad fails t with the first ten of bad.
+func reportBad(t *testing.T, bad []string) {
+	t.Helper()
 	for i, b := range bad {
 		if i == 10 {
-			t.Errorf("... %d failed requests in all", len(bad))
+			t.Errorf("... %d bad answers in all", len(bad))
 			break
 		}
 		t.Error(b)
 	}
+}
 
-	// L2 again, by itself: node 0 fetches and stores in L2, node 1 (L1
-	// dropped) finds it there.
+// awaitServed waits until requests grew by min.
+func awaitServed(t *testing.T, requests *atomic.Int64, min int64) {
+	t.Helper()
+	from := requests.Load()
+	testenv.WaitFor(t, 30*time.Second, func() error {
+		if n := requests.Load() - from; n < min {
+			return fmt.Errorf("only %d requests served", n)
+		}
+		return nil
+	})
+}
+
+// awaitL2Again waits until L2 serves again: node 0 fetches and stores in
+// L2, node 1 (L1 dropped) finds it there.
+func (c *cluster) awaitL2Again(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
-	testenv.WaitFor(t, 15*time.Second, func() error {
+	testenv.WaitFor(t, 30*time.Second, func() error {
 		for _, n := range c.nodes[:2] {
 			if err := n.Gateway().DropLocal(ctx); err != nil {
 				return err
 			}
 		}
 		if _, err := c.nodes[2].Publisher().PublishAndWait(ctx, companyUpdated("acme")); err != nil {
-			return fmt.Errorf("event after the restart: %w", err)
+			return fmt.Errorf("event after the fault: %w", err)
 		}
 		first := mustGet(t, c.nodes[0].URL, "acme", "/")
 		second := mustGet(t, c.nodes[1].URL, "acme", "/")

@@ -6,7 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegate/cachegate/gateway/memstore"
-	"github.com/cachegate/cachegate/gateway/redisstore"
 )
 
 // Version is the cachegate version in cachegate_build_info: the main
@@ -33,10 +32,16 @@ func Revision() string {
 	return ""
 }
 
+// l2State is what the metrics read of the L2 layer, Redis or memcached.
+type l2State interface {
+	Available() bool
+	Errors() uint64
+}
+
 // stateMetrics are read from the parts when Prometheus scrapes, so that
 // the request path pays nothing for them and every series exists from the
 // start (an L1-only node reports L2 as not configured, not as missing).
-func (n *Node) stateMetrics(l1 *memstore.Store, l2 *redisstore.Store) []prometheus.Collector {
+func (n *Node) stateMetrics(l1 *memstore.Store, l2 l2State) []prometheus.Collector {
 	b := func(v bool) float64 {
 		if v {
 			return 1
@@ -63,11 +68,11 @@ func (n *Node) stateMetrics(l1 *memstore.Store, l2 *redisstore.Store) []promethe
 			func() float64 { return float64(l1.WeightedSize()) }),
 		counter("cachegate_l1_evictions_total", "L1 entries dropped to stay within l1.max_bytes.",
 			func() float64 { return float64(l1.Evictions()) }),
-		gauge("cachegate_l2_configured", "1 when a shared Redis cache (L2) is configured.",
+		gauge("cachegate_l2_configured", "1 when a shared cache (L2: Redis or memcached) is configured.",
 			func() float64 { return b(l2 != nil) }),
-		gauge("cachegate_l2_breaker_open", "1 while the L2 circuit breaker is open: Redis failed and is skipped (serving from L1 and origin).",
+		gauge("cachegate_l2_breaker_open", "1 while the L2 circuit breaker is open: L2 failed and is skipped (serving from L1 and origin).",
 			func() float64 { return b(l2 != nil && !l2.Available()) }),
-		counter("cachegate_l2_errors_total", "Calls to Redis (L2) that failed.",
+		counter("cachegate_l2_errors_total", "Calls to the shared cache (L2) that failed.",
 			func() float64 {
 				if l2 == nil {
 					return 0

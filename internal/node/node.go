@@ -25,6 +25,7 @@ import (
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/events/natsserver"
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/gateway/memcachestore"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
 	"github.com/cachegate/cachegate/policy"
@@ -158,10 +159,10 @@ func (n *Node) connectNATS(ctx context.Context) error {
 	if n.js, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if err := events.Setup(ctx, n.js, events.StreamConfig{}); err != nil {
+	if err := events.Setup(ctx, n.js, n.file.NATS.Streams()); err != nil {
 		return fmt.Errorf("event streams: %w", err)
 	}
-	if n.audit, err = audit.Open(ctx, n.js, 0); err != nil {
+	if n.audit, err = audit.Open(ctx, n.js, audit.Options{Replicas: n.file.NATS.Replicas}); err != nil {
 		return err
 	}
 	if n.tokens, err = tokens.Open(ctx, n.js, 0); err != nil {
@@ -190,19 +191,33 @@ func (n *Node) buildGateway(ctx context.Context) error {
 	if cfg.TagEmitter, err = tagEmitter(f, n.log.With("component", "tags"), n.reg); err != nil {
 		return err
 	}
-	var l2 *redisstore.Store
-	if f.Redis.Enabled() {
+	var l2 l2State
+	switch {
+	case f.Redis.Memcached():
+		ms, err := memcachestore.New(f.Redis.MemcachedStore(), n.log.With("component", "memcached"))
+		if err != nil {
+			return fmt.Errorf("memcached: %w", err)
+		}
+		n.closers = append(n.closers, func() { _ = ms.Close() })
+		// No FillLock: memcached cannot hold one (see memcachestore).
+		l2, cfg.L2 = ms, ms
+		n.l2Guard = events.NewL2Guard(0)
+		cfg.L2Guard = n.l2Guard
+		if err := ms.Ping(ctx); err != nil {
+			n.log.Warn("memcached not reachable at start; serving from L1 and origin until it is", "err", err)
+		}
+	case f.Redis.Enabled():
 		rc := f.Redis.Store()
 		rdb, err := redisstore.NewClient(rc)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 		n.rdb = rdb
-		l2, err = redisstore.New(rdb, rc, n.log.With("component", "redis"))
+		rs, err := redisstore.New(rdb, rc, n.log.With("component", "redis"))
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
-		cfg.L2, cfg.FillLock = l2, l2
+		l2, cfg.L2, cfg.FillLock = rs, rs, rs
 		// The event instance fills it before the gateway serves.
 		n.l2Guard = events.NewL2Guard(0)
 		cfg.L2Guard = n.l2Guard
@@ -227,7 +242,7 @@ func (n *Node) buildGateway(ctx context.Context) error {
 func (n *Node) buildEvents(ctx context.Context) error {
 	f := n.file
 	var err error
-	if n.states, err = purge.OpenStates(ctx, n.js, purge.StatesConfig{}); err != nil {
+	if n.states, err = purge.OpenStates(ctx, n.js, purge.StatesConfig{Replicas: f.NATS.Replicas}); err != nil {
 		return fmt.Errorf("purge states: %w", err)
 	}
 	providers, err := buildProviders(f, n.log, n.reg)
@@ -240,7 +255,7 @@ func (n *Node) buildEvents(ctx context.Context) error {
 	}
 	var queue events.PurgeQueue
 	if len(providers) > 0 {
-		if n.queue, err = purge.OpenQueue(ctx, n.js, n.states, purge.QueueConfig{Providers: names, Registerer: n.reg}); err != nil {
+		if n.queue, err = purge.OpenQueue(ctx, n.js, n.states, purge.QueueConfig{Providers: names, Registerer: n.reg, Replicas: f.NATS.Replicas}); err != nil {
 			return fmt.Errorf("purge queue: %w", err)
 		}
 		queue = n.queue

@@ -298,7 +298,7 @@ func TestNATSPermissions(t *testing.T) {
 			t.Errorf("the acme app's berg event is in the stream: %v", info.State.Subjects)
 		}
 	}
-	auditLog, err := audit.Open(ctx, js, 0)
+	auditLog, err := audit.Open(ctx, js, audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

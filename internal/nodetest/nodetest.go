@@ -26,7 +26,8 @@ const Token = "test-admin-token-0123456789"
 type Options struct {
 	// NATSURL is the shared NATS server; empty starts an embedded one.
 	NATSURL string
-	// RedisURL enables the Redis L2; empty means L1 only.
+	// RedisURL enables the L2 (redis://, or memcached://h1:p1,h2:p2);
+	// empty means L1 only.
 	RedisURL string
 	// Origin is the origin's base URL; required.
 	Origin string

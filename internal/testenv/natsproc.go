@@ -72,29 +72,33 @@ func (n *NATSProcess) start() error {
 		return err
 	}
 	n.cmd, n.done, n.out = cmd, done, out
-	err = Poll(20*time.Second, func() error {
-		select {
-		case <-done:
-			return fmt.Errorf("nats-server exited")
-		default:
-		}
-		nc, err := nats.Connect(n.URL, nats.Timeout(time.Second), nats.NoReconnect())
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		js, err := nc.JetStream()
-		if err != nil {
-			return err
-		}
-		_, err = js.AccountInfo(nats.MaxWait(time.Second))
-		return err
-	})
+	err = Poll(20*time.Second, n.jetStreamReady)
 	if err != nil {
 		n.Stop()
 		return fmt.Errorf("not ready: %w; output: %s", err, out.String())
 	}
 	return nil
+}
+
+// jetStreamReady reports whether the server answers a JetStream request
+// with its credentials.
+func (n *NATSProcess) jetStreamReady() error {
+	select {
+	case <-n.done:
+		return fmt.Errorf("nats-server exited")
+	default:
+	}
+	nc, err := nats.Connect(n.URL, nats.Timeout(time.Second), nats.NoReconnect())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		return err
+	}
+	_, err = js.AccountInfo(nats.MaxWait(time.Second))
+	return err
 }
 
 // Stop stops the server cleanly (SIGTERM, so JetStream flushes its store)

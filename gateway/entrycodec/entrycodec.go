@@ -1,4 +1,4 @@
-package redisstore
+package entrycodec
 
 import (
 	"errors"
@@ -30,12 +30,12 @@ const (
 	codecVersion = 1
 )
 
-var errCorrupt = errors.New("corrupt entry encoding")
+var ErrCorrupt = errors.New("corrupt entry encoding")
 
-func corrupt(what string) error { return fmt.Errorf("%w: %s", errCorrupt, what) }
+func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) }
 
-// encodeEntry returns the binary encoding of e.
-func encodeEntry(e *gateway.Entry) []byte {
+// Encode returns the binary encoding of e.
+func Encode(e *gateway.Entry) []byte {
 	nvals := 0
 	size := 2 + 5*binaryMax + len(e.Body) + 4*binaryMax
 	for k, vs := range e.Header {
@@ -98,10 +98,10 @@ func appendTime(b []byte, t time.Time) []byte {
 	return appendUvarint(appendUvarint(b, uint64(sec<<1)^uint64(sec>>63)), uint64(t.Nanosecond()))
 }
 
-// decodeEntry parses an encoding from encodeEntry. Corrupt or truncated
-// input returns an error wrapping errCorrupt, never a panic, and never
+// Decode parses an encoding from Encode. Corrupt or truncated
+// input returns an error wrapping ErrCorrupt, never a panic, and never
 // allocates more than a small multiple of len(b).
-func decodeEntry[T string | []byte](b T) (*gateway.Entry, error) {
+func Decode[T string | []byte](b T) (*gateway.Entry, error) {
 	d := decoder[T]{b: b}
 	if len(b) < 2 || b[0] != codecMagic {
 		return nil, corrupt("bad magic")

@@ -1,4 +1,4 @@
-package redisstore
+package entrycodec
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"body only", &gateway.Entry{Status: 204, Body: bytes.Repeat([]byte{0xff}, 1<<16)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			b := encodeEntry(c.e)
+			b := Encode(c.e)
 			for _, got := range []*gateway.Entry{mustDecode(t, b), mustDecode(t, string(b))} {
 				if !entriesEqual(got, c.e) {
 					t.Fatalf("round trip:\n got %+v\nwant %+v", got, c.e)
@@ -53,7 +53,7 @@ func TestCodecRoundTrip(t *testing.T) {
 
 func mustDecode[T string | []byte](t *testing.T, b T) *gateway.Entry {
 	t.Helper()
-	e, err := decodeEntry(b)
+	e, err := Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func nilIfEmpty(s []string) []string {
 }
 
 func TestCodecRejectsCorruptInput(t *testing.T) {
-	good := encodeEntry(sampleEntry())
+	good := Encode(sampleEntry())
 	for _, c := range []struct {
 		name string
 		b    []byte
@@ -106,33 +106,33 @@ func TestCodecRejectsCorruptInput(t *testing.T) {
 		{"values without keys", []byte{'c', 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 'a'}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := decodeEntry(c.b)
+			e, err := Decode(c.b)
 			if err == nil {
 				t.Fatalf("decoded %+v from corrupt input", e)
 			}
-			if !errors.Is(err, errCorrupt) {
-				t.Fatalf("error %v does not wrap errCorrupt", err)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 		})
 	}
 }
 
 // FuzzDecodeEntry: any input either decodes into an entry that re-encodes
-// to the same entry, or fails with errCorrupt; it never panics.
+// to the same entry, or fails with ErrCorrupt; it never panics.
 func FuzzDecodeEntry(f *testing.F) {
-	f.Add(encodeEntry(sampleEntry()))
-	f.Add(encodeEntry(&gateway.Entry{}))
-	f.Add(encodeEntry(&gateway.Entry{Vary: []string{"Accept-Language"}}))
+	f.Add(Encode(sampleEntry()))
+	f.Add(Encode(&gateway.Entry{}))
+	f.Add(Encode(&gateway.Entry{Vary: []string{"Accept-Language"}}))
 	f.Add([]byte{'c', 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := decodeEntry(b)
+		e, err := Decode(b)
 		if err != nil {
-			if !errors.Is(err, errCorrupt) {
-				t.Fatalf("error %v does not wrap errCorrupt", err)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
 		}
-		again, err := decodeEntry(string(encodeEntry(e)))
+		again, err := Decode(string(Encode(e)))
 		if err != nil {
 			t.Fatalf("re-encoding a decoded entry: %v", err)
 		}
@@ -145,17 +145,17 @@ func FuzzDecodeEntry(f *testing.F) {
 func BenchmarkCodec(b *testing.B) {
 	e := sampleEntry()
 	e.Body = make([]byte, 2048)
-	enc := string(encodeEntry(e))
+	enc := string(Encode(e))
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			encodeEntry(e)
+			Encode(e)
 		}
 	})
 	b.Run("decode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeEntry(enc); err != nil {
+			if _, err := Decode(enc); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -192,7 +192,7 @@ func BenchmarkCodecAlternatives(b *testing.B) {
 	b.Run("codec", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeEntry(string(encodeEntry(e))); err != nil {
+			if _, err := Decode(string(Encode(e))); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,0 +1,110 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NATSCluster is a cluster of standalone nats-server processes with
+// JetStream, routed to each other on loopback, each requiring the same
+// user and password.
+type NATSCluster struct {
+	// URL lists every server's client URL, comma-separated, with the
+	// credentials: what a client connects with.
+	URL string
+	// Servers are the processes, named n0, n1, ... in JetStream.
+	Servers []*NATSProcess
+}
+
+// StartNATSCluster starts n servers of bin (from BuildNATSServer) as one
+// cluster and returns once JetStream answers on every one of them (its
+// meta leader is elected). They stop when t ends.
+func StartNATSCluster(t testing.TB, bin string, n int, user, password string) *NATSCluster {
+	t.Helper()
+	c := &NATSCluster{}
+	routes := make([]string, n)
+	ports := make([]int, n)
+	for i := range n {
+		ports[i] = FreePort(t)
+		routes[i] = "nats://127.0.0.1:" + strconv.Itoa(FreePort(t))
+	}
+	var urls []string
+	for i := range n {
+		p := &NATSProcess{t: t, bin: bin}
+		p.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
+		p.URL = (&url.URL{Scheme: "nats", User: url.UserPassword(user, password), Host: p.Addr}).String()
+		p.args = []string{"-a", "127.0.0.1", "-p", strconv.Itoa(ports[i]), "-js", "-sd", t.TempDir(),
+			"--user", user, "--pass", password, "-n", fmt.Sprint("n", i),
+			"--cluster_name", "cachegate", "--cluster", routes[i], "--routes", strings.Join(routes, ",")}
+		// Started together: none can serve JetStream before a quorum runs.
+		cmd, done, out, err := startProcess(bin, p.args...)
+		if err != nil {
+			t.Fatalf("nats-server n%d: %v", i, err)
+		}
+		p.cmd, p.done, p.out = cmd, done, out
+		t.Cleanup(p.Stop)
+		c.Servers = append(c.Servers, p)
+		urls = append(urls, p.URL)
+	}
+	c.URL = strings.Join(urls, ",")
+	for _, p := range c.Servers {
+		if err := Poll(60*time.Second, p.jetStreamReady); err != nil {
+			t.Fatalf("nats-server cluster: %v; output: %s", err, p.Output())
+		}
+	}
+	return c
+}
+
+// Kill kills the server with SIGKILL: a crash, nothing flushed.
+func (n *NATSProcess) Kill() {
+	if n.cmd == nil {
+		return
+	}
+	_ = n.cmd.Process.Kill()
+	<-n.done
+	n.cmd = nil
+}
+
+// StreamLeader returns the index of the server leading stream.
+func (c *NATSCluster) StreamLeader(t testing.TB, stream string) int {
+	t.Helper()
+	var leader int
+	WaitFor(t, 30*time.Second, func() error {
+		nc, err := nats.Connect(c.URL, nats.Timeout(time.Second))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Cluster == nil || info.Cluster.Leader == "" {
+			return fmt.Errorf("stream %s has no leader", stream)
+		}
+		if _, err := fmt.Sscanf(info.Cluster.Leader, "n%d", &leader); err != nil || leader >= len(c.Servers) {
+			return fmt.Errorf("leader %q is not one of the servers", info.Cluster.Leader)
+		}
+		return nil
+	})
+	return leader
+}

@@ -473,11 +473,16 @@ func BenchmarkGetHit(b *testing.B) {
 	r := testenv.StartRedis(b)
 	s := store(b, client(b, Config{Addrs: []string{r.Addr}}), Config{})
 	ctx := context.Background()
+	_, gen, err := s.Get(ctx, "acme", "k")
+	if err != nil {
+		b.Fatal(err)
+	}
 	e := &gateway.Entry{
-		Status: 200,
-		Header: http.Header{"Content-Type": {"text/html"}, "Etag": {`"abc"`}},
-		Body:   make([]byte, 2048),
-		Tags:   []string{"company", "company:1", "url:/companies/1"},
+		Status:   200,
+		Header:   http.Header{"Content-Type": {"text/html"}, "Etag": {`"abc"`}},
+		Body:     make([]byte, 2048),
+		Tags:     []string{"company", "company:1", "url:/companies/1"},
+		FetchGen: gen,
 	}
 	if err := s.Set(ctx, "acme", "k", e, time.Hour); err != nil {
 		b.Fatal(err)

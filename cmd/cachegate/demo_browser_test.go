@@ -164,6 +164,19 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	acmeBefore := d.warm(t, "acme", "/")
 	berg := d.warm(t, "berg", "/")
 
+	do("inspect the probe: L1 holds it fresh, with its tags",
+		chromedp.SetValue(chromedp.ID("inspect-url"), "http://acme.localhost"+probe),
+		chromedp.Click(chromedp.ID("inspect-submit")),
+		awaitJS(`(() => { const tr = document.querySelector('#inspect-layers tr[data-layer="l1"]'); return tr !== null && tr.textContent.includes("yes") && tr.textContent.includes("fresh") && tr.textContent.includes("company:acme"); })()`),
+		awaitJS(byIDText("inspect-summary")+`.startsWith("Tenant acme")`),
+	)
+	do("the keys company:acme reaches, the probe's among them",
+		chromedp.SetValue(chromedp.ID("keys-tenant"), "acme"),
+		chromedp.SetValue(chromedp.ID("keys-tag"), "company:acme"),
+		chromedp.Click(chromedp.ID("keys-submit")),
+		awaitJS(`[...document.querySelectorAll('#keys-list li')].some((li) => li.textContent.includes("from=browser-test"))`),
+	)
+
 	do("purge company:acme of tenant acme from the form, and follow it to the end",
 		chromedp.SetValue(chromedp.ID("purge-tenant"), "acme"),
 		chromedp.SetValue(chromedp.ID("purge-value"), "company:acme"),

@@ -364,6 +364,73 @@ function setupSearch() {
   document.getElementById('search').addEventListener('input', renderSearch);
 }
 
+// ---------- inspect ----------
+
+function windows(l) {
+  const w = [];
+  if (l.stale_while_revalidate_seconds > 0) w.push('while revalidating ' + duration(l.stale_while_revalidate_seconds));
+  if (l.stale_if_error_seconds > 0) w.push('if error ' + duration(l.stale_if_error_seconds));
+  if (l.must_revalidate) w.push('must revalidate');
+  return w.join(', ') || '–';
+}
+
+async function inspectURL(url) {
+  const summary = document.getElementById('inspect-summary');
+  const wrap = document.getElementById('inspect-wrap');
+  document.getElementById('keys-list').hidden = true;
+  summary.hidden = false;
+  summary.textContent = 'Inspecting ' + url + '…';
+  try {
+    const r = await api('/api/v1/inspect?url=' + encodeURIComponent(url));
+    const what = r.private || r.bypass
+      ? 'never cached: ' + (r.reason || (r.private ? 'private' : 'bypass'))
+      : 'key ' + r.key;
+    summary.textContent = 'Tenant ' + r.tenant + (r.route ? ', route ' + r.route : '') + ': ' + what;
+    const body = document.querySelector('#inspect-layers tbody');
+    body.replaceChildren(...(r.layers || []).map((l) => el('tr', { 'data-layer': l.layer },
+      el('td', { text: l.layer }),
+      el('td', { text: l.error ? 'error: ' + l.error : l.present ? 'yes' : 'no' }),
+      el('td', { text: l.present ? l.state || '–' : '–' }),
+      el('td', { class: 'num', text: l.present ? duration(l.age_seconds) : '–' }),
+      el('td', { class: 'num', text: l.present ? (l.ttl_seconds >= 0 ? duration(l.ttl_seconds) : 'stale ' + duration(-l.ttl_seconds)) : '–' }),
+      el('td', { text: l.present ? windows(l) : '–' }),
+      el('td', { text: (l.tags || []).join(' ') || '–' }))));
+    wrap.hidden = false;
+  } catch (err) {
+    wrap.hidden = true;
+    summary.textContent = 'Could not inspect ' + url + ': ' + err.message;
+  }
+}
+
+async function listKeys(tenant, tag) {
+  const summary = document.getElementById('inspect-summary');
+  const list = document.getElementById('keys-list');
+  document.getElementById('inspect-wrap').hidden = true;
+  summary.hidden = false;
+  try {
+    const r = await api('/api/v1/keys?tenant=' + encodeURIComponent(tenant) + '&tag=' + encodeURIComponent(tag) + '&limit=100');
+    const keys = r.keys || [];
+    summary.textContent = keys.length + (r.complete ? '' : '+') + ' key' + (keys.length === 1 ? '' : 's') +
+      ' in this instance\'s ' + r.layer + ' carry ' + tag + (r.complete ? '' : ' (first 100 shown)');
+    list.replaceChildren(...keys.map((k) => el('li', { text: k })));
+    list.hidden = keys.length === 0;
+  } catch (err) {
+    list.hidden = true;
+    summary.textContent = 'Could not list the keys of ' + tag + ': ' + err.message;
+  }
+}
+
+function setupInspect() {
+  document.getElementById('inspect-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    inspectURL(document.getElementById('inspect-url').value.trim());
+  });
+  document.getElementById('keys-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    listKeys(document.getElementById('keys-tenant').value.trim(), document.getElementById('keys-tag').value.trim());
+  });
+}
+
 async function renderRecentPurges(entries) {
   const box = document.getElementById('recent-purges');
   const seen = new Set();
@@ -537,6 +604,7 @@ async function refreshActivity() {
 buildLayers();
 setupPurgeForm();
 setupSearch();
+setupInspect();
 loadHistory().catch(() => renderCharts());
 connect();
 refreshActivity();

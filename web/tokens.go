@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/tokens"
 )
 
@@ -81,6 +83,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return tokenError(err)
 	}
 	s.log.Info("tenant token created", "id", t.ID, "tenant", t.Tenant, "name", t.Name, "by", actorOf(r.Context()))
+	s.auditToken(r, "token.created", t)
 	writeJSON(w, http.StatusCreated, CreatedToken{Token: t, Secret: secret})
 	return nil
 }
@@ -110,8 +113,29 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return tokenError(err)
 	}
 	s.log.Info("tenant token revoked", "id", t.ID, "tenant", t.Tenant, "by", actorOf(r.Context()))
+	s.auditToken(r, "token.revoked", t)
 	writeJSON(w, http.StatusOK, map[string]any{"id": t.ID, "tenant": t.Tenant, "revoked": true})
 	return nil
+}
+
+// auditRecorder is an audit log that takes entries (audit.Log does); the
+// token changes go to it, so that who may publish for a tenant is on
+// record beside what was published.
+type auditRecorder interface {
+	Record(ctx context.Context, e audit.Entry) error
+}
+
+// auditToken records a token's creation or revocation; a failure to record
+// is logged, the change itself stands.
+func (s *Server) auditToken(r *http.Request, action string, t tokens.Token) {
+	rec, ok := s.cfg.Audit.(auditRecorder)
+	if !ok {
+		return
+	}
+	e := audit.Entry{Time: time.Now().UTC(), Actor: actorOf(r.Context()), Action: action, ID: t.ID, Tenant: t.Tenant, Result: "ok"}
+	if err := rec.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		s.log.Warn("audit of a token change failed", "action", action, "id", t.ID, "err", err)
+	}
 }
 
 // authenticateTenantToken checks a bearer token that is not the admin

@@ -61,4 +61,16 @@ func TestTenantTokenOnEveryInstance(t *testing.T) {
 	if code, _ := call(t, a.AdminURL, "POST", "/api/v1/events", token, event); code != http.StatusUnauthorized {
 		t.Errorf("the revoked token on a: %d, want 401", code)
 	}
+	// Both changes are on record in the cluster's audit log.
+	_, log := call(t, a.AdminURL, "GET", "/api/v1/audit?limit=50", nodetest.Token, "")
+	seen := map[string]bool{}
+	entries, _ := log["entries"].([]any)
+	for _, e := range entries {
+		if m, _ := e.(map[string]any); m["id"] == id && m["tenant"] == "acme" {
+			seen[m["action"].(string)] = true
+		}
+	}
+	if !seen["token.created"] || !seen["token.revoked"] {
+		t.Errorf("audit log entries of token %s: %v, want token.created and token.revoked", id, seen)
+	}
 }

@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	token, _, err := adminToken(f)
+	token, generated, err := adminToken(f)
 	if err != nil {
 		return err
 	}
@@ -110,14 +110,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}()
 	}
-	printDemoBanner(stdout, a, originLn.Addr().String(), token, org.Tenants(), *withTraffic)
+	printDemoBanner(stdout, a, originLn.Addr().String(), token, generated, org.Tenants(), *withTraffic)
 	err = a.Run(runCtx)
 	cancel()
 	wg.Wait()
 	return err
 }
 
-func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, tenants []string, withTraffic bool) {
+// printDemoBanner prints the addresses and the admin token when the demo
+// generated it; a token the user chose is theirs already, and a terminal's
+// scrollback or a CI log is no place for it.
+func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, generated bool, tenants []string, withTraffic bool) {
 	_, port, _ := net.SplitHostPort(a.GatewayAddr())
 	fmt.Fprintln(w, "cachegate demo is running")
 	fmt.Fprintf(w, "gateway listening on %s\n", a.GatewayAddr())
@@ -126,7 +129,11 @@ func printDemoBanner(w io.Writer, a *node.Node, originAddr, token string, tenant
 	}
 	fmt.Fprintf(w, "admin listening on %s\n", a.AdminAddr())
 	fmt.Fprintf(w, "  dashboard     http://%s/\n", a.AdminAddr())
-	fmt.Fprintf(w, "  admin token   %s\n", token)
+	if generated {
+		fmt.Fprintf(w, "  admin token   %s\n", token)
+	} else {
+		fmt.Fprintln(w, "  admin token   yours (CACHEGATE_ADMIN_TOKEN or admin.token), not printed")
+	}
 	if m := a.MetricsAddr(); m != "" {
 		fmt.Fprintf(w, "metrics listening on %s\n", m)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +21,34 @@ type demo struct {
 	gateway, admin, origin, token, dashboard string
 	nats                                     string // the embedded NATS server's host:port
 	port                                     string // the gateway's port, for Host headers
+}
+
+// TestDemoDoesNotPrintAChosenToken: the banner shows a generated token,
+// never one the user set.
+func TestDemoDoesNotPrintAChosenToken(t *testing.T) {
+	const chosen = "a-token-the-user-chose-42"
+	t.Setenv("CACHEGATE_ADMIN_TOKEN", chosen)
+	r := start(t, "demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--origin-listen", "127.0.0.1:0", "--traffic=false", "--log-level", "warn")
+	banner := r.line(t, `(?s)^(.*started .*; Ctrl-C stops)`)
+	admin := r.line(t, `(?m)^admin listening on (\S+)$`)
+	if strings.Contains(banner, chosen) {
+		t.Fatalf("the banner prints the chosen token:\n%s", banner)
+	}
+	if !strings.Contains(banner, "admin token   yours") {
+		t.Errorf("the banner does not say the token is the user's:\n%s", banner)
+	}
+	// The chosen token is the one that works, once the demo is ready (a
+	// demo stopped while it still starts exits with an error).
+	testenv.WaitFor(t, startTimeout, func() error {
+		if r := get(t, admin, "", "/readyz"); r.status != http.StatusOK {
+			return fmt.Errorf("readyz: %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	if r := get(t, admin, "", "/api/v1/stats", "Authorization: Bearer "+chosen); r.status != http.StatusOK {
+		t.Errorf("GET /api/v1/stats with the chosen token: %d %s", r.status, r.body)
+	}
 }
 
 // startDemo runs the demo on free loopback ports; extra flags follow.

@@ -54,6 +54,7 @@ type File struct {
 	L1     L1
 	Limits Limits
 	Cache  Cache
+	Warm   Warm
 	Redis  Redis
 	NATS   NATS
 	Admin  Admin
@@ -104,6 +105,20 @@ type Cache struct {
 	// gateway honours, in order, before Cache-Control; nil: the gateway's
 	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.
 	TargetedFields []string
+}
+
+// Warm configures warming (gateway.WarmConfig); zeros: the gateway's
+// defaults, warming after invalidations off.
+type Warm struct {
+	// Enabled tracks each tenant's most requested URLs and refetches those
+	// an invalidation hit, in the background.
+	Enabled bool
+	// TopK is how many URLs are tracked per tenant.
+	TopK int
+	// Rate and OriginRate bound refetches per second, per tenant and to
+	// the origin; Burst is how many may start at once.
+	Rate, OriginRate float64
+	Burst            int
 }
 
 // Limits bound the request path; zeros: the gateway's defaults.

@@ -69,6 +69,12 @@
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
+//	warm:                       # refetch hot URLs after an invalidation
+//	  enabled: false            # default off: warming adds origin load right after purges
+//	  top_k: 100                # URLs tracked per tenant (Space-Saving: memory is bounded)
+//	  rate: 10                  # refetches per second per tenant; over it, a URL is left
+//	  origin_rate: 50           # to its next reader (counted); on-demand jobs
+//	  burst: 10                 # (cachegate warm) wait instead. Never private routes.
 //	admin: { token: ${CACHEGATE_ADMIN_TOKEN} }
 //	tenants:
 //	  by: host          # host (default) | subdomain | header | path_prefix

@@ -223,6 +223,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		}),
 		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
 		r.at("cache", func(v *yaml.Node) { r.cache(v) }),
+		r.at("warm", func(v *yaml.Node) { r.warm(v) }),
 		r.at("redis", func(v *yaml.Node) { r.redis(v) }),
 		r.at("nats", func(v *yaml.Node) { r.nats(v) }),
 		r.at("admin", func(v *yaml.Node) {
@@ -263,6 +264,18 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
 		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
 		{"targeted_fields", func(v *yaml.Node) { r.list(v, "cache.targeted_fields", &c.TargetedFields) }},
+	})
+}
+
+// warm decodes warming's section; gateway.WarmConfig checks it.
+func (r *rootDecoder) warm(v *yaml.Node) {
+	w := &r.f.Warm
+	r.mapping(v, "warm", []field{
+		{"enabled", func(v *yaml.Node) { r.boolean(v, "warm.enabled", &w.Enabled) }},
+		{"top_k", func(v *yaml.Node) { r.integer(v, "warm.top_k", 0, math.MaxInt32, &w.TopK) }},
+		{"rate", func(v *yaml.Node) { r.number(v, "warm.rate", &w.Rate) }},
+		{"origin_rate", func(v *yaml.Node) { r.number(v, "warm.origin_rate", &w.OriginRate) }},
+		{"burst", func(v *yaml.Node) { r.integer(v, "warm.burst", 0, math.MaxInt32, &w.Burst) }},
 	})
 }
 

@@ -61,6 +61,10 @@ func (f *File) Gateway() gateway.Config {
 		TargetedFields: f.Cache.TargetedFields,
 		ServerHeader:   f.ServerHeader,
 		Via:            f.Via == nil || *f.Via,
+		Warm: gateway.WarmConfig{
+			Enabled: f.Warm.Enabled, TopK: f.Warm.TopK, Rate: f.Warm.Rate,
+			OriginRate: f.Warm.OriginRate, Burst: f.Warm.Burst,
+		},
 		// AccessLog is the assembly's: a logger, not a setting.
 		AccessLogSample: f.Log.AccessSample,
 	}

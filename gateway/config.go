@@ -143,6 +143,9 @@ type Config struct {
 	ESITimeout  time.Duration
 	ESIMaxDepth int
 
+	// Warm configures warming after invalidations and on demand.
+	Warm WarmConfig
+
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	// Stats counts hits and misses per layer; nil means a private recorder.
@@ -227,6 +230,7 @@ func (c Config) ValidateSettings() error {
 			bad(setting.Index("cache.targeted_fields", i), "%v", err)
 		}
 	}
+	errs = append(errs, c.Warm.ValidateSettings())
 	return errors.Join(errs...)
 }
 

@@ -108,6 +108,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		g.fill(resp.Request.Context(), x, e, ttl)
 	}
 	g.m.count(x.obs, outcomeMiss)
+	if x.kind == kindCacheable {
+		g.warm.observe(x, e.Tags)
+	}
 	x.status.flag("stored")
 	// RFC 9211's ttl is the freshness left, not how long the layers keep
 	// the entry (which adds the stale windows).

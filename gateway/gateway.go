@@ -52,6 +52,9 @@ type Gateway struct {
 	// esiDocs are the ESI documents parsed lately (esi.go).
 	esiDocs *esi.Docs
 
+	// warm tracks hot URLs and refetches them (warm.go, warmjob.go).
+	warm *warmer
+
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
 	bg           sync.WaitGroup
@@ -77,6 +80,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.viaValue = []string{g.via}
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
+	g.warm = newWarmer(g, cfg.Warm)
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)
@@ -90,10 +94,12 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Close waits for background revalidations to finish; later stale hits
-// start none.
+// Close waits for background revalidations and refetches to finish (warm
+// jobs stop at their next URL); later stale hits and invalidations start
+// none.
 func (g *Gateway) Close() error {
 	g.closed.Store(true)
+	g.warm.cancel()
 	g.bg.Wait()
 	return nil
 }
@@ -167,7 +173,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		obs:    obs,
 	}
 	obs.tenant, obs.route = d.Tenant, d.Rule
-	x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
+	if !obs.background {
+		// A refetch of warming is no client's request.
+		x.rec = g.cfg.Stats.Begin(d.Tenant, r.URL.Path)
+	}
 	switch {
 	case d.Private || d.Bypass:
 		x.kind = kindBypass
@@ -201,6 +210,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	switch {
 	case e != nil && f.use == useFresh:
 		g.m.count(x.obs, hitOutcome(layer))
+		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		// Nothing holds x after a fresh hit: reuse it. Every other path
 		// may hand it to the proxy, a coalesced fetch or a background
@@ -210,6 +220,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		return
 	case e != nil && f.use == useStale:
 		g.m.count(x.obs, outcomeStaleHit)
+		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		g.revalidateAsync(r, x, e, f)
 		return

@@ -81,6 +81,9 @@ func New(cfg Config) (*Gateway, error) {
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
 	g.warm = newWarmer(g, cfg.Warm)
+	if err := g.warm.register(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/cachegate/cachegate/internal/requestid"
@@ -306,6 +307,28 @@ func (w *warmer) stats() WarmStats {
 		Fetched: c.fetched.Load(), Fresh: c.fresh.Load(), SkippedRate: c.skippedRate.Load(),
 		SkippedPrivate: c.skippedPrivate.Load(), Failed: c.failed.Load(),
 	}
+}
+
+// register exports the counters as cachegate_warm_total{outcome}.
+func (w *warmer) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	c := &w.counts
+	for outcome, v := range map[string]*atomic.Uint64{
+		warmFetched: &c.fetched, warmFresh: &c.fresh, "skipped_rate": &c.skippedRate,
+		warmPrivate: &c.skippedPrivate, warmFailed: &c.failed,
+	} {
+		err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "cachegate_warm_total",
+			Help:        "Warming's refetches by outcome: fetched from the origin, fresh (already cached), skipped (rate limit, private route), failed.",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, func() float64 { return float64(v.Load()) }))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WarmStats returns what warming did since start.

@@ -17,9 +17,9 @@ import (
 // MaxWarmURLs bounds the URLs of one on-demand warm job.
 const MaxWarmURLs = 100000
 
-// maxWarmJobs bounds the jobs whose progress is kept; the oldest finished
+// MaxWarmJobs bounds the jobs whose progress is kept; the oldest finished
 // one is forgotten first.
-const maxWarmJobs = 64
+const MaxWarmJobs = 64
 
 // ErrBadWarm is wrapped by StartWarm's errors about its input.
 var ErrBadWarm = errors.New("bad warm request")
@@ -66,7 +66,7 @@ func (js *warmJobs) add(j *warmJob) {
 	if js.byID == nil {
 		js.byID = map[string]*warmJob{}
 	}
-	if len(js.ids) >= maxWarmJobs {
+	if len(js.ids) >= MaxWarmJobs {
 		for i, id := range js.ids {
 			old := js.byID[id]
 			old.mu.Lock()

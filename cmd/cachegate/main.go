@@ -1,6 +1,7 @@
 // Command cachegate is the one binary of cachegate: the caching gateway
 // (serve), the self-contained demo (demo), the demo origin on its own
-// (origin), and the operator's tools (check-config, publish, purge, purges).
+// (origin), and the operator's tools (check-config, publish, purge, purges,
+// warm).
 //
 // This package only wires: flags and environment into configuration,
 // configuration into the constructors of the other packages, and Run under a
@@ -36,6 +37,7 @@ func commands() []command {
 		{"publish", "publish a change event", runPublish},
 		{"purge", "purge through the admin API; --wait follows the CDN providers' outcome", runPurge},
 		{"purges", "failed CDN purges: list, show <id>, retry <id>, dismiss <id>", runPurges},
+		{"warm", "warm URLs through the admin API (--urls FILE or --sitemap URL), showing progress", runWarm},
 	}
 }
 

@@ -285,6 +285,7 @@ func (n *Node) buildWeb() error {
 		Registerer:   n.reg,
 		Ready:        n.ready,
 		EventBacklog: adapters,
+		Warm:         warmAdapter{gw: n.gw, audit: n.audit},
 		Logger:       n.log.With("component", "admin"),
 	}
 	// Without a CDN there is nothing to list, retry or report.

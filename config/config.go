@@ -52,6 +52,7 @@ type File struct {
 	Log           Log
 
 	L1     L1
+	L2     L2
 	Limits Limits
 	Cache  Cache
 	Warm   Warm
@@ -105,6 +106,15 @@ type Cache struct {
 	// gateway honours, in order, before Cache-Control; nil: the gateway's
 	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.
 	TargetedFields []string
+}
+
+// L2 configures what the gateway writes to the shared layer (redis: says
+// where it is).
+type L2 struct {
+	// Admission: "always" (empty: the default) writes every fill;
+	// "frequent" only fills of keys this instance was asked for before
+	// (gateway.Config.L2Admission).
+	Admission string
 }
 
 // Warm configures warming (gateway.WarmConfig); zeros: the gateway's

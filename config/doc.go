@@ -69,6 +69,10 @@
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
+//	l2:
+//	  admission: always         # always (default): every fill goes to L2; frequent: only
+//	                            # fills of a key this instance was asked for before (a
+//	                            # TinyLFU doorkeeper), so one-hit wonders stay out of Redis
 //	warm:                       # refetch hot URLs after an invalidation
 //	  enabled: false            # default off: warming adds origin load right after purges
 //	  top_k: 100                # URLs tracked per tenant (Space-Saving: memory is bounded)

@@ -221,6 +221,9 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("l1", func(v *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),
+		r.at("l2", func(v *yaml.Node) {
+			r.mapping(v, "l2", []field{{"admission", func(v *yaml.Node) { r.str(v, "l2.admission", &f.L2.Admission) }}})
+		}),
 		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
 		r.at("cache", func(v *yaml.Node) { r.cache(v) }),
 		r.at("warm", func(v *yaml.Node) { r.warm(v) }),

@@ -121,6 +121,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad targeted field", "cache:\n  targeted_fields: [Cachegate-Cache-Control, Cache-Control]\n", []string{"2: cache.targeted_fields[1]: Cache-Control is always read"}},
 		{"bad targeted field name", "cache:\n  keep: 1h\n  targeted_fields:\n    - Bad Name\n", []string{`4: cache.targeted_fields[0]: "Bad Name" is not a field name`}},
 		{"negative duration", "limits:\n  origin_timeout: -1s\n", []string{"2: limits.origin_timeout: duration \"-1s\" must not be negative"}},
+		{"l2 admission", "redis:\n  url: redis://a:6379\nl2:\n  admission: sometimes\n", []string{`4: l2.admission: "sometimes" must be always or frequent`}},
+		{"l2 admission without redis", "l2:\n  admission: frequent\n", []string{"2: l2.admission: needs redis"}},
 		{"warm rate", "warm:\n  enabled: true\n  rate: -1\n", []string{"3: warm.rate: -1 must not be negative"}},
 		{"warm top_k", "warm:\n  top_k: 200000\n", []string{"2: warm.top_k: 200000 must be from 0 to 100000"}},
 		{"bad bool", "via: yes\n", []string{`1: via must be true or false, got "yes"`}},

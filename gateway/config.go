@@ -33,6 +33,12 @@ const (
 	DefaultKeep            = time.Hour
 )
 
+// Values of Config.L2Admission.
+const (
+	AdmitAlways   = "always"
+	AdmitFrequent = "frequent"
+)
+
 // Policy decides, once per request and before the cache is consulted, the
 // tenant and what may be cached. It is declared here, where it is used; the
 // policy engine in package policy implements it.
@@ -65,6 +71,13 @@ type Config struct {
 	L1 Store
 	// L2 is the shared layer (Redis); nil means L1 and origin only.
 	L2 Store
+	// L2Admission decides which fills are written to L2: AdmitAlways (the
+	// zero value) every one; AdmitFrequent only those of a key this
+	// instance was asked for before, lately (internal/admission), so
+	// responses seen once do not take L2's memory from the hot set. A fill
+	// not admitted is not coalesced across instances either (there is no
+	// L2 entry for the others to wait for).
+	L2Admission string
 	// L2Guard vetoes L2 entries killed by an invalidation L2 has not
 	// recorded yet; nil means every live L2 entry may be served.
 	L2Guard L2Guard
@@ -229,6 +242,9 @@ func (c Config) ValidateSettings() error {
 		if err := headers.CheckTargetedField(name); err != nil {
 			bad(setting.Index("cache.targeted_fields", i), "%v", err)
 		}
+	}
+	if c.L2Admission != "" && c.L2Admission != AdmitAlways && c.L2Admission != AdmitFrequent {
+		bad("l2.admission", "%q must be %s or %s", c.L2Admission, AdmitAlways, AdmitFrequent)
 	}
 	errs = append(errs, c.Warm.ValidateSettings())
 	return errors.Join(errs...)

@@ -230,6 +230,13 @@ func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Dura
 		if l.s == nil || l.down {
 			continue
 		}
+		if l.name == stats.L2 && g.admit != nil {
+			if x.noL2 {
+				g.rejected.Add(1)
+				continue
+			}
+			g.admitted.Add(1)
+		}
 		c := *e
 		c.FetchGen = l.gen
 		if len(e.Vary) > 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/internal/admission"
 	"github.com/cachegate/cachegate/policy"
 )
 
@@ -52,6 +53,12 @@ type Gateway struct {
 	// esiDocs are the ESI documents parsed lately (esi.go).
 	esiDocs *esi.Docs
 
+	// admit, with Config.L2Admission frequent and an L2, says which keys
+	// were asked for before (their fills go to L2); nil admits all.
+	admit *admission.Filter
+	// admitted and rejected count L2 fills admitted and not.
+	admitted, rejected atomic.Uint64
+
 	// warm tracks hot URLs and refetches them (warm.go, warmjob.go).
 	warm *warmer
 
@@ -80,6 +87,12 @@ func New(cfg Config) (*Gateway, error) {
 	g.viaValue = []string{g.via}
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
+	if cfg.L2 != nil && cfg.L2Admission == AdmitFrequent {
+		g.admit = admission.New(0)
+	}
+	if err := g.registerAdmission(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
 	g.warm = newWarmer(g, cfg.Warm)
 	if err := g.warm.register(cfg.Metrics); err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
@@ -206,6 +219,9 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), x.d.Locales)
 	}
 	x.key = primaryKey(x.d.Tenant, x.host, x.locale, x.target)
+	if g.admit != nil {
+		x.noL2 = !g.admit.Seen(x.key)
+	}
 
 	ctx := r.Context()
 	now := g.now()

@@ -311,24 +311,13 @@ func (w *warmer) stats() WarmStats {
 
 // register exports the counters as cachegate_warm_total{outcome}.
 func (w *warmer) register(reg prometheus.Registerer) error {
-	if reg == nil {
-		return nil
-	}
 	c := &w.counts
-	for outcome, v := range map[string]*atomic.Uint64{
-		warmFetched: &c.fetched, warmFresh: &c.fresh, "skipped_rate": &c.skippedRate,
-		warmPrivate: &c.skippedPrivate, warmFailed: &c.failed,
-	} {
-		err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        "cachegate_warm_total",
-			Help:        "Warming's refetches by outcome: fetched from the origin, fresh (already cached), skipped (rate limit, private route), failed.",
-			ConstLabels: prometheus.Labels{"outcome": outcome},
-		}, func() float64 { return float64(v.Load()) }))
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return registerCounts(reg, "cachegate_warm_total",
+		"Warming's refetches by outcome: fetched from the origin, fresh (already cached), skipped (rate limit, private route), failed.",
+		"outcome", map[string]*atomic.Uint64{
+			warmFetched: &c.fetched, warmFresh: &c.fresh, "skipped_rate": &c.skippedRate,
+			warmPrivate: &c.skippedPrivate, warmFailed: &c.failed,
+		})
 }
 
 // WarmStats returns what warming did since start.

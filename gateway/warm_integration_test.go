@@ -193,4 +193,3 @@ func TestWarmJob(t *testing.T) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
-

@@ -53,6 +53,7 @@ type File struct {
 
 	L1     L1
 	L2     L2
+	ESI    ESI
 	Limits Limits
 	Cache  Cache
 	Warm   Warm
@@ -115,6 +116,13 @@ type L2 struct {
 	// "frequent" only fills of keys this instance was asked for before
 	// (gateway.Config.L2Admission).
 	Admission string
+}
+
+// ESI bounds fragment assembly (gateway.Config.ESITimeout and
+// ESIMaxDepth); zeros: the gateway's defaults (5s, 5 levels).
+type ESI struct {
+	Timeout  time.Duration
+	MaxDepth int
 }
 
 // Warm configures warming (gateway.WarmConfig); zeros: the gateway's

@@ -69,6 +69,9 @@
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
+//	esi:                        # fragment assembly (routes' esi: assemble)
+//	  timeout: 5s               # one include's fetch (src, then alt)
+//	  max_depth: 5              # how deep includes nest (at most 20)
 //	l2:
 //	  admission: always         # always (default): every fill goes to L2; frequent: only
 //	                            # fills of a key this instance was asked for before (a

@@ -221,6 +221,12 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("l1", func(v *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),
+		r.at("esi", func(v *yaml.Node) {
+			r.mapping(v, "esi", []field{
+				{"timeout", func(v *yaml.Node) { r.duration(v, "esi.timeout", &f.ESI.Timeout) }},
+				{"max_depth", func(v *yaml.Node) { r.integer(v, "esi.max_depth", 0, math.MaxInt32, &f.ESI.MaxDepth) }},
+			})
+		}),
 		r.at("l2", func(v *yaml.Node) {
 			r.mapping(v, "l2", []field{{"admission", func(v *yaml.Node) { r.str(v, "l2.admission", &f.L2.Admission) }}})
 		}),

@@ -123,6 +123,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative duration", "limits:\n  origin_timeout: -1s\n", []string{"2: limits.origin_timeout: duration \"-1s\" must not be negative"}},
 		{"l2 admission", "redis:\n  url: redis://a:6379\nl2:\n  admission: sometimes\n", []string{`4: l2.admission: "sometimes" must be always or frequent`}},
 		{"l2 admission without redis", "l2:\n  admission: frequent\n", []string{"2: l2.admission: needs redis"}},
+		{"esi depth", "esi:\n  timeout: 2s\n  max_depth: 50\n", []string{"3: esi.max_depth: 50 must be from 0 (the default, 5) to 20"}},
 		{"warm rate", "warm:\n  enabled: true\n  rate: -1\n", []string{"3: warm.rate: -1 must not be negative"}},
 		{"warm top_k", "warm:\n  top_k: 200000\n", []string{"2: warm.top_k: 200000 must be from 0 to 100000"}},
 		{"bad bool", "via: yes\n", []string{`1: via must be true or false, got "yes"`}},

@@ -62,6 +62,8 @@ func (f *File) Gateway() gateway.Config {
 		ServerHeader:   f.ServerHeader,
 		Via:            f.Via == nil || *f.Via,
 		L2Admission:    f.L2.Admission,
+		ESITimeout:     f.ESI.Timeout,
+		ESIMaxDepth:    f.ESI.MaxDepth,
 		Warm: gateway.WarmConfig{
 			Enabled: f.Warm.Enabled, TopK: f.Warm.TopK, Rate: f.Warm.Rate,
 			OriginRate: f.Warm.OriginRate, Burst: f.Warm.Burst,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
@@ -32,6 +33,11 @@ const (
 	DefaultLockTTL         = 5 * time.Second
 	DefaultKeep            = time.Hour
 )
+
+// MaxESIDepth bounds Config.ESIMaxDepth: each level of includes is a
+// round of fetches a page waits for, and a page's includes multiply per
+// level.
+const MaxESIDepth = 20
 
 // Values of Config.L2Admission.
 const (
@@ -191,9 +197,6 @@ func (c Config) Validate() error {
 	if c.FillBufferBytes < 0 {
 		errs = append(errs, fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes))
 	}
-	if c.ESITimeout < 0 || c.ESIMaxDepth < 0 {
-		errs = append(errs, errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative"))
-	}
 	// The file's session_cookies reach the policy, whose check reports
 	// them on their line; a Config built in code is held to the same rule.
 	for _, name := range c.SessionCookies {
@@ -242,6 +245,12 @@ func (c Config) ValidateSettings() error {
 		if err := headers.CheckTargetedField(name); err != nil {
 			bad(setting.Index("cache.targeted_fields", i), "%v", err)
 		}
+	}
+	if c.ESITimeout < 0 {
+		bad("esi.timeout", "%v must not be negative", c.ESITimeout)
+	}
+	if c.ESIMaxDepth < 0 || c.ESIMaxDepth > MaxESIDepth {
+		bad("esi.max_depth", "%d must be from 0 (the default, %d) to %d", c.ESIMaxDepth, esi.DefaultMaxDepth, MaxESIDepth)
 	}
 	if c.L2Admission != "" && c.L2Admission != AdmitAlways && c.L2Admission != AdmitFrequent {
 		bad("l2.admission", "%q must be %s or %s", c.L2Admission, AdmitAlways, AdmitFrequent)

@@ -193,3 +193,32 @@ func TestWarmJob(t *testing.T) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
+
+// TestWarmJobsBounded: the progress of at most MaxWarmJobs jobs is kept;
+// the oldest finished one is forgotten first.
+func TestWarmJobsBounded(t *testing.T) {
+	o := startTaggedOrigin(t)
+	g := startGateway(t, o, func(c *gateway.Config) { c.Warm = gateway.WarmConfig{Rate: 1e6, OriginRate: 1e6, Burst: 1000} })
+	var ids []string
+	for i := range gateway.MaxWarmJobs + 1 {
+		id, err := g.StartWarm(context.Background(), "acme", []string{fmt.Sprintf("http://acme/j%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		testenv.WaitFor(t, 5*time.Second, func() error {
+			if p, err := g.WarmProgress(id); err != nil || !p.Finished {
+				return fmt.Errorf("job %d: %+v %v", i, p, err)
+			}
+			return nil
+		})
+	}
+	if _, err := g.WarmProgress(ids[0]); !errors.Is(err, gateway.ErrWarmNotFound) {
+		t.Errorf("the oldest job is still kept: %v", err)
+	}
+	for _, id := range ids[1:] {
+		if _, err := g.WarmProgress(id); err != nil {
+			t.Fatalf("job %s: %v", id, err)
+		}
+	}
+}

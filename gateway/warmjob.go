@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,17 +68,21 @@ func (js *warmJobs) add(j *warmJob) {
 		js.byID = map[string]*warmJob{}
 	}
 	if len(js.ids) >= MaxWarmJobs {
+		// The oldest finished job goes; with none finished, the oldest
+		// (it runs on, unfollowed).
+		drop := 0
 		for i, id := range js.ids {
-			old := js.byID[id]
-			old.mu.Lock()
-			done := old.p.Finished
-			old.mu.Unlock()
-			if done || i == len(js.ids)-1 {
-				delete(js.byID, id)
-				js.ids = append(js.ids[:i], js.ids[i+1:]...)
+			j := js.byID[id]
+			j.mu.Lock()
+			done := j.p.Finished
+			j.mu.Unlock()
+			if done {
+				drop = i
 				break
 			}
 		}
+		delete(js.byID, js.ids[drop])
+		js.ids = slices.Delete(js.ids, drop, drop+1)
 	}
 	js.byID[j.p.ID] = j
 	js.ids = append(js.ids, j.p.ID)

@@ -137,6 +137,9 @@ type Warm struct {
 	// the origin; Burst is how many may start at once.
 	Rate, OriginRate float64
 	Burst            int
+	// MaxTenants bounds the tenants tracked (memory: about TopK × 300
+	// bytes each).
+	MaxTenants int
 }
 
 // Limits bound the request path; zeros: the gateway's defaults.

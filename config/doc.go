@@ -82,6 +82,7 @@
 //	  rate: 10                  # refetches per second per tenant; over it, a URL is left
 //	  origin_rate: 50           # to its next reader (counted); on-demand jobs
 //	  burst: 10                 # (cachegate warm) wait instead. Never private routes.
+//	  max_tenants: 256          # tenants tracked (about top_k × 300 bytes each)
 //	admin: { token: ${CACHEGATE_ADMIN_TOKEN} }
 //	tenants:
 //	  by: host          # host (default) | subdomain | header | path_prefix

@@ -285,6 +285,7 @@ func (r *rootDecoder) warm(v *yaml.Node) {
 		{"rate", func(v *yaml.Node) { r.number(v, "warm.rate", &w.Rate) }},
 		{"origin_rate", func(v *yaml.Node) { r.number(v, "warm.origin_rate", &w.OriginRate) }},
 		{"burst", func(v *yaml.Node) { r.integer(v, "warm.burst", 0, math.MaxInt32, &w.Burst) }},
+		{"max_tenants", func(v *yaml.Node) { r.integer(v, "warm.max_tenants", 0, math.MaxInt32, &w.MaxTenants) }},
 	})
 }
 

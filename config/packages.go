@@ -66,7 +66,7 @@ func (f *File) Gateway() gateway.Config {
 		ESIMaxDepth:    f.ESI.MaxDepth,
 		Warm: gateway.WarmConfig{
 			Enabled: f.Warm.Enabled, TopK: f.Warm.TopK, Rate: f.Warm.Rate,
-			OriginRate: f.Warm.OriginRate, Burst: f.Warm.Burst,
+			OriginRate: f.Warm.OriginRate, Burst: f.Warm.Burst, MaxTenants: f.Warm.MaxTenants,
 		},
 		// AccessLog is the assembly's: a logger, not a setting.
 		AccessLogSample: f.Log.AccessSample,

@@ -24,8 +24,10 @@ const (
 	DefaultWarmOriginRate = 50
 	DefaultWarmBurst      = 10
 	// DefaultWarmTenants bounds the tenants tracked: tenants come from
-	// requests, and nothing per request may grow without limit.
-	DefaultWarmTenants = 1000
+	// requests, and nothing per request may grow without limit. A tracked
+	// URL costs about 300 bytes, so the defaults bound tracking to about
+	// 256 × 100 × 300 B ≈ 8 MB.
+	DefaultWarmTenants = 256
 )
 
 // WarmConfig configures warming: after an invalidation, the most requested

@@ -222,3 +222,25 @@ func TestWarmJobsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmTenantsBounded: past MaxTenants, a tenant's requests are not
+// tracked, so its invalidations warm nothing; the first tenant's still do.
+func TestWarmTenantsBounded(t *testing.T) {
+	o := startTaggedOrigin(t)
+	g := startGateway(t, o, func(c *gateway.Config) { c.Warm = gateway.WarmConfig{Enabled: true, MaxTenants: 1} })
+	g.do(t, http.MethodGet, "acme", "/a~t")
+	g.do(t, http.MethodGet, "berg", "/b~t")
+	if err := g.InvalidateTags(context.Background(), "berg", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.InvalidateTags(context.Background(), "acme", "t"); err != nil {
+		t.Fatal(err)
+	}
+	awaitWarm(t, g, func(s gateway.WarmStats) bool { return s.Fetched == 1 })
+	if n := o.paths("/b~t"); n != 1 {
+		t.Errorf("berg's /b~t fetched %d times, want 1 (untracked tenant)", n)
+	}
+	if n := o.paths("/a~t"); n != 2 {
+		t.Errorf("acme's /a~t fetched %d times, want 2", n)
+	}
+}

@@ -52,8 +52,11 @@ type File struct {
 	Log           Log
 
 	L1     L1
+	L2     L2
+	ESI    ESI
 	Limits Limits
 	Cache  Cache
+	Warm   Warm
 	Redis  Redis
 	NATS   NATS
 	Admin  Admin
@@ -104,6 +107,39 @@ type Cache struct {
 	// gateway honours, in order, before Cache-Control; nil: the gateway's
 	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.
 	TargetedFields []string
+}
+
+// L2 configures what the gateway writes to the shared layer (redis: says
+// where it is).
+type L2 struct {
+	// Admission: "always" (empty: the default) writes every fill;
+	// "frequent" only fills of keys this instance was asked for before
+	// (gateway.Config.L2Admission).
+	Admission string
+}
+
+// ESI bounds fragment assembly (gateway.Config.ESITimeout and
+// ESIMaxDepth); zeros: the gateway's defaults (5s, 5 levels).
+type ESI struct {
+	Timeout  time.Duration
+	MaxDepth int
+}
+
+// Warm configures warming (gateway.WarmConfig); zeros: the gateway's
+// defaults, warming after invalidations off.
+type Warm struct {
+	// Enabled tracks each tenant's most requested URLs and refetches those
+	// an invalidation hit, in the background.
+	Enabled bool
+	// TopK is how many URLs are tracked per tenant.
+	TopK int
+	// Rate and OriginRate bound refetches per second, per tenant and to
+	// the origin; Burst is how many may start at once.
+	Rate, OriginRate float64
+	Burst            int
+	// MaxTenants bounds the tenants tracked (memory: about TopK × 300
+	// bytes each).
+	MaxTenants int
 }
 
 // Limits bound the request path; zeros: the gateway's defaults.

@@ -72,6 +72,20 @@
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
+//	esi:                        # fragment assembly (routes' esi: assemble)
+//	  timeout: 5s               # one include's fetch (src, then alt)
+//	  max_depth: 5              # how deep includes nest (at most 20)
+//	l2:
+//	  admission: always         # always (default): every fill goes to L2; frequent: only
+//	                            # fills of a key this instance was asked for before (a
+//	                            # TinyLFU doorkeeper), so one-hit wonders stay out of Redis
+//	warm:                       # refetch hot URLs after an invalidation
+//	  enabled: false            # default off: warming adds origin load right after purges
+//	  top_k: 100                # URLs tracked per tenant (Space-Saving: memory is bounded)
+//	  rate: 10                  # refetches per second per tenant; over it, a URL is left
+//	  origin_rate: 50           # to its next reader (counted); on-demand jobs
+//	  burst: 10                 # (cachegate warm) wait instead. Never private routes.
+//	  max_tenants: 256          # tenants tracked (about top_k × 300 bytes each)
 //	admin: { token: ${CACHEGATE_ADMIN_TOKEN} }
 //	tenants:
 //	  by: host          # host (default) | subdomain | header | path_prefix

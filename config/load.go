@@ -221,8 +221,18 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 		r.at("l1", func(v *yaml.Node) {
 			r.mapping(v, "l1", []field{{"max_bytes", func(v *yaml.Node) { r.size(v, "l1.max_bytes", &f.L1.MaxBytes) }}})
 		}),
+		r.at("esi", func(v *yaml.Node) {
+			r.mapping(v, "esi", []field{
+				{"timeout", func(v *yaml.Node) { r.duration(v, "esi.timeout", &f.ESI.Timeout) }},
+				{"max_depth", func(v *yaml.Node) { r.integer(v, "esi.max_depth", 0, math.MaxInt32, &f.ESI.MaxDepth) }},
+			})
+		}),
+		r.at("l2", func(v *yaml.Node) {
+			r.mapping(v, "l2", []field{{"admission", func(v *yaml.Node) { r.str(v, "l2.admission", &f.L2.Admission) }}})
+		}),
 		r.at("limits", func(v *yaml.Node) { r.limits(v) }),
 		r.at("cache", func(v *yaml.Node) { r.cache(v) }),
+		r.at("warm", func(v *yaml.Node) { r.warm(v) }),
 		r.at("redis", func(v *yaml.Node) { r.redis(v) }),
 		r.at("nats", func(v *yaml.Node) { r.nats(v) }),
 		r.at("admin", func(v *yaml.Node) {
@@ -263,6 +273,19 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
 		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
 		{"targeted_fields", func(v *yaml.Node) { r.list(v, "cache.targeted_fields", &c.TargetedFields) }},
+	})
+}
+
+// warm decodes warming's section; gateway.WarmConfig checks it.
+func (r *rootDecoder) warm(v *yaml.Node) {
+	w := &r.f.Warm
+	r.mapping(v, "warm", []field{
+		{"enabled", func(v *yaml.Node) { r.boolean(v, "warm.enabled", &w.Enabled) }},
+		{"top_k", func(v *yaml.Node) { r.integer(v, "warm.top_k", 0, math.MaxInt32, &w.TopK) }},
+		{"rate", func(v *yaml.Node) { r.number(v, "warm.rate", &w.Rate) }},
+		{"origin_rate", func(v *yaml.Node) { r.number(v, "warm.origin_rate", &w.OriginRate) }},
+		{"burst", func(v *yaml.Node) { r.integer(v, "warm.burst", 0, math.MaxInt32, &w.Burst) }},
+		{"max_tenants", func(v *yaml.Node) { r.integer(v, "warm.max_tenants", 0, math.MaxInt32, &w.MaxTenants) }},
 	})
 }
 

@@ -85,6 +85,13 @@ func (f *File) Gateway() gateway.Config {
 		TargetedFields: f.Cache.TargetedFields,
 		ServerHeader:   f.ServerHeader,
 		Via:            f.Via == nil || *f.Via,
+		L2Admission:    f.L2.Admission,
+		ESITimeout:     f.ESI.Timeout,
+		ESIMaxDepth:    f.ESI.MaxDepth,
+		Warm: gateway.WarmConfig{
+			Enabled: f.Warm.Enabled, TopK: f.Warm.TopK, Rate: f.Warm.Rate,
+			OriginRate: f.Warm.OriginRate, Burst: f.Warm.Burst, MaxTenants: f.Warm.MaxTenants,
+		},
 		// AccessLog is the assembly's: a logger, not a setting.
 		AccessLogSample: f.Log.AccessSample,
 	}
@@ -222,6 +229,10 @@ func (f *File) packageProblems() []problem {
 			// ignored: no url and no addrs is no L2.
 			out = append(out, problem{"redis", errors.New("url or addrs is required (leave redis out for no L2)")})
 		}
+	}
+	if f.L2.Admission != "" && !f.Redis.Enabled() {
+		// Otherwise accepted and ignored: without redis there is no L2.
+		out = append(out, problem{"l2.admission", errors.New("needs redis (there is no L2 without it)")})
 	}
 	add("", f.Listeners().Validate())
 	add("", f.Gateway().ValidateSettings())

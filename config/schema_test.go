@@ -85,6 +85,7 @@ var alternatives = map[string]string{
 	"routes[1].staff_bypass.header": "X-Draft",
 	"routes[1].match.header[0]":     "X-Other",
 	"tenants.header":                "X-Site",
+	"l2.admission":                  "always",
 }
 
 // change returns another value for the scalar at path.

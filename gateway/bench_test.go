@@ -43,7 +43,7 @@ func (nullStore) InvalidateTenant(context.Context, string) error         { retur
 
 var body2K = strings.Repeat("x", 2048)
 
-func benchGateway(b *testing.B, l1, l2 gateway.Store) *gateway.Gateway {
+func benchGateway(b *testing.B, l1, l2 gateway.Store, mods ...func(*gateway.Config)) *gateway.Gateway {
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -52,7 +52,11 @@ func benchGateway(b *testing.B, l1, l2 gateway.Store) *gateway.Gateway {
 	}))
 	b.Cleanup(o.Close)
 	u, _ := url.Parse(o.URL)
-	g, err := gateway.New(gateway.Config{Origin: u, L1: l1, L2: l2})
+	cfg := gateway.Config{Origin: u, L1: l1, L2: l2}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	g, err := gateway.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,6 +96,12 @@ func benchHitsOf(b *testing.B, g *gateway.Gateway, req *http.Request, want strin
 
 func BenchmarkL1Hit(b *testing.B) {
 	benchHits(b, benchGateway(b, newL1(b), nil), "detail=l1")
+}
+
+// BenchmarkL1HitWarmTracking is BenchmarkL1Hit with warming on: each hit
+// also feeds the tenant's top-K.
+func BenchmarkL1HitWarmTracking(b *testing.B) {
+	benchHits(b, benchGateway(b, newL1(b), nil, func(c *gateway.Config) { c.Warm.Enabled = true }), "detail=l1")
 }
 
 func BenchmarkL1HitParallel(b *testing.B) {

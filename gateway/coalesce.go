@@ -251,7 +251,7 @@ func (g *Gateway) serveCollapsed(w http.ResponseWriter, x *exchange, e *Entry) {
 // needed: the origin is asked. again says this instance's waiters should
 // coalesce again: the answer came from no fetch of this request's own.
 func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchange) (again bool) {
-	if g.cfg.FillLock == nil || g.cfg.L2 == nil || x.l2Down {
+	if g.cfg.FillLock == nil || g.cfg.L2 == nil || x.l2Down || x.noL2 {
 		g.forward(w, r, x)
 		return false
 	}

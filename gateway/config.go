@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/setting"
 	"github.com/cachegate/cachegate/invalidation"
@@ -31,6 +32,17 @@ const (
 	DefaultMaxTTL          = 24 * time.Hour
 	DefaultLockTTL         = 5 * time.Second
 	DefaultKeep            = time.Hour
+)
+
+// MaxESIDepth bounds Config.ESIMaxDepth: each level of includes is a
+// round of fetches a page waits for, and a page's includes multiply per
+// level.
+const MaxESIDepth = 20
+
+// Values of Config.L2Admission.
+const (
+	AdmitAlways   = "always"
+	AdmitFrequent = "frequent"
 )
 
 // Policy decides, once per request and before the cache is consulted, the
@@ -65,6 +77,13 @@ type Config struct {
 	L1 Store
 	// L2 is the shared layer (Redis); nil means L1 and origin only.
 	L2 Store
+	// L2Admission decides which fills are written to L2: AdmitAlways (the
+	// zero value) every one; AdmitFrequent only those of a key this
+	// instance was asked for before, lately (internal/admission), so
+	// responses seen once do not take L2's memory from the hot set. A fill
+	// not admitted is not coalesced across instances either (there is no
+	// L2 entry for the others to wait for).
+	L2Admission string
 	// L2Guard vetoes L2 entries killed by an invalidation L2 has not
 	// recorded yet; nil means every live L2 entry may be served.
 	L2Guard L2Guard
@@ -143,6 +162,9 @@ type Config struct {
 	ESITimeout  time.Duration
 	ESIMaxDepth int
 
+	// Warm configures warming after invalidations and on demand.
+	Warm WarmConfig
+
 	// Transport sends origin requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
 	// Stats counts hits and misses per layer; nil means a private recorder.
@@ -174,9 +196,6 @@ func (c Config) Validate() error {
 	}
 	if c.FillBufferBytes < 0 {
 		errs = append(errs, fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes))
-	}
-	if c.ESITimeout < 0 || c.ESIMaxDepth < 0 {
-		errs = append(errs, errors.New("gateway: ESITimeout and ESIMaxDepth must not be negative"))
 	}
 	// The file's session_cookies reach the policy, whose check reports
 	// them on their line; a Config built in code is held to the same rule.
@@ -227,6 +246,16 @@ func (c Config) ValidateSettings() error {
 			bad(setting.Index("cache.targeted_fields", i), "%v", err)
 		}
 	}
+	if c.ESITimeout < 0 {
+		bad("esi.timeout", "%v must not be negative", c.ESITimeout)
+	}
+	if c.ESIMaxDepth < 0 || c.ESIMaxDepth > MaxESIDepth {
+		bad("esi.max_depth", "%d must be from 0 (the default, %d) to %d", c.ESIMaxDepth, esi.DefaultMaxDepth, MaxESIDepth)
+	}
+	if c.L2Admission != "" && c.L2Admission != AdmitAlways && c.L2Admission != AdmitFrequent {
+		bad("l2.admission", "%q must be %s or %s", c.L2Admission, AdmitAlways, AdmitFrequent)
+	}
+	errs = append(errs, c.Warm.ValidateSettings())
 	return errors.Join(errs...)
 }
 

@@ -35,6 +35,10 @@ func TestConfigValidate(t *testing.T) {
 		{"cookie name with a tab", func(c *Config) { c.SessionCookies = []string{"a\tb"} }, "cookie name"},
 		{"cache name with a colon", func(c *Config) { c.CacheName = "edge:1" }, "token"},
 		{"server header injection", func(c *Config) { s := "a\r\nX-Injected: 1"; c.ServerHeader = &s }, "server_header"},
+		{"negative esi timeout", func(c *Config) { c.ESITimeout = -1 }, "esi.timeout"},
+		{"esi too deep", func(c *Config) { c.ESIMaxDepth = MaxESIDepth + 1 }, "esi.max_depth"},
+		{"l2 admission", func(c *Config) { c.L2Admission = "often" }, "l2.admission"},
+		{"warm rate", func(c *Config) { c.Warm.Rate = -1 }, "warm.rate"},
 		{"empty server header removes", func(c *Config) { s := ""; c.ServerHeader = &s }, ""},
 	}
 	for _, tt := range tests {

@@ -36,6 +36,12 @@
 //     the writer and assembled (package esi) once serve returned, each
 //     include served as an ordinary cached GET on the page's host; what
 //     the client is told is in esi.go's comment.
+//   - warm.go, warmjob.go: warming. Cacheable requests answered from or
+//     stored to the cache feed a per-tenant top-K (internal/topk) with their
+//     entry's tags, taking its lock only when free (the hit path never
+//     waits); an applied local invalidation refetches the matching URLs
+//     through serve itself, as anonymous background requests, within the
+//     rate limits; on-demand jobs (StartWarm) wait on the same limits.
 //
 // Invalidation uses generations: a fill stamps each layer's copy with the
 // generation that layer returned from a Get done before the origin fetch,

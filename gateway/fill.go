@@ -110,6 +110,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		g.fill(resp.Request.Context(), x, e, ttl)
 	}
 	g.m.count(x.obs, outcomeMiss)
+	if x.kind == kindCacheable {
+		g.warm.observe(x, e.Tags)
+	}
 	x.status.flag("stored")
 	// RFC 9211's ttl is the freshness left, not how long the layers keep
 	// the entry (which adds the stale windows).
@@ -228,6 +231,13 @@ func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Dura
 	}{{g.cfg.L1, stats.L1, x.gen1, x.l1Down}, {g.cfg.L2, stats.L2, x.gen2, x.l2Down}} {
 		if l.s == nil || l.down {
 			continue
+		}
+		if l.name == stats.L2 && g.admit != nil {
+			if x.noL2 {
+				g.rejected.Add(1)
+				continue
+			}
+			g.admitted.Add(1)
 		}
 		c := *e
 		c.FetchGen = l.gen

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
+	"github.com/cachegate/cachegate/internal/admission"
 	"github.com/cachegate/cachegate/policy"
 )
 
@@ -52,6 +53,15 @@ type Gateway struct {
 	// esiDocs are the ESI documents parsed lately (esi.go).
 	esiDocs *esi.Docs
 
+	// admit, with Config.L2Admission frequent and an L2, says which keys
+	// were asked for before (their fills go to L2); nil admits all.
+	admit *admission.Filter
+	// admitted and rejected count L2 fills admitted and not.
+	admitted, rejected atomic.Uint64
+
+	// warm tracks hot URLs and refetches them (warm.go, warmjob.go).
+	warm *warmer
+
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
 	bg           sync.WaitGroup
@@ -77,6 +87,16 @@ func New(cfg Config) (*Gateway, error) {
 	g.viaValue = []string{g.via}
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
+	if cfg.L2 != nil && cfg.L2Admission == AdmitFrequent {
+		g.admit = admission.New(0)
+	}
+	if err := g.registerAdmission(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	g.warm = newWarmer(g, cfg.Warm)
+	if err := g.warm.register(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
 	g.warn.init(cfg.Logger)
 	g.tagWarn = rate.Sometimes{First: 1, Interval: 10 * time.Second}
 	g.rules = newCacheRules(cfg)
@@ -90,10 +110,12 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Close waits for background revalidations to finish; later stale hits
-// start none.
+// Close waits for background revalidations and refetches to finish (warm
+// jobs stop at their next URL); later stale hits and invalidations start
+// none.
 func (g *Gateway) Close() error {
 	g.closed.Store(true)
+	g.warm.cancel()
 	g.bg.Wait()
 	return nil
 }
@@ -167,7 +189,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		obs:    obs,
 	}
 	obs.tenant, obs.route = d.Tenant, d.Rule
-	x.rec = g.cfg.Stats.Begin(d.Tenant, d.Rule, r.URL.Path)
+	if !obs.background {
+		// A refetch of warming is no client's request.
+		x.rec = g.cfg.Stats.Begin(d.Tenant, d.Rule, r.URL.Path)
+	}
 	switch {
 	case d.Private || d.Bypass:
 		x.kind = kindBypass
@@ -194,6 +219,9 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), x.d.Locales)
 	}
 	x.key = primaryKey(x.d.Tenant, x.host, x.locale, x.target)
+	if g.admit != nil {
+		x.noL2 = !g.admit.Seen(x.key)
+	}
 
 	ctx := r.Context()
 	now := g.now()
@@ -204,6 +232,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	switch {
 	case e != nil && f.use == useFresh:
 		g.m.count(x.obs, hitOutcome(layer))
+		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		// Nothing holds x after a fresh hit: reuse it. Every other path
 		// may hand it to the proxy, a coalesced fetch or a background
@@ -213,6 +242,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		return
 	case e != nil && f.use == useStale:
 		g.m.count(x.obs, outcomeStaleHit)
+		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		g.revalidateAsync(r, x, e, f)
 		return

@@ -46,6 +46,19 @@ func (o *origin) last() *http.Request {
 	return o.seen[len(o.seen)-1]
 }
 
+// paths counts the requests the origin served for path.
+func (o *origin) paths(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, r := range o.seen {
+		if r.URL.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
 // gw is a gateway under test behind an httptest server.
 type gw struct {
 	*gateway.Gateway

@@ -89,5 +89,13 @@ func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant str
 	if local {
 		errs = append(errs, apply(g.cfg.L1, "l1"))
 	}
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if local && err == nil {
+		// Each instance warms its own hot set once its L1 dropped the
+		// tags; L2 was invalidated first (here, or by the coordinator
+		// before it asked the instances), so a refetch cannot find the old
+		// entry there either. After a failure, nothing is warmed.
+		g.warm.afterInvalidate(tenant, tags, everything)
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -150,4 +151,32 @@ func (w *layerWarnings) layer(layer, op string, err error) {
 		w.log.Warn("cache layer failing; serving without it", "layer", layer, "op", op,
 			"unavailable", errors.Is(err, ErrUnavailable), "err", err)
 	})
+}
+
+// registerAdmission exports the L2 admission decisions as
+// cachegate_l2_admission_total{decision}.
+func (g *Gateway) registerAdmission(reg prometheus.Registerer) error {
+	if g.admit == nil {
+		return nil
+	}
+	return registerCounts(reg, "cachegate_l2_admission_total",
+		"Fills written to L2 (admitted) and not (rejected: a key not asked for before, under l2.admission: frequent).",
+		"decision", map[string]*atomic.Uint64{"admitted": &g.admitted, "rejected": &g.rejected})
+}
+
+// registerCounts exports atomic counters as one counter name with a label
+// per counter; nil reg registers nothing.
+func registerCounts(reg prometheus.Registerer, name, help, label string, counts map[string]*atomic.Uint64) error {
+	if reg == nil {
+		return nil
+	}
+	for value, v := range counts {
+		err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: name, Help: help, ConstLabels: prometheus.Labels{label: value},
+		}, func() float64 { return float64(v.Load()) }))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

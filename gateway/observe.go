@@ -28,6 +28,9 @@ type observation struct {
 	originNS atomic.Int64
 	tenant   string
 	route    string
+	// background marks a refetch of warming: not counted as a client's
+	// request nor tracked as one.
+	background bool
 }
 
 func (o *observation) setOrigin(d time.Duration) {

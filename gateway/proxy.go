@@ -42,6 +42,7 @@ type exchange struct {
 
 	gen1, gen2     uint64 // layer generations read before the fetch
 	l1Down, l2Down bool   // a layer failed its Get: do not fill it
+	noL2           bool   // a key not asked for before: L2 admission says no
 	vary           []string
 	varyMiss       bool
 	found          bool // some layer held something under the primary key

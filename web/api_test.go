@@ -311,6 +311,8 @@ func TestNotConfigured(t *testing.T) {
 		{"GET", "/api/v1/audit", ""},
 		{"GET", "/api/v1/deadletters", ""},
 		{"POST", "/api/v1/deadletters/1/retry", ""},
+		{"POST", "/api/v1/warm", `{"tenant":"acme","urls":["http://acme/"]}`},
+		{"GET", "/api/v1/warm/w1", ""},
 	} {
 		code, _, b := e.do(t, ep.method, ep.path, ep.body, bearer(testToken))
 		if code != 503 || !strings.Contains(decode[errBody](t, b).Error, "not configured") {

@@ -139,6 +139,20 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 	c.call("POST", "/api/v1/purge", "/api/v1/purge", `{"tenant":"acme","urls":["http://acme.test/"]}`, true)
 	c.call("POST", "/api/v1/purge", "/api/v1/purge", `{"tenant":"acme","colour":"red"}`, true)
 	c.call("GET", "/api/v1/purges/{id}", "/api/v1/purges/no-such-purge", "", true)
+	code, accepted := c.call("POST", "/api/v1/warm", "/api/v1/warm", `{"tenant":"acme.test","urls":["http://acme.test/"]}`, true)
+	if code != http.StatusAccepted {
+		t.Fatalf("warm: %d %v", code, accepted)
+	}
+	testenv.WaitFor(t, 10*time.Second, func() error {
+		if _, m := c.call("GET", "/api/v1/warm/{id}", "/api/v1/warm/"+accepted["id"].(string), "", true); m["finished"] != true {
+			return fmt.Errorf("warm job: %v", m)
+		}
+		return nil
+	})
+	if code, _ := c.call("POST", "/api/v1/warm", "/api/v1/warm", `{"tenant":"acme.test","urls":["http://berg.test/"]}`, true); code != http.StatusBadRequest {
+		t.Errorf("warm of another tenant's URL: %d, want 400", code)
+	}
+	c.call("GET", "/api/v1/warm/{id}", "/api/v1/warm/no-such-job", "", true)
 
 	// The CDN refuses purges for good: listed, retried, dismissed.
 	fake.Down(cloudflarefake.Fault{Status: 400, Code: 1012, Message: "Request is invalid"})

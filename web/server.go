@@ -50,6 +50,8 @@ type Config struct {
 	Events EventSubmitter
 	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
 	Purges Purger
+	// Warm backs POST /api/v1/warm and GET /api/v1/warm/<id>; nil = 503.
+	Warm Warmer
 	// FailedPurges backs GET /api/v1/purges?status=failed and POST
 	// /api/v1/purges/<id>/retry and /dismiss; nil = 503.
 	FailedPurges FailedPurges
@@ -278,6 +280,8 @@ func (s *Server) register() {
 	api("POST /api/v1/purges/{id}/dismiss", s.dismissPurge)
 	s.publishable = map[string]bool{"POST /api/v1/events": true}
 	api("POST /api/v1/events", s.postEvent)
+	api("POST /api/v1/warm", s.postWarm)
+	api("GET /api/v1/warm/{id}", s.getWarm)
 	api("GET /api/v1/audit", s.getAudit)
 	api("GET /api/v1/deadletters", s.getDeadLetters)
 	api("POST /api/v1/deadletters/{seq}/retry", s.retryDeadLetter)

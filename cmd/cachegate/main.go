@@ -1,7 +1,7 @@
 // Command cachegate is the one binary of cachegate: the caching gateway
 // (serve), the self-contained demo (demo), the demo origin on its own
 // (origin), and the operator's tools (check-config, publish, purge, purges,
-// tokens, inspect, keys, stats, tail, deadletters, version, completion).
+// tokens, inspect, keys, stats, tail, deadletters, version, completion, warm).
 //
 // This package only wires: flags and environment into configuration,
 // configuration into the constructors of the other packages, and Run under a
@@ -45,6 +45,7 @@ func commands() []command {
 		{"deadletters", "events set aside: list, retry <seq>, edit <seq>, discard <seq>", runDeadLetters},
 		{"version", "the build of this binary and, with --server, of the instance", runVersion},
 		{"completion", "shell completion script: bash, zsh or fish", runCompletion},
+		{"warm", "warm URLs through the admin API (--urls FILE or --sitemap URL), showing progress", runWarm},
 	}
 }
 

@@ -328,6 +328,7 @@ func (n *Node) buildWeb(ctx context.Context) error {
 		Registerer:   n.reg,
 		Ready:        n.ready,
 		EventBacklog: adapters,
+		Warm:         warmAdapter{gw: n.gw, audit: n.audit},
 		Logger:       n.log.With("component", "admin"),
 		Tokens:       n.tokens,
 		Inspector:    inspector{n.gw},

@@ -63,7 +63,7 @@ func benchGateway(b *testing.B, l1, l2 gateway.Store) *gateway.Gateway {
 	return g
 }
 
-func newL1(b *testing.B) *memstore.Store {
+func newL1(b testing.TB) *memstore.Store {
 	s, err := memstore.New(memstore.Config{})
 	if err != nil {
 		b.Fatal(err)

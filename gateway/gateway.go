@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
@@ -49,6 +50,8 @@ type Gateway struct {
 	// exchanges recycles the exchanges of fresh hits, the one per-request
 	// allocation of the hit path that is not a response value.
 	exchanges sync.Pool
+	// writers recycles the observed writers of fresh hits (ServeHTTP).
+	writers sync.Pool
 
 	// esiDocs are the ESI documents parsed lately (esi.go).
 	esiDocs *esi.Docs
@@ -181,6 +184,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 		x = new(exchange)
 	}
 	*x = exchange{
+		keyBuf: x.keyBuf[:0],
 		d:      d,
 		target: target,
 		method: r.Method,
@@ -218,9 +222,10 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	if len(x.d.Locales) > 0 {
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), x.d.Locales)
 	}
-	x.key = primaryKey(x.d.Tenant, x.host, x.locale, x.target)
+	x.keyBuf = appendPrimaryKey(x.keyBuf[:0], x.d.Tenant, x.host, x.locale, x.target)
+	x.key = unsafe.String(unsafe.SliceData(x.keyBuf), len(x.keyBuf))
 	if g.admit != nil {
-		x.noL2 = !g.admit.Seen(x.key)
+		x.noL2 = !g.admit.Seen(x.key) // hashes the key, keeps nothing of it
 	}
 
 	ctx := r.Context()
@@ -237,7 +242,10 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		// Nothing holds x after a fresh hit: reuse it. Every other path
 		// may hand it to the proxy, a coalesced fetch or a background
 		// revalidation, and leaves it to the garbage collector.
-		*x = exchange{}
+		if x.obs != nil {
+			x.obs.fresh = true
+		}
+		*x = exchange{keyBuf: x.keyBuf[:0]}
 		g.exchanges.Put(x)
 		return
 	case e != nil && f.use == useStale:

@@ -22,18 +22,24 @@ import (
 // never contains '|' and a target always starts with '/', so keys of
 // different tenants, hosts or locales cannot collide.
 func primaryKey(tenant, host, locale, target string) string {
-	if host == tenant {
-		host = ""
+	var buf [128]byte
+	return string(appendPrimaryKey(buf[:0], tenant, host, locale, target))
+}
+
+// appendPrimaryKey appends primaryKey's bytes to dst: the hit path builds
+// the key in its exchange's buffer instead of allocating it.
+func appendPrimaryKey(dst []byte, tenant, host, locale, target string) []byte {
+	dst = append(dst, tenant...)
+	if host != tenant && host != "" {
+		dst = append(dst, '@')
+		dst = append(dst, host...)
 	}
-	switch {
-	case host == "" && locale == "":
-		return tenant + "|" + target
-	case host == "":
-		return tenant + "|" + locale + "|" + target
-	case locale == "":
-		return tenant + "@" + host + "|" + target
+	dst = append(dst, '|')
+	if locale != "" {
+		dst = append(dst, locale...)
+		dst = append(dst, '|')
 	}
-	return tenant + "@" + host + "|" + locale + "|" + target
+	return append(dst, target...)
 }
 
 // variantKey is where the response selected by the request's (normalized)

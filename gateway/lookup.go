@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/cachegate/cachegate/stats"
 )
@@ -94,6 +96,16 @@ func (g *Gateway) lookup(ctx context.Context, x *exchange, now time.Time) (*Entr
 			x.rec.Hit(stats.L1)
 			return e, stats.L1, f1
 		}
+	}
+	// Past a fresh L1 hit, the key may be kept (an L2 hit's copy to L1,
+	// fills, coalescing, stale entries): it stops aliasing the exchange's
+	// buffer (exchange.keyBuf).
+	if key == x.key {
+		key = x.ownKey()
+	} else {
+		x.ownKey()
+	}
+	if e != nil {
 		x.setStale(e, key, f1)
 	}
 	if g.cfg.L2 == nil {
@@ -132,6 +144,15 @@ func (g *Gateway) lookup(ctx context.Context, x *exchange, now time.Time) (*Entr
 	}
 	x.rec.Miss(stats.L1)
 	return nil, "", freshness{}
+}
+
+// ownKey gives x.key its own bytes, unless it already has them, and
+// returns it.
+func (x *exchange) ownKey() string {
+	if len(x.keyBuf) > 0 && unsafe.StringData(x.key) == unsafe.SliceData(x.keyBuf) {
+		x.key = strings.Clone(x.key)
+	}
+	return x.key
 }
 
 // get reads key from one layer, following a variant record to the variant

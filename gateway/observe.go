@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cachegate/cachegate/internal/requestid"
 )
@@ -31,6 +32,10 @@ type observation struct {
 	// background marks a refetch of warming: not counted as a client's
 	// request nor tracked as one.
 	background bool
+	// fresh: the request was a fresh hit, which hands its writer and
+	// observation to nothing that outlives ServeHTTP (no fill, no
+	// revalidation), so ServeHTTP may recycle them.
+	fresh bool
 }
 
 func (o *observation) setOrigin(d time.Duration) {
@@ -44,8 +49,7 @@ func (o *observation) setOrigin(d time.Duration) {
 // (copied into the response) may hold the id of the request that filled it.
 type observedWriter struct {
 	http.ResponseWriter
-	id     []string  // the X-Request-Id value, shared with the request
-	idCell [1]string // id's backing array: no allocation of its own
+	id     []string // the X-Request-Id value, shared with the request (newID)
 	status int
 	bytes  int64
 	// obs lives here so that a request allocates one object for both.
@@ -108,17 +112,42 @@ func (w *observedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nil, nil, errors.New("gateway: response writer cannot hijack")
 }
 
+// idValue is a request's X-Request-Id field value: the one-element slice
+// the headers hold and a generated id's bytes, in one allocation. It is
+// never recycled, unlike the writer: a handler wrapping the gateway may read
+// the response's header after ServeHTTP returns.
+type idValue struct {
+	cell [1]string
+	buf  [requestid.Len]byte
+}
+
+// newID is the value for a client's id: kept when valid
+// (requestid.FromClient), generated otherwise. One value slice serves the
+// response and the origin request (rewrite); nothing appends to it, and
+// the client's request is not modified.
+func newID(client string) []string {
+	v := new(idValue)
+	if requestid.Valid(client) {
+		v.cell[0] = client
+	} else {
+		requestid.Generate(&v.buf)
+		// buf is never written again.
+		v.cell[0] = unsafe.String(&v.buf[0], len(v.buf))
+	}
+	return v.cell[:]
+}
+
 // ServeHTTP serves one request (serve) and observes it: request id, the
 // client latency by cache outcome, the response's status class, and the
 // access log line when it is on and the request is sampled.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := requestid.FromClient(r.Header.Get(HeaderRequestID))
-	// One value slice for the response and the origin request (rewrite);
-	// nothing appends to it. The client's request is not modified.
-	ow := &observedWriter{ResponseWriter: w, esiLimit: g.cfg.MaxObjectSize}
-	ow.idCell[0] = id
-	ow.id = ow.idCell[:]
+	ow, _ := g.writers.Get().(*observedWriter)
+	if ow == nil {
+		ow = new(observedWriter)
+	}
+	ow.ResponseWriter, ow.esiLimit = w, g.cfg.MaxObjectSize
+	ow.id = newID(r.Header.Get(HeaderRequestID))
 	obs := &ow.obs
 	obs.id = ow.id
 	g.serve(ow, r, obs)
@@ -134,9 +163,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome = g.m.outcomes[outcomeError]
 	}
 	g.m.observe(outcome, ow.status, elapsed)
-	if g.cfg.AccessLog == nil || !g.sampled(ow.status) {
-		return
+	if g.cfg.AccessLog != nil && g.sampled(ow.status) {
+		g.logAccess(r, ow, outcome, elapsed)
 	}
+	if obs.fresh && ow.esi == nil && !ow.hijacked {
+		// Nothing the response's header holds points into ow (newID).
+		*ow = observedWriter{}
+		g.writers.Put(ow)
+	}
+}
+
+// logAccess writes r's access log line.
+func (g *Gateway) logAccess(r *http.Request, ow *observedWriter, outcome *outcomeSeries, elapsed time.Duration) {
+	obs, id := &ow.obs, ow.id[0]
 	g.cfg.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("request_id", id),
 		slog.String("method", r.Method),

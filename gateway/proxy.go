@@ -37,7 +37,13 @@ type exchange struct {
 	host   string
 	reqCC  headers.CacheControl
 	locale string
-	key    string       // primary key
+	key    string // primary key; see keyBuf
+	// keyBuf holds the primary key's bytes while key aliases them, so a
+	// fresh L1 hit allocates no key. The buffer is written again only when
+	// the exchange is recycled, after a fresh hit; so before anything that
+	// outlives the request may keep the key (L2's copy to L1, fills,
+	// coalescing, revalidation), lookup gives it its own bytes (ownKey).
+	keyBuf []byte
 	obs    *observation // the client request's; nil for background work
 
 	gen1, gen2     uint64 // layer generations read before the fetch

@@ -17,6 +17,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // entry2KiB is a typical small page: a 2 KiB body, the headers an origin
@@ -39,19 +40,11 @@ func entry2KiB(i int) *gateway.Entry {
 
 func key2KiB(i int) string { return fmt.Sprint("acme|GET https://example.com/companies/", i) }
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // perEntry returns the heap bytes per entry that fill(n) adds and keeps.
 func perEntry(n int, fill func(n int) any) float64 {
-	before := heapInUse()
+	before := testenv.HeapInUse()
 	held := fill(n)
-	after := heapInUse()
+	after := testenv.HeapInUse()
 	runtime.KeepAlive(held)
 	return float64(after-before) / float64(n)
 }

@@ -34,16 +34,25 @@ func Valid(s string) bool {
 	return true
 }
 
+// Len is the length of a generated id.
+const Len = 32
+
 // New is 128 random bits in hex. math/rand/v2's generator is ChaCha8
 // seeded by the OS: unpredictable enough for a correlation id, and without
 // crypto/rand's system call on the request path.
 func New() string {
+	var h [Len]byte
+	Generate(&h)
+	return string(h[:])
+}
+
+// Generate writes a new id (New's) into h, for a caller that keeps its
+// bytes together with other values in one allocation.
+func Generate(h *[Len]byte) {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	var h [32]byte
 	hex.Encode(h[:], b[:])
-	return string(h[:])
 }
 
 // FromClient is the client's id when valid, or a new one.

@@ -3,6 +3,7 @@ package topk
 import (
 	"container/heap"
 	"slices"
+	"strings"
 )
 
 // Item is one kept key: Count observations at most Err too many.
@@ -39,6 +40,9 @@ func (s *Sketch[V]) Observe(key string, v V) {
 		heap.Fix(&s.h, it.index)
 		return
 	}
+	// The sketch keeps key past the call, and a caller may reuse its
+	// bytes (the gateway's primary key lives in a recycled buffer).
+	key = strings.Clone(key)
 	if len(s.h) < s.k {
 		it := &Item[V]{Key: key, Count: 1, Value: v}
 		s.items[key] = it

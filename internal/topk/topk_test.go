@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 func TestSketch(t *testing.T) {
@@ -65,5 +66,20 @@ func TestHeavyHittersKept(t *testing.T) {
 	}
 	if got := s.Top(0, func(k, _ string) bool { return k == "3" }); len(got) != 1 || got[0].Key != "3" {
 		t.Errorf("filtered Top = %v", got)
+	}
+}
+
+// TestObserveKeepsItsOwnKey: a caller may pass a key whose bytes it reuses
+// afterwards (the gateway builds its primary key in a recycled buffer); the
+// sketch must not see them change.
+func TestObserveKeepsItsOwnKey(t *testing.T) {
+	s := New[int](4)
+	buf := []byte("acme/page-one")
+	s.Observe(unsafe.String(unsafe.SliceData(buf), len(buf)), 1)
+	copy(buf, "XXXXXXXXXXXXX")
+	s.Observe("acme/page-one", 2)
+	top := s.Top(0, nil)
+	if len(top) != 1 || top[0].Key != "acme/page-one" || top[0].Count != 2 {
+		t.Fatalf("Top = %+v, want acme/page-one counted twice", top)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachegate/cachegate/events"
+	"github.com/nats-io/nats.go"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -21,6 +23,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ttl below heartbeat", events.InstanceConfig{Heartbeat: 2, TTL: 1}.Validate(), "must exceed"},
 		{"bad instance id", events.InstanceConfig{ID: "a b"}.Validate(), "instance id"},
 		{"negative wait", events.PublisherConfig{WaitTimeout: -1}.Validate(), "negative"},
+		{"negative ack timeout", events.PublisherConfig{AckTimeout: -1}.Validate(), "negative"},
 	}
 	for _, tt := range tests {
 		if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
@@ -57,4 +60,52 @@ func TestPublishErrors(t *testing.T) {
 		t.Fatalf("event not durable: %+v", info.State)
 	}
 }
+
+// TestPublishAckTimeout: when JetStream does not answer a publish (as a
+// stream leader that died has not), AckTimeout fails it fast with
+// ErrNotAccepted, where the publisher would otherwise wait out its whole
+// wait timeout. The silence is made on the real server: the stream is
+// removed and a subscriber that never replies takes its subjects.
+func TestPublishAckTimeout(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.js.DeleteStream(ctx, events.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	nc, _ := e.connect()
+	if _, err := nc.Subscribe("cachegate.events.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, js := e.connect()
+	const ackTimeout, waitTimeout = 150 * time.Millisecond, 1500 * time.Millisecond
+	tests := []struct {
+		name     string
+		cfg      events.PublisherConfig
+		min, max time.Duration
+	}{
+		{"ack timeout", events.PublisherConfig{WaitTimeout: waitTimeout, AckTimeout: ackTimeout}, ackTimeout, waitTimeout / 2},
+		{"none", events.PublisherConfig{WaitTimeout: waitTimeout}, waitTimeout, 3 * waitTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := events.NewPublisher(js, nil, tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = p.PublishAndWait(ctx, companyEvent("acme", "a"))
+			took := time.Since(start)
+			if !errorsIs(err, events.ErrNotAccepted) {
+				t.Fatalf("PublishAndWait with no answer from JetStream = %v, want ErrNotAccepted", err)
+			}
+			if took < tt.min || took > tt.max {
+				t.Errorf("failed after %v, want between %v and %v", took, tt.min, tt.max)
+			}
+		})
+	}
+}
+
 func errorsIs(err, target error) bool { return errors.Is(err, target) }

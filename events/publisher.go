@@ -40,12 +40,22 @@ type PublisherConfig struct {
 	// WaitTimeout bounds PublishAndWait; 0 means DefaultWaitTimeout. The
 	// context's deadline applies too, whichever is earlier.
 	WaitTimeout time.Duration
+	// AckTimeout bounds the wait for JetStream's confirmation that an
+	// event is stored; past it, Publish and PublishAndWait return an error
+	// wrapping ErrNotAccepted, to be published again with the same id.
+	// While the events stream elects a new leader, a publish sent to the
+	// dead one gets no answer: without this bound it waits out the whole
+	// context (PublishAndWait: WaitTimeout), with it the caller learns in
+	// AckTimeout and its retry reaches the new leader. A store takes
+	// milliseconds, so a second or two is ample. 0 means no bound but the
+	// context's.
+	AckTimeout time.Duration
 }
 
 // Validate reports a configuration NewPublisher would refuse.
 func (c PublisherConfig) Validate() error {
-	if c.WaitTimeout < 0 {
-		return errors.New("events: negative wait timeout")
+	if c.WaitTimeout < 0 || c.AckTimeout < 0 {
+		return errors.New("events: negative wait or ack timeout")
 	}
 	return nil
 }
@@ -55,6 +65,7 @@ type Publisher struct {
 	js          jetstream.JetStream
 	nc          *nats.Conn
 	waitTimeout time.Duration
+	ackTimeout  time.Duration
 
 	mu      sync.Mutex
 	applied jetstream.KeyValue
@@ -76,7 +87,7 @@ func NewPublisher(js jetstream.JetStream, nc *nats.Conn, cfg PublisherConfig) (*
 	if cfg.WaitTimeout == 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout
 	}
-	return &Publisher{js: js, nc: nc, waitTimeout: cfg.WaitTimeout}, nil
+	return &Publisher{js: js, nc: nc, waitTimeout: cfg.WaitTimeout, ackTimeout: cfg.AckTimeout}, nil
 }
 
 // prepare fills the id, version and time, and validates and encodes e.
@@ -134,6 +145,11 @@ func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.
 	msg := nats.NewMsg(e.Subject())
 	msg.Data = b
 	msg.Header.Set(HeaderPublished, strconv.FormatInt(time.Now().UnixNano(), 10))
+	if p.ackTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.ackTimeout)
+		defer cancel()
+	}
 	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(StreamName))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		return nil, fmt.Errorf("events: publish %s: %w: %w (is stream %s set up?)", e.ID, ErrNotAccepted, err, StreamName)

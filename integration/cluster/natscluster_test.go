@@ -22,7 +22,13 @@ type published struct {
 	ev         events.Event
 	start, end time.Time
 	err        error
+	// acked: published with publishAckTimeout, else with the node's
+	// publisher (no bound but its 10 s wait timeout).
+	acked bool
 }
+
+// publishAckTimeout is the JetStream ack bound of half the publishers.
+const publishAckTimeout = time.Second
 
 // TestNATSClusterLeaderKilled runs three nodes on a three-server NATS
 // cluster (separate nats-server processes, every stream and bucket at R3)
@@ -30,7 +36,10 @@ type published struct {
 // of wait-publishes. No event JetStream acknowledged is lost: each is
 // applied, at once or after the election; wait-publishes succeed again
 // after the election; and the publish→applied latency across it is
-// reported.
+// reported, for the node's publishers and for publishers with an ack
+// timeout (PublisherConfig.AckTimeout, on the test's own connection),
+// which learn sooner that an attempt sent to the dead leader was not
+// accepted.
 func TestNATSClusterLeaderKilled(t *testing.T) {
 	bin := testenv.BuildNATSServer(t)
 	nc := testenv.StartNATSCluster(t, bin, 3, "cachegate", "cluster-secret-0123")
@@ -54,15 +63,20 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 		mu      sync.Mutex
 		results []published
 		seq     atomic.Int64
-		killed  atomic.Int64 // unix nanoseconds of the kill; 0 before
-		after   atomic.Int64 // wait-publishes begun after the kill that succeeded
-		retries atomic.Int64 // attempts not accepted, published again
+		killed  atomic.Int64    // unix nanoseconds of the kill; 0 before
+		after   atomic.Int64    // wait-publishes begun after the kill that succeeded
+		retries [2]atomic.Int64 // attempts not accepted, published again: node's, with ack timeout
 		stop    = make(chan struct{})
 		wg      sync.WaitGroup
 	)
-	for p := range publishers {
+	pubs := make([]*events.Publisher, publishers)
+	for p := range pubs {
+		if pubs[p] = c.nodes[p%len(c.nodes)].Publisher(); p%2 == 1 {
+			pubs[p] = ackTimeoutPublisher(t, c.jetStream())
+		}
+	}
+	for p, pub := range pubs {
 		wg.Go(func() {
-			pub := c.nodes[p%len(c.nodes)].Publisher()
 			for {
 				select {
 				case <-stop:
@@ -72,7 +86,7 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 				n := seq.Add(1)
 				ev := companyUpdated([]string{"acme", "berg"}[n%2])
 				ev.ID = fmt.Sprint("burst-", n)
-				r := published{ev: ev, start: time.Now()}
+				r := published{ev: ev, start: time.Now(), acked: p%2 == 1}
 				// As an app does: an event not accepted (no JetStream ack,
 				// as during the election) is published again with its id,
 				// and its latency counts from the first attempt.
@@ -83,7 +97,7 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 					if !errors.Is(r.err, events.ErrNotAccepted) || time.Since(r.start) > time.Minute {
 						break
 					}
-					retries.Add(1)
+					retries[p%2].Add(1)
 				}
 				r.end = time.Now()
 				if k := killed.Load(); k != 0 && r.start.UnixNano() > k && applied(r.err) {
@@ -133,7 +147,8 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 	// are published again with their id (deduplicated) and waited for.
 	var timedOut int
 	var late time.Duration // the longest publish→applied of those
-	var before, election, rest []time.Duration
+	var before, rest []time.Duration
+	var election [2][]time.Duration // node's publishers, with ack timeout
 	for _, r := range results {
 		switch {
 		case applied(r.err):
@@ -141,12 +156,12 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 			switch {
 			case r.start.Before(killedAt):
 				if r.end.After(killedAt) {
-					election = append(election, d)
+					election[kind(r)] = append(election[kind(r)], d)
 				} else {
 					before = append(before, d)
 				}
 			case r.start.Before(killedAt.Add(5 * time.Second)):
-				election = append(election, d)
+				election[kind(r)] = append(election[kind(r)], d)
 			default:
 				rest = append(rest, d)
 			}
@@ -173,13 +188,34 @@ func TestNATSClusterLeaderKilled(t *testing.T) {
 			t.Errorf("event %s: %v", r.ev.ID, r.err)
 		}
 	}
-	t.Logf("%d wait-publishes; leaders %v killed in turn; %d attempts not accepted during the election and published again, %d acknowledged and applied later",
-		len(results), leaders, retries.Load(), timedOut)
+	t.Logf("%d wait-publishes; leaders %v killed in turn; attempts not accepted during the election and published again: %d by the node's publishers, %d with a %v ack timeout; %d acknowledged and applied later",
+		len(results), leaders, retries[0].Load(), retries[1].Load(), publishAckTimeout, timedOut)
 	t.Logf("acknowledged but applied only after the election's redelivery: %d, the last %v after its publish", timedOut, late.Round(time.Millisecond))
 	t.Logf("publish→applied before the kill: %s", percentiles(before))
-	t.Logf("publish→applied across the (last) election (begun up to 5 s after the kill): %s", percentiles(election))
+	t.Logf("publish→applied across the (last) election (begun up to 5 s after the kill), node's publishers: %s", percentiles(election[0]))
+	t.Logf("publish→applied across the (last) election, publishers with a %v ack timeout: %s", publishAckTimeout, percentiles(election[1]))
 	t.Logf("publish→applied after: %s", percentiles(rest))
 	nc.Servers[leaders[len(leaders)-1]].Start() // back as a follower, for a clean stop
+}
+
+// kind indexes a result by its publisher: 0 the node's, 1 with an ack
+// timeout.
+func kind(r published) int {
+	if r.acked {
+		return 1
+	}
+	return 0
+}
+
+// ackTimeoutPublisher is a publisher on js that gives up on an
+// unanswered publish after publishAckTimeout.
+func ackTimeoutPublisher(t *testing.T, js jetstream.JetStream) *events.Publisher {
+	t.Helper()
+	p, err := events.NewPublisher(js, nil, events.PublisherConfig{AckTimeout: publishAckTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // applied reports whether a wait-publish ended with the event applied

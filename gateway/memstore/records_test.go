@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // TestInvalidationRecordsAtScale invalidates many distinct tags across
@@ -25,7 +27,7 @@ func TestInvalidationRecordsAtScale(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s.now = func() time.Time { return now }
 
-	base := int64(heapInUse())
+	base := int64(testenv.HeapInUse())
 	for i := 0; i < tags; i += perCall {
 		batch := make([]string, perCall)
 		for j := range batch {
@@ -38,7 +40,7 @@ func TestInvalidationRecordsAtScale(t *testing.T) {
 	if n := s.records(); n != tags {
 		t.Fatalf("%d records, want %d", n, tags)
 	}
-	full := int64(heapInUse())
+	full := int64(testenv.HeapInUse())
 	perRecord := float64(full-base) / float64(tags)
 	t.Logf("%d tags over %d tenants: %.1f MiB of records, %.0f bytes per record (tag of 15 bytes)",
 		tags, tenants, float64(full-base)/(1<<20), perRecord)
@@ -67,7 +69,7 @@ func TestInvalidationRecordsAtScale(t *testing.T) {
 	if n := s.records(); n != 2 {
 		t.Fatalf("%d records after MaxTTL + margin + sweep interval, want the 2 recent ones", n)
 	}
-	after := int64(heapInUse())
+	after := int64(testenv.HeapInUse())
 	t.Logf("after the sweep: %.1f MiB above the start (the %d tenants' empty state stays)",
 		float64(after-base)/(1<<20), tenants)
 	// What stays is per tenant (its counters and empty map), not per tag.

@@ -14,21 +14,40 @@ import "github.com/redis/go-redis/v9"
 // tag record are <= its g. If g equals the counter, no invalidation happened
 // since its fetch began and nothing else needs reading.
 
-// deadLua is shared: it sets dead for the entry generation fg against the
-// floor and the tag records of the tags in string tags.
-const deadLua = `
-local function dead(fg, g, floorkey, tagprefix, tags)
-  if fg > g then return true end
-  if fg == g then return false end
-  local f = redis.call('GET', floorkey)
-  if f and tonumber(f) > fg then return true end
-  if tags == '' then return false end
+// Records (the floor and each tag record) hold "hard" or "hard soft at": the
+// generation of the latest hard invalidation, and of the latest soft one
+// with the time (ms) the gateway gave it. A record of the first form, as
+// earlier versions wrote, reads as having no soft invalidation.
+//
+// stateLua is shared: state(fg, ...) returns whether the entry of generation
+// fg is dead against the floor and the tag records of the tags in string
+// tags and, when it is live, the earliest soft mark (ms) covering it, 0 for
+// none.
+const stateLua = `
+local function rec(v)
+  if not v then return 0, 0, 0 end
+  local h, s, a = string.match(v, '^(%d+) (%d+) (%d+)$')
+  if h then return tonumber(h), tonumber(s), tonumber(a) end
+  return tonumber(v) or 0, 0, 0
+end
+local function state(fg, g, floorkey, tagprefix, tags)
+  if fg > g then return true, 0 end
+  if fg == g then return false, 0 end
+  local soft = 0
+  local function dead(v)
+    local h, s, a = rec(v)
+    if h > fg then return true end
+    if s > fg and (soft == 0 or a < soft) then soft = a end
+    return false
+  end
+  if dead(redis.call('GET', floorkey)) then return true, 0 end
+  if tags == '' then return false, soft end
   local keys = {}
   for tag in string.gmatch(tags, '[^\n]+') do
     keys[#keys + 1] = tagprefix .. tag
     if #keys == 256 then
       for _, v in ipairs(redis.call('MGET', unpack(keys))) do
-        if v and tonumber(v) > fg then return true end
+        if dead(v) then return true, 0 end
       end
       keys = {}
     end
@@ -36,26 +55,32 @@ local function dead(fg, g, floorkey, tagprefix, tags)
   if #keys > 0 then
     local vals = redis.call('MGET', unpack(keys))
     for i = 1, #keys do
-      if vals[i] and tonumber(vals[i]) > fg then return true end
+      if dead(vals[i]) then return true, 0 end
     end
   end
-  return false
+  return false, soft
 end
 `
 
 // getSource: KEYS entry, counter, floor; ARGV tag prefix.
-// Returns {blob or nil, counter, entry generation}. Store.Get runs it as
-// getScript does, with arguments it builds without allocating per tenant.
-const getSource = deadLua + `
+// Returns {blob or nil, counter, entry generation, soft mark ms or 0}.
+// Store.Get runs it as getScript does, with arguments it builds without
+// allocating per tenant.
+const getSource = stateLua + `
 local g = tonumber(redis.call('GET', KEYS[2]) or '0')
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
-if not e[3] then return {false, g, 0} end
+if not e[3] then return {false, g, 0, 0} end
 local fg = tonumber(e[1])
-if not fg or not e[2] or dead(fg, g, KEYS[3], ARGV[1], e[2]) then
+if not fg or not e[2] then
   redis.call('DEL', KEYS[1])
-  return {false, g, 0}
+  return {false, g, 0, 0}
 end
-return {e[3], g, fg}
+local dead, soft = state(fg, g, KEYS[3], ARGV[1], e[2])
+if dead then
+  redis.call('DEL', KEYS[1])
+  return {false, g, 0, 0}
+end
+return {e[3], g, fg, soft}
 `
 
 var getScript = redis.NewScript(getSource)
@@ -66,12 +91,12 @@ var getScript = redis.NewScript(getSource)
 // counter: the counter was lost since its fetch began (Redis restarted
 // empty), and with it any invalidation issued meanwhile. Returns 1 if
 // stored.
-var setScript = redis.NewScript(deadLua + `
+var setScript = redis.NewScript(stateLua + `
 local gs = redis.call('GET', KEYS[2]) or '0'
 local g = tonumber(gs)
 local fgs = ARGV[2]
 local fg = tonumber(fgs)
-if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
+if state(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
   redis.call('DEL', KEYS[1])
   return 0
 end
@@ -94,6 +119,29 @@ return g
 var invalidateTenantScript = redis.NewScript(`
 local g = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
+return g
+`)
+
+// softInvalidateTagsScript: KEYS counter; ARGV tag prefix, record ttl ms,
+// at ms, tags... Each tag record keeps its hard generation, raised to its
+// previous soft one (what that one left stale is dead from now), and gets
+// the new soft generation and time.
+var softInvalidateTagsScript = redis.NewScript(stateLua + `
+local g = redis.call('INCR', KEYS[1])
+for i = 4, #ARGV do
+  local k = ARGV[1] .. ARGV[i]
+  local h, s = rec(redis.call('GET', k))
+  redis.call('SET', k, string.format('%d %d %s', math.max(h, s), g, ARGV[3]), 'PX', ARGV[2])
+end
+return g
+`)
+
+// softInvalidateTenantScript: KEYS counter, floor; ARGV record ttl ms, at
+// ms. The floor record as softInvalidateTagsScript does a tag record.
+var softInvalidateTenantScript = redis.NewScript(stateLua + `
+local g = redis.call('INCR', KEYS[1])
+local h, s = rec(redis.call('GET', KEYS[2]))
+redis.call('SET', KEYS[2], string.format('%d %d %s', math.max(h, s), g, ARGV[2]), 'PX', ARGV[1])
 return g
 `)
 

@@ -210,7 +210,11 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		return
 	case e != nil && f.use == useStale:
 		g.m.count(x.obs, outcomeStaleHit)
-		g.writeHit(w, x, e, layer, f)
+		if f.soft {
+			g.writeEntry(w, x, e, f.age, g.softStatus(layer, f))
+		} else {
+			g.writeHit(w, x, e, layer, f)
+		}
 		g.revalidateAsync(r, x, e, f)
 		return
 	}

@@ -40,6 +40,9 @@ type metrics struct {
 	// waiting counts the requests waiting for another request's origin
 	// fetch, in this instance or (through the fill lock) another.
 	waiting prometheus.Gauge
+	// refreshSkipped counts background refreshes not run because another
+	// holder of the key's fill lock (another instance) was refreshing it.
+	refreshSkipped prometheus.Counter
 	// outcomes hold, per outcome, the client latency histogram and the
 	// name an observation points at (no allocation per request).
 	outcomes map[string]*outcomeSeries
@@ -82,6 +85,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "cachegate_coalesced_waiting",
 			Help: "Requests waiting for another request's origin fetch, in this instance or another (fill lock).",
 		}),
+		refreshSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_background_refresh_skipped_total",
+			Help: "Background refreshes (stale-while-revalidate, soft invalidation, early refresh) left to another instance holding the key's fill lock.",
+		}),
 	}
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "cachegate_request_duration_seconds",
@@ -101,7 +108,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.statuses[c] = statuses.WithLabelValues(c)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting} {
+		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

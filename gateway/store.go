@@ -117,6 +117,22 @@ type SoftInvalidator interface {
 	SoftInvalidateTenant(ctx context.Context, tenant string, at time.Time) error
 }
 
+// softInvalidator is s's SoftInvalidator, looking through the gateway's own
+// wrappers (the L1 switch, the L2 guard), or nil: s is then invalidated
+// hard.
+func softInvalidator(s Store) SoftInvalidator {
+	for {
+		if si, ok := s.(SoftInvalidator); ok {
+			return si
+		}
+		w, ok := s.(interface{ unwrap() Store })
+		if !ok {
+			return nil
+		}
+		s = w.unwrap()
+	}
+}
+
 // FillLock lets one instance among many fetch a key from the origin while
 // the others wait for the stored entry (cross-instance request coalescing).
 type FillLock interface {

@@ -122,7 +122,7 @@ func (w *webAdapters) publishPurge(ctx context.Context, req invalidation.Request
 func purgeEvent(req invalidation.Request) events.Event {
 	return events.Event{
 		ID: req.ID, Tenant: req.Tenant, Type: events.TypePurge,
-		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything,
+		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything, Soft: req.Soft,
 	}
 }
 

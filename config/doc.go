@@ -47,6 +47,9 @@
 //	cache:
 //	  heuristic_freshness: false  # RFC 9111 4.2.2: 10% of the Last-Modified age (default off)
 //	  keep: 1h                    # how long a stale response with a validator is kept to revalidate
+//	  early_refresh_beta: 1       # XFetch: a fresh hit refreshes in the background before expiry with
+//	                              # probability rising as expiry nears, scaled by fetch time × beta;
+//	                              # 0 or absent: 1; negative: off
 //	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
 //	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or:
@@ -99,6 +102,7 @@
 //	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)
 //	    stale_while_revalidate: 1m
 //	    stale_if_error: 1h
+//	    early_refresh_beta: 2   # the route's XFetch beta (cache.early_refresh_beta); 0: no early refresh
 //	    tags: ["product:{id}", "{tenant}-catalog"]  # placeholders: path parameters, {tenant}, {host}, {path}
 //	    locales: [en, de]       # Accept-Language is normalized to one of these
 //	    staff_bypass: { cookie: staff_preview, header: X-Preview }  # uncached, for editors

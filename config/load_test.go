@@ -121,6 +121,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad targeted field", "cache:\n  targeted_fields: [Cachegate-Cache-Control, Cache-Control]\n", []string{"2: cache.targeted_fields[1]: Cache-Control is always read"}},
 		{"bad targeted field name", "cache:\n  keep: 1h\n  targeted_fields:\n    - Bad Name\n", []string{`4: cache.targeted_fields[0]: "Bad Name" is not a field name`}},
 		{"negative duration", "limits:\n  origin_timeout: -1s\n", []string{"2: limits.origin_timeout: duration \"-1s\" must not be negative"}},
+		{"bad early refresh beta", "cache:\n  early_refresh_beta: x\n", []string{"2: cache.early_refresh_beta"}},
+		{"negative route early refresh beta", "routes:\n  - name: r\n    match: { path: /r }\n    early_refresh_beta: -1\n", []string{"early_refresh_beta: must be a number from 0 (off) up"}},
 		{"bad bool", "via: yes\n", []string{`1: via must be true or false, got "yes"`}},
 		{"bad int", "redis:\n  db: x\n", []string{"2: redis.db must be a whole number"}},
 		{"int range", "redis:\n  addrs: [a:6379]\n  db: 16\n", []string{"3: redis.db: must be between 0 and 15"}},

@@ -50,17 +50,18 @@ func (f *File) Gateway() gateway.Config {
 		origin, _ = gateway.ParseOrigin(f.Origin) // checked by Load and Validate
 	}
 	return gateway.Config{
-		Origin:         origin,
-		CacheName:      f.CacheNameOrDefault(),
-		SessionCookies: f.SessionCookies,
-		MaxObjectSize:  f.Limits.MaxObjectSize,
-		MaxHeaderBytes: int(f.Limits.MaxHeaderBytes),
-		OriginTimeout:  f.Limits.OriginTimeout,
-		Heuristic:      f.Cache.HeuristicFreshness,
-		Keep:           f.Cache.Keep,
-		TargetedFields: f.Cache.TargetedFields,
-		ServerHeader:   f.ServerHeader,
-		Via:            f.Via == nil || *f.Via,
+		Origin:           origin,
+		CacheName:        f.CacheNameOrDefault(),
+		SessionCookies:   f.SessionCookies,
+		MaxObjectSize:    f.Limits.MaxObjectSize,
+		MaxHeaderBytes:   int(f.Limits.MaxHeaderBytes),
+		OriginTimeout:    f.Limits.OriginTimeout,
+		Heuristic:        f.Cache.HeuristicFreshness,
+		Keep:             f.Cache.Keep,
+		EarlyRefreshBeta: f.Cache.EarlyRefreshBeta,
+		TargetedFields:   f.Cache.TargetedFields,
+		ServerHeader:     f.ServerHeader,
+		Via:              f.Via == nil || *f.Via,
 		// AccessLog is the assembly's: a logger, not a setting.
 		AccessLogSample: f.Log.AccessSample,
 	}

@@ -400,7 +400,8 @@ func (g *Gateway) freshIn(ctx context.Context, s Store, layer string, x *exchang
 }
 
 // revalidateAsync refreshes a stale entry served under
-// stale-while-revalidate: one background request per key at a time,
+// stale-while-revalidate (or a soft invalidation), or a fresh one chosen for
+// early refresh: one background request per key at a time,
 // detached from the client, bounded by the origin timeout.
 func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f freshness) {
 	if g.closed.Load() {
@@ -430,7 +431,8 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()
-		defer g.revalidating.Delete(x.key)
+		// bx's, not x's: a fresh hit's exchange is recycled once answered.
+		defer g.revalidating.Delete(bx.key)
 		g.refreshLocked(br, &bx)
 	}()
 }

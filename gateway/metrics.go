@@ -43,6 +43,8 @@ type metrics struct {
 	// refreshSkipped counts background refreshes not run because another
 	// holder of the key's fill lock (another instance) was refreshing it.
 	refreshSkipped prometheus.Counter
+	// earlyRefreshes counts fresh hits that started an early refresh.
+	earlyRefreshes prometheus.Counter
 	// outcomes hold, per outcome, the client latency histogram and the
 	// name an observation points at (no allocation per request).
 	outcomes map[string]*outcomeSeries
@@ -85,6 +87,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "cachegate_coalesced_waiting",
 			Help: "Requests waiting for another request's origin fetch, in this instance or another (fill lock).",
 		}),
+		earlyRefreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_early_refreshes_total",
+			Help: "Fresh hits that started a background refresh before expiry (XFetch early refresh).",
+		}),
 		refreshSkipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cachegate_background_refresh_skipped_total",
 			Help: "Background refreshes (stale-while-revalidate, soft invalidation, early refresh) left to another instance holding the key's fill lock.",
@@ -108,7 +114,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.statuses[c] = statuses.WithLabelValues(c)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped} {
+		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped, m.earlyRefreshes} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

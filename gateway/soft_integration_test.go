@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,9 +50,7 @@ func TestSoftInvalidationServesStaleWhileOneRefill(t *testing.T) {
 	r := testenv.StartRedis(t)
 	v := &countingOrigin{cc: "max-age=60, stale-while-revalidate=30", gate: make(chan struct{}), entered: make(chan struct{}, 4)}
 	o := startOrigin(t, v.handler)
-	var once sync.Once
-	release := func() { once.Do(func() { close(v.gate) }) }
-	t.Cleanup(release) // before the origin closes: it waits for its handlers
+	release := releaser(t, v.gate)
 	l2 := redisL2(t, r.Addr)
 	mod := func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 }
 	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
@@ -84,12 +81,7 @@ func TestSoftInvalidationServesStaleWhileOneRefill(t *testing.T) {
 		t.Fatalf("b during the refill: %q", res.body)
 	}
 	wantStatus(t, res, "fwd=stale", "soft")
-	testenv.WaitFor(t, 5*time.Second, func() error {
-		if n := gateway.RefreshesSkipped(b.Gateway); n != 1 {
-			return fmt.Errorf("b skipped %d refreshes, want 1 (a holds the lock)", n)
-		}
-		return nil
-	})
+	waitSkipped(t, b.Gateway, 1) // a holds the lock
 	if n := o.requests.Load(); n != 2 {
 		t.Fatalf("origin saw %d requests, want the fill and one refill", n)
 	}

@@ -204,6 +204,16 @@ func RefreshesSkipped(g *Gateway) int {
 	return int(m.GetCounter().GetValue())
 }
 
+// SetRand replaces the gateway's random source of early refresh.
+func SetRand(g *Gateway, rand func() float64) { g.rand = rand }
+
+// Refreshing is how many background refreshes are running.
+func Refreshing(g *Gateway) int {
+	n := 0
+	g.revalidating.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
 // SetClock replaces the gateway's clock (ages and freshness), so tests can
 // age entries without waiting.
 func SetClock(g *Gateway, now func() time.Time) { g.now = now }

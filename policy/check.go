@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -194,6 +195,9 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 		if d.v != nil && *d.v < 0 {
 			add(d.name, -1, "must not be negative")
 		}
+	}
+	if b := rc.EarlyRefreshBeta; b != nil && (*b < 0 || math.IsNaN(*b) || math.IsInf(*b, 0)) {
+		add("early_refresh_beta", -1, "must be a number from 0 (off) up")
 	}
 	var browser ccInfo
 	if rc.Browser != "" {

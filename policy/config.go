@@ -121,6 +121,9 @@ type RuleConfig struct {
 	Origin               string
 	StaleWhileRevalidate *time.Duration
 	StaleIfError         *time.Duration
+	// EarlyRefreshBeta overrides the gateway's XFetch beta of early
+	// refresh for the route; 0 turns it off; nil keeps the gateway's.
+	EarlyRefreshBeta *float64
 	// Browser replaces the Cache-Control sent to clients; empty keeps the
 	// origin's.
 	Browser string

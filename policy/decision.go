@@ -38,7 +38,10 @@ type Decision struct {
 	// StaleWhileRevalidate and StaleIfError, when set, override the
 	// origin's RFC 5861 directives for the gateway's layers.
 	StaleWhileRevalidate *time.Duration
-	StaleIfError         *time.Duration
+	// EarlyRefreshBeta, when set, overrides the gateway's XFetch beta of
+	// early refresh for the route; 0 turns it off.
+	EarlyRefreshBeta *float64
+	StaleIfError     *time.Duration
 
 	// BrowserCacheControl, when set, replaces the Cache-Control sent to the
 	// client (for public responses; private ones are always private, no-store).

@@ -111,6 +111,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 		OverrideOrigin:       rc.Origin == OriginOverride,
 		StaleWhileRevalidate: clonePtr(rc.StaleWhileRevalidate),
 		StaleIfError:         clonePtr(rc.StaleIfError),
+		EarlyRefreshBeta:     clonePtr(rc.EarlyRefreshBeta),
 		BrowserCacheControl:  rc.Browser,
 		CDNCacheControl:      rc.CDN,
 		Locales:              slices.Clone(rc.Locales),

@@ -30,8 +30,17 @@ func (g *Gateway) earlyRefresh(x *exchange, e *Entry, f freshness) bool {
 	if beta <= 0 || delta <= 0 {
 		return false
 	}
-	return -float64(delta)*beta*math.Log(g.rand()) >= float64(f.lifetime-f.age)
+	scale, left := float64(delta)*beta, float64(f.lifetime-f.age)
+	// −ln(rand) exceeds maxLogFactor with probability e^−30: far from
+	// expiry, the hit path skips the random draw and the logarithm.
+	if left > scale*maxLogFactor {
+		return false
+	}
+	return -scale*math.Log(g.rand()) >= left
 }
+
+// maxLogFactor bounds −ln(rand) where early refresh is not worth a draw.
+const maxLogFactor = 30
 
 // refreshEarly starts the background refresh of a fresh hit that
 // earlyRefresh chose, through the same path as stale-while-revalidate:

@@ -93,15 +93,20 @@ func TestEarlyRefreshOnceAcrossInstances(t *testing.T) {
 	o := startOrigin(t, so.handler)
 	release := releaser(t, so.gate)
 	l2 := redisL2(t, r.Addr)
-	mod := func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 }
+	// A beta this large makes every hit refresh early, whatever the
+	// (local, fast) fetch took.
+	mod := func(c *gateway.Config) { c.L2, c.FillLock, c.EarlyRefreshBeta = l2, l2, 1e6 }
 	a, b := startGateway(t, o, mod), startGateway(t, o, mod)
 	for _, g := range []*gw{a, b} {
-		// rand → 0: −ln(rand) is unbounded, every hit refreshes early.
-		gateway.SetRand(g.Gateway, func() float64 { return 0 })
+		gateway.SetRand(g.Gateway, func() float64 { return 0.5 })
 	}
 	wantStatus(t, a.get(t, "/hot"), "stored")
 	wantStatus(t, a.get(t, "/hot"), "hit")
-	<-so.entered // a's refresh holds the fill lock
+	select { // a's refresh holds the fill lock
+	case <-so.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a's hit started no early refresh")
+	}
 	res := b.get(t, "/hot")
 	wantStatus(t, res, "hit; detail=l2")
 	waitSkipped(t, b.Gateway, 1)

@@ -90,7 +90,10 @@
 //	      cookie: [ab_test]       # present (any value)
 //	      header: [X-Variant]     # present (any value)
 //	    private: false          # true: never shared; conflicts with every caching key below
-//	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin
+//	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin;
+//	                            # "auto": learned from revalidations (200 with a new validator = a
+//	                            # change, 304 = none): fraction × mean change interval, clamped
+//	    auto_ttl: { min: 1m, max: 1d, fraction: 0.25 }  # ttl: auto's bounds (these are the defaults)
 //	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
 //	                            # override: ttl, stale windows, browser and cdn apply whatever the origin
 //	                            # says (needs ttl; never overrides Authorization, session cookies, Set-Cookie)

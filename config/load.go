@@ -379,7 +379,14 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleCo
 				rc.TTL = nil // respect the origin, the default
 				return
 			}
-			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
+			if s := r.resolve(v); s != nil && s.Kind == yaml.ScalarNode && s.Value == "auto" {
+				rc.TTL = nil
+				if rc.AutoTTL == nil {
+					rc.AutoTTL = &policy.AutoTTL{}
+				}
+				return
+			}
+			r.durationPtr(v, what+".ttl (a duration, \"origin\" or \"auto\")", &rc.TTL)
 		}),
 		keep("origin", func(v *yaml.Node) { r.str(v, what+".origin", &rc.Origin) }),
 		keep("esi", func(v *yaml.Node) { r.str(v, what+".esi", &rc.ESI) }),
@@ -390,6 +397,17 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleCo
 			r.durationPtr(v, what+".stale_while_revalidate", &rc.StaleWhileRevalidate)
 		}),
 		keep("stale_if_error", func(v *yaml.Node) { r.durationPtr(v, what+".stale_if_error", &rc.StaleIfError) }),
+		keep("auto_ttl", func(v *yaml.Node) {
+			if rc.AutoTTL == nil {
+				rc.AutoTTL = &policy.AutoTTL{}
+			}
+			a := rc.AutoTTL
+			r.mapping(v, what+".auto_ttl", []field{
+				keepAs("min", "auto_ttl.min", func(v *yaml.Node) { r.duration(v, what+".auto_ttl.min", &a.Min) }),
+				keepAs("max", "auto_ttl.max", func(v *yaml.Node) { r.duration(v, what+".auto_ttl.max", &a.Max) }),
+				keepAs("fraction", "auto_ttl.fraction", func(v *yaml.Node) { r.number(v, what+".auto_ttl.fraction", &a.Fraction) }),
+			})
+		}),
 		keep("early_refresh_beta", func(v *yaml.Node) { r.numberPtr(v, what+".early_refresh_beta", &rc.EarlyRefreshBeta) }),
 		keep("tags", func(v *yaml.Node) { items("tags", v, &rc.Tags) }),
 		keep("locales", func(v *yaml.Node) { items("locales", v, &rc.Locales) }),

@@ -55,6 +55,9 @@ type Gateway struct {
 	// esiDocs are the ESI documents parsed lately (esi.go).
 	esiDocs *esi.Docs
 
+	// auto learns the TTL of "ttl: auto" routes (autottl.go).
+	auto autoTTLs
+
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
 	bg           sync.WaitGroup

@@ -39,6 +39,8 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	f.lifetime = m.lifetime
 	if x.d.TTL != nil {
 		f.lifetime = *x.d.TTL
+	} else if x.d.AutoTTL != nil {
+		f.lifetime = g.auto.ttl(x.d.Rule, *x.d.AutoTTL)
 	}
 	f.lifetime = min(f.lifetime, g.cfg.MaxTTL)
 	f.swr, f.sie = m.swr, m.sie

@@ -30,6 +30,9 @@ type Decision struct {
 	// TTL, when set, overrides the freshness lifetime the origin gave for
 	// the gateway's own layers; nil respects the origin.
 	TTL *time.Duration
+	// AutoTTL, when set (ttl: auto), makes the gateway learn the TTL from
+	// the changes it observes, within its bounds; TTL is then nil.
+	AutoTTL *AutoTTL
 	// OverrideOrigin: TTL, the stale windows and the rule's directives
 	// apply whatever the origin's no-store, private, no-cache or
 	// must-revalidate say (RuleConfig.Origin "override"). Never set on a

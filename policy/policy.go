@@ -108,6 +108,7 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 	r.base = Decision{
 		Rule:                 r.name,
 		TTL:                  clonePtr(rc.TTL),
+		AutoTTL:              clonePtr(rc.AutoTTL),
 		OverrideOrigin:       rc.Origin == OriginOverride,
 		StaleWhileRevalidate: clonePtr(rc.StaleWhileRevalidate),
 		StaleIfError:         clonePtr(rc.StaleIfError),

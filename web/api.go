@@ -111,6 +111,22 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// RouteTTLsResponse is the body of GET /api/v1/routes/ttl.
+type RouteTTLsResponse struct {
+	Routes []RouteTTL `json:"routes"`
+}
+
+// getRouteTTLs lists the "ttl: auto" routes that learned a TTL; the
+// others run at their minimum.
+func (s *Server) getRouteTTLs(w http.ResponseWriter, r *http.Request) error {
+	resp := RouteTTLsResponse{Routes: []RouteTTL{}}
+	if s.cfg.RouteTTLs != nil {
+		resp.Routes = append(resp.Routes, s.cfg.RouteTTLs.RouteTTLs()...)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
 func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) error {
 	samples := s.history.samples()
 	if samples == nil {

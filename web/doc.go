@@ -26,6 +26,7 @@
 //	                                      tests hold it to the registered routes and real answers)
 //	GET  /api/v1/stats                    stats.Snapshot
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
+//	GET  /api/v1/routes/ttl               RouteTTLsResponse: each ttl: auto route's learned TTL and why
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
 //	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true,"targets"} | 504 {"error","id"}
 //	                                      (applied: in the gateway's layers; targets: every layer's and

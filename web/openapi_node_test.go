@@ -104,6 +104,7 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 	}
 	c.call("GET", "/api/v1/stats", "/api/v1/stats", "", true)
 	c.call("GET", "/api/v1/history", "/api/v1/history", "", true)
+	c.call("GET", "/api/v1/routes/ttl", "/api/v1/routes/ttl", "", true)
 	c.call("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", "", true)
 
 	if code, _ := c.call("POST", "/api/v1/events", "/api/v1/events?wait=1", `{"tenant":"acme","tags":["x"]}`, true); code != 200 {

@@ -37,6 +37,8 @@ type Config struct {
 	// dashboard's login. At least MinTokenLength characters.
 	Token string
 	Stats StatsSource
+	// RouteTTLs backs GET /api/v1/routes/ttl; nil lists none.
+	RouteTTLs RouteTTLSource
 	// Events backs POST /api/v1/events; nil = 503.
 	Events EventSubmitter
 	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
@@ -235,6 +237,7 @@ func (s *Server) register() {
 
 	api("GET /api/v1/stats", s.getStats)
 	api("GET /api/v1/history", s.getHistory)
+	api("GET /api/v1/routes/ttl", s.getRouteTTLs)
 	api("GET /api/v1/stream", s.stream)
 	api("POST /api/v1/purge", s.postPurge)
 	api("GET /api/v1/purges", s.listPurges)

@@ -277,6 +277,7 @@ func (n *Node) buildWeb() error {
 	cfg := web.Config{
 		Token:        n.token,
 		Stats:        n.stats,
+		RouteTTLs:    routeTTLs{n.gw},
 		Events:       adapters,
 		Purges:       adapters,
 		Audit:        n.audit,

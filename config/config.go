@@ -103,6 +103,9 @@ type Cache struct {
 	// Keep is how long a stale response with a validator stays stored to
 	// be revalidated.
 	Keep time.Duration
+	// EarlyRefreshBeta is the XFetch beta of early refresh; 0: the
+	// gateway's default (1); negative: off.
+	EarlyRefreshBeta float64
 	// TargetedFields are the RFC 9213 targeted cache-control fields the
 	// gateway honours, in order, before Cache-Control; nil: the gateway's
 	// default (Cachegate-Cache-Control, CDN-Cache-Control); empty: none.

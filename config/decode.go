@@ -300,6 +300,15 @@ func (d *decoder) number(n *yaml.Node, what string, dst *float64) {
 	*dst = v
 }
 
+func (d *decoder) numberPtr(n *yaml.Node, what string, dst **float64) {
+	var v float64
+	before := len(d.errs)
+	d.number(n, what, &v)
+	if len(d.errs) == before && !isNull(d.resolve(n)) {
+		*dst = &v
+	}
+}
+
 func (d *decoder) duration(n *yaml.Node, what string, dst *time.Duration) {
 	s, ok := d.scalar(n, what)
 	if !ok {

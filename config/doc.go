@@ -47,6 +47,9 @@
 //	cache:
 //	  heuristic_freshness: false  # RFC 9111 4.2.2: 10% of the Last-Modified age (default off)
 //	  keep: 1h                    # how long a stale response with a validator is kept to revalidate
+//	  early_refresh_beta: 1       # XFetch: a fresh hit refreshes in the background before expiry with
+//	                              # probability rising as expiry nears, scaled by fetch time × beta;
+//	                              # 0 or absent: 1; negative: off
 //	  targeted_fields: [Cachegate-Cache-Control, CDN-Cache-Control]  # RFC 9213, in order (default)
 //	redis:                        # absent: no L2
 //	  url: redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0   # one server, or
@@ -104,7 +107,10 @@
 //	      cookie: [ab_test]       # present (any value)
 //	      header: [X-Variant]     # present (any value)
 //	    private: false          # true: never shared; conflicts with every caching key below
-//	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin
+//	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin;
+//	                            # "auto": learned from revalidations (200 with a new validator = a
+//	                            # change, 304 = none): fraction × mean change interval, clamped
+//	    auto_ttl: { min: 1m, max: 1d, fraction: 0.25 }  # ttl: auto's bounds (these are the defaults)
 //	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
 //	                            # override: ttl, stale windows, browser and cdn apply whatever the origin
 //	                            # says (needs ttl; never overrides Authorization, session cookies, Set-Cookie)
@@ -116,6 +122,7 @@
 //	    cdn_header: Surrogate-Control # ... in this header (default: cdn.header)
 //	    stale_while_revalidate: 1m
 //	    stale_if_error: 1h
+//	    early_refresh_beta: 2   # the route's XFetch beta (cache.early_refresh_beta); 0: no early refresh
 //	    tags: ["product:{id}", "{tenant}-catalog"]  # placeholders: path parameters, {tenant}, {host}, {path}
 //	    locales: [en, de]       # Accept-Language is normalized to one of these
 //	    staff_bypass: { cookie: staff_preview, header: X-Preview }  # uncached, for editors

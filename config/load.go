@@ -187,7 +187,7 @@ func (r *rootDecoder) decode(root *yaml.Node) {
 	f := r.f
 	r.hints = map[[2]string]string{}
 	for _, k := range []string{"match", "private", "ttl", "browser", "cdn_header", "stale_while_revalidate",
-		"stale_if_error", "tags", "locales", "staff_bypass", "path"} {
+		"stale_if_error", "early_refresh_beta", "tags", "locales", "staff_bypass", "path"} {
 		r.hints[[2]string{"config", k}] = k + " belongs in a rule: under routes: - or default:"
 	}
 	for _, k := range []string{"cloudflare", "fastly", "varnish", "provider", "providers"} {
@@ -272,6 +272,7 @@ func (r *rootDecoder) cache(v *yaml.Node) {
 	r.mapping(v, "cache", []field{
 		{"heuristic_freshness", func(v *yaml.Node) { r.boolean(v, "cache.heuristic_freshness", &c.HeuristicFreshness) }},
 		{"keep", func(v *yaml.Node) { r.duration(v, "cache.keep", &c.Keep) }},
+		{"early_refresh_beta", func(v *yaml.Node) { r.number(v, "cache.early_refresh_beta", &c.EarlyRefreshBeta) }},
 		{"targeted_fields", func(v *yaml.Node) { r.list(v, "cache.targeted_fields", &c.TargetedFields) }},
 	})
 }
@@ -402,7 +403,14 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleCo
 				rc.TTL = nil // respect the origin, the default
 				return
 			}
-			r.durationPtr(v, what+".ttl (a duration or \"origin\")", &rc.TTL)
+			if s := r.resolve(v); s != nil && s.Kind == yaml.ScalarNode && s.Value == "auto" {
+				rc.TTL = nil
+				if rc.AutoTTL == nil {
+					rc.AutoTTL = &policy.AutoTTL{}
+				}
+				return
+			}
+			r.durationPtr(v, what+".ttl (a duration, \"origin\" or \"auto\")", &rc.TTL)
 		}),
 		keep("origin", func(v *yaml.Node) { r.str(v, what+".origin", &rc.Origin) }),
 		keep("esi", func(v *yaml.Node) { r.str(v, what+".esi", &rc.ESI) }),
@@ -413,6 +421,18 @@ func (r *rootDecoder) rule(v *yaml.Node, what string, idx int, rc *policy.RuleCo
 			r.durationPtr(v, what+".stale_while_revalidate", &rc.StaleWhileRevalidate)
 		}),
 		keep("stale_if_error", func(v *yaml.Node) { r.durationPtr(v, what+".stale_if_error", &rc.StaleIfError) }),
+		keep("auto_ttl", func(v *yaml.Node) {
+			if rc.AutoTTL == nil {
+				rc.AutoTTL = &policy.AutoTTL{}
+			}
+			a := rc.AutoTTL
+			r.mapping(v, what+".auto_ttl", []field{
+				keepAs("min", "auto_ttl.min", func(v *yaml.Node) { r.duration(v, what+".auto_ttl.min", &a.Min) }),
+				keepAs("max", "auto_ttl.max", func(v *yaml.Node) { r.duration(v, what+".auto_ttl.max", &a.Max) }),
+				keepAs("fraction", "auto_ttl.fraction", func(v *yaml.Node) { r.number(v, what+".auto_ttl.fraction", &a.Fraction) }),
+			})
+		}),
+		keep("early_refresh_beta", func(v *yaml.Node) { r.numberPtr(v, what+".early_refresh_beta", &rc.EarlyRefreshBeta) }),
 		keep("tags", func(v *yaml.Node) { items("tags", v, &rc.Tags) }),
 		keep("locales", func(v *yaml.Node) { items("locales", v, &rc.Locales) }),
 		keep("staff_bypass", func(v *yaml.Node) {

@@ -167,19 +167,26 @@ func (c *Coordinator) decode(m jetstream.Msg) *item {
 	return it
 }
 
-// groupItems merges first deliveries per tenant and keeps redeliveries
-// alone, so a poison event fails by itself on its next attempt.
+// groupItems merges first deliveries per tenant, soft and hard ones apart
+// (a hard invalidation merged into a soft one would lose its guarantee),
+// and keeps redeliveries alone, so a poison event fails by itself on its
+// next attempt.
 func groupItems(items []*item) []*group {
+	type key struct {
+		tenant string
+		soft   bool
+	}
 	var groups []*group
-	open := make(map[string]*group)
+	open := make(map[key]*group)
 	for _, it := range items {
 		n := len(it.req.Tags) + len(it.req.URLs) + len(it.req.Prefixes)
-		g := open[it.req.Tenant]
+		k := key{it.req.Tenant, it.req.Soft}
+		g := open[k]
 		if it.meta.NumDelivered > 1 || g == nil || g.size+n > invalidation.MaxItems {
-			g = &group{req: invalidation.Request{ID: it.req.ID, Tenant: it.req.Tenant}, seen: make(map[string]struct{})}
+			g = &group{req: invalidation.Request{ID: it.req.ID, Tenant: it.req.Tenant, Soft: it.req.Soft}, seen: make(map[string]struct{})}
 			groups = append(groups, g)
 			if it.meta.NumDelivered <= 1 {
-				open[it.req.Tenant] = g
+				open[k] = g
 			}
 		}
 		g.add(it)

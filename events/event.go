@@ -67,6 +67,9 @@ type Event struct {
 	URLs       []string `json:"urls,omitempty"`
 	Prefixes   []string `json:"prefixes,omitempty"`
 	Everything bool     `json:"everything,omitempty"`
+	// Soft makes what the event invalidates stale instead of gone
+	// (invalidation.Request.Soft); the default is a hard invalidation.
+	Soft bool `json:"soft,omitempty"`
 }
 
 // EventError is an event's content error; errors.Is(err, ErrInvalidEvent)

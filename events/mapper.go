@@ -132,7 +132,7 @@ func NewMapper(rules []Rule) (*Mapper, error) {
 func (m *Mapper) Map(e Event) (invalidation.Request, error) {
 	req := invalidation.Request{
 		ID: e.ID, Tenant: e.Tenant,
-		URLs: e.URLs, Prefixes: e.Prefixes, Everything: e.Everything,
+		URLs: e.URLs, Prefixes: e.Prefixes, Everything: e.Everything, Soft: e.Soft,
 	}
 	purge := e.Type == TypePurge
 	var rules []compiledRule

@@ -269,7 +269,9 @@ func (g *Gateway) fetchLocked(w http.ResponseWriter, r *http.Request, x *exchang
 		g.answerFailure(w, x, fill.Failed, nil)
 		return false
 	}
-	if x.stale != nil && !x.staleF.mustRevalidate && !x.staleF.noCache && x.staleF.reason != fwdRequest {
+	// Stale content is served while another instance fetches, except what
+	// a soft invalidation made stale, past its window (else it would be).
+	if x.stale != nil && !x.staleF.mustRevalidate && !x.staleF.noCache && x.staleF.reason != fwdRequest && !x.staleF.soft {
 		g.m.count(x.obs, outcomeCollapsed)
 		s := newStatus(g.cfg.CacheName)
 		s.token("fwd", fwdStale)
@@ -398,12 +400,16 @@ func (g *Gateway) freshIn(ctx context.Context, s Store, layer string, x *exchang
 }
 
 // revalidateAsync refreshes a stale entry served under
-// stale-while-revalidate: one background request per key at a time,
+// stale-while-revalidate (or a soft invalidation), or a fresh one chosen for
+// early refresh: one background request per key at a time,
 // detached from the client, bounded by the origin timeout.
 func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f freshness) {
 	if g.closed.Load() {
 		return
 	}
+	// An early refresh starts from a fresh hit, whose key still lives in
+	// the exchange's recycled buffer: the map and the goroutine keep it.
+	x.ownKey()
 	if _, busy := g.revalidating.LoadOrStore(x.key, struct{}{}); busy {
 		return
 	}
@@ -417,6 +423,7 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 		}
 	}
 	bx := *x
+	bx.keyBuf = nil // the buffer goes back to the pool with x
 	bx.kind = kindBackground
 	bx.obs = nil // the client's request is over
 	bx.rec = stats.Request{}
@@ -428,7 +435,29 @@ func (g *Gateway) revalidateAsync(r *http.Request, x *exchange, e *Entry, f fres
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()
-		defer g.revalidating.Delete(x.key)
-		g.forward(&discardWriter{}, br, &bx)
+		// bx's, not x's: a fresh hit's exchange is recycled once answered.
+		defer g.revalidating.Delete(bx.key)
+		g.refreshLocked(br, &bx)
 	}()
+}
+
+// refreshLocked runs a background refresh holding the key's fill lock,
+// when there is one: one refresh across all instances. Another holder (a
+// refresh or a miss's fetch) is already refreshing the key into L2, where
+// this instance's next lookup finds it. A lock error is a lock not needed.
+func (g *Gateway) refreshLocked(r *http.Request, x *exchange) {
+	if g.cfg.FillLock == nil || g.cfg.L2 == nil || x.l2Down {
+		g.forward(&discardWriter{}, r, x)
+		return
+	}
+	fill, err := g.cfg.FillLock.Acquire(r.Context(), x.d.Tenant, x.key, g.cfg.LockTTL)
+	switch {
+	case err != nil:
+		g.warn.layer("lock", "acquire", err)
+		g.forward(&discardWriter{}, r, x)
+	case fill.Acquired:
+		g.holdWhile(r.Context(), x, fill, func() { g.forward(&discardWriter{}, r, x) })
+	default:
+		g.m.refreshSkipped.Inc()
+	}
 }

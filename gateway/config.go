@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -140,6 +141,12 @@ type Config struct {
 	// response stale on arrival (max-age=0, no-cache) is kept this long
 	// too. Zero means DefaultKeep; negative keeps nothing past staleness.
 	Keep time.Duration
+	// EarlyRefreshBeta is the XFetch beta of early refresh (early.go): a
+	// fresh hit refreshes its entry in the background, before it expires,
+	// with a probability that grows as expiry nears, scaled by the entry's
+	// fetch time times beta. A route's early_refresh_beta overrides it.
+	// Zero means DefaultEarlyRefreshBeta; negative turns it off.
+	EarlyRefreshBeta float64
 	// Heuristic turns on heuristic freshness (RFC 9111 4.2.2): a response
 	// without explicit freshness but with a Last-Modified and a
 	// heuristically cacheable status is fresh for a tenth of the time since
@@ -230,6 +237,9 @@ func (c Config) ValidateSettings() error {
 	}
 	if c.OriginTimeout < 0 {
 		bad("limits.origin_timeout", "%v must not be negative", c.OriginTimeout)
+	}
+	if math.IsNaN(c.EarlyRefreshBeta) || math.IsInf(c.EarlyRefreshBeta, 0) {
+		bad("cache.early_refresh_beta", "%v is not a finite number", c.EarlyRefreshBeta)
 	}
 	if c.CacheName != "" {
 		if err := CheckCacheName(c.CacheName); err != nil {
@@ -340,6 +350,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Keep == 0 {
 		c.Keep = DefaultKeep
+	}
+	if c.EarlyRefreshBeta == 0 {
+		c.EarlyRefreshBeta = DefaultEarlyRefreshBeta
 	}
 	if c.SessionCookies == nil {
 		c.SessionCookies = policy.DefaultSessionCookies()

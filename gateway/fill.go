@@ -237,6 +237,13 @@ func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Dura
 	// e is complete and not yet shared: derive once what every hit on it
 	// would otherwise parse again.
 	e.derived = deriveEntry(e, &g.rules)
+	if old := x.stale; old != nil && x.d.AutoTTL != nil {
+		// A revalidation: what it shows teaches the route's TTL. Every
+		// stored 2xx has a validator (finishEntry adds a body ETag).
+		changed := e.Header.Get("ETag") != old.Header.Get("ETag") ||
+			e.Header.Get("Last-Modified") != old.Header.Get("Last-Modified")
+		g.auto.observe(x.d.Rule, *x.d.AutoTTL, e.RequestTime.Sub(old.ResponseTime), changed)
+	}
 	key := x.key
 	if len(e.Vary) > 0 {
 		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)

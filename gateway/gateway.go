@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -29,8 +30,10 @@ type Gateway struct {
 	m      *metrics
 	warn   layerWarnings
 	now    func() time.Time
-	l1     *switchableStore // cfg.L1, switchable by SetLocalEnabled
-	via    string           // "1.1 <CacheName>"
+	// rand is uniform in [0, 1), for early refresh (tests fix it).
+	rand func() float64
+	l1   *switchableStore // cfg.L1, switchable by SetLocalEnabled
+	via  string           // "1.1 <CacheName>"
 	// viaValue is []string{via}, the Via of a response that had none.
 	viaValue []string
 	// rules are how stored responses are read; rules.internal are
@@ -64,6 +67,8 @@ type Gateway struct {
 
 	// warm tracks hot URLs and refetches them (warm.go, warmjob.go).
 	warm *warmer
+	// auto learns the TTL of "ttl: auto" routes (autottl.go).
+	auto autoTTLs
 
 	// Background revalidations: one per key at a time, awaited by Close.
 	revalidating sync.Map
@@ -86,7 +91,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	g := &Gateway{cfg: cfg, m: m, now: time.Now, l1: l1, via: "1.1 " + cfg.CacheName}
+	g := &Gateway{cfg: cfg, m: m, now: time.Now, rand: rand.Float64, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
@@ -239,6 +244,9 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		g.m.count(x.obs, hitOutcome(layer))
 		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
+		if g.earlyRefresh(x, e, f) {
+			g.refreshEarly(r, x, e, f)
+		}
 		// Nothing holds x after a fresh hit: reuse it. Every other path
 		// may hand it to the proxy, a coalesced fetch or a background
 		// revalidation, and leaves it to the garbage collector.
@@ -251,7 +259,11 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	case e != nil && f.use == useStale:
 		g.m.count(x.obs, outcomeStaleHit)
 		g.warm.observe(x, e.Tags)
-		g.writeHit(w, x, e, layer, f)
+		if f.soft {
+			g.writeEntry(w, x, e, f.age, g.softStatus(layer, f))
+		} else {
+			g.writeHit(w, x, e, layer, f)
+		}
 		g.revalidateAsync(r, x, e, f)
 		return
 	}

@@ -21,6 +21,8 @@ type guardedStore struct {
 	guard L2Guard
 }
 
+func (s *guardedStore) unwrap() Store { return s.Store }
+
 func (s *guardedStore) Get(ctx context.Context, tenant, key string) (*Entry, uint64, error) {
 	e, gen, err := s.Store.Get(ctx, tenant, key)
 	if e != nil && s.guard.Invalidated(tenant, e.Tags, e.RequestTime) {

@@ -26,7 +26,7 @@ type origin struct {
 	seen     []*http.Request // headers of every request, in order
 }
 
-func startOrigin(t *testing.T, h http.HandlerFunc) *origin {
+func startOrigin(t testing.TB, h http.HandlerFunc) *origin {
 	t.Helper()
 	o := &origin{}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,7 +69,7 @@ type gw struct {
 	clock atomic.Int64 // offset added to the gateway's clock, in ns
 }
 
-func startGateway(t *testing.T, o *origin, mod func(*gateway.Config)) *gw {
+func startGateway(t testing.TB, o *origin, mod func(*gateway.Config)) *gw {
 	t.Helper()
 	l1, err := memstore.New(memstore.Config{MaxBytes: 64 << 20})
 	if err != nil {
@@ -113,7 +113,7 @@ type result struct {
 func (r result) cacheStatus() string { return r.header.Get("Cache-Status") }
 
 // do sends method to path on host with header pairs ("Name: value").
-func (g *gw) do(t *testing.T, method, host, path string, hdr ...string) result {
+func (g *gw) do(t testing.TB, method, host, path string, hdr ...string) result {
 	t.Helper()
 	req, err := http.NewRequest(method, g.srv.URL+path, nil)
 	if err != nil {
@@ -136,7 +136,7 @@ func (g *gw) do(t *testing.T, method, host, path string, hdr ...string) result {
 	return result{resp.StatusCode, resp.Header, string(body)}
 }
 
-func (g *gw) get(t *testing.T, path string, hdr ...string) result {
+func (g *gw) get(t testing.TB, path string, hdr ...string) result {
 	t.Helper()
 	return g.do(t, http.MethodGet, "acme", path, hdr...)
 }

@@ -20,7 +20,7 @@ func (g *Gateway) InvalidateTags(ctx context.Context, tenant string, tags ...str
 	if len(tags) == 0 {
 		return nil
 	}
-	return g.invalidate(ctx, true, true, tenant, tags, false)
+	return g.invalidate(ctx, true, true, tenant, tags, false, false)
 }
 
 // Invalidate applies req to L2 and then L1: its tags and the implicit tags
@@ -29,7 +29,7 @@ func (g *Gateway) Invalidate(ctx context.Context, req invalidation.Request) erro
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return g.invalidate(ctx, true, true, req.Tenant, req.StoreTags(), req.Everything)
+	return g.invalidate(ctx, true, true, req.Tenant, req.StoreTags(), req.Everything, req.Soft)
 }
 
 // InvalidateShared applies req to L2 only (once per cluster, by the
@@ -38,7 +38,7 @@ func (g *Gateway) InvalidateShared(ctx context.Context, req invalidation.Request
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return g.invalidate(ctx, true, false, req.Tenant, req.StoreTags(), req.Everything)
+	return g.invalidate(ctx, true, false, req.Tenant, req.StoreTags(), req.Everything, req.Soft)
 }
 
 // InvalidateLocal applies req to this instance's L1 only (every instance,
@@ -47,7 +47,7 @@ func (g *Gateway) InvalidateLocal(ctx context.Context, req invalidation.Request)
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	return g.invalidate(ctx, false, true, req.Tenant, req.StoreTags(), req.Everything)
+	return g.invalidate(ctx, false, true, req.Tenant, req.StoreTags(), req.Everything, req.Soft)
 }
 
 // DropLocal drops all of L1, for an instance that may have missed
@@ -65,16 +65,24 @@ func (g *Gateway) DropLocal(ctx context.Context) error {
 
 // invalidate applies an invalidation to the layers. Each tag's fallback
 // bucket is invalidated with it: an entry whose tag fell back past the
-// per-response cap carries the bucket only (tagging.PurgeTags).
-func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant string, tags []string, everything bool) error {
+// per-response cap carries the bucket only (tagging.PurgeTags). A soft one
+// is applied hard to a layer that is no SoftInvalidator.
+func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant string, tags []string, everything, soft bool) error {
 	if !everything {
 		tags = tagging.PurgeTags(tags)
 	}
+	at := g.now()
 	apply := func(s Store, layer string) error {
 		var err error
-		if everything {
+		si := softInvalidator(s)
+		switch {
+		case soft && si != nil && everything:
+			err = si.SoftInvalidateTenant(ctx, tenant, at)
+		case soft && si != nil && len(tags) > 0:
+			err = si.SoftInvalidateTags(ctx, tenant, tags, at)
+		case everything:
 			err = s.InvalidateTenant(ctx, tenant)
-		} else if len(tags) > 0 {
+		case len(tags) > 0:
 			err = s.InvalidateTags(ctx, tenant, tags)
 		}
 		if err != nil {

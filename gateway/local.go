@@ -68,6 +68,8 @@ func (g *Gateway) SetLocalEnabled(enabled bool) {
 // LocalEnabled reports whether L1 is in use (switched on, lease running).
 func (g *Gateway) LocalEnabled() bool { return g.l1.usable() }
 
+func (s *switchableStore) unwrap() Store { return s.Store }
+
 // Clear drops every entry of the wrapped store.
 func (s *switchableStore) Clear(ctx context.Context) error {
 	c, ok := s.Store.(Clearer)

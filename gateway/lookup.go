@@ -27,8 +27,10 @@ type freshness struct {
 	keep           time.Duration // how long past its stale windows it is kept to revalidate
 	mustRevalidate bool
 	noCache        bool
-	use            use
-	reason         string // why it is forwarded, when it is
+	// soft: a soft invalidation made the entry stale (Entry.SoftSince).
+	soft   bool
+	use    use
+	reason string // why it is forwarded, when it is
 }
 
 // evaluate computes e's freshness for x's request at now (RFC 9111 4.2 and
@@ -39,6 +41,8 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 	f.lifetime = m.lifetime
 	if x.d.TTL != nil {
 		f.lifetime = *x.d.TTL
+	} else if x.d.AutoTTL != nil {
+		f.lifetime = g.auto.ttl(x.d.Rule, *x.d.AutoTTL)
 	}
 	f.lifetime = min(f.lifetime, g.cfg.MaxTTL)
 	f.swr, f.sie = m.swr, m.sie
@@ -57,6 +61,15 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 		f.keep = g.cfg.Keep
 	}
 	f.age = m.currentAge(e, now)
+	if !e.SoftSince.IsZero() {
+		// A soft invalidation ended its freshness: its lifetime is the
+		// age it had then, so its stale windows run from that instant.
+		// Not clamped at zero: a fetch that raced the invalidation had
+		// a negative age then, and its windows are no longer for it.
+		if at := f.age - now.Sub(e.SoftSince); at < f.lifetime {
+			f.lifetime, f.soft = at, true
+		}
+	}
 
 	// A client's no-cache or max-age=0 is honoured with a conditional
 	// request to the origin (cheap when the origin answers 304), not by
@@ -195,7 +208,9 @@ func (g *Gateway) get(ctx context.Context, s Store, layer string, x *exchange, g
 // copyToL1 stores an L2 hit in L1, stamped with the L1 generation read
 // before L2 was: an invalidation of L1 in between makes the copy dead.
 func (g *Gateway) copyToL1(ctx context.Context, x *exchange, key string, e *Entry, f freshness) {
-	if x.l1Down {
+	// A softly invalidated entry would lose its mark in L1 (stamped with
+	// L1's generation, read after the soft invalidation).
+	if x.l1Down || f.soft {
 		return
 	}
 	ttl := storeTTL(f, g.cfg.MaxTTL)

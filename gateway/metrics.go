@@ -41,6 +41,11 @@ type metrics struct {
 	// waiting counts the requests waiting for another request's origin
 	// fetch, in this instance or (through the fill lock) another.
 	waiting prometheus.Gauge
+	// refreshSkipped counts background refreshes not run because another
+	// holder of the key's fill lock (another instance) was refreshing it.
+	refreshSkipped prometheus.Counter
+	// earlyRefreshes counts fresh hits that started an early refresh.
+	earlyRefreshes prometheus.Counter
 	// outcomes hold, per outcome, the client latency histogram and the
 	// name an observation points at (no allocation per request).
 	outcomes map[string]*outcomeSeries
@@ -83,6 +88,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "cachegate_coalesced_waiting",
 			Help: "Requests waiting for another request's origin fetch, in this instance or another (fill lock).",
 		}),
+		earlyRefreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_early_refreshes_total",
+			Help: "Fresh hits that started a background refresh before expiry (XFetch early refresh).",
+		}),
+		refreshSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachegate_background_refresh_skipped_total",
+			Help: "Background refreshes (stale-while-revalidate, soft invalidation, early refresh) left to another instance holding the key's fill lock.",
+		}),
 	}
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "cachegate_request_duration_seconds",
@@ -102,7 +115,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.statuses[c] = statuses.WithLabelValues(c)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting} {
+		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped, m.earlyRefreshes} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

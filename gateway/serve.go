@@ -16,6 +16,18 @@ func (g *Gateway) writeEntry(w http.ResponseWriter, x *exchange, e *Entry, age t
 	g.writeStored(w, x, e, []string{headers.FormatAge(age)}, []string{status})
 }
 
+// softStatus is the Cache-Status of an entry a soft invalidation made
+// stale, served from layer while one refill runs: fwd=stale, the refill
+// being the forward, and the flag soft.
+func (g *Gateway) softStatus(layer string, f freshness) string {
+	s := newStatus(g.cfg.CacheName)
+	s.token("fwd", fwdStale)
+	s.token("detail", layer)
+	s.int("ttl", seconds(f.lifetime-f.age))
+	s.flag("soft")
+	return s.String()
+}
+
 // writeHit answers a hit (fresh or stale) on layer, with Age and
 // Cache-Status values shared with the other hits of the same age and ttl.
 func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer string, f freshness) {
@@ -49,6 +61,12 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 		if d, public = sharedDecision(d, share); !public {
 			tags = nil
 		}
+	}
+	if !e.SoftSince.IsZero() {
+		// Content a soft invalidation replaced, served within its window:
+		// no cache downstream (a CDN refetching after its own purge, a
+		// browser) may keep it past the window.
+		d.Bypass, d.BypassReason = true, "soft-invalidated"
 	}
 	g.responseHeaders(h, d, tags, plain)
 	h["Cache-Status"] = status

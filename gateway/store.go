@@ -33,6 +33,13 @@ type Entry struct {
 	// variant record stored under a URL's primary key.
 	Vary []string
 
+	// SoftSince is set by Store.Get, never stored: the time of a soft
+	// invalidation (SoftInvalidator) of one of the entry's tags, or of its
+	// tenant, that landed after its fetch began; zero when none did. The
+	// gateway then treats the entry as stale since that time: served only
+	// within its stale-while-revalidate window while one refill runs.
+	SoftSince time.Time
+
 	// derived caches what the hit path computes from Header and the times;
 	// set by the gateway's fills, nil elsewhere (then computed per use).
 	derived *derived
@@ -93,6 +100,37 @@ type Store interface {
 	InvalidateTags(ctx context.Context, tenant string, tags []string) error
 	// InvalidateTenant makes every entry of tenant gone.
 	InvalidateTenant(ctx context.Context, tenant string) error
+}
+
+// SoftInvalidator is a Store that can invalidate softly: what a soft
+// invalidation covers stays readable, with Entry.SoftSince set to at, until
+// a hard invalidation covers it too. A second soft invalidation of a tag (or
+// tenant) makes what the first one left stale gone, so no entry is served
+// stale for longer than its window after the first soft invalidation that
+// covered it. The gateway falls back to a hard invalidation for a Store
+// that does not implement it.
+type SoftInvalidator interface {
+	// SoftInvalidateTags marks every entry of tenant carrying one of tags,
+	// and filled by a fetch that began before this call, stale since at.
+	SoftInvalidateTags(ctx context.Context, tenant string, tags []string, at time.Time) error
+	// SoftInvalidateTenant marks every entry of tenant stale since at.
+	SoftInvalidateTenant(ctx context.Context, tenant string, at time.Time) error
+}
+
+// softInvalidator is s's SoftInvalidator, looking through the gateway's own
+// wrappers (the L1 switch, the L2 guard), or nil: s is then invalidated
+// hard.
+func softInvalidator(s Store) SoftInvalidator {
+	for {
+		if si, ok := s.(SoftInvalidator); ok {
+			return si
+		}
+		w, ok := s.(interface{ unwrap() Store })
+		if !ok {
+			return nil
+		}
+		s = w.unwrap()
+	}
 }
 
 // FillLock lets one instance among many fetch a key from the origin while

@@ -194,6 +194,26 @@ func Waiting(g *Gateway) int {
 	return int(m.GetGauge().GetValue())
 }
 
+// RefreshesSkipped is how many background refreshes were left to another
+// holder of the fill lock.
+func RefreshesSkipped(g *Gateway) int {
+	var m dto.Metric
+	if err := g.m.refreshSkipped.Write(&m); err != nil {
+		panic(err)
+	}
+	return int(m.GetCounter().GetValue())
+}
+
+// SetRand replaces the gateway's random source of early refresh.
+func SetRand(g *Gateway, rand func() float64) { g.rand = rand }
+
+// Refreshing is how many background refreshes are running.
+func Refreshing(g *Gateway) int {
+	n := 0
+	g.revalidating.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
 // SetClock replaces the gateway's clock (ages and freshness), so tests can
 // age entries without waiting.
 func SetClock(g *Gateway, now func() time.Time) { g.now = now }

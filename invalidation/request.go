@@ -33,6 +33,13 @@ type Request struct {
 	Prefixes []string `json:"prefixes,omitempty"`
 	// Everything drops every response of the tenant.
 	Everything bool `json:"everything,omitempty"`
+	// Soft makes the responses stale instead of gone: each is served, for
+	// at most its route's stale-while-revalidate after the invalidation,
+	// while one refill runs; past that it is a miss. A layer that cannot
+	// invalidate softly, and CDN providers without a soft purge, apply it
+	// hard. The default (false) is hard, with the read-your-writes
+	// guarantee.
+	Soft bool `json:"soft,omitempty"`
 }
 
 // ErrInvalid is wrapped by every validation error of a Request.

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -194,6 +195,22 @@ func checkRule(rc RuleConfig, isDefault bool, add func(field string, idx int, fo
 		if d.v != nil && *d.v < 0 {
 			add(d.name, -1, "must not be negative")
 		}
+	}
+	if a := rc.AutoTTL; a != nil {
+		d := a.WithDefaults()
+		switch {
+		case rc.TTL != nil:
+			add("auto_ttl", -1, "bounds a learned TTL: set ttl: auto, not a duration")
+		case a.Min < 0 || a.Max < 0:
+			add("auto_ttl", -1, "min and max must not be negative")
+		case d.Min > d.Max:
+			add("auto_ttl", -1, "min %v is above max %v", d.Min, d.Max)
+		case a.Fraction < 0 || a.Fraction > 1 || math.IsNaN(a.Fraction):
+			add("auto_ttl", -1, "fraction must be from 0 to 1")
+		}
+	}
+	if b := rc.EarlyRefreshBeta; b != nil && (*b < 0 || math.IsNaN(*b) || math.IsInf(*b, 0)) {
+		add("early_refresh_beta", -1, "must be a number from 0 (off) up")
 	}
 	var browser ccInfo
 	if rc.Browser != "" {

@@ -112,6 +112,9 @@ type RuleConfig struct {
 	// TTL overrides the origin's freshness for the gateway's layers; nil
 	// respects the origin.
 	TTL *time.Duration
+	// AutoTTL is set by "ttl: auto": the gateway learns the TTL (see
+	// AutoTTL); TTL is then nil.
+	AutoTTL *AutoTTL
 	// Origin says how the rule treats the origin's storage and freshness
 	// directives: OriginRespect (empty, the default: an origin's no-store,
 	// private or no-cache wins over TTL) or OriginOverride (TTL, the stale
@@ -121,6 +124,9 @@ type RuleConfig struct {
 	Origin               string
 	StaleWhileRevalidate *time.Duration
 	StaleIfError         *time.Duration
+	// EarlyRefreshBeta overrides the gateway's XFetch beta of early
+	// refresh for the route; 0 turns it off; nil keeps the gateway's.
+	EarlyRefreshBeta *float64
 	// Browser replaces the Cache-Control sent to clients; empty keeps the
 	// origin's.
 	Browser string
@@ -294,4 +300,34 @@ func checkTenantConfig(tc TenantConfig, add func(field string, idx int, format s
 			add("tenants.fallback", -1, "%v", err)
 		}
 	}
+}
+
+// AutoTTL bounds a TTL the gateway learns for a route ("ttl: auto"): a
+// Fraction of the interval between the changes it observes (a
+// revalidation answered 200 with a new validator, against 304s), clamped
+// to [Min, Max]. Zero fields take the Default* values.
+type AutoTTL struct {
+	Min, Max time.Duration
+	Fraction float64
+}
+
+// Defaults of AutoTTL's zero fields.
+const (
+	DefaultAutoTTLMin      = time.Minute
+	DefaultAutoTTLMax      = 24 * time.Hour
+	DefaultAutoTTLFraction = 0.25
+)
+
+// WithDefaults is a with its zero fields set to the defaults.
+func (a AutoTTL) WithDefaults() AutoTTL {
+	if a.Min == 0 {
+		a.Min = DefaultAutoTTLMin
+	}
+	if a.Max == 0 {
+		a.Max = DefaultAutoTTLMax
+	}
+	if a.Fraction == 0 {
+		a.Fraction = DefaultAutoTTLFraction
+	}
+	return a
 }

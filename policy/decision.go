@@ -30,6 +30,9 @@ type Decision struct {
 	// TTL, when set, overrides the freshness lifetime the origin gave for
 	// the gateway's own layers; nil respects the origin.
 	TTL *time.Duration
+	// AutoTTL, when set (ttl: auto), makes the gateway learn the TTL from
+	// the changes it observes, within its bounds; TTL is then nil.
+	AutoTTL *AutoTTL
 	// OverrideOrigin: TTL, the stale windows and the rule's directives
 	// apply whatever the origin's no-store, private, no-cache or
 	// must-revalidate say (RuleConfig.Origin "override"). Never set on a
@@ -38,7 +41,10 @@ type Decision struct {
 	// StaleWhileRevalidate and StaleIfError, when set, override the
 	// origin's RFC 5861 directives for the gateway's layers.
 	StaleWhileRevalidate *time.Duration
-	StaleIfError         *time.Duration
+	// EarlyRefreshBeta, when set, overrides the gateway's XFetch beta of
+	// early refresh for the route; 0 turns it off.
+	EarlyRefreshBeta *float64
+	StaleIfError     *time.Duration
 
 	// BrowserCacheControl, when set, replaces the Cache-Control sent to the
 	// client (for public responses; private ones are always private, no-store).

@@ -108,9 +108,11 @@ func compileRule(rc RuleConfig, isDefault bool, cdnHeader string) *rule {
 	r.base = Decision{
 		Rule:                 r.name,
 		TTL:                  clonePtr(rc.TTL),
+		AutoTTL:              clonePtr(rc.AutoTTL),
 		OverrideOrigin:       rc.Origin == OriginOverride,
 		StaleWhileRevalidate: clonePtr(rc.StaleWhileRevalidate),
 		StaleIfError:         clonePtr(rc.StaleIfError),
+		EarlyRefreshBeta:     clonePtr(rc.EarlyRefreshBeta),
 		BrowserCacheControl:  rc.Browser,
 		CDNCacheControl:      rc.CDN,
 		Locales:              slices.Clone(rc.Locales),

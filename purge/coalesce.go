@@ -56,9 +56,12 @@ func (r route) zoneOf(tenant string) string {
 // "path:/" that all of its responses carry: purging the shared zone would
 // reach other tenants.
 func plan(reqs []invalidation.Request, r route) (batches []planned, rejected map[int]string) {
+	// Soft requests are batched apart from hard ones: a hard purge sent
+	// soft would lose its guarantee.
 	type key struct {
 		zone string
 		kind kind
+		soft bool
 	}
 	type values struct {
 		order []string
@@ -66,8 +69,8 @@ func plan(reqs []invalidation.Request, r route) (batches []planned, rejected map
 	}
 	groups := map[key]*values{}
 	var keys []key
-	add := func(zone string, k kind, v string, job int) {
-		gk := key{zone, k}
+	add := func(zone string, k kind, soft bool, v string, job int) {
+		gk := key{zone, k, soft}
 		g := groups[gk]
 		if g == nil {
 			g = &values{jobs: map[string][]int{}}
@@ -90,14 +93,17 @@ func plan(reqs []invalidation.Request, r route) (batches []planned, rejected map
 			continue
 		}
 		for _, it := range items {
-			add(zone, it.kind, it.value, i)
+			add(zone, it.kind, r.soft || req.Soft, it.value, i)
 		}
 	}
 	sort.SliceStable(keys, func(i, j int) bool {
 		if keys[i].zone != keys[j].zone {
 			return keys[i].zone < keys[j].zone
 		}
-		return keys[i].kind < keys[j].kind
+		if keys[i].kind != keys[j].kind {
+			return keys[i].kind < keys[j].kind
+		}
+		return !keys[i].soft && keys[j].soft
 	})
 	for _, k := range keys {
 		g := groups[k]
@@ -105,7 +111,7 @@ func plan(reqs []invalidation.Request, r route) (batches []planned, rejected map
 		for start := 0; start < len(g.order); start += per {
 			end := min(start+per, len(g.order))
 			chunk := g.order[start:end]
-			p := planned{batch: Batch{Zone: k.zone, Soft: r.soft}}
+			p := planned{batch: Batch{Zone: k.zone, Soft: k.soft}}
 			switch k.kind {
 			case kindTags:
 				p.batch.Tags = chunk

@@ -37,6 +37,19 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
+			// A hard purge merged into a soft batch would lose its guarantee.
+			name: "soft and hard requests are batched apart",
+			reqs: []invalidation.Request{
+				{ID: "x", Tenant: "acme", Tags: []string{"p8"}, Soft: true},
+				req("acme", "p8"),
+			},
+			r: route{zone: "Z", limits: fastly},
+			want: []planned{
+				{Batch{Zone: "Z", Tags: []string{"acme:p8", "acme:~35"}}, []int{1}},
+				{Batch{Zone: "Z", Tags: []string{"acme:p8", "acme:~35"}, Soft: true}, []int{0}},
+			},
+		},
+		{
 			name: "tags in one bucket purge it once",
 			reqs: []invalidation.Request{req("acme", "p8"), req("acme", "p20")},
 			r:    route{zone: "Z", limits: fastly},

@@ -315,14 +315,21 @@ func TestCrashBetweenDequeueAndSend(t *testing.T) {
 
 // TestSlowProviderDoesNotBlockOthers holds Cloudflare's answer while
 // Fastly confirms; both end confirmed and the message is acked once.
-func TestSlowProviderDoesNotBlockOthers(t *testing.T) {
-	e := newEnv(t, "cloudflare", "fastly")
+// fastlyPurger is a Fastly purger on a fake Fastly API.
+func fastlyPurger(t *testing.T) (*fastlyfake.Server, *fastly.Purger) {
+	t.Helper()
 	fs := fastlyfake.New("fastly-token")
 	t.Cleanup(fs.Close)
 	fp, err := fastly.New(fastly.Config{APIToken: "fastly-token", BaseURL: fs.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fs, fp
+}
+
+func TestSlowProviderDoesNotBlockOthers(t *testing.T) {
+	e := newEnv(t, "cloudflare", "fastly")
+	fs, fp := fastlyPurger(t)
 	block := make(chan struct{})
 	e.cf.Fail(cloudflarefake.Fault{Block: block})
 	cfg := e.fastCfg(

@@ -60,13 +60,13 @@ func SplitRequest(req invalidation.Request, maxBytes int) []invalidation.Request
 		return []invalidation.Request{req}
 	}
 	var parts []invalidation.Request
-	cur := invalidation.Request{Tenant: req.Tenant, Everything: req.Everything}
+	cur := invalidation.Request{Tenant: req.Tenant, Everything: req.Everything, Soft: req.Soft}
 	used, items := 0, 0
 	flush := func() {
 		if items > 0 || cur.Everything {
 			parts = append(parts, cur)
 		}
-		cur = invalidation.Request{Tenant: req.Tenant}
+		cur = invalidation.Request{Tenant: req.Tenant, Soft: req.Soft}
 		used, items = 0, 0
 	}
 	add := func(dst func(*invalidation.Request) *[]string, v string) {

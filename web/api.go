@@ -146,6 +146,22 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// RouteTTLsResponse is the body of GET /api/v1/routes/ttl.
+type RouteTTLsResponse struct {
+	Routes []RouteTTL `json:"routes"`
+}
+
+// getRouteTTLs lists the "ttl: auto" routes that learned a TTL; the
+// others run at their minimum.
+func (s *Server) getRouteTTLs(w http.ResponseWriter, r *http.Request) error {
+	resp := RouteTTLsResponse{Routes: []RouteTTL{}}
+	if s.cfg.RouteTTLs != nil {
+		resp.Routes = append(resp.Routes, s.cfg.RouteTTLs.RouteTTLs()...)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
 func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) error {
 	samples := s.history.samples()
 	if samples == nil {
@@ -247,11 +263,17 @@ type acceptedResponse struct {
 }
 
 // writeAccepted answers a purge or event: 202 durable, 200 applied, or,
-// for a wait that ended with L2 unreachable, 202 with what readers see.
-func writeAccepted(w http.ResponseWriter, id string, wait bool, err error, applied string) error {
+// for a wait that ended with L2 unreachable, 202 with what readers see. A
+// soft one's answers say that readers may see the old content within the
+// window.
+func writeAccepted(w http.ResponseWriter, id string, wait, soft bool, err error, applied string) error {
 	switch {
 	case errors.Is(err, ErrL2Pending):
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, L2Pending: true, Guarantee: guaranteeGuarded})
+		g := guaranteeGuarded
+		if soft {
+			g = guaranteeGuardedSoft
+		}
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, L2Pending: true, Guarantee: g})
 	case err != nil:
 		return withID(id, err)
 	case wait:
@@ -266,9 +288,19 @@ func writeAccepted(w http.ResponseWriter, id string, wait bool, err error, appli
 const (
 	guaranteeDurable = "durable: stored in JetStream; it will be applied, however long a layer is down"
 	guaranteeApplied = "applied: L2 invalidated and every live instance's L1 dropped"
-	guaranteePurged  = guaranteeApplied + "; CDN providers confirm later (GET /api/v1/purges/{id})"
+	guaranteePurged  = guaranteeApplied + guaranteeCDN
 	guaranteeGuarded = "durable, and readers see the change: every live instance dropped its L1 copies and serves no older L2 entry; " +
 		"L2 was unreachable and is invalidated as soon as it is back"
+	guaranteeCDN = "; CDN providers confirm later (GET /api/v1/purges/{id})"
+
+	// A soft invalidation keeps no read-your-writes promise: it says how
+	// long the old content may still be read.
+	softWindow = "readers may see the old content for up to the route's stale-while-revalidate after it, " +
+		"while one refill runs; past that it is a miss"
+	guaranteeAppliedSoft = "applied softly: L2 and every live instance's L1 marked it stale; " + softWindow
+	guaranteePurgedSoft  = guaranteeAppliedSoft + guaranteeCDN + " (soft at Fastly, and at Varnish for tags; hard at Cloudflare)"
+	guaranteeGuardedSoft = "durable, applied softly: every live instance marked its L1 copies stale (" + softWindow +
+		") and serves no older L2 entry; L2 was unreachable and is invalidated as soon as it is back"
 )
 
 func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
@@ -296,10 +328,14 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
 	id, err := s.cfg.Purges.Purge(ctx, req, wait, actorOf(r.Context()))
-	if err != nil || !wait {
-		return writeAccepted(w, id, wait, err, guaranteePurged)
+	applied := guaranteePurged
+	if req.Soft {
+		applied = guaranteePurgedSoft
 	}
-	resp := acceptedResponse{ID: id, Applied: true, Guarantee: guaranteePurged}
+	if err != nil || !wait {
+		return writeAccepted(w, id, wait, req.Soft, err, applied)
+	}
+	resp := acceptedResponse{ID: id, Applied: true, Guarantee: applied}
 	// The state is a courtesy: the purge is applied whether or not it
 	// can be read now.
 	if st, err := s.cfg.Purges.PurgeState(r.Context(), id); err == nil {
@@ -444,7 +480,18 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := s.waitCtx(r.Context(), wait)
 	defer cancel()
 	id, err := s.cfg.Events.SubmitEvent(ctx, b, wait, actorOf(r.Context()))
-	return writeAccepted(w, id, wait, err, guaranteeApplied)
+	// Only the answer's words depend on "soft"; a value that is not a
+	// boolean is the events package's to refuse.
+	var ev struct {
+		Soft bool `json:"soft"`
+	}
+	_ = json.Unmarshal(b, &ev)
+	soft := ev.Soft
+	applied := guaranteeApplied
+	if soft {
+		applied = guaranteeAppliedSoft
+	}
+	return writeAccepted(w, id, wait, soft, err, applied)
 }
 
 // limitParam reads ?limit=N, defaulting to DefaultListLimit.

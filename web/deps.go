@@ -35,6 +35,21 @@ type CDNStats interface {
 	Samples(ctx context.Context) []cdnstats.Sample
 }
 
+// RouteTTLSource gives the learned TTL of every "ttl: auto" route (the
+// gateway's AutoTTLs behind an adapter).
+type RouteTTLSource interface {
+	RouteTTLs() []RouteTTL
+}
+
+// RouteTTL is one "ttl: auto" route's current TTL and why.
+type RouteTTL struct {
+	Route         string  `json:"route"`
+	TTLSeconds    float64 `json:"ttl_seconds"`
+	Revalidations int     `json:"revalidations"`
+	Changes       int     `json:"changes"`
+	Reason        string  `json:"reason"`
+}
+
 // EventSubmitter publishes a change event given as its JSON body, as
 // POST /api/v1/events does.
 type EventSubmitter interface {

@@ -124,6 +124,7 @@ func TestOpenAPIAgainstANode(t *testing.T) {
 		!strings.Contains(fmt.Sprint(m["providers"]), "hit_ratio:0.75") {
 		t.Errorf("CDN stats: %v", m)
 	}
+	c.call("GET", "/api/v1/routes/ttl", "/api/v1/routes/ttl", "", true)
 	c.call("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", "", true)
 
 	if code, _ := c.call("POST", "/api/v1/events", "/api/v1/events?wait=1", `{"tenant":"acme","tags":["x"]}`, true); code != 200 {

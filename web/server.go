@@ -46,6 +46,8 @@ type Config struct {
 	CDNStats CDNStats
 	// Instance names this instance in the cluster's stats; "" = "local".
 	Instance string
+	// RouteTTLs backs GET /api/v1/routes/ttl; nil lists none.
+	RouteTTLs RouteTTLSource
 	// Events backs POST /api/v1/events; nil = 503.
 	Events EventSubmitter
 	// Purges backs POST /api/v1/purge and GET /api/v1/purges/<id>; nil = 503.
@@ -272,6 +274,7 @@ func (s *Server) register() {
 	api("GET /api/v1/health/prefix", s.prefixHealth)
 	api("GET /api/v1/cdn/stats", s.getCDNStats)
 	api("GET /api/v1/history", s.getHistory)
+	api("GET /api/v1/routes/ttl", s.getRouteTTLs)
 	api("GET /api/v1/stream", s.stream)
 	api("POST /api/v1/purge", s.postPurge)
 	api("GET /api/v1/purges", s.listPurges)

@@ -67,6 +67,21 @@ func TestPublishAndPurgeCommands(t *testing.T) {
 		}
 	})
 
+	// The demo's pages carry s-maxage, which implies proxy-revalidate
+	// (RFC 9111 5.2.2.10): the gateway may not serve them stale, so a soft
+	// purge is a miss there, as the answer's window allows. The stale
+	// serving itself is covered in the gateway's tests.
+	t.Run("purge --soft says what readers may see", func(t *testing.T) {
+		d.warm(t, "acme", "/")
+		code, stdout, stderr := op(t, "purge", "--tenant", "acme", "--tag", "company:acme", "--soft")
+		if code != 0 || !strings.Contains(stderr, "may see the old content") {
+			t.Fatalf("purge --soft: exit %d: %s%s; want it to say readers may see the old content", code, stdout, stderr)
+		}
+		if r := d.get(t, "acme", "/"); r.isHit() || !strings.Contains(r.cacheStatus(), "fwd=stale") {
+			t.Errorf("acme / after a soft purge: %v, want a revalidation (s-maxage forbids serving it stale)", r)
+		}
+	})
+
 	t.Run("purge of a URL", func(t *testing.T) {
 		d.warm(t, "acme", "/companies")
 		d.warm(t, "acme", "/")

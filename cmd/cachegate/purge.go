@@ -31,6 +31,7 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&urls, "url", "URL path to purge, e.g. /companies (repeatable)")
 	fs.Var(&prefixes, "prefix", "path prefix to purge (repeatable)")
 	everything := fs.Bool("everything", false, "purge everything of the tenant")
+	soft := fs.Bool("soft", false, "mark stale instead of removing: served for up to each route's stale-while-revalidate while one refill runs (no read-your-writes); soft at Fastly, hard at Cloudflare")
 	wait := fs.Bool("wait", true, "wait until applied in the gateway's layers and every CDN provider confirmed or failed; exit 1 unless all confirmed")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --wait, how long to wait for the CDN providers")
 	output := outputFlag(fs)
@@ -54,12 +55,16 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	body := map[string]any{"tenant": *tenant, "tags": nonNil(tags), "urls": nonNil(urls), "prefixes": nonNil(prefixes), "everything": *everything}
+	if *soft {
+		body["soft"] = true
+	}
 	path := "/api/v1/purge"
 	if *wait {
 		path += "?wait=1"
 	}
 	var accepted struct {
-		ID string `json:"id"`
+		ID        string `json:"id"`
+		Guarantee string `json:"guarantee"`
 	}
 	if _, err := c.post(ctx, path, body, &accepted); err != nil {
 		return err
@@ -68,6 +73,11 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return output.print(stdout, map[string]any{"id": accepted.ID, "queued": true}, func(w io.Writer) {
 			fmt.Fprintf(w, "purge %s queued\n", accepted.ID)
 		})
+	}
+	if *soft {
+		// What a soft purge promises readers is not what the CDN's
+		// confirmation below says: say it first.
+		fmt.Fprintln(stderr, accepted.Guarantee)
 	}
 	st, err := follow(ctx, c, accepted.ID, *timeout, &progress{w: stderr})
 	if err != nil {

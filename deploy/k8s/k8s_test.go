@@ -175,11 +175,13 @@ func TestManifestsMatchKubernetesSchemas(t *testing.T) {
 		return object{}
 	}
 	for name, spoil := range map[string]func(m map[string]any){
-		"misspelt field":  func(m map[string]any) { dig(m, "spec").(map[string]any)["replica"] = 3 },
-		"wrong type":      func(m map[string]any) { dig(m, "spec").(map[string]any)["replicas"] = "three" },
-		"missing field":   func(m map[string]any) { delete(dig(m, "spec").(map[string]any), "selector") },
-		"unknown kind":    func(m map[string]any) { m["kind"] = "Deploymnet" },
-		"container field": func(m map[string]any) { list(dig(m, "spec", "template", "spec", "containers"))[0].(map[string]any)["imag"] = "x" },
+		"misspelt field": func(m map[string]any) { dig(m, "spec").(map[string]any)["replica"] = 3 },
+		"wrong type":     func(m map[string]any) { dig(m, "spec").(map[string]any)["replicas"] = "three" },
+		"missing field":  func(m map[string]any) { delete(dig(m, "spec").(map[string]any), "selector") },
+		"unknown kind":   func(m map[string]any) { m["kind"] = "Deploymnet" },
+		"container field": func(m map[string]any) {
+			list(dig(m, "spec", "template", "spec", "containers"))[0].(map[string]any)["imag"] = "x"
+		},
 	} {
 		o := dep()
 		spoil(o.m)

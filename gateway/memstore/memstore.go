@@ -99,17 +99,35 @@ type tenant struct {
 	// filled at or after it needs no per-tag check (the common case).
 	last  atomic.Uint64
 	floor atomic.Uint64
-	tags  sync.Map // tag -> record
+	// soft is the tenant's latest soft invalidation (gen and softAt only).
+	soft atomic.Pointer[record]
+	tags sync.Map // tag -> record
+	// mu serializes the writers of tags and soft, which read a record
+	// before replacing it; readers take no lock.
+	mu sync.Mutex
 }
 
+// record is a tag's invalidation state: the generation of its latest hard
+// invalidation and of its latest soft one, replaced as a whole.
 type record struct {
-	gen uint64
-	at  int64 // unix nanoseconds of the invalidation, for pruning
+	gen    uint64
+	at     int64  // unix nanoseconds of the latest invalidation, for pruning
+	soft   uint64 // generation of the latest soft invalidation, 0 for none
+	softAt int64  // unix nanoseconds the gateway gave for it
+}
+
+// softened is r after a soft invalidation at generation g: what the
+// previous soft invalidation left stale becomes dead (the window of an
+// entry starts from the first soft invalidation that covers it).
+func (r record) softened(g uint64, now, at int64) record {
+	return record{gen: max(r.gen, r.soft), at: now, soft: g, softAt: at}
 }
 
 var (
 	_ gateway.Store   = (*Store)(nil)
 	_ gateway.Clearer = (*Store)(nil)
+
+	_ gateway.SoftInvalidator = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -152,30 +170,53 @@ func (s *Store) Get(_ context.Context, _ string, key string) (*gateway.Entry, ui
 	if !ok {
 		return nil, gen, nil
 	}
-	if !s.live(it) {
+	live, softAt := s.check(it)
+	if !live {
 		s.drop(key, it)
 		return nil, gen, nil
+	}
+	if softAt != 0 {
+		// The stored entry is shared: the mark goes on a copy.
+		c := *it.e
+		c.SoftSince = time.Unix(0, softAt)
+		return &c, gen, nil
 	}
 	return it.e, gen, nil
 }
 
-func (s *Store) live(it *item) bool {
+// check reports whether it is live and, if a soft invalidation covers it,
+// the earliest such one's time (unix nanoseconds; 0 for none).
+func (s *Store) check(it *item) (live bool, softAt int64) {
 	if it.gen < s.clearFloor.Load() {
-		return false
+		return false, 0
 	}
 	t := it.t
 	if it.gen >= t.last.Load() {
-		return true
+		return true, 0
 	}
+	// The soft record before the floor: a soft invalidation raises the
+	// floor before it replaces the record (see SoftInvalidateTenant).
+	sr := t.soft.Load()
 	if it.gen < t.floor.Load() {
-		return false
+		return false, 0
+	}
+	if sr != nil && sr.soft > it.gen {
+		softAt = sr.softAt
 	}
 	for _, tag := range it.e.Tags {
-		if r, ok := t.tags.Load(tag); ok && r.(record).gen > it.gen {
-			return false
+		v, ok := t.tags.Load(tag)
+		if !ok {
+			continue
+		}
+		r := v.(record)
+		if r.gen > it.gen {
+			return false, 0
+		}
+		if r.soft > it.gen && (softAt == 0 || r.softAt < softAt) {
+			softAt = r.softAt
 		}
 	}
-	return true
+	return true, softAt
 }
 
 // drop deletes key if it still holds it (a newer fill may have replaced it).
@@ -203,7 +244,7 @@ func (s *Store) Set(_ context.Context, tenantName, key string, e *gateway.Entry,
 	// A FetchGen ahead of this layer's counter came from elsewhere; clamp it
 	// so the entry cannot outlive invalidations it has not seen.
 	it := &item{e: e, t: s.tenant(tenantName), gen: min(e.FetchGen, s.gen.Load()), ttl: ttl}
-	if !s.live(it) {
+	if live, _ := s.check(it); !live {
 		s.cache.Invalidate(key)
 		return nil
 	}
@@ -221,18 +262,62 @@ func (s *Store) Delete(_ context.Context, _ string, key string) error {
 // and was filled by a fetch that began before the call: one record per tag,
 // whatever the number of entries.
 func (s *Store) InvalidateTags(_ context.Context, tenantName string, tags []string) error {
+	s.markTags(tenantName, tags, func(_ record, g uint64, now int64) record {
+		return record{gen: g, at: now}
+	})
+	return nil
+}
+
+// SoftInvalidateTags marks every entry of tenantName that carries one of
+// tags, and was filled by a fetch that began before the call, stale since
+// at (gateway.SoftInvalidator).
+func (s *Store) SoftInvalidateTags(_ context.Context, tenantName string, tags []string, at time.Time) error {
+	s.markTags(tenantName, tags, func(old record, g uint64, now int64) record {
+		return old.softened(g, now, at.UnixNano())
+	})
+	return nil
+}
+
+// markTags replaces the record of each of tags by next of it, at a new
+// generation.
+func (s *Store) markTags(tenantName string, tags []string, next func(old record, g uint64, now int64) record) {
 	if len(tags) == 0 {
-		return nil
+		return
 	}
 	t := s.tenant(tenantName)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	g := s.gen.Add(1)
 	// Disable the fast path before writing records, so no Get skips them.
 	storeMax(&t.last, g)
-	r := record{gen: g, at: s.now().UnixNano()}
+	now := s.now().UnixNano()
 	for _, tag := range tags {
-		t.tags.Store(tag, r)
+		var old record
+		if v, ok := t.tags.Load(tag); ok {
+			old = v.(record)
+		}
+		t.tags.Store(tag, next(old, g, now))
 	}
 	s.maybePrune()
+}
+
+// SoftInvalidateTenant marks every entry of tenantName filled by a fetch
+// that began before the call stale since at.
+func (s *Store) SoftInvalidateTenant(_ context.Context, tenantName string, at time.Time) error {
+	t := s.tenant(tenantName)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := s.gen.Add(1)
+	storeMax(&t.last, g)
+	var old record
+	if p := t.soft.Load(); p != nil {
+		old = *p
+	}
+	// What the previous soft invalidation left stale is dead from now:
+	// raise the floor first, so a reader that sees the new record sees it.
+	storeMax(&t.floor, old.soft)
+	n := record{soft: g, softAt: at.UnixNano()}
+	t.soft.Store(&n)
 	return nil
 }
 
@@ -240,6 +325,8 @@ func (s *Store) InvalidateTags(_ context.Context, tenantName string, tags []stri
 // began before the call.
 func (s *Store) InvalidateTenant(_ context.Context, tenantName string) error {
 	t := s.tenant(tenantName)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	g := s.gen.Add(1)
 	storeMax(&t.last, g)
 	storeMax(&t.floor, g)
@@ -333,7 +420,10 @@ func (s *Store) KeysByTag(ctx context.Context, tenantName, tag string, limit int
 		if len(out) >= limit || ctx.Err() != nil {
 			break
 		}
-		if it.t == t && slices.Contains(it.e.Tags, tag) && s.live(it) {
+		if it.t != t || !slices.Contains(it.e.Tags, tag) {
+			continue
+		}
+		if live, _ := s.check(it); live {
 			out = append(out, key)
 		}
 	}

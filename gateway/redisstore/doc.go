@@ -13,6 +13,7 @@
 //	{cg:acme}:g         generation counter (no TTL once invalidated; before, MaxTTL+1m renewed by fills)
 //	{cg:acme}:f         tenant floor (InvalidateTenant), TTL MaxTTL+1m
 //	{cg:acme}:t:<tag>   tag record: generation of its last invalidation, TTL MaxTTL+1m
+//	                    (floor and tag records: "hard" or "hard soft at-ms" after a soft one)
 //	{cg:acme}:e:<key>   entry hash {g: FetchGen, t: tags, b: encoded entry}, TTL <= MaxTTL
 //	{cg:acme}:l:<key>   fill lock (SET NX PX, random token)
 //

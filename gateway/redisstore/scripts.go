@@ -14,21 +14,40 @@ import "github.com/redis/go-redis/v9"
 // tag record are <= its g. If g equals the counter, no invalidation happened
 // since its fetch began and nothing else needs reading.
 
-// deadLua is shared: it sets dead for the entry generation fg against the
-// floor and the tag records of the tags in string tags.
-const deadLua = `
-local function dead(fg, g, floorkey, tagprefix, tags)
-  if fg > g then return true end
-  if fg == g then return false end
-  local f = redis.call('GET', floorkey)
-  if f and tonumber(f) > fg then return true end
-  if tags == '' then return false end
+// Records (the floor and each tag record) hold "hard" or "hard soft at": the
+// generation of the latest hard invalidation, and of the latest soft one
+// with the time (ms) the gateway gave it. A record of the first form, as
+// earlier versions wrote, reads as having no soft invalidation.
+//
+// stateLua is shared: state(fg, ...) returns whether the entry of generation
+// fg is dead against the floor and the tag records of the tags in string
+// tags and, when it is live, the earliest soft mark (ms) covering it, 0 for
+// none.
+const stateLua = `
+local function rec(v)
+  if not v then return 0, 0, 0 end
+  local h, s, a = string.match(v, '^(%d+) (%d+) (%d+)$')
+  if h then return tonumber(h), tonumber(s), tonumber(a) end
+  return tonumber(v) or 0, 0, 0
+end
+local function state(fg, g, floorkey, tagprefix, tags)
+  if fg > g then return true, 0 end
+  if fg == g then return false, 0 end
+  local soft = 0
+  local function dead(v)
+    local h, s, a = rec(v)
+    if h > fg then return true end
+    if s > fg and (soft == 0 or a < soft) then soft = a end
+    return false
+  end
+  if dead(redis.call('GET', floorkey)) then return true, 0 end
+  if tags == '' then return false, soft end
   local keys = {}
   for tag in string.gmatch(tags, '[^\n]+') do
     keys[#keys + 1] = tagprefix .. tag
     if #keys == 256 then
       for _, v in ipairs(redis.call('MGET', unpack(keys))) do
-        if v and tonumber(v) > fg then return true end
+        if dead(v) then return true, 0 end
       end
       keys = {}
     end
@@ -36,10 +55,10 @@ local function dead(fg, g, floorkey, tagprefix, tags)
   if #keys > 0 then
     local vals = redis.call('MGET', unpack(keys))
     for i = 1, #keys do
-      if vals[i] and tonumber(vals[i]) > fg then return true end
+      if dead(vals[i]) then return true, 0 end
     end
   end
-  return false
+  return false, soft
 end
 `
 
@@ -87,18 +106,24 @@ end
 `
 
 // getSource: KEYS entry, counter, floor; ARGV tag prefix, record ttl ms.
-// Returns {blob or nil, counter, entry generation}. Store.Get runs it as
-// getScript does, with arguments it builds without allocating per tenant.
-const getSource = deadLua + counterLua + `
+// Returns {blob or nil, counter, entry generation, soft mark ms or 0}.
+// Store.Get runs it as getScript does, with arguments it builds without
+// allocating per tenant.
+const getSource = stateLua + counterLua + `
 local g = counter(KEYS[2], KEYS[3], ARGV[2], false)
 local e = redis.call('HMGET', KEYS[1], 'g', 't', 'b')
-if not e[3] then return {false, g, 0} end
+if not e[3] then return {false, g, 0, 0} end
 local fg = tonumber(e[1])
-if not fg or not e[2] or dead(fg, g, KEYS[3], ARGV[1], e[2]) then
+if not fg or not e[2] then
   redis.call('DEL', KEYS[1])
-  return {false, g, 0}
+  return {false, g, 0, 0}
 end
-return {e[3], g, fg}
+local dead, soft = state(fg, g, KEYS[3], ARGV[1], e[2])
+if dead then
+  redis.call('DEL', KEYS[1])
+  return {false, g, 0, 0}
+end
+return {e[3], g, fg, soft}
 `
 
 var getScript = redis.NewScript(getSource)
@@ -109,11 +134,11 @@ var getScript = redis.NewScript(getSource)
 // is ahead of the counter or below its floor: the counter was lost since
 // its fetch began, and with it any invalidation issued meanwhile. Returns
 // 1 if stored.
-var setScript = redis.NewScript(deadLua + counterLua + `
+var setScript = redis.NewScript(stateLua + counterLua + `
 local g = counter(KEYS[2], KEYS[3], ARGV[6], true)
 local fgs = ARGV[2]
 local fg = tonumber(fgs)
-if dead(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
+if state(fg, g, KEYS[3], ARGV[1], ARGV[3]) then
   redis.call('DEL', KEYS[1])
   return 0
 end
@@ -123,7 +148,9 @@ return 1
 `)
 
 // invalidateTagsScript: KEYS counter, floor; ARGV tag prefix, record ttl
-// ms, tags... One atomic step: the new generation and every tag record.
+// ms, tags... One atomic step: the new generation and every tag record (a
+// hard record replaces a soft one: what the soft mark left stale is older
+// than the new generation, so dead too).
 var invalidateTagsScript = redis.NewScript(counterLua + `
 local g = fmt(raise(KEYS[1], KEYS[2], ARGV[2]))
 for i = 3, #ARGV do
@@ -137,6 +164,29 @@ var invalidateTenantScript = redis.NewScript(counterLua + `
 local g = fmt(raise(KEYS[1], KEYS[2], ARGV[1]))
 redis.call('SET', KEYS[2], g, 'PX', ARGV[1])
 return g
+`)
+
+// softInvalidateTagsScript: KEYS counter, floor; ARGV tag prefix, record
+// ttl ms, at ms, tags... Each tag record keeps its hard generation, raised
+// to its previous soft one (what that one left stale is dead from now),
+// and gets the new soft generation and time.
+var softInvalidateTagsScript = redis.NewScript(stateLua + counterLua + `
+local g = raise(KEYS[1], KEYS[2], ARGV[2])
+for i = 4, #ARGV do
+  local k = ARGV[1] .. ARGV[i]
+  local h, s = rec(redis.call('GET', k))
+  redis.call('SET', k, fmt(math.max(h, s)) .. ' ' .. fmt(g) .. ' ' .. ARGV[3], 'PX', ARGV[2])
+end
+return fmt(g)
+`)
+
+// softInvalidateTenantScript: KEYS counter, floor; ARGV record ttl ms, at
+// ms. The floor record as softInvalidateTagsScript does a tag record.
+var softInvalidateTenantScript = redis.NewScript(stateLua + counterLua + `
+local g = raise(KEYS[1], KEYS[2], ARGV[1])
+local h, s = rec(redis.call('GET', KEYS[2]))
+redis.call('SET', KEYS[2], fmt(math.max(h, s)) .. ' ' .. fmt(g) .. ' ' .. ARGV[2], 'PX', ARGV[1])
+return fmt(g)
 `)
 
 // lockScript: KEYS lock; ARGV token, ttl ms. Returns {1} when the lock

@@ -42,6 +42,8 @@ type Store struct {
 var (
 	_ gateway.Store    = (*Store)(nil)
 	_ gateway.FillLock = (*Store)(nil)
+
+	_ gateway.SoftInvalidator = (*Store)(nil)
 )
 
 // New returns a Store on rdb (see NewClient). Only cfg's store settings
@@ -183,7 +185,7 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	if err = s.end(ctx, "get", err); err != nil {
 		return nil, 0, err
 	}
-	if len(res) != 3 {
+	if len(res) != 4 {
 		return nil, 0, fmt.Errorf("redisstore: get: unexpected reply %v", res)
 	}
 	gen, _ := res[1].(int64)
@@ -200,6 +202,9 @@ func (s *Store) Get(ctx context.Context, tenant, key string) (*gateway.Entry, ui
 	}
 	fg, _ := res[2].(int64)
 	e.FetchGen = uint64(fg)
+	if ms, _ := res[3].(int64); ms > 0 {
+		e.SoftSince = time.UnixMilli(ms)
+	}
 	return e, uint64(gen), nil
 }
 
@@ -304,4 +309,39 @@ func (s *Store) invalidate(ctx context.Context, op string, script *redis.Script,
 			op, gateway.ErrUnavailable, n, s.minReplicas, s.waitTimeout)
 	}
 	return nil
+}
+
+// SoftInvalidateTags marks every entry of tenant carrying one of tags whose
+// fetch began before the call stale since at (to the millisecond, rounded
+// down), in one script (gateway.SoftInvalidator).
+func (s *Store) SoftInvalidateTags(ctx context.Context, tenant string, tags []string, at time.Time) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if err := s.begin("soft invalidate tags"); err != nil {
+		return err
+	}
+	args := make([]any, 0, len(tags)+3)
+	args = append(args, k.tagPrefix(), s.recTTL, at.UnixMilli())
+	for _, t := range tags {
+		args = append(args, t)
+	}
+	return s.invalidate(ctx, "soft invalidate tags", softInvalidateTagsScript, []string{k.gen(), k.floor()}, args...)
+}
+
+// SoftInvalidateTenant marks every entry of tenant whose fetch began before
+// the call stale since at.
+func (s *Store) SoftInvalidateTenant(ctx context.Context, tenant string, at time.Time) error {
+	k, err := s.keys(tenant)
+	if err != nil {
+		return err
+	}
+	if err := s.begin("soft invalidate tenant"); err != nil {
+		return err
+	}
+	return s.invalidate(ctx, "soft invalidate tenant", softInvalidateTenantScript, []string{k.gen(), k.floor()}, s.recTTL, at.UnixMilli())
 }

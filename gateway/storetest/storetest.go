@@ -55,6 +55,11 @@ var cases = []testCase{
 	{"LargeBody", testLargeBody},
 	{"ClearKillsEverything", testClear},
 	{"ConcurrentInvalidationsAndFills", testConcurrent},
+	{"SoftInvalidationMarksTaggedEntries", testSoftTags},
+	{"FillStartedBeforeSoftInvalidationIsMarked", testSoftRacingFill},
+	{"SecondSoftInvalidationKillsWhatTheFirstLeft", testSoftTwice},
+	{"SoftMarkIsTheEarliestCovering", testSoftEarliest},
+	{"SoftInvalidateTenant", testSoftTenant},
 }
 
 type env struct {

@@ -320,6 +320,7 @@ func (n *Node) buildWeb(ctx context.Context) error {
 		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
 		Instance:     n.instance.ID(),
 		Sessions:     sessions,
+		RouteTTLs:    routeTTLs{n.gw},
 		Events:       adapters,
 		Purges:       adapters,
 		Audit:        n.audit,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachegate/cachegate/audit"
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/gateway"
 	"github.com/cachegate/cachegate/invalidation"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/web"
@@ -122,7 +123,7 @@ func (w *webAdapters) publishPurge(ctx context.Context, req invalidation.Request
 func purgeEvent(req invalidation.Request) events.Event {
 	return events.Event{
 		ID: req.ID, Tenant: req.Tenant, Type: events.TypePurge,
-		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything,
+		Tags: req.Tags, URLs: req.URLs, Prefixes: req.Prefixes, Everything: req.Everything, Soft: req.Soft,
 	}
 }
 
@@ -228,4 +229,15 @@ func (w *webAdapters) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("%w: dead letter %d", web.ErrNotFound, seq)
 	}
 	return err
+}
+
+// routeTTLs shows the gateway's learned TTLs to the admin API.
+type routeTTLs struct{ gw *gateway.Gateway }
+
+func (r routeTTLs) RouteTTLs() []web.RouteTTL {
+	var out []web.RouteTTL
+	for _, a := range r.gw.AutoTTLs() {
+		out = append(out, web.RouteTTL{Route: a.Route, TTLSeconds: a.TTL.Seconds(), Revalidations: a.Revalidations, Changes: a.Changes, Reason: a.Reason})
+	}
+	return out
 }

@@ -30,7 +30,14 @@
 //     TagEmitter, Server and Via.
 //   - coalesce.go: one fetch per key per instance (flights), the
 //     FillLock across instances, background stale-while-revalidate.
-//   - invalidate.go: the invalidation API the coordinator calls.
+//   - invalidate.go: the invalidation API the coordinator calls, hard and
+//     soft (a soft one leaves entries stale for their stale-while-
+//     revalidate window, served with "soft" in Cache-Status while one
+//     refill runs; stores that cannot mark entries soft invalidate hard).
+//   - early.go: probabilistic early refresh (XFetch) of a fresh hit near
+//     its expiry, one refresh across instances under the fill lock.
+//   - autottl.go: the TTL of "ttl: auto" routes, learnt from revalidations.
+//   - inspect.go: what each layer holds for a URL, for operators.
 //   - esi.go: fragments: a response its rule (esi: assemble) or its
 //     origin (Surrogate-Control: content="ESI/1.0") marks is held back by
 //     the writer and assembled (package esi) once serve returned, each

@@ -109,3 +109,30 @@ func TestPublishAckTimeout(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// TestDuplicateWaitWithoutItsStateIsDurable: a wait-publish of an event
+// JetStream already holds (a retry after an answer lost in an election)
+// watches the applied-ids bucket; when that bucket cannot be read, the
+// answer still says what holds: durable, to be applied (ErrApplyTimeout),
+// never a bare error a client would take for "not accepted".
+func TestDuplicateWaitWithoutItsStateIsDurable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, js := e.connect()
+	p, err := events.NewPublisher(js, nil, events.PublisherConfig{WaitTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := companyEvent("acme", "dup")
+	ev.ID = "dup-1" // the same id both times: the second is a duplicate
+	// No coordinator runs: the first wait times out, the event durable.
+	if _, err := p.PublishAndWait(ctx, ev); !errorsIs(err, events.ErrApplyTimeout) {
+		t.Fatalf("first PublishAndWait = %v, want ErrApplyTimeout", err)
+	}
+	if err := js.DeleteKeyValue(ctx, events.AppliedBucket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishAndWait(ctx, ev); !errorsIs(err, events.ErrApplyTimeout) {
+		t.Fatalf("PublishAndWait of the duplicate with its state unreadable = %v, want ErrApplyTimeout", err)
+	}
+}

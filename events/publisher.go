@@ -198,7 +198,10 @@ func (p *Publisher) PublishAndWait(ctx context.Context, e Event) (string, error)
 		// writes it just after notifying.
 		w, err := p.watchApplied(ctx, e.ID)
 		if err != nil {
-			return e.ID, err
+			// JetStream holds the event (it answered "duplicate"): what
+			// failed is only finding out whether it was applied (during a
+			// leader election, the bucket may not answer in time).
+			return e.ID, fmt.Errorf("events: event %s: %w (it is durable and will be applied; whether it was could not be read): %w", e.ID, ErrApplyTimeout, err)
 		}
 		defer func() { _ = w.Stop() }()
 		kvUpdates = w.Updates()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -97,8 +98,56 @@ func (r resource[R, C]) isMissing(err error) bool {
 	return false
 }
 
-// declare reads, then creates or updates only on a real difference.
+// declare reads, then creates or updates only on a real difference. A
+// cluster still forming (or electing) answers for a while that it has no
+// peers for placement or is not available; that is waited out, up to
+// settleTimeout and ctx, instead of failing the process that started
+// beside it.
 func declare[R, C any](ctx context.Context, r resource[R, C], want C) (R, error) {
+	var zero R
+	deadline := time.Now().Add(settleTimeout)
+	wait := 50 * time.Millisecond
+	for {
+		got, err := declareOnce(ctx, r, want)
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return got, err
+		}
+		select {
+		case <-ctx.Done():
+			return zero, fmt.Errorf("%w (waiting for the JetStream cluster: %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// settleTimeout bounds the wait for a forming cluster: long enough for
+// servers started together to elect their meta leader and see every
+// peer, short enough that a cluster that will not form is reported.
+const settleTimeout = time.Minute
+
+// transient reports whether err says the JetStream cluster cannot place
+// or answer yet, not that the request is wrong.
+func transient(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode {
+		case jsClusterNoPeers, jsClusterNotAvailable, jsClusterNotLeader:
+			return true
+		}
+	}
+	return false
+}
+
+// The server's error codes for a cluster not ready (nats.go names no
+// constants for them).
+const (
+	jsClusterNoPeers      jetstream.ErrorCode = 10005 // no suitable peers for placement
+	jsClusterNotAvailable jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
+	jsClusterNotLeader    jetstream.ErrorCode = 10009 // cluster can not handle request
+)
+
+func declareOnce[R, C any](ctx context.Context, r resource[R, C], want C) (R, error) {
 	var zero R
 	for range attempts {
 		cur, err := r.get(ctx)

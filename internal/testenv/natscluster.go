@@ -26,8 +26,9 @@ type NATSCluster struct {
 }
 
 // StartNATSCluster starts n servers of bin (from BuildNATSServer) as one
-// cluster and returns once JetStream answers on every one of them (its
-// meta leader is elected). They stop when t ends.
+// cluster and returns once every one of them answers JetStream and the
+// cluster places a stream on all n (every peer is known online). They
+// stop when t ends.
 func StartNATSCluster(t testing.TB, bin string, n int, user, password string) *NATSCluster {
 	t.Helper()
 	c := &NATSCluster{}
@@ -45,7 +46,8 @@ func StartNATSCluster(t testing.TB, bin string, n int, user, password string) *N
 		p.args = []string{"-a", "127.0.0.1", "-p", strconv.Itoa(ports[i]), "-js", "-sd", t.TempDir(),
 			"--user", user, "--pass", password, "-n", fmt.Sprint("n", i),
 			"--cluster_name", "cachegate", "--cluster", routes[i], "--routes", strings.Join(routes, ",")}
-		// Started together: none can serve JetStream before a quorum runs.
+		// Started together: a new cluster elects its meta leader only
+		// once every configured peer runs.
 		cmd, done, out, err := startProcess(bin, p.args...)
 		if err != nil {
 			t.Fatalf("nats-server n%d: %v", i, err)
@@ -61,7 +63,30 @@ func StartNATSCluster(t testing.TB, bin string, n int, user, password string) *N
 			t.Fatalf("nats-server cluster: %v; output: %s", err, p.Output())
 		}
 	}
+	WaitFor(t, 60*time.Second, c.placesOnAll)
 	return c
+}
+
+// placesOnAll creates and deletes a memory stream with one replica per
+// server: the meta leader answers "ready" before it has seen every peer.
+func (c *NATSCluster) placesOnAll() error {
+	nc, err := nats.Connect(c.URL, nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const probe = "TESTENV_PLACEMENT_PROBE"
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: probe, Subjects: []string{"testenv.probe"},
+		Replicas: len(c.Servers), Storage: jetstream.MemoryStorage}); err != nil {
+		return fmt.Errorf("placing a stream on all %d servers: %w", len(c.Servers), err)
+	}
+	return js.DeleteStream(ctx, probe)
 }
 
 // Kill kills the server with SIGKILL: a crash, nothing flushed.

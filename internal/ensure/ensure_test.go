@@ -124,4 +124,3 @@ func TestEnsure(t *testing.T) {
 		t.Errorf("%d stream updates and %d consumer writes for three changes, want 2 and 1", u, c)
 	}
 }
-

@@ -70,6 +70,14 @@ func StartNATSCluster(t testing.TB, bin string, n int, user, password string) *N
 // placesOnAll creates and deletes a memory stream with one replica per
 // server: the meta leader answers "ready" before it has seen every peer.
 func (c *NATSCluster) placesOnAll() error {
+	return c.withJetStream(5*time.Second, func(ctx context.Context, js jetstream.JetStream) error {
+		return placeProbe(ctx, js, len(c.Servers))
+	})
+}
+
+// withJetStream runs f on a fresh connection to any server of the
+// cluster, within timeout.
+func (c *NATSCluster) withJetStream(timeout time.Duration, f func(context.Context, jetstream.JetStream) error) error {
 	nc, err := nats.Connect(c.URL, nats.Timeout(time.Second))
 	if err != nil {
 		return err
@@ -79,12 +87,16 @@ func (c *NATSCluster) placesOnAll() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	return f(ctx, js)
+}
+
+func placeProbe(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	const probe = "TESTENV_PLACEMENT_PROBE"
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: probe, Subjects: []string{"testenv.probe"},
-		Replicas: len(c.Servers), Storage: jetstream.MemoryStorage}); err != nil {
-		return fmt.Errorf("placing a stream on all %d servers: %w", len(c.Servers), err)
+		Replicas: replicas, Storage: jetstream.MemoryStorage}); err != nil {
+		return fmt.Errorf("placing a stream on all %d servers: %w", replicas, err)
 	}
 	return js.DeleteStream(ctx, probe)
 }
@@ -104,32 +116,23 @@ func (c *NATSCluster) StreamLeader(t testing.TB, stream string) int {
 	t.Helper()
 	var leader int
 	WaitFor(t, 30*time.Second, func() error {
-		nc, err := nats.Connect(c.URL, nats.Timeout(time.Second))
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		s, err := js.Stream(ctx, stream)
-		if err != nil {
-			return err
-		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			return err
-		}
-		if info.Cluster == nil || info.Cluster.Leader == "" {
-			return fmt.Errorf("stream %s has no leader", stream)
-		}
-		if _, err := fmt.Sscanf(info.Cluster.Leader, "n%d", &leader); err != nil || leader >= len(c.Servers) {
-			return fmt.Errorf("leader %q is not one of the servers", info.Cluster.Leader)
-		}
-		return nil
+		return c.withJetStream(2*time.Second, func(ctx context.Context, js jetstream.JetStream) error {
+			s, err := js.Stream(ctx, stream)
+			if err != nil {
+				return err
+			}
+			info, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
+			if info.Cluster == nil || info.Cluster.Leader == "" {
+				return fmt.Errorf("stream %s has no leader", stream)
+			}
+			if _, err := fmt.Sscanf(info.Cluster.Leader, "n%d", &leader); err != nil || leader >= len(c.Servers) {
+				return fmt.Errorf("leader %q is not one of the servers", info.Cluster.Leader)
+			}
+			return nil
+		})
 	})
 	return leader
 }

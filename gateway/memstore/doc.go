@@ -17,9 +17,11 @@
 // only: records older than MaxTTL are pruned at most once per interval
 // (amortized, nothing grows per request).
 //
-// The hit path takes no lock: a lock-free otter read, an atomic load of the
-// tenant's last invalidation generation and, only for entries filled before
-// it, one sync.Map load per tag. Get returns the stored *Entry itself, with
+// The hit path takes no lock for an entry filled after its tenant's last
+// invalidation (the common case): a lock-free otter read and an atomic
+// load of that generation. Only entries filled before it read one record
+// per tag, under a read lock of one of 16 shards (records.go says why not a
+// sync.Map). Get returns the stored *Entry itself, with
 // no copy: callers must treat it (headers, body, tags) as read-only, and
 // must not modify an Entry after passing it to Set.
 //

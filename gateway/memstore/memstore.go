@@ -81,6 +81,7 @@ type Store struct {
 	evictions atomic.Uint64
 
 	tenants   sync.Map // tenant name -> *tenant
+	tagRecs   *tagRecords
 	pruneMu   sync.Mutex
 	lastPrune atomic.Int64 // unix nanoseconds of the last sweep of old records
 }
@@ -101,9 +102,10 @@ type tenant struct {
 	floor atomic.Uint64
 	// soft is the tenant's latest soft invalidation (gen and softAt only).
 	soft atomic.Pointer[record]
-	tags sync.Map // tag -> record
-	// mu serializes the writers of tags and soft, which read a record
-	// before replacing it; readers take no lock.
+
+	// mu serializes the writers of the tenant's tag records and soft: an
+	// invalidation's records are written at one generation, in the
+	// tenant's order.
 	mu sync.Mutex
 }
 
@@ -136,7 +138,7 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Store{maxTTL: cfg.MaxTTL, now: time.Now}
+	s := &Store{maxTTL: cfg.MaxTTL, now: time.Now, tagRecs: newTagRecords()}
 	c, err := otter.New(&otter.Options[string, *item]{
 		MaximumWeight: uint64(cfg.MaxBytes),
 		Weigher: func(key string, it *item) uint32 {
@@ -204,11 +206,10 @@ func (s *Store) check(it *item) (live bool, softAt int64) {
 		softAt = sr.softAt
 	}
 	for _, tag := range it.e.Tags {
-		v, ok := t.tags.Load(tag)
+		r, ok := s.tagRecs.load(t, tag)
 		if !ok {
 			continue
 		}
-		r := v.(record)
 		if r.gen > it.gen {
 			return false, 0
 		}
@@ -291,12 +292,9 @@ func (s *Store) markTags(tenantName string, tags []string, next func(old record,
 	// Disable the fast path before writing records, so no Get skips them.
 	storeMax(&t.last, g)
 	now := s.now().UnixNano()
+	apply := func(old record) record { return next(old, g, now) }
 	for _, tag := range tags {
-		var old record
-		if v, ok := t.tags.Load(tag); ok {
-			old = v.(record)
-		}
-		t.tags.Store(tag, next(old, g, now))
+		s.tagRecs.update(t, tag, apply)
 	}
 	s.maybePrune()
 }
@@ -375,26 +373,12 @@ func (s *Store) maybePrune() {
 	defer s.pruneMu.Unlock()
 	s.lastPrune.Store(now)
 	cutoff := now - (s.maxTTL + pruneMargin).Nanoseconds()
-	s.tenants.Range(func(_, v any) bool {
-		t := v.(*tenant)
-		t.tags.Range(func(k, r any) bool {
-			if r.(record).at < cutoff {
-				t.tags.CompareAndDelete(k, r)
-			}
-			return true
-		})
-		return true
-	})
+	s.tagRecs.prune(cutoff)
 }
 
 // records counts the invalidation records held, for tests of pruning.
 func (s *Store) records() int {
-	n := 0
-	s.tenants.Range(func(_, v any) bool {
-		v.(*tenant).tags.Range(func(_, _ any) bool { n++; return true })
-		return true
-	})
-	return n
+	return s.tagRecs.len()
 }
 
 func storeMax(a *atomic.Uint64, v uint64) {

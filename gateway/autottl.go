@@ -82,9 +82,10 @@ func (a *autoTTLs) ttl(route string, cfg policy.AutoTTL) time.Duration {
 	return cfg.WithDefaults().Min
 }
 
-// route is route's record, created with cfg when missing; a.mu is held
-// for writing.
-func (a *autoTTLs) route(name string, cfg policy.AutoTTL) *autoRoute {
+// route is route's record, created with cfg when missing and decided
+// again at now when its bounds changed (a reload); a.mu is held for
+// writing.
+func (a *autoTTLs) route(name string, cfg policy.AutoTTL, now time.Time) *autoRoute {
 	if a.routes == nil {
 		a.routes = map[string]*autoRoute{}
 	}
@@ -93,7 +94,10 @@ func (a *autoTTLs) route(name string, cfg policy.AutoTTL) *autoRoute {
 		r = &autoRoute{}
 		a.routes[name] = r
 	}
-	r.cfg = cfg.WithDefaults()
+	if c := cfg.WithDefaults(); c != r.cfg {
+		r.cfg = c
+		r.decide(now)
+	}
 	return r
 }
 
@@ -119,8 +123,7 @@ func (a *autoTTLs) read(route string, cfg policy.AutoTTL, key string, now time.T
 	a.mu.RUnlock()
 	if r == nil {
 		a.mu.Lock()
-		r = a.route(route, cfg)
-		r.decide(now)
+		r = a.route(route, cfg, now)
 		a.mu.Unlock()
 	}
 	if r.reads.add(maphash.String(a.seed, key), now) {
@@ -137,7 +140,7 @@ func (a *autoTTLs) read(route string, cfg policy.AutoTTL, key string, now time.T
 func (a *autoTTLs) observe(route string, cfg policy.AutoTTL, age time.Duration, changed, announced bool, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	r := a.route(route, cfg)
+	r := a.route(route, cfg, now)
 	r.halve()
 	r.ev.life += max(age, 0)
 	r.ev.revalidations++
@@ -155,7 +158,7 @@ func (a *autoTTLs) observe(route string, cfg policy.AutoTTL, age time.Duration, 
 func (a *autoTTLs) stored(route string, cfg policy.AutoTTL, tenant, key string, tags []string, since time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.route(route, cfg).keys.store(tenant, strings.Clone(key), tags, since)
+	a.route(route, cfg, since).keys.store(tenant, strings.Clone(key), tags, since)
 }
 
 // invalidated counts, for each auto route, the entries a hard invalidation

@@ -120,7 +120,10 @@ func readsPerURL(k float64) float64 {
 
 // autoTrackedMax bounds the entries of one route watched for invalidation;
 // past it, a random one is forgotten (its change then goes unobserved).
-const autoTrackedMax = 1024
+// Each is indexed under its tags (at most tagging's cap plus the implicit
+// ones), which bounds a route's index to a few MiB at worst; a sample of
+// this many URLs is plenty to estimate a change interval.
+const autoTrackedMax = 512
 
 // trackedKeys are a route's entries as last stored, indexed by tenant and
 // tag so that an invalidation finds those it reaches without scanning.

@@ -108,8 +108,11 @@
 //	      header: [X-Variant]     # present (any value)
 //	    private: false          # true: never shared; conflicts with every caching key below
 //	    ttl: 1h                 # gateway layers' freshness; "origin" (default) respects the origin;
-//	                            # "auto": learned from revalidations (200 with a new validator = a
-//	                            # change, 304 = none): fraction × mean change interval, clamped
+//	                            # "auto": learned per instance from changes (a revalidation's 200
+//	                            # with a new validator, an invalidation dropping the route's entries)
+//	                            # and reads: fraction × mean change interval for URLs read often,
+//	                            # longer for URLs read rarely (the same share of reads may be
+//	                            # stale), max when events announce every change; clamped
 //	    auto_ttl: { min: 1m, max: 1d, fraction: 0.25 }  # ttl: auto's bounds (these are the defaults)
 //	    origin: respect         # respect (default): an origin's no-store, private, no-cache win over ttl;
 //	                            # override: ttl, stale windows, browser and cdn apply whatever the origin

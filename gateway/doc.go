@@ -36,7 +36,10 @@
 //     refill runs; stores that cannot mark entries soft invalidate hard).
 //   - early.go: probabilistic early refresh (XFetch) of a fresh hit near
 //     its expiry, one refresh across instances under the fill lock.
-//   - autottl.go: the TTL of "ttl: auto" routes, learnt from revalidations.
+//   - autottl.go, autottl_watch.go, autottl_rule.go: the TTL of "ttl: auto"
+//     routes, learnt from revalidations, the invalidations that reach the
+//     route's entries and its read rate (what it watches, and the rule
+//     that turns that into a TTL: its comment says why).
 //   - inspect.go: what each layer holds for a URL, for operators.
 //   - esi.go: fragments: a response its rule (esi: assemble) or its
 //     origin (Surrogate-Control: content="ESI/1.0") marks is held back by

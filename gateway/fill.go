@@ -239,14 +239,18 @@ func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Dura
 	e.derived = deriveEntry(e, &g.rules)
 	if old := x.stale; old != nil && x.d.AutoTTL != nil {
 		// A revalidation: what it shows teaches the route's TTL. Every
-		// stored 2xx has a validator (finishEntry adds a body ETag).
+		// stored 2xx has a validator (finishEntry adds a body ETag). A
+		// change after a soft invalidation was announced by its event.
 		changed := e.Header.Get("ETag") != old.Header.Get("ETag") ||
 			e.Header.Get("Last-Modified") != old.Header.Get("Last-Modified")
-		g.auto.observe(x.d.Rule, *x.d.AutoTTL, e.RequestTime.Sub(old.ResponseTime), changed)
+		g.auto.observe(x.d.Rule, *x.d.AutoTTL, e.RequestTime.Sub(old.ResponseTime), changed, !old.SoftSince.IsZero(), e.ResponseTime)
 	}
 	key := x.key
 	if len(e.Vary) > 0 {
 		key = variantKey(x.key, e.Vary, x.req, x.d.Locales)
+	}
+	if x.d.AutoTTL != nil {
+		g.auto.stored(x.d.Rule, *x.d.AutoTTL, x.d.Tenant, key, e.Tags, e.RequestTime)
 	}
 	x.entry, x.entryKey = e, key
 	ctx, cancel := storeContext(ctx)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
@@ -93,6 +94,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, m: m, now: time.Now, rand: rand.Float64, l1: l1, via: "1.1 " + cfg.CacheName}
 	g.viaValue = []string{g.via}
+	g.auto.seed = maphash.MakeSeed()
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
 	if cfg.L2 != nil && cfg.L2Admission == AdmitFrequent {
@@ -235,6 +237,10 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 
 	ctx := r.Context()
 	now := g.now()
+	if x.d.AutoTTL != nil && (x.obs == nil || !x.obs.background) {
+		// A client's read (not warming's refetch) teaches the read rate.
+		g.auto.read(x.d.Rule, *x.d.AutoTTL, x.key, now)
+	}
 	e, layer, f := g.lookup(ctx, x, now)
 	if e != nil && f.use != useForward {
 		x.rec.Tagged(e.Tags, true)

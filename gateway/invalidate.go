@@ -98,6 +98,11 @@ func (g *Gateway) invalidate(ctx context.Context, shared, local bool, tenant str
 		errs = append(errs, apply(g.cfg.L1, "l1"))
 	}
 	err := errors.Join(errs...)
+	if local && err == nil && !everything && !soft {
+		// What this instance's L1 lost teaches its auto routes' TTLs
+		// (autottl.go): once, after the invalidation was applied.
+		g.auto.invalidated(tenant, tags, at)
+	}
 	if local && err == nil {
 		// Each instance warms its own hot set once its L1 dropped the
 		// tags; L2 was invalidated first (here, or by the coordinator

@@ -228,6 +228,10 @@ func (g *Gateway) copyToL1(ctx context.Context, x *exchange, key string, e *Entr
 	}
 	if err := g.cfg.L1.Set(ctx, x.d.Tenant, key, &c, ttl); err != nil {
 		g.warn.layer(stats.L1, "set", err)
+		return
+	}
+	if x.d.AutoTTL != nil {
+		g.auto.stored(x.d.Rule, *x.d.AutoTTL, x.d.Tenant, key, e.Tags, e.RequestTime)
 	}
 }
 

@@ -304,8 +304,10 @@ func checkTenantConfig(tc TenantConfig, add func(field string, idx int, format s
 
 // AutoTTL bounds a TTL the gateway learns for a route ("ttl: auto"): a
 // Fraction of the interval between the changes it observes (a
-// revalidation answered 200 with a new validator, against 304s), clamped
-// to [Min, Max]. Zero fields take the Default* values.
+// revalidation answered 200 with a new validator, against 304s; an
+// invalidation of its entries), longer for URLs read rarely, Max when
+// events announce every change, clamped to [Min, Max] (the rule is the
+// gateway's). Zero fields take the Default* values.
 type AutoTTL struct {
 	Min, Max time.Duration
 	Fraction float64

@@ -151,8 +151,8 @@ type RouteTTLsResponse struct {
 	Routes []RouteTTL `json:"routes"`
 }
 
-// getRouteTTLs lists the "ttl: auto" routes that learned a TTL; the
-// others run at their minimum.
+// getRouteTTLs lists the "ttl: auto" routes this instance has served,
+// each with its TTL and why.
 func (s *Server) getRouteTTLs(w http.ResponseWriter, r *http.Request) error {
 	resp := RouteTTLsResponse{Routes: []RouteTTL{}}
 	if s.cfg.RouteTTLs != nil {

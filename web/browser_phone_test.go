@@ -30,6 +30,9 @@ func TestDashboardOnAPhone(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.LiveInterval = 50 * time.Millisecond
 		c.CDNStats = cdnstats.NewReader(time.Hour, staticCDN{Sample: cdnstats.Sample{Requests: 200, Hits: 150, HitRatio: 0.75}})
+		c.RouteTTLs = fakeRouteTTLs{profileTTL, {Route: "a-route-with-a-long-name", TTLSeconds: 86400, MinSeconds: 60, MaxSeconds: 86400,
+			Fraction: 0.25, EventChanges: 3, ObservedSeconds: 720, ChangeIntervalSeconds: 240, Covered: true,
+			Reason: "changes about every 4m, each announced by an invalidation event (3 so far), and no revalidation found one they missed: events keep it fresh, TTL at the maximum 24h"}}
 	})
 	long := strings.Repeat("very-long-tenant-name-", 4)
 	e.rec.Begin(long, "a-route-with-a-long-name", "/products/1").Hit(stats.L1)
@@ -72,6 +75,11 @@ func TestDashboardOnAPhone(t *testing.T) {
 		await(`document.querySelector('#instances tr[data-name="local"]') !== null`),
 		textHas("instance-count", "1 instance"),
 		textIs("layer-cdn", "CDNprovider analytics75.0%150 hits of 200 · fastlythe CDN's own analytics"),
+	)
+	do("each auto route's TTL, bounds, evidence and reason",
+		await(`!document.getElementById('ttl-card').hidden`),
+		textHas("route-ttls", "profile1m 0s30s – 1d 0h · 25%every 4m 0severy 12s"+profileTTL.Reason),
+		textHas("route-ttls", "a-route-with-a-long-name1d 0hevents1m 0s – 1d 0h · 25%every 4m 0smeasuring…changes about every 4m, each announced"),
 	)
 	do("no sideways scroll at 390 px", await(`window.innerWidth === 390`), await(noSidewaysScroll))
 	do("the charts mark the purge",

@@ -103,6 +103,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		)
 		checkTimeAxis(t, ctx)
 		do("no traffic yet", textIs("hit-ratio", "–"))
+		do("no auto routes: no TTL card", await(`document.querySelector('#route-ttls tbody').dataset.shown === '[]' && document.getElementById('ttl-card').hidden`))
 		for i := 0; i < 3; i++ {
 			e.rec.Begin("acme", "/companies", "/companies").Hit(stats.L1)
 		}

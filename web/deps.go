@@ -35,19 +35,36 @@ type CDNStats interface {
 	Samples(ctx context.Context) []cdnstats.Sample
 }
 
-// RouteTTLSource gives the learned TTL of every "ttl: auto" route (the
-// gateway's AutoTTLs behind an adapter).
+// RouteTTLSource gives the TTL of every "ttl: auto" route the instance has
+// served (the gateway's AutoTTLs behind an adapter).
 type RouteTTLSource interface {
 	RouteTTLs() []RouteTTL
 }
 
-// RouteTTL is one "ttl: auto" route's current TTL and why.
+// RouteTTL is one "ttl: auto" route's current TTL, its bounds, the
+// evidence it was decided from and why, in words.
 type RouteTTL struct {
-	Route         string  `json:"route"`
-	TTLSeconds    float64 `json:"ttl_seconds"`
-	Revalidations int     `json:"revalidations"`
-	Changes       int     `json:"changes"`
-	Reason        string  `json:"reason"`
+	Route      string  `json:"route"`
+	TTLSeconds float64 `json:"ttl_seconds"`
+	MinSeconds float64 `json:"min_seconds"`
+	MaxSeconds float64 `json:"max_seconds"`
+	Fraction   float64 `json:"fraction"`
+	// Revalidations observed; Changes they found that no event announced;
+	// EventChanges announced by invalidation events.
+	Revalidations int `json:"revalidations"`
+	Changes       int `json:"changes"`
+	EventChanges  int `json:"event_changes"`
+	// ObservedSeconds is the summed life of the entries observed.
+	ObservedSeconds float64 `json:"observed_seconds"`
+	// ChangeIntervalSeconds is the mean interval between changes; 0 when
+	// none was seen.
+	ChangeIntervalSeconds float64 `json:"change_interval_seconds"`
+	// ReadEverySeconds is the mean time between reads of one URL; 0 until
+	// the route was watched for an hour.
+	ReadEverySeconds float64 `json:"read_every_seconds"`
+	// Covered: invalidation events announce its changes (TTL at the max).
+	Covered bool   `json:"covered"`
+	Reason  string `json:"reason"`
 }
 
 // EventSubmitter publishes a change event given as its JSON body, as

@@ -31,7 +31,7 @@
 //	                                      over a window; 200, or 503 below min_hit_ratio
 //	GET  /api/v1/cdn/stats                CDNStatsResponse: the CDN's own hit ratio from the providers' analytics
 //	GET  /api/v1/history                  the last hour in buckets (HistoryResponse)
-//	GET  /api/v1/routes/ttl               RouteTTLsResponse: each ttl: auto route's learned TTL and why
+//	GET  /api/v1/routes/ttl               RouteTTLsResponse: each ttl: auto route's TTL, bounds, evidence and why
 //	GET  /api/v1/stream                   Server-Sent Events: "live" (Live), "sample" (Sample), "logout"
 //	POST /api/v1/purge[?wait=1]           invalidation.Request → 202 {"id"} | 200 {"id","applied":true,"targets"} | 504 {"error","id"}
 //	                                      (applied: in the gateway's layers; targets: every layer's and

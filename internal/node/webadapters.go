@@ -237,7 +237,12 @@ type routeTTLs struct{ gw *gateway.Gateway }
 func (r routeTTLs) RouteTTLs() []web.RouteTTL {
 	var out []web.RouteTTL
 	for _, a := range r.gw.AutoTTLs() {
-		out = append(out, web.RouteTTL{Route: a.Route, TTLSeconds: a.TTL.Seconds(), Revalidations: a.Revalidations, Changes: a.Changes, Reason: a.Reason})
+		out = append(out, web.RouteTTL{
+			Route: a.Route, TTLSeconds: a.TTL.Seconds(), MinSeconds: a.Min.Seconds(), MaxSeconds: a.Max.Seconds(), Fraction: a.Fraction,
+			Revalidations: a.Revalidations, Changes: a.Changes, EventChanges: a.EventChanges,
+			ObservedSeconds: a.Observed.Seconds(), ChangeIntervalSeconds: a.ChangeInterval.Seconds(),
+			ReadEverySeconds: a.ReadEvery.Seconds(), Covered: a.Covered, Reason: a.Reason,
+		})
 	}
 	return out
 }

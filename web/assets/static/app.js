@@ -542,6 +542,30 @@ function renderEventBacklog(b) {
   p.className = b.status === 'degraded' ? 'result-bad' : 'muted';
 }
 
+// renderRouteTTLs shows each ttl: auto route's TTL, its bounds, the
+// evidence it was decided from and the reason in words; the card stays
+// hidden on an instance without such routes.
+function renderRouteTTLs(list) {
+  document.getElementById('ttl-card').hidden = list.length === 0;
+  document.getElementById('route-ttls-error').hidden = true;
+  const tbody = document.querySelector('#route-ttls tbody');
+  if (unchanged(tbody, list)) return;
+  tbody.replaceChildren(...list.map((r) => {
+    const changes = r.change_interval_seconds > 0
+      ? 'every ' + duration(r.change_interval_seconds)
+      : r.observed_seconds > 0 ? 'none in ' + duration(r.observed_seconds) : 'not observed yet';
+    const found = r.changes + ' found by revalidation · ' + r.event_changes + ' by event';
+    return el('tr', { 'data-name': r.route },
+      el('td', { class: 'name', title: r.route, text: r.route }),
+      el('td', { class: 'num' }, el('b', { text: duration(r.ttl_seconds) }),
+        r.covered ? el('span', { class: 'chip ok', title: 'invalidation events announce its changes', text: 'events' }) : null),
+      el('td', { class: 'when', text: duration(r.min_seconds) + ' – ' + duration(r.max_seconds) + ' · ' + pct(r.fraction, 0) }),
+      el('td', { class: 'when', title: found, text: changes }),
+      el('td', { class: 'when', text: r.read_every_seconds > 0 ? 'every ' + duration(r.read_every_seconds) : 'measuring…' }),
+      el('td', { class: 'why', text: r.reason }));
+  }));
+}
+
 function showUnavailable(tableId, emptyId, err) {
   const tbody = document.querySelector('#' + tableId + ' tbody');
   tbody.replaceChildren();
@@ -574,6 +598,11 @@ async function refreshActivity() {
     renderEventBacklog((await api('/readyz')).events);
   } catch (e) {
     renderEventBacklog(e.data && e.data.events); // 503: not ready, the detail still says
+  }
+  try {
+    renderRouteTTLs((await api('/api/v1/routes/ttl')).routes);
+  } catch (e) {
+    showUnavailable('route-ttls', 'route-ttls-error', e);
   }
   try {
     renderCluster(await api('/api/v1/stats'));

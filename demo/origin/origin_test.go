@@ -93,10 +93,10 @@ func TestPagesHeadersAndLocales(t *testing.T) {
 		lang2                  string // Content-Language
 		want                   []string
 	}{
-		{"profile en", "acme.localhost", "/", "en-US", 200, "company:acme gallery:acme", public, "en", []string{"About us", "Acme Industrial Supply", `id="gallery"`, "/gallery/1.svg"}},
-		{"profile de", "acme.localhost:8080", "/", de, 200, "company:acme gallery:acme", public, "de", []string{"Über uns", "Galerie", "Lager"}},
-		{"profile default en", "berg.localhost", "/", "", 200, "company:berg gallery:berg", public, "en", []string{"Berg Maschinenbau", "Design office"}},
-		{"profile fr falls back to en", "berg.localhost", "/", "fr-FR,fr;q=0.9", 200, "company:berg gallery:berg", public, "en", []string{"About us"}},
+		{"profile en", "acme.localhost", "/", "en-US", 200, "company:acme gallery:acme listings:acme", public, "en", []string{"About us", "Acme Industrial Supply", `id="gallery"`, "/gallery/1.svg"}},
+		{"profile de", "acme.localhost:8080", "/", de, 200, "company:acme gallery:acme listings:acme", public, "de", []string{"Über uns", "Galerie", "Lager"}},
+		{"profile default en", "berg.localhost", "/", "", 200, "company:berg gallery:berg listings:berg", public, "en", []string{"Berg Maschinenbau", "Design office"}},
+		{"profile fr falls back to en", "berg.localhost", "/", "fr-FR,fr;q=0.9", 200, "company:berg gallery:berg listings:berg", public, "en", []string{"About us"}},
 		{"listing en", "acme.localhost", "/companies", "en", 200, "company", public, "en", []string{"Companies on our marketplace", `href="/companies/nordbolt"`, `data-company="acme"`}},
 		{"listing de", "acme.localhost", "/companies", "de", 200, "company", public, "de", []string{"Unternehmen auf unserem Marktplatz", "Schrauben"}},
 		{"detail of a listing", "acme.localhost", "/companies/nordbolt", "en", 200, "company:nordbolt", public, "en", []string{"Nordbolt AB", "Stainless fasteners"}},
@@ -232,7 +232,7 @@ func TestUnknownTenant(t *testing.T) {
 func TestForwardedHostWins(t *testing.T) {
 	_, srv := server(t, origin.Config{})
 	r := get(t, srv, "127.0.0.1:3000", "/", "X-Forwarded-Host", "berg.localhost:8080, proxy.internal")
-	if r.status != 200 || r.header.Get("Surrogate-Key") != "company:berg gallery:berg" {
+	if r.status != 200 || r.header.Get("Surrogate-Key") != "company:berg gallery:berg listings:berg" {
 		t.Fatalf("X-Forwarded-Host ignored: %d %q", r.status, r.header.Get("Surrogate-Key"))
 	}
 }

@@ -24,33 +24,22 @@ const imageCacheControl = "public, max-age=300, s-maxage=3600"
 func (o *Origin) profile(w http.ResponseWriter, r request) {
 	s := r.site
 	snap := s.snapshot()
-	if !o.public(w, r, "profile", "company:"+s.ID+" gallery:"+s.ID, snap) {
+	if !o.public(w, r, "profile", o.profileTags(s), snap) {
 		return
 	}
 	d := o.data(r, snap, s.Name)
 	d.Title = textsFor(r.locale).Home
 	d.Description = snap.description.In(r.locale)
-	d.Gallery = gallery(s, r.locale)
-	o.render(w, "profile", d)
-}
-
-func (o *Origin) galleryFragment(w http.ResponseWriter, r request) {
-	s := r.site
-	snap := s.snapshot()
-	if !o.public(w, r, "gallery", "gallery:"+s.ID, snap) {
+	if o.esi {
+		// Assembled by cachegate: a user's gallery edit refetches the
+		// gallery fragment alone.
+		w.Header().Set("Surrogate-Control", `content="ESI/1.0"`)
+		o.render(w, "profile-shell", d)
 		return
 	}
-	d := o.data(r, snap, s.Name)
-	d.Gallery = gallery(s, r.locale)
-	o.render(w, "gallery-fragment", d)
-}
-
-func gallery(s *site, locale string) []galleryItem {
-	items := make([]galleryItem, len(s.Gallery))
-	for i, img := range s.Gallery {
-		items[i] = galleryItem{N: i + 1, Title: img.Title.In(locale), Color: img.Color}
-	}
-	return items
+	d.Gallery = gallery(snap, r.locale)
+	d.Listings = related(s, r.locale)
+	o.render(w, "profile", d)
 }
 
 // galleryImage draws /gallery/<n>.svg: the image's colour with the
@@ -91,10 +80,7 @@ func (o *Origin) companies(w http.ResponseWriter, r request) {
 	}
 	d := o.data(r, snap, s.Name)
 	d.Title = textsFor(r.locale).Companies
-	d.Listings = append(d.Listings, ownListing(s, snap, r.locale))
-	for _, l := range s.Listings {
-		d.Listings = append(d.Listings, listingView{ID: l.ID, Name: l.Name, City: l.City, Category: l.Category.In(r.locale), Summary: l.Summary.In(r.locale)})
-	}
+	d.Listings = append([]listingView{ownListing(s, snap, r.locale)}, related(s, r.locale)...)
 	o.render(w, "companies", d)
 }
 

@@ -84,7 +84,8 @@ func marker(t *testing.T, re *regexp.Regexp, body string) int {
 
 func TestPagesHeadersAndLocales(t *testing.T) {
 	_, srv := server(t, origin.Config{})
-	const public = "public, max-age=60, s-maxage=300, stale-while-revalidate=30"
+	// Cache-Control | CDN-Cache-Control
+	const public = "public, max-age=60, stale-while-revalidate=30 | max-age=300, stale-while-revalidate=30"
 	de := "de-DE,de;q=0.9,en;q=0.5"
 	tests := []struct {
 		name, host, path, lang string
@@ -102,11 +103,11 @@ func TestPagesHeadersAndLocales(t *testing.T) {
 		{"detail of a listing", "acme.localhost", "/companies/nordbolt", "en", 200, "company:nordbolt", public, "en", []string{"Nordbolt AB", "Stainless fasteners"}},
 		{"detail of the tenant itself", "berg.localhost", "/companies/berg", "de", 200, "company:berg", public, "de", []string{"Berg Maschinenbau", "Sondermaschinen für die Automobil"}},
 		{"gallery fragment", "cirrus.localhost", "/fragments/gallery", "de", 200, "gallery:cirrus", public, "de", []string{"Kühllager"}},
-		{"gallery image", "acme.localhost", "/gallery/2.svg", "de", 200, "gallery:acme", "public, max-age=300, s-maxage=3600", "", []string{"<svg", "#5a8f3d"}},
-		{"unknown listing", "acme.localhost", "/companies/optisense", "en", 404, "", "public, max-age=30", "en", []string{"Page not found"}},
-		{"unknown image", "acme.localhost", "/gallery/9.svg", "en", 404, "", "public, max-age=30", "en", nil},
-		{"non-canonical image", "acme.localhost", "/gallery/01.svg", "en", 404, "", "public, max-age=30", "en", nil},
-		{"unknown path de", "acme.localhost", "/nope", "de", 404, "", "public, max-age=30", "de", []string{"Seite nicht gefunden"}},
+		{"gallery image", "acme.localhost", "/gallery/2.svg", "de", 200, "gallery:acme", "public, max-age=300, stale-while-revalidate=60 | max-age=3600, stale-while-revalidate=60", "", []string{"<svg", "#5a8f3d"}},
+		{"unknown listing", "acme.localhost", "/companies/optisense", "en", 404, "", "public, max-age=30 | ", "en", []string{"Page not found"}},
+		{"unknown image", "acme.localhost", "/gallery/9.svg", "en", 404, "", "public, max-age=30 | ", "en", nil},
+		{"non-canonical image", "acme.localhost", "/gallery/01.svg", "en", 404, "", "public, max-age=30 | ", "en", nil},
+		{"unknown path de", "acme.localhost", "/nope", "de", 404, "", "public, max-age=30 | ", "de", []string{"Seite nicht gefunden"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +118,8 @@ func TestPagesHeadersAndLocales(t *testing.T) {
 			if got := r.header.Get("Surrogate-Key"); got != tt.tags {
 				t.Errorf("Surrogate-Key %q, want %q", got, tt.tags)
 			}
-			if got := r.header.Get("Cache-Control"); got != tt.cacheControl {
-				t.Errorf("Cache-Control %q, want %q", got, tt.cacheControl)
+			if got := r.header.Get("Cache-Control") + " | " + r.header.Get("CDN-Cache-Control"); got != tt.cacheControl {
+				t.Errorf("Cache-Control | CDN-Cache-Control %q, want %q", got, tt.cacheControl)
 			}
 			if got := r.header.Get("Content-Language"); got != tt.lang2 {
 				t.Errorf("Content-Language %q, want %q", got, tt.lang2)

@@ -13,13 +13,22 @@ import (
 	"unicode/utf8"
 )
 
-// PublicCacheControl is the Cache-Control of every public page: a minute in
-// browsers, five minutes in shared caches, and half a minute of
-// stale-while-revalidate.
-const PublicCacheControl = "public, max-age=60, s-maxage=300, stale-while-revalidate=30"
+// PublicCacheControl is the Cache-Control of every public page: a minute,
+// and half a minute of stale-while-revalidate. SharedCacheControl, sent as
+// CDN-Cache-Control (RFC 9213), gives shared caches five minutes instead.
+// Not s-maxage: it implies proxy-revalidate (RFC 9111 5.2.2.10), so a
+// shared cache could never serve the page stale, neither within
+// stale-while-revalidate nor after a soft purge.
+const (
+	PublicCacheControl = "public, max-age=60, stale-while-revalidate=30"
+	SharedCacheControl = "max-age=300, stale-while-revalidate=30"
+)
 
-// imageCacheControl is longer: gallery images change only with the gallery.
-const imageCacheControl = "public, max-age=300, s-maxage=3600"
+// Gallery images live longer: they change only with the gallery.
+const (
+	imageCacheControl       = "public, max-age=300, stale-while-revalidate=60"
+	imageSharedCacheControl = "max-age=3600, stale-while-revalidate=60"
+)
 
 func (o *Origin) profile(w http.ResponseWriter, r request) {
 	s := r.site
@@ -56,6 +65,7 @@ func (o *Origin) galleryImage(w http.ResponseWriter, r request) {
 	h := w.Header()
 	h.Set("Surrogate-Key", "gallery:"+s.ID)
 	h.Set("Cache-Control", imageCacheControl)
+	h.Set("CDN-Cache-Control", imageSharedCacheControl)
 	h.Set("Last-Modified", snap.modified.Format(http.TimeFormat))
 	h.Set("ETag", fmt.Sprintf(`W/"%s-img%d-v%d"`, s.ID, n, snap.version))
 	if notModified(r.Request, h.Get("ETag"), snap.modified) {
@@ -226,6 +236,7 @@ func (o *Origin) public(w http.ResponseWriter, r request, page, tags string, sna
 	h := w.Header()
 	h.Set("Surrogate-Key", tags)
 	h.Set("Cache-Control", PublicCacheControl)
+	h.Set("CDN-Cache-Control", SharedCacheControl)
 	h.Set("Last-Modified", snap.modified.Format(http.TimeFormat))
 	h.Set("Vary", "Accept-Language")
 	h.Set("Content-Language", r.locale)

@@ -32,15 +32,15 @@
 //	GET  /account            personal page       Cache-Control: private (401 without credentials)
 //	GET  /edit, POST /edit   editor              Cache-Control: no-store (401 without Authorization)
 //	POST /edit/gallery       caption editor      Cache-Control: no-store (401 without Authorization)
+//	GET  /_origin/stats      request counts      any host, no latency, not counted itself
+//	unknown path             404                 public, max-age=30
+//	unknown host             404                 no-store, links to the tenants' sites
 //
 // With Config.ESI the profile page is a shell that sends
 // Surrogate-Control: content="ESI/1.0" and includes the two fragments with
 // <esi:include>, so a cache that assembles ESI keeps each part under its
 // own tags: a gallery edit (OnGalleryEdit) refetches the gallery alone, a
 // description edit (OnEdit) the shell alone.
-//	GET  /_origin/stats      request counts      any host, no latency, not counted itself
-//	unknown path             404                 public, max-age=30
-//	unknown host             404                 no-store, links to the tenants' sites
 //
 // State lives in memory and is safe for concurrent use.
 package origin

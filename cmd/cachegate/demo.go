@@ -77,8 +77,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	org, err := origin.New(origin.Config{
 		Latency: originLatency(*latency),
-		OnEdit:  publishEdit(a.Publisher(), nil), // in-process NATS: never unreachable
-		Logger:  logger.With("component", "origin"),
+		ESI:     true, // the profile page assembled from its fragments
+		// In-process NATS: never unreachable, no outbox needed.
+		OnEdit:        publishEdit(a.Publisher(), nil),
+		OnGalleryEdit: publishGalleryEdit(a.Publisher(), nil),
+		Logger:        logger.With("component", "origin"),
 	})
 	if err != nil {
 		a.Close()

@@ -79,58 +79,8 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	if screenshot {
 		budget += 2 * screenshotWarmup
 	}
-	ctx, cancel := context.WithTimeout(browser, budget)
-	defer cancel()
-	var jsErrs strings.Builder
-	var jsMu sync.Mutex
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
-			d := ex.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			jsMu.Lock()
-			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
-			jsMu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		jsMu.Lock()
-		defer jsMu.Unlock()
-		if jsErrs.Len() > 0 {
-			t.Errorf("JavaScript exceptions in the dashboard:\n%s", jsErrs.String())
-		}
-	})
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return s
-	}
-
-	submitAndLoad := chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.ID("login-submit")))
-	do("open the printed dashboard URL and log in with the printed token",
-		chromedp.Navigate(d.dashboard),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), d.token),
-		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			_, err := submitAndLoad(ctx, tg)
-			return chromedp.Void{}, err
-		},
-		chromedp.WaitVisible(chromedp.ID("hit-ratio")),
-		awaitJS(byIDText("conn-text")+` === "live"`),
-	)
+	p := openDashboard(t, browser, d, budget)
+	ctx, do, eval := p.ctx, p.do, p.eval
 
 	// The hit ratio as a number (NaN while there is no traffic).
 	const ratio = `parseFloat(` + `(document.getElementById("hit-ratio").textContent || "")` + `)`
@@ -224,6 +174,77 @@ func TestDemoDashboardInBrowser(t *testing.T) {
 	if screenshot {
 		saveDashboard(t, ctx)
 	}
+}
+
+// dashboard is the demo's dashboard open in a browser tab, logged in with
+// the printed token; JavaScript exceptions in it fail the test.
+type dashboard struct {
+	t   testing.TB
+	ctx context.Context
+}
+
+// openDashboard opens d's printed dashboard URL in browser, logs in with
+// the printed token and waits for the live figures; every later step must
+// end within budget.
+func openDashboard(t testing.TB, browser context.Context, d *demo, budget time.Duration) *dashboard {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(browser, budget)
+	t.Cleanup(cancel)
+	var jsErrs strings.Builder
+	var jsMu sync.Mutex
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if ex, ok := ev.(*runtime.EventExceptionThrown); ok {
+			d := ex.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			jsMu.Lock()
+			fmt.Fprintf(&jsErrs, "%s (line %d)\n", msg, d.LineNumber)
+			jsMu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		jsMu.Lock()
+		defer jsMu.Unlock()
+		if jsErrs.Len() > 0 {
+			t.Errorf("JavaScript exceptions in the dashboard:\n%s", jsErrs.String())
+		}
+	})
+	p := &dashboard{t: t, ctx: ctx}
+	submitAndLoad := chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.ID("login-submit")))
+	p.do("open the printed dashboard URL and log in with the printed token",
+		chromedp.Navigate(d.dashboard),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), d.token),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := submitAndLoad(ctx, tg)
+			return chromedp.Void{}, err
+		},
+		chromedp.WaitVisible(chromedp.ID("hit-ratio")),
+		awaitJS(byIDText("conn-text")+` === "live"`),
+	)
+	return p
+}
+
+// do runs steps in the page, failing the test with what it was doing.
+func (p *dashboard) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression of type string in the page.
+func (p *dashboard) eval(expr string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
 }
 
 // saveDashboard writes a full-page screenshot of the dashboard to

@@ -22,7 +22,8 @@ import (
 )
 
 // runOrigin runs the demo origin on its own (as docker-compose does),
-// publishing company.updated on NATS when a company is edited.
+// publishing company.updated (gallery.updated) on NATS when a company's
+// description (gallery) is edited.
 func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("origin", stderr)
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the demo origin")
@@ -36,7 +37,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	esi := fs.Bool("esi", true, "serve the profile page as an ESI shell with gallery and listings fragments (false: one whole page)")
 	var onEdit func(context.Context, string, string) error
+	var onGalleryEdit func(context.Context, string) error
 	if *natsURL != "" {
 		c := config.NATS{URL: *natsURL}
 		applyNATSAuth(&c, auth)
@@ -70,9 +73,10 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			defer ob.Close()
 		}
-		onEdit = publishEdit(pub, ob)
+		onEdit, onGalleryEdit = publishEdit(pub, ob), publishGalleryEdit(pub, ob)
 	}
-	o, err := origin.New(origin.Config{Latency: originLatency(*latency), OnEdit: onEdit, Logger: logger})
+	o, err := origin.New(origin.Config{Latency: originLatency(*latency), ESI: *esi,
+		OnEdit: onEdit, OnGalleryEdit: onGalleryEdit, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -92,37 +96,55 @@ func originLatency(d time.Duration) time.Duration {
 	return d
 }
 
-// publishEdit announces an edit as company.updated and waits until the
-// invalidation is applied, so the editor's next page view is fresh. With
-// an outbox, an edit NATS does not take is kept on disk and announced once
-// NATS is back.
+// publishEdit announces a description edit as company.updated and waits
+// until the invalidation is applied, so the editor's next page view is
+// fresh (publishChange says how).
 func publishEdit(pub *events.Publisher, ob *outbox.Outbox) func(ctx context.Context, tenant, description string) error {
 	return func(ctx context.Context, tenant, description string) error {
 		data, _ := json.Marshal(map[string]string{"description": description})
-		ev := events.Event{
+		return publishChange(ctx, pub, ob, events.Event{
 			ID: events.NewID(), Tenant: tenant, Type: "company.updated", Entity: "company", Key: tenant,
 			Data: data, OccurredAt: time.Now().UTC(),
-		}
-		_, err := pub.PublishAndWait(ctx, ev)
-		if errors.Is(err, events.ErrNotAccepted) && ob != nil {
-			r, oerr := ob.Publish(ctx, ev)
-			switch {
-			case oerr != nil:
-				return fmt.Errorf("%w; the outbox did not take it either: %w", err, oerr)
-			case r.Where == outbox.InOutbox:
-				return fmt.Errorf("%w: the event bus is unreachable; the change is kept in this host's outbox and announced once it is back, until then cached pages may show the old text", origin.ErrNotYetApplied)
-			default: // JetStream took it on the outbox's own try, unawaited
-				return fmt.Errorf("%w: announced durably; caches drop the old page in a moment", origin.ErrNotYetApplied)
-			}
-		}
-		switch {
-		case errors.Is(err, events.ErrL2Pending):
-			return fmt.Errorf("%w: your reload shows the change; Redis is unreachable and drops its old copy once it is back", origin.ErrNotYetApplied)
-		case errors.Is(err, events.ErrApplyTimeout):
-			return fmt.Errorf("%w: the change is announced durably and is applied as soon as the unreachable layer is back; until then some pages may show the old text", origin.ErrNotYetApplied)
-		}
-		return err
+		})
 	}
+}
+
+// publishGalleryEdit announces a gallery edit as gallery.updated with the
+// one tag gallery:<tenant>, so that only the gallery (its fragment and its
+// images) is refetched: the profile page's shell stays cached.
+func publishGalleryEdit(pub *events.Publisher, ob *outbox.Outbox) func(ctx context.Context, tenant string) error {
+	return func(ctx context.Context, tenant string) error {
+		return publishChange(ctx, pub, ob, events.Event{
+			ID: events.NewID(), Tenant: tenant, Type: "gallery.updated", Tags: []string{"gallery:" + tenant},
+			OccurredAt: time.Now().UTC(),
+		})
+	}
+}
+
+// publishChange publishes ev and waits until it is applied. With an
+// outbox, an event NATS does not take is kept on disk and announced once
+// NATS is back. An announcement that is durable but not yet applied
+// everywhere wraps origin.ErrNotYetApplied with what the editor can expect.
+func publishChange(ctx context.Context, pub *events.Publisher, ob *outbox.Outbox, ev events.Event) error {
+	_, err := pub.PublishAndWait(ctx, ev)
+	if errors.Is(err, events.ErrNotAccepted) && ob != nil {
+		r, oerr := ob.Publish(ctx, ev)
+		switch {
+		case oerr != nil:
+			return fmt.Errorf("%w; the outbox did not take it either: %w", err, oerr)
+		case r.Where == outbox.InOutbox:
+			return fmt.Errorf("%w: the event bus is unreachable; the change is kept in this host's outbox and announced once it is back, until then cached pages may show the old text", origin.ErrNotYetApplied)
+		default: // JetStream took it on the outbox's own try, unawaited
+			return fmt.Errorf("%w: announced durably; caches drop the old page in a moment", origin.ErrNotYetApplied)
+		}
+	}
+	switch {
+	case errors.Is(err, events.ErrL2Pending):
+		return fmt.Errorf("%w: your reload shows the change; Redis is unreachable and drops its old copy once it is back", origin.ErrNotYetApplied)
+	case errors.Is(err, events.ErrApplyTimeout):
+		return fmt.Errorf("%w: the change is announced durably and is applied as soon as the unreachable layer is back; until then some pages may show the old text", origin.ErrNotYetApplied)
+	}
+	return err
 }
 
 // serveUntilDone serves h on ln until ctx ends, then shuts down gracefully.

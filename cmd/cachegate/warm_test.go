@@ -15,12 +15,10 @@ import (
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
-// TestWarmCommand: cachegate warm requests every URL of a file or a
-// sitemap through the admin API, shows progress, and the next client
-// request of each is a hit; a URL of another tenant is refused.
-func TestWarmCommand(t *testing.T) {
-	t.Parallel()
-	// The demo's config with warming after invalidations on.
+// demoConfigWarming writes the demo's config with warming after
+// invalidations on, and returns its path.
+func demoConfigWarming(t testing.TB) string {
+	t.Helper()
 	demoYAML, err := os.ReadFile("demo.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +31,15 @@ func TestWarmCommand(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(on), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := startDemo(t, "--traffic=false", "--config", cfg)
+	return cfg
+}
+
+// TestWarmCommand: cachegate warm requests every URL of a file or a
+// sitemap through the admin API, shows progress, and the next client
+// request of each is a hit; a URL of another tenant is refused.
+func TestWarmCommand(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, "--traffic=false", "--config", demoConfigWarming(t))
 	op := func(t *testing.T, args ...string) (int, string, string) {
 		t.Helper()
 		return runCmd(t, append(args, "--admin", "http://"+d.admin, "--token", d.token)...)

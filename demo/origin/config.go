@@ -17,6 +17,10 @@ const DefaultLatency = 20 * time.Millisecond
 // accepts.
 const MaxDescription = 2000
 
+// MaxCaption is the longest gallery caption, in characters, that POST
+// /edit/gallery accepts.
+const MaxCaption = 100
+
 // The locales every page is served in; English is the default for requests
 // whose Accept-Language names neither.
 const (
@@ -46,6 +50,21 @@ type Config struct {
 	// applied, so the editor's reload shows the change. Nil means nothing
 	// is called.
 	OnEdit func(ctx context.Context, tenant, description string) error
+
+	// OnGalleryEdit is called after POST /edit/gallery changed a caption of
+	// the tenant's gallery, as OnEdit is (same context, deadline and
+	// error handling). The demo publishes gallery.updated, tagged
+	// gallery:<tenant> alone, so that only the gallery is refetched. Nil
+	// means nothing is called.
+	OnGalleryEdit func(ctx context.Context, tenant string) error
+
+	// ESI makes the profile page (GET /) a shell: its gallery and its
+	// related listings are <esi:include>s of /fragments/gallery and
+	// /fragments/listings, each cached with its own tags, and the shell
+	// asks for assembly with Surrogate-Control: content="ESI/1.0". False
+	// renders both inline, as one page carrying all three tags, for a
+	// stack whose edge caches whole pages.
+	ESI bool
 
 	// Logger receives edits and failed hooks. Nil means discard.
 	Logger *slog.Logger
@@ -149,14 +168,20 @@ func (c Config) Validate() error {
 
 // ValidateDescription reports whether s is acceptable as a description:
 // valid UTF-8, not blank, at most MaxDescription characters.
-func ValidateDescription(s string) error {
+func ValidateDescription(s string) error { return validateText("description", s, MaxDescription) }
+
+// ValidateCaption reports whether s is acceptable as a gallery caption:
+// valid UTF-8, not blank, at most MaxCaption characters.
+func ValidateCaption(s string) error { return validateText("caption", s, MaxCaption) }
+
+func validateText(what, s string, limit int) error {
 	switch n := utf8.RuneCountInString(s); {
 	case !utf8.ValidString(s):
-		return errors.New("description is not valid UTF-8")
+		return fmt.Errorf("%s is not valid UTF-8", what)
 	case isBlank(s):
-		return errors.New("description is empty")
-	case n > MaxDescription:
-		return fmt.Errorf("description is %d characters long, the limit is %d", n, MaxDescription)
+		return fmt.Errorf("%s is empty", what)
+	case n > limit:
+		return fmt.Errorf("%s is %d characters long, the limit is %d", what, n, limit)
 	}
 	return nil
 }

@@ -19,15 +19,17 @@ import (
 // Origin is the demo marketplace. Create it with New; it is safe for
 // concurrent use.
 type Origin struct {
-	latency time.Duration
-	onEdit  func(ctx context.Context, tenant, description string) error
-	log     *slog.Logger
-	sites   map[string]*site // read-only after New; each site guards itself
-	ids     []string         // tenant ids in configuration order
-	tmpl    *template.Template
-	stats   counter
-	renders atomic.Int64 // sequence of rendered pages, the "rendered" marker
-	handler http.Handler
+	latency       time.Duration
+	esi           bool
+	onEdit        func(ctx context.Context, tenant, description string) error
+	onGalleryEdit func(ctx context.Context, tenant string) error
+	log           *slog.Logger
+	sites         map[string]*site // read-only after New; each site guards itself
+	ids           []string         // tenant ids in configuration order
+	tmpl          *template.Template
+	stats         counter
+	renders       atomic.Int64 // sequence of rendered pages, the "rendered" marker
+	handler       http.Handler
 }
 
 // site is the live state of one tenant.
@@ -36,6 +38,7 @@ type site struct {
 
 	mu          sync.RWMutex
 	description Localized
+	gallery     []Image   // replaced, never changed in place: snapshots share it
 	version     int64     // bumped by every edit
 	modified    time.Time // Last-Modified, whole seconds, strictly increasing
 }
@@ -43,6 +46,7 @@ type site struct {
 // snapshot is what a page renders of a site, read under its lock.
 type snapshot struct {
 	description Localized
+	gallery     []Image // read-only
 	version     int64
 	modified    time.Time
 }
@@ -50,7 +54,7 @@ type snapshot struct {
 func (s *site) snapshot() snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return snapshot{description: s.description, version: s.version, modified: s.modified}
+	return snapshot{description: s.description, gallery: s.gallery, version: s.version, modified: s.modified}
 }
 
 // edit replaces the description of one locale and returns the new state.
@@ -58,6 +62,23 @@ func (s *site) edit(locale, description string, now time.Time) snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.description = s.description.with(locale, description)
+	return s.touch(now)
+}
+
+// editCaption replaces the caption of image n (1-based, in range) in one
+// locale and returns the new state.
+func (s *site) editCaption(n int, locale, title string, now time.Time) snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := slices.Clone(s.gallery)
+	g[n-1].Title = g[n-1].Title.with(locale, title)
+	s.gallery = g
+	return s.touch(now)
+}
+
+// touch records a change made under s.mu: a new version and a later
+// Last-Modified.
+func (s *site) touch(now time.Time) snapshot {
 	s.version++
 	// Last-Modified has one-second resolution: two edits in one second
 	// must still give different validators, or If-Modified-Since would
@@ -67,7 +88,7 @@ func (s *site) edit(locale, description string, now time.Time) snapshot {
 		m = s.modified.Add(time.Second)
 	}
 	s.modified = m
-	return snapshot{description: s.description, version: s.version, modified: s.modified}
+	return snapshot{description: s.description, gallery: s.gallery, version: s.version, modified: s.modified}
 }
 
 // New returns an Origin for cfg, or the reasons cfg is invalid.
@@ -80,10 +101,12 @@ func New(cfg Config) (*Origin, error) {
 		tenants = DefaultTenants()
 	}
 	o := &Origin{
-		latency: cfg.Latency,
-		onEdit:  cfg.OnEdit,
-		log:     cfg.Logger,
-		sites:   make(map[string]*site, len(tenants)),
+		latency:       cfg.Latency,
+		esi:           cfg.ESI,
+		onEdit:        cfg.OnEdit,
+		onGalleryEdit: cfg.OnGalleryEdit,
+		log:           cfg.Logger,
+		sites:         make(map[string]*site, len(tenants)),
 	}
 	if o.latency == 0 {
 		o.latency = DefaultLatency
@@ -95,7 +118,7 @@ func New(cfg Config) (*Origin, error) {
 	for _, t := range tenants {
 		t.Gallery = slices.Clone(t.Gallery)
 		t.Listings = slices.Clone(t.Listings)
-		o.sites[t.ID] = &site{Tenant: t, description: t.Description, version: 1, modified: start}
+		o.sites[t.ID] = &site{Tenant: t, description: t.Description, gallery: t.Gallery, version: 1, modified: start}
 		o.ids = append(o.ids, t.ID)
 	}
 	tmpl, err := parseTemplates()
@@ -122,10 +145,12 @@ func (o *Origin) routes() http.Handler {
 	mux.Handle("GET /companies", o.page(o.companies))
 	mux.Handle("GET /companies/{id}", o.page(o.company))
 	mux.Handle("GET /fragments/gallery", o.page(o.galleryFragment))
+	mux.Handle("GET /fragments/listings", o.page(o.listingsFragment))
 	mux.Handle("GET /gallery/{file}", o.page(o.galleryImage))
 	mux.Handle("GET /account", o.page(o.account))
 	mux.Handle("GET /edit", o.page(o.editForm))
 	mux.Handle("POST /edit", o.page(o.edit))
+	mux.Handle("POST /edit/gallery", o.page(o.editGallery))
 	mux.Handle("/", o.page(o.notFound))
 
 	stats := http.HandlerFunc(o.serveStats)

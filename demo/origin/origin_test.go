@@ -84,7 +84,8 @@ func marker(t *testing.T, re *regexp.Regexp, body string) int {
 
 func TestPagesHeadersAndLocales(t *testing.T) {
 	_, srv := server(t, origin.Config{})
-	const public = "public, max-age=60, s-maxage=300, stale-while-revalidate=30"
+	// Cache-Control | CDN-Cache-Control
+	const public = "public, max-age=60, stale-while-revalidate=30 | max-age=300, stale-while-revalidate=30"
 	de := "de-DE,de;q=0.9,en;q=0.5"
 	tests := []struct {
 		name, host, path, lang string
@@ -93,20 +94,20 @@ func TestPagesHeadersAndLocales(t *testing.T) {
 		lang2                  string // Content-Language
 		want                   []string
 	}{
-		{"profile en", "acme.localhost", "/", "en-US", 200, "company:acme gallery:acme", public, "en", []string{"About us", "Acme Industrial Supply", `id="gallery"`, "/gallery/1.svg"}},
-		{"profile de", "acme.localhost:8080", "/", de, 200, "company:acme gallery:acme", public, "de", []string{"Über uns", "Galerie", "Lager"}},
-		{"profile default en", "berg.localhost", "/", "", 200, "company:berg gallery:berg", public, "en", []string{"Berg Maschinenbau", "Design office"}},
-		{"profile fr falls back to en", "berg.localhost", "/", "fr-FR,fr;q=0.9", 200, "company:berg gallery:berg", public, "en", []string{"About us"}},
+		{"profile en", "acme.localhost", "/", "en-US", 200, "company:acme gallery:acme listings:acme", public, "en", []string{"About us", "Acme Industrial Supply", `id="gallery"`, "/gallery/1.svg"}},
+		{"profile de", "acme.localhost:8080", "/", de, 200, "company:acme gallery:acme listings:acme", public, "de", []string{"Über uns", "Galerie", "Lager"}},
+		{"profile default en", "berg.localhost", "/", "", 200, "company:berg gallery:berg listings:berg", public, "en", []string{"Berg Maschinenbau", "Design office"}},
+		{"profile fr falls back to en", "berg.localhost", "/", "fr-FR,fr;q=0.9", 200, "company:berg gallery:berg listings:berg", public, "en", []string{"About us"}},
 		{"listing en", "acme.localhost", "/companies", "en", 200, "company", public, "en", []string{"Companies on our marketplace", `href="/companies/nordbolt"`, `data-company="acme"`}},
 		{"listing de", "acme.localhost", "/companies", "de", 200, "company", public, "de", []string{"Unternehmen auf unserem Marktplatz", "Schrauben"}},
 		{"detail of a listing", "acme.localhost", "/companies/nordbolt", "en", 200, "company:nordbolt", public, "en", []string{"Nordbolt AB", "Stainless fasteners"}},
 		{"detail of the tenant itself", "berg.localhost", "/companies/berg", "de", 200, "company:berg", public, "de", []string{"Berg Maschinenbau", "Sondermaschinen für die Automobil"}},
 		{"gallery fragment", "cirrus.localhost", "/fragments/gallery", "de", 200, "gallery:cirrus", public, "de", []string{"Kühllager"}},
-		{"gallery image", "acme.localhost", "/gallery/2.svg", "de", 200, "gallery:acme", "public, max-age=300, s-maxage=3600", "", []string{"<svg", "#5a8f3d"}},
-		{"unknown listing", "acme.localhost", "/companies/optisense", "en", 404, "", "public, max-age=30", "en", []string{"Page not found"}},
-		{"unknown image", "acme.localhost", "/gallery/9.svg", "en", 404, "", "public, max-age=30", "en", nil},
-		{"non-canonical image", "acme.localhost", "/gallery/01.svg", "en", 404, "", "public, max-age=30", "en", nil},
-		{"unknown path de", "acme.localhost", "/nope", "de", 404, "", "public, max-age=30", "de", []string{"Seite nicht gefunden"}},
+		{"gallery image", "acme.localhost", "/gallery/2.svg", "de", 200, "gallery:acme", "public, max-age=300, stale-while-revalidate=60 | max-age=3600, stale-while-revalidate=60", "", []string{"<svg", "#5a8f3d"}},
+		{"unknown listing", "acme.localhost", "/companies/optisense", "en", 404, "", "public, max-age=30 | ", "en", []string{"Page not found"}},
+		{"unknown image", "acme.localhost", "/gallery/9.svg", "en", 404, "", "public, max-age=30 | ", "en", nil},
+		{"non-canonical image", "acme.localhost", "/gallery/01.svg", "en", 404, "", "public, max-age=30 | ", "en", nil},
+		{"unknown path de", "acme.localhost", "/nope", "de", 404, "", "public, max-age=30 | ", "de", []string{"Seite nicht gefunden"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,8 +118,8 @@ func TestPagesHeadersAndLocales(t *testing.T) {
 			if got := r.header.Get("Surrogate-Key"); got != tt.tags {
 				t.Errorf("Surrogate-Key %q, want %q", got, tt.tags)
 			}
-			if got := r.header.Get("Cache-Control"); got != tt.cacheControl {
-				t.Errorf("Cache-Control %q, want %q", got, tt.cacheControl)
+			if got := r.header.Get("Cache-Control") + " | " + r.header.Get("CDN-Cache-Control"); got != tt.cacheControl {
+				t.Errorf("Cache-Control | CDN-Cache-Control %q, want %q", got, tt.cacheControl)
 			}
 			if got := r.header.Get("Content-Language"); got != tt.lang2 {
 				t.Errorf("Content-Language %q, want %q", got, tt.lang2)
@@ -232,7 +233,7 @@ func TestUnknownTenant(t *testing.T) {
 func TestForwardedHostWins(t *testing.T) {
 	_, srv := server(t, origin.Config{})
 	r := get(t, srv, "127.0.0.1:3000", "/", "X-Forwarded-Host", "berg.localhost:8080, proxy.internal")
-	if r.status != 200 || r.header.Get("Surrogate-Key") != "company:berg gallery:berg" {
+	if r.status != 200 || r.header.Get("Surrogate-Key") != "company:berg gallery:berg listings:berg" {
 		t.Fatalf("X-Forwarded-Host ignored: %d %q", r.status, r.header.Get("Surrogate-Key"))
 	}
 }

@@ -13,44 +13,42 @@ import (
 	"unicode/utf8"
 )
 
-// PublicCacheControl is the Cache-Control of every public page: a minute in
-// browsers, five minutes in shared caches, and half a minute of
-// stale-while-revalidate.
-const PublicCacheControl = "public, max-age=60, s-maxage=300, stale-while-revalidate=30"
+// PublicCacheControl is the Cache-Control of every public page: a minute,
+// and half a minute of stale-while-revalidate. SharedCacheControl, sent as
+// CDN-Cache-Control (RFC 9213), gives shared caches five minutes instead.
+// Not s-maxage: it implies proxy-revalidate (RFC 9111 5.2.2.10), so a
+// shared cache could never serve the page stale, neither within
+// stale-while-revalidate nor after a soft purge.
+const (
+	PublicCacheControl = "public, max-age=60, stale-while-revalidate=30"
+	SharedCacheControl = "max-age=300, stale-while-revalidate=30"
+)
 
-// imageCacheControl is longer: gallery images change only with the gallery.
-const imageCacheControl = "public, max-age=300, s-maxage=3600"
+// Gallery images live longer: they change only with the gallery.
+const (
+	imageCacheControl       = "public, max-age=300, stale-while-revalidate=60"
+	imageSharedCacheControl = "max-age=3600, stale-while-revalidate=60"
+)
 
 func (o *Origin) profile(w http.ResponseWriter, r request) {
 	s := r.site
 	snap := s.snapshot()
-	if !o.public(w, r, "profile", "company:"+s.ID+" gallery:"+s.ID, snap) {
+	if !o.public(w, r, "profile", o.profileTags(s), snap) {
 		return
 	}
 	d := o.data(r, snap, s.Name)
 	d.Title = textsFor(r.locale).Home
 	d.Description = snap.description.In(r.locale)
-	d.Gallery = gallery(s, r.locale)
-	o.render(w, "profile", d)
-}
-
-func (o *Origin) galleryFragment(w http.ResponseWriter, r request) {
-	s := r.site
-	snap := s.snapshot()
-	if !o.public(w, r, "gallery", "gallery:"+s.ID, snap) {
+	if o.esi {
+		// Assembled by cachegate: a user's gallery edit refetches the
+		// gallery fragment alone.
+		w.Header().Set("Surrogate-Control", `content="ESI/1.0"`)
+		o.render(w, "profile-shell", d)
 		return
 	}
-	d := o.data(r, snap, s.Name)
-	d.Gallery = gallery(s, r.locale)
-	o.render(w, "gallery-fragment", d)
-}
-
-func gallery(s *site, locale string) []galleryItem {
-	items := make([]galleryItem, len(s.Gallery))
-	for i, img := range s.Gallery {
-		items[i] = galleryItem{N: i + 1, Title: img.Title.In(locale), Color: img.Color}
-	}
-	return items
+	d.Gallery = gallery(snap, r.locale)
+	d.Listings = related(s, r.locale)
+	o.render(w, "profile", d)
 }
 
 // galleryImage draws /gallery/<n>.svg: the image's colour with the
@@ -67,6 +65,7 @@ func (o *Origin) galleryImage(w http.ResponseWriter, r request) {
 	h := w.Header()
 	h.Set("Surrogate-Key", "gallery:"+s.ID)
 	h.Set("Cache-Control", imageCacheControl)
+	h.Set("CDN-Cache-Control", imageSharedCacheControl)
 	h.Set("Last-Modified", snap.modified.Format(http.TimeFormat))
 	h.Set("ETag", fmt.Sprintf(`W/"%s-img%d-v%d"`, s.ID, n, snap.version))
 	if notModified(r.Request, h.Get("ETag"), snap.modified) {
@@ -91,10 +90,7 @@ func (o *Origin) companies(w http.ResponseWriter, r request) {
 	}
 	d := o.data(r, snap, s.Name)
 	d.Title = textsFor(r.locale).Companies
-	d.Listings = append(d.Listings, ownListing(s, snap, r.locale))
-	for _, l := range s.Listings {
-		d.Listings = append(d.Listings, listingView{ID: l.ID, Name: l.Name, City: l.City, Category: l.Category.In(r.locale), Summary: l.Summary.In(r.locale)})
-	}
+	d.Listings = append([]listingView{ownListing(s, snap, r.locale)}, related(s, r.locale)...)
 	o.render(w, "companies", d)
 }
 
@@ -240,6 +236,7 @@ func (o *Origin) public(w http.ResponseWriter, r request, page, tags string, sna
 	h := w.Header()
 	h.Set("Surrogate-Key", tags)
 	h.Set("Cache-Control", PublicCacheControl)
+	h.Set("CDN-Cache-Control", SharedCacheControl)
 	h.Set("Last-Modified", snap.modified.Format(http.TimeFormat))
 	h.Set("Vary", "Accept-Language")
 	h.Set("Content-Language", r.locale)

@@ -26,7 +26,7 @@ func TestBehindAReverseProxy(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	for _, tenant := range []string{"acme", "berg"} {
 		r := get(t, proxy, tenant+".localhost:8080", "/", "Accept-Language", "de-DE,de;q=0.9")
-		if r.status != http.StatusOK || r.header.Get("Surrogate-Key") != "company:"+tenant+" gallery:"+tenant || r.header.Get("Content-Language") != "de" {
+		if r.status != http.StatusOK || r.header.Get("Surrogate-Key") != "company:"+tenant+" gallery:"+tenant+" listings:"+tenant || r.header.Get("Content-Language") != "de" {
 			t.Fatalf("%s through a proxy: %d %v", tenant, r.status, r.header)
 		}
 	}

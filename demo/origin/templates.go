@@ -9,6 +9,7 @@ type texts struct {
 	NotFound, NotFoundBody, UnknownSite, UnknownSiteBody        string
 	Hello, Orders, Order, Status, Shipped, Open, SignedIn       string
 	EditIntro, Description, Save, Limit                         string
+	Related, GalleryIntro, Image, Caption                       string
 }
 
 func textsFor(locale string) texts {
@@ -24,6 +25,8 @@ func textsFor(locale string) texts {
 			Shipped: "versandt", Open: "offen", SignedIn: "Angemeldet als",
 			EditIntro: "Beschreibung des Unternehmensprofils ändern.", Description: "Beschreibung",
 			Save: "Speichern", Limit: "höchstens 2.000 Zeichen",
+			Related: "Ebenfalls auf unserem Marktplatz", GalleryIntro: "Bildunterschrift in der Galerie ändern.",
+			Image: "Bild", Caption: "Bildunterschrift",
 		}
 	}
 	return texts{
@@ -37,6 +40,8 @@ func textsFor(locale string) texts {
 		Shipped: "shipped", Open: "open", SignedIn: "Signed in as",
 		EditIntro: "Change the description of the company profile.", Description: "Description",
 		Save: "Save", Limit: "at most 2,000 characters",
+		Related: "Also on our marketplace", GalleryIntro: "Change a caption of the gallery.",
+		Image: "Image", Caption: "Caption",
 	}
 }
 
@@ -119,19 +124,32 @@ footer{color:#6b7380;font-size:.85rem;text-align:center;margin:2rem 0}
 <h2>{{.T.Gallery}}</h2>
 <div class="gallery">{{range .Gallery}}<figure><img src="/gallery/{{.N}}.svg" alt="{{.Title}}"><figcaption>{{.Title}}</figcaption></figure>{{end}}</div>
 </section>
+{{end}}
+{{define "related"}}<section class="card" id="listings" data-fragment="listings" data-version="{{.Version}}" data-rendered="{{.Rendered}}">
+<h2>{{.T.Related}}</h2>
+<ul>{{range .Listings}}<li data-company="{{.ID}}"><a href="/companies/{{.ID}}">{{.Name}}</a> · {{.Category}} · {{.City}}</li>{{end}}</ul>
+</section>
 {{end}}`
 
 const pages = `
-{{define "profile"}}{{template "head" .}}<section class="card" id="profile">
+{{define "profile-card"}}<section class="card" id="profile">
 <h1>{{.SiteName}}</h1>
 <p><em>{{.Tagline}}</em></p>
 <h2>{{.T.About}}</h2>
 <p id="description">{{.Description}}</p>
 <p>{{.T.City}}: {{.City}}</p>
 </section>
-{{template "gallery" .}}{{template "foot" .}}{{end}}
+{{end}}
+
+{{define "profile"}}{{template "head" .}}{{template "profile-card" .}}{{template "gallery" .}}{{template "related" .}}{{template "foot" .}}{{end}}
+
+{{define "profile-shell"}}{{template "head" .}}{{template "profile-card" .}}<esi:include src="/fragments/gallery"/>
+<esi:include src="/fragments/listings"/>
+{{template "foot" .}}{{end}}
 
 {{define "gallery-fragment"}}{{template "gallery" .}}{{end}}
+
+{{define "listings-fragment"}}{{template "related" .}}{{end}}
 
 {{define "companies"}}{{template "head" .}}<section class="card">
 <h1>{{.T.ListingIntro}}</h1>
@@ -166,6 +184,18 @@ const pages = `
 <input type="hidden" name="locale" value="{{.Lang}}">
 <label for="d">{{.T.Description}} ({{.T.Limit}})</label>
 <textarea id="d" name="description" maxlength="2000">{{.Description}}</textarea>
+<p><button type="submit">{{.T.Save}}</button></p>
+</form>
+</section>
+<section class="card">
+<h2>{{.T.Gallery}}</h2>
+<p>{{.T.GalleryIntro}}</p>
+<form method="post" action="/edit/gallery" id="gallery-form">
+<input type="hidden" name="locale" value="{{.Lang}}">
+<label for="image">{{.T.Image}}</label>
+<select id="image" name="image">{{range .Gallery}}<option value="{{.N}}">{{.N}} · {{.Title}}</option>{{end}}</select>
+<label for="title">{{.T.Caption}}</label>
+<input id="title" name="title" maxlength="100" required>
 <p><button type="submit">{{.T.Save}}</button></p>
 </form>
 </section>

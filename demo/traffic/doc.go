@@ -7,7 +7,7 @@
 // before detail pages, detail pages found by following the listing's
 // links), German and English browsers, revalidations with a seen ETag,
 // signed-in visitors on /account, and an editor who changes a company's
-// description now and then.
+// description or a caption of its gallery now and then, in turn.
 //
 // It is bounded on purpose: a ticker at the configured rate starts at most
 // one request per tick and at most Concurrency requests are in flight; when

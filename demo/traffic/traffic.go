@@ -49,7 +49,8 @@ type Config struct {
 	Concurrency int
 
 	// EditEvery is how often an editor changes a company's description
-	// (POST /edit, counted against Rate). Zero means never.
+	// (POST /edit) or, in turn, a gallery caption (POST /edit/gallery);
+	// counted against Rate. Zero means never.
 	EditEvery time.Duration
 
 	// EditToken is the editor's bearer token. Empty means DefaultEditToken.
@@ -123,8 +124,9 @@ type generator struct {
 	// entries and gallery images.
 	linkRE *regexp.Regexp
 
-	rnd     *rand.Rand // used by the dispatching goroutine only
-	tenantZ *rand.Zipf
+	rnd         *rand.Rand // used by the dispatching goroutine only, as are:
+	tenantZ     *rand.Zipf
+	galleryNext bool // the editor's next change is of a gallery caption
 
 	mu    sync.Mutex
 	etags map[string]string   // tenant+locale+path → last ETag seen
@@ -287,21 +289,40 @@ func editPhrases() [][2]string {
 	}
 }
 
-// nextEdit is the editor's change of a company description.
+// captionPhrases are the captions the editor gives the first gallery
+// image, in English and German.
+func captionPhrases() [][2]string {
+	return [][2]string{
+		{"Open day", "Tag der offenen Tür"},
+		{"Our new hall", "Unsere neue Halle"},
+		{"The team", "Das Team"},
+	}
+}
+
+// nextEdit is the editor's change: every other one of a company
+// description, else of its gallery's first caption, so that the
+// dashboard shows both a page and a fragment refetched.
 func (g *generator) nextEdit(now time.Time) visit {
 	tenant := g.tenants[g.tenantZ.Uint64()]
 	locale, idx := "en", 0
 	if g.rnd.IntN(2) == 1 {
 		locale, idx = "de", 1
 	}
-	phrases := editPhrases()
-	phrase := phrases[g.rnd.IntN(len(phrases))][idx]
-	desc := fmt.Sprintf("%s (%s)", phrase, now.UTC().Format("15:04:05"))
-	body, _ := json.Marshal(map[string]string{"description": desc, "locale": locale})
+	at := now.UTC().Format("15:04:05")
+	g.galleryNext = !g.galleryNext
+	path, fields := "/edit", map[string]any{"locale": locale}
+	if g.galleryNext {
+		phrases := captionPhrases()
+		path, fields["image"], fields["title"] = "/edit/gallery", 1, fmt.Sprintf("%s (%s)", phrases[g.rnd.IntN(len(phrases))][idx], at)
+	} else {
+		phrases := editPhrases()
+		fields["description"] = fmt.Sprintf("%s (%s)", phrases[g.rnd.IntN(len(phrases))][idx], at)
+	}
+	body, _ := json.Marshal(fields)
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+g.editToken)
 	h.Set("Content-Type", "application/json")
-	return visit{tenant: tenant, method: http.MethodPost, path: "/edit", locale: locale, header: h, body: body}
+	return visit{tenant: tenant, method: http.MethodPost, path: path, locale: locale, header: h, body: body}
 }
 
 func (g *generator) do(ctx context.Context, v visit) {

@@ -106,6 +106,7 @@ func TestMixSpreadsOverTenantsLocalesAndPages(t *testing.T) {
 	reqs := rec.all()
 	tenants, langs, paths := map[string]int{}, map[string]int{}, map[string]int{}
 	var conditional, notModified, accounts, edits int
+	editPaths := map[string]int{}
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
 	for _, r := range reqs {
 		tenant, ok := strings.CutSuffix(r.host, ".localhost"+port)
@@ -129,7 +130,8 @@ func TestMixSpreadsOverTenantsLocalesAndPages(t *testing.T) {
 		}
 		if r.method == http.MethodPost {
 			edits++
-			if r.path != "/edit" || r.auth != "Bearer demo-editor" || r.status != 200 {
+			editPaths[r.path]++
+			if r.path != "/edit" && r.path != "/edit/gallery" || r.auth != "Bearer demo-editor" || r.status != 200 {
 				t.Errorf("edit %s %s auth %q got %d", r.method, r.path, r.auth, r.status)
 			}
 		} else if r.status >= 400 {
@@ -150,8 +152,8 @@ func TestMixSpreadsOverTenantsLocalesAndPages(t *testing.T) {
 	if conditional == 0 || notModified == 0 {
 		t.Errorf("%d conditional requests, %d answered 304", conditional, notModified)
 	}
-	if accounts == 0 || edits == 0 {
-		t.Errorf("%d account visits, %d edits", accounts, edits)
+	if accounts == 0 || editPaths["/edit"] == 0 || editPaths["/edit/gallery"] == 0 {
+		t.Errorf("%d account visits, edits %v: want visits, and edits of descriptions and captions", accounts, editPaths)
 	}
 	var discovered bool
 	for p := range paths {

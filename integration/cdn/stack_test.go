@@ -75,6 +75,7 @@ func newStack(t *testing.T) *stack {
 	// The origin announces edits through the node's publisher, as the
 	// demo does (cmd/cachegate publishEdit); the node starts after it.
 	var pub atomic.Pointer[events.Publisher]
+	// Whole pages (no ESI): the stack's Varnish caches pages whole.
 	o, err := origin.New(origin.Config{Latency: -1, OnEdit: func(ctx context.Context, tenant, description string) error {
 		data, _ := json.Marshal(map[string]string{"description": description})
 		id, err := pub.Load().PublishAndWait(ctx, events.Event{

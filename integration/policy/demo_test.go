@@ -58,6 +58,16 @@ func TestDemoPolicyPublicRoutes(t *testing.T) {
 				return merge(noTags, map[string]string{"Cloudflare-CDN-Cache-Control": directives,
 					"CDN-Cache-Control": "-", "Surrogate-Control": "-", "Cache-Tag": strings.Join(tags, ",")})
 			}
+			// The profile page is assembled here from its shell and
+			// fragments: without a CDN it leaves with the rule's
+			// directives and no tags; a CDN gets it "private, no-cache"
+			// and untagged, since a purge of a fragment's tag would not
+			// reach a page the CDN stored whole.
+			profileHeaders := merge(noTags, map[string]string{"Cache-Control": "public, max-age=60",
+				"CDN-Cache-Control": profileCDN, "Cloudflare-CDN-Cache-Control": "-", "Surrogate-Control": "-"})
+			if cdn != "none" {
+				profileHeaders = merge(noCDN, map[string]string{"Cache-Control": "private, no-cache"})
+			}
 			tests := []struct {
 				name, host, path string
 				req              []string
@@ -67,39 +77,54 @@ func TestDemoPolicyPublicRoutes(t *testing.T) {
 			}{
 				{
 					name: "profile en", host: "acme.localhost", path: "/",
-					want: merge(ident, cdnHeaders(profileCDN,
-						"acme:company:acme", "acme:gallery:acme", "acme:url:/", "acme:path:/"), map[string]string{
-						"Cache-Control": "public, max-age=60", "Vary": "Accept-Language", "Content-Language": "en", "Expires": "-",
-					}),
-					body:     `lang="en"`,
-					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400", "cachegate; hit; detail=l1; ttl=86400"},
+					want: merge(ident, profileHeaders, map[string]string{"Vary": "Accept-Language", "Content-Language": "en", "Expires": "-"}),
+					body: `lang="en"`,
+					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400; fragments=2; fragment-hits=0",
+						"cachegate; hit; detail=l1; ttl=86400; fragments=2; fragment-hits=2"},
 				},
 				{
-					// Another locale is another entry: a miss, never the
-					// English page.
+					// Another locale is another entry, for the shell and
+					// each fragment: misses, never the English page.
 					name: "profile de", host: "acme.localhost", path: "/", req: []string{"Accept-Language: de-DE,de;q=0.9,en;q=0.5"},
-					want: merge(ident, cdnHeaders(profileCDN,
-						"acme:company:acme", "acme:gallery:acme", "acme:url:/", "acme:path:/"), map[string]string{
-						"Cache-Control": "public, max-age=60", "Vary": "Accept-Language", "Content-Language": "de",
-					}),
-					body:     `lang="de"`,
-					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400", "cachegate; hit; detail=l1; ttl=86400"},
+					want: merge(ident, profileHeaders, map[string]string{"Vary": "Accept-Language", "Content-Language": "de"}),
+					body: `lang="de"`,
+					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400; fragments=2; fragment-hits=0",
+						"cachegate; hit; detail=l1; ttl=86400; fragments=2; fragment-hits=2"},
 				},
 				{
 					// An unlisted language is normalized to the first locale,
-					// the entry the English request stored.
+					// the entries the English request stored.
 					name: "profile fr is en", host: "acme.localhost", path: "/", req: []string{"Accept-Language: fr-FR"},
-					want:     map[string]string{"Content-Language": "en", "Vary": "Accept-Language"},
-					body:     `lang="en"`,
-					statuses: [2]string{"cachegate; hit; detail=l1; ttl=86400", "cachegate; hit; detail=l1; ttl=86400"},
+					want: map[string]string{"Content-Language": "en", "Vary": "Accept-Language"},
+					body: `lang="en"`,
+					statuses: [2]string{"cachegate; hit; detail=l1; ttl=86400; fragments=2; fragment-hits=2",
+						"cachegate; hit; detail=l1; ttl=86400; fragments=2; fragment-hits=2"},
 				},
 				{
 					name: "other tenant's profile", host: "berg.localhost", path: "/",
-					want: merge(ident, cdnHeaders(profileCDN,
-						"berg:company:berg", "berg:gallery:berg", "berg:url:/", "berg:path:/"), map[string]string{
-						"Cache-Control": "public, max-age=60", "Content-Language": "en",
+					want: merge(ident, profileHeaders, map[string]string{"Content-Language": "en"}),
+					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400; fragments=2; fragment-hits=0",
+						"cachegate; hit; detail=l1; ttl=86400; fragments=2; fragment-hits=2"},
+				},
+				{
+					// The profile page's fragments, each cached with its own
+					// tags when the page was assembled.
+					name: "gallery fragment", host: "acme.localhost", path: "/fragments/gallery",
+					want: merge(ident, cdnHeaders("max-age=3600", "acme:gallery:acme", "acme:url:/fragments/gallery",
+						"acme:path:/", "acme:path:/fragments", "acme:path:/fragments/gallery"), map[string]string{
+						"Cache-Control": "public, max-age=60", "Vary": "Accept-Language", "Content-Language": "en",
 					}),
-					statuses: [2]string{"cachegate; fwd=miss; fwd-status=200; stored; ttl=86400", "cachegate; hit; detail=l1; ttl=86400"},
+					body:     `data-fragment="gallery"`,
+					statuses: [2]string{"cachegate; hit; detail=l1; ttl=3600", "cachegate; hit; detail=l1; ttl=3600"},
+				},
+				{
+					name: "listings fragment", host: "berg.localhost", path: "/fragments/listings",
+					want: merge(ident, cdnHeaders("max-age=3600", "berg:listings:berg", "berg:url:/fragments/listings",
+						"berg:path:/", "berg:path:/fragments", "berg:path:/fragments/listings"), map[string]string{
+						"Cache-Control": "public, max-age=60", "Vary": "Accept-Language", "Content-Language": "en",
+					}),
+					body:     "OptiSense AG",
+					statuses: [2]string{"cachegate; hit; detail=l1; ttl=3600", "cachegate; hit; detail=l1; ttl=3600"},
 				},
 				{
 					// Not localized: the key has no locale, so an empty
@@ -204,9 +229,12 @@ func TestDemoPolicyAccountIsPrivate(t *testing.T) {
 func TestDemoPolicyStaffPreview(t *testing.T) {
 	o, originURL := demoOrigin(t)
 	n := nodetest.Start(t, nodetest.Options{Origin: originURL, File: parse(t, "demo.yaml", withCloudflare(t, demoConfig(t)))})
+	// The page is assembled from its fragments, which are public and
+	// cached; under a CDN the assembled page leaves "private, no-cache":
+	// no shared cache keeps it, a browser only with a revalidation, which
+	// comes here with the cookie and bypasses again.
 	preview := merge(noCDN, map[string]string{
-		"Cache-Control": "no-store",
-		"Cache-Status":  "cachegate; fwd=bypass",
+		"Cache-Control": "private, no-cache",
 		"Vary":          "Accept-Language, Cookie",
 	})
 	origin := func() int64 { return o.Stats().Paths["/"] }
@@ -215,17 +243,23 @@ func TestDemoPolicyStaffPreview(t *testing.T) {
 	for i := range 3 {
 		r := get(t, n.URL, "acme.localhost", "/", "Cookie: staff_preview=1")
 		wantHeaders(t, fmt.Sprintf("preview %d", i), r, preview)
+		if !strings.HasPrefix(r.cacheStatus(), "cachegate; fwd=bypass; fragments=2") {
+			t.Errorf("preview %d: Cache-Status %q, want the shell bypassed", i, r.cacheStatus())
+		}
 	}
 	if got := origin(); got != 3 {
 		t.Fatalf("origin served %d of 3 previews", got)
 	}
 	r := get(t, n.URL, "acme.localhost", "/")
-	if !sameCacheStatus(r.cacheStatus(), "cachegate; fwd=miss; fwd-status=200; stored; ttl=86400") {
+	if !sameCacheStatus(r.cacheStatus(), "cachegate; fwd=miss; fwd-status=200; stored; ttl=86400; fragments=2; fragment-hits=2") {
 		t.Fatalf("the first anonymous request after previews: %q, want a miss (previews are never stored)", r.cacheStatus())
 	}
 	// With the page cached, a preview still goes to the origin.
 	r = get(t, n.URL, "acme.localhost", "/", "Cookie: staff_preview=1")
 	wantHeaders(t, "preview of a cached page", r, preview)
+	if !strings.HasPrefix(r.cacheStatus(), "cachegate; fwd=bypass") {
+		t.Errorf("preview of a cached page: Cache-Status %q, want a bypass", r.cacheStatus())
+	}
 	if got := origin(); got != 5 {
 		t.Fatalf("origin served %d of 5 requests", got)
 	}

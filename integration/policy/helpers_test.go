@@ -55,10 +55,11 @@ func parse(t testing.TB, name, yaml string) *config.File {
 	return f
 }
 
-// demoOrigin serves the demo marketplace on 127.0.0.1, without latency.
+// demoOrigin serves the demo marketplace on 127.0.0.1, without latency,
+// its profile page assembled from fragments as in the demo.
 func demoOrigin(t testing.TB) (*origin.Origin, string) {
 	t.Helper()
-	o, err := origin.New(origin.Config{Latency: -1})
+	o, err := origin.New(origin.Config{Latency: -1, ESI: true}) // as the demo runs it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,23 @@ func streamPartitions(cfg jetstream.StreamConfig) int {
 	return n
 }
 
+// Durables names the coordinators' consumers on the event stream: the
+// unpartitioned durable and one per partition (for operators and tests
+// that wait until every event is applied).
+func Durables(ctx context.Context, js jetstream.JetStream) ([]string, error) {
+	s, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("events: stream %s: %w", StreamName, err)
+	}
+	out := []string{DefaultDurable}
+	for p := range streamPartitions(s.CachedInfo().Config) {
+		out = append(out, partitionDurable(DefaultDurable, p))
+	}
+	return out, nil
+}
+
+func partitionDurable(base string, p int) string { return fmt.Sprintf("%s-p%d", base, p) }
+
 // checkPartitions refuses to change the partition count of an existing
 // stream: a tenant would move to another partition while its earlier
 // events wait in the old one, and the two would be applied concurrently.
@@ -138,7 +155,7 @@ func (c *Coordinator) bindLanes(ctx context.Context) error {
 	n := streamPartitions(s.CachedInfo().Config)
 	for p := range n {
 		pc := base
-		pc.Durable = fmt.Sprintf("%s-p%d", c.cfg.Durable, p)
+		pc.Durable = partitionDurable(c.cfg.Durable, p)
 		pc.Description = fmt.Sprintf("cachegate invalidation coordinator, partition %d of %d", p, n)
 		pc.FilterSubject = PartitionSubjectPrefix + strconv.Itoa(p) + ".>"
 		pc.PriorityGroups = []string{partitionGroup}

@@ -167,6 +167,7 @@ type Coordinator struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	loopWG     sync.WaitGroup // the loop and the finishing batches
+	partWG     sync.WaitGroup // runPartitions, which starts and stops lanes
 	wg         sync.WaitGroup // the helpers
 	once       sync.Once
 	started    bool // set by a successful Start, before any goroutine
@@ -263,8 +264,9 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	c.started = true
 	c.loopWG.Add(1)
 	go c.loop()
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go c.sampleLag()
+	c.partWG.Add(1)
 	go c.runPartitions()
 	go func() {
 		select {
@@ -285,6 +287,7 @@ func (c *Coordinator) Close() error {
 	}
 	c.once.Do(func() {
 		close(c.stop)
+		c.partWG.Wait() // no lane is started after this
 		var wg sync.WaitGroup
 		for _, l := range append([]*lane{c.legacy}, c.lanes...) {
 			wg.Go(func() { l.release(c.cfg.CallTimeout) })

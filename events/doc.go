@@ -96,8 +96,7 @@
 // partition count of an existing stream is fixed: Setup refuses another,
 // since a tenant would move while its earlier events wait in its old
 // partition. To change it, stop the coordinators, let the backlog drain,
-// delete the stream's transform (or the stream, once applied) and start
-// with the new count.
+// and recreate the stream with the new count.
 //
 // Wiring in a gateway process (each instance runs both an Instance and a
 // Coordinator; the partitions make them share the work):

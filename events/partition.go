@@ -315,7 +315,7 @@ func (c *Coordinator) Partitions() []int { return c.partitionsHere() }
 // tenant's order holds across the upgrade), then keeps pulling from the
 // partitions it owns and gives up those it no longer owns.
 func (c *Coordinator) runPartitions() {
-	defer c.wg.Done()
+	defer c.partWG.Done()
 	beat := time.NewTicker(c.cfg.PinnedTTL / 4)
 	defer beat.Stop()
 	drained := false

@@ -178,8 +178,15 @@ func (c *Coordinator) pull(l *lane) error {
 		return nil
 	}
 	stopping := make(chan struct{})
+	// What the client buffers per lane: two batches, shared out when a
+	// coordinator pulls from many partitions, so 64 of them do not hold
+	// 64 times the buffer of one.
+	buffer := 2 * c.cfg.MaxBatch
+	if n := len(c.lanes); n > DefaultPartitions {
+		buffer = max(buffer*DefaultPartitions/n, c.cfg.MaxBatch/2, 1)
+	}
 	opts := []jetstream.PullConsumeOpt{
-		jetstream.PullMaxMessages(2 * c.cfg.MaxBatch),
+		jetstream.PullMaxMessages(buffer),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 				c.log.Error("a coordinator consumer is gone; restart the coordinator", "consumer", l.name, "err", err)

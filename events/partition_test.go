@@ -24,8 +24,8 @@ import (
 type applyLog struct {
 	mu    sync.Mutex
 	keys  map[string][]int // tenant → keys, in apply order
-	by    map[string]int   // coordinator → calls
-	first map[string]time.Time
+	by    map[string]int       // coordinator → calls
+	first map[string]time.Time // "coordinator/tenant" → its first call
 }
 
 func newApplyLog() *applyLog {
@@ -44,8 +44,8 @@ func (s namedShared) InvalidateShared(_ context.Context, req invalidation.Reques
 	s.a.mu.Lock()
 	defer s.a.mu.Unlock()
 	s.a.by[s.name]++
-	if _, ok := s.a.first[s.name]; !ok {
-		s.a.first[s.name] = time.Now()
+	if k := s.name + "/" + req.Tenant; s.a.first[k].IsZero() {
+		s.a.first[k] = time.Now()
 	}
 	for _, tag := range req.Tags {
 		if k, ok := strings.CutPrefix(tag, "company:"); ok {
@@ -247,8 +247,23 @@ func TestPartitionHandOverWhenACoordinatorDies(t *testing.T) {
 	}
 	log.mu.Unlock()
 	done := time.Since(killed)
-	t.Logf("hand-over: %d events applied; all applied %v after the kill (pinned ttl %v, ack wait 3s); survivor calls before %d",
-		seen, done.Round(time.Millisecond), ttl, before)
+	// Hand-over: from the kill to the survivor's first call for a tenant
+	// the victim had.
+	var handOver time.Duration
+	log.mu.Lock()
+	for _, tn := range tenants {
+		if v, s := log.first["victim/"+tn], log.first["survivor/"+tn]; !v.IsZero() && s.After(killed) {
+			if d := s.Sub(killed); handOver == 0 || d < handOver {
+				handOver = d
+			}
+		}
+	}
+	log.mu.Unlock()
+	if handOver == 0 {
+		t.Error("the survivor never took a tenant of the victim's")
+	}
+	t.Logf("hand-over %v after the kill; all %d events applied %v after it (pinned ttl %v, ack wait 3s); survivor calls before %d",
+		handOver.Round(time.Millisecond), seen, done.Round(time.Millisecond), ttl, before)
 	if limit := ttl + 3*time.Second + 10*time.Second; done > limit {
 		t.Errorf("hand-over took %v, more than %v", done, limit)
 	}

@@ -115,6 +115,10 @@ func publishBurst(t testing.TB, js jetstream.JetStream, tenants []string, from, 
 				t.Fatal(err)
 			}
 		}
+		if i%100 == 99 {
+			// Stay under the client's bound on unacknowledged publishes.
+			<-js.PublishAsyncComplete()
+		}
 	}
 	select {
 	case <-js.PublishAsyncComplete():

@@ -127,9 +127,9 @@ func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
 	return c
 }
 
-// Coordinator applies events: once per event for L2 and the CDN queue (a
-// durable consumer shared by all instances), and on every live instance's
-// L1 by broadcast.
+// Coordinator applies events: once per event for L2 and the CDN queue
+// (each partition's durable consumer pinned to one coordinator at a time,
+// see partition.go), and on every live instance's L1 by broadcast.
 type Coordinator struct {
 	js      jetstream.JetStream
 	nc      *nats.Conn
@@ -194,8 +194,9 @@ func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator
 		reg: newRegistry(log), peers: newRegistry(log), id: NewID(), pending: make(map[string]*broadcastWait)}, nil
 }
 
-// Start binds the durable consumer, loads the live instances and starts
-// processing; it returns once events flow. Processing stops when ctx is
+// Start binds the consumers, loads the live instances and starts
+// processing; it returns once events flow (those of the partitions once
+// the unpartitioned consumer is drained, see doc.go). Processing stops when ctx is
 // cancelled or Close is called; events taken but not finished are handed
 // back for redelivery.
 func (c *Coordinator) Start(ctx context.Context) error {

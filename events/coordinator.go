@@ -196,9 +196,9 @@ func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator
 
 // Start binds the consumers, loads the live instances and starts
 // processing; it returns once events flow (those of the partitions once
-// the unpartitioned consumer is drained, see doc.go). Processing stops when ctx is
-// cancelled or Close is called; events taken but not finished are handed
-// back for redelivery.
+// the unpartitioned consumer is drained, see doc.go). Processing stops
+// when ctx is cancelled or Close is called; events taken but not finished
+// are handed back for redelivery.
 func (c *Coordinator) Start(ctx context.Context) error {
 	var err error
 	if c.dead, err = c.js.Stream(ctx, DeadLetterStreamName); err != nil {

@@ -90,7 +90,9 @@
 // and the old shared durable (CoordinatorConfig.Durable) still matches
 // only them. Every coordinator keeps pulling from that durable, as
 // before, and starts pulling partitions only once it is drained, so
-// nothing is lost and a tenant's old events go before its new ones.
+// nothing is lost and a tenant's old events go before its new ones (unless
+// the old ones still fail after a minute: a long outage does not hold
+// every new event back, and order is given up for those tenants).
 // Events whose subject the transform does not match (fewer tokens than
 // <tenant>.<entity>) also land there, and are dead-lettered. The
 // partition count of an existing stream is fixed: Setup refuses another,

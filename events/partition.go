@@ -40,6 +40,9 @@ const (
 	MinPinnedTTL = 2 * time.Second
 	// partitionGroup is the priority group every coordinator pulls in.
 	partitionGroup = "coordinators"
+	// maxLegacyWait bounds how long the partitions wait for the events
+	// stored before partitioning to be applied.
+	maxLegacyWait = time.Minute
 	// partitionsKey is the stream metadata key saying how many partitions
 	// the transform makes, read by the coordinators.
 	partitionsKey = "cachegate_partitions"
@@ -331,6 +334,13 @@ func (c *Coordinator) runPartitions() {
 		c.heartbeat(ctx)
 		if !drained {
 			drained = c.legacyDrained(ctx)
+			if !drained && time.Since(c.startedAt) > maxLegacyWait {
+				// Old events failing for good (a long outage) must not
+				// hold every new one back: order across the upgrade is
+				// given up for the tenants they belong to.
+				c.log.Warn("events stored before partitioning are still not applied; pulling the partitions anyway", "waited", maxLegacyWait)
+				drained = true
+			}
 		}
 		cancel()
 		if drained {

@@ -23,7 +23,7 @@ import (
 // by whom.
 type applyLog struct {
 	mu    sync.Mutex
-	keys  map[string][]int // tenant → keys, in apply order
+	keys  map[string][]int     // tenant → keys, in apply order
 	by    map[string]int       // coordinator → calls
 	first map[string]time.Time // "coordinator/tenant" → its first call
 }

@@ -200,8 +200,9 @@ type NATS struct {
 	// on a NATS cluster; 0 means 1. Use 3 on a three-server cluster.
 	Replicas int
 	// Partitions the events are spread over by tenant, each applied by
-	// one coordinator at a time; 0 means events.DefaultPartitions. Fixed
-	// once the stream exists.
+	// one coordinator at a time; 0 means the existing stream's count, or
+	// events.DefaultPartitions for a new one. Fixed once the stream
+	// exists.
 	Partitions int
 }
 

@@ -102,21 +102,29 @@ func Durables(ctx context.Context, js jetstream.JetStream) ([]string, error) {
 
 func partitionDurable(base string, p int) string { return fmt.Sprintf("%s-p%d", base, p) }
 
-// checkPartitions refuses to change the partition count of an existing
+// partitionCount is the partition count Setup gives the stream: want, or
+// for 0 the existing stream's count (DefaultPartitions for a new or
+// unpartitioned one). It refuses to change the count of a partitioned
 // stream: a tenant would move to another partition while its earlier
 // events wait in the old one, and the two would be applied concurrently.
-func checkPartitions(ctx context.Context, js jetstream.JetStream, want int) error {
-	s, err := js.Stream(ctx, StreamName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil
+func partitionCount(ctx context.Context, js jetstream.JetStream, want int) (int, error) {
+	got := 0
+	s, err := ensure.Settled(ctx, func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, StreamName) })
+	switch {
+	case err == nil:
+		got = streamPartitions(s.CachedInfo().Config)
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return 0, fmt.Errorf("events: stream %s: %w", StreamName, err)
 	}
-	if err != nil {
-		return fmt.Errorf("events: stream %s: %w", StreamName, err)
+	switch {
+	case want == 0 && got == 0:
+		return DefaultPartitions, nil
+	case want == 0:
+		return got, nil
+	case got != 0 && got != want:
+		return 0, fmt.Errorf("events: stream %s has %d partitions, the configuration asks for %d: the count of an existing stream is not changed (see docs/scaling.md)", StreamName, got, want)
 	}
-	if got := streamPartitions(s.CachedInfo().Config); got != 0 && got != want {
-		return fmt.Errorf("events: stream %s has %d partitions, the configuration asks for %d: the count of an existing stream is not changed (see docs/scaling.md)", StreamName, got, want)
-	}
-	return nil
+	return want, nil
 }
 
 // lane is one consumer the coordinator pulls from: the shared durable of

@@ -319,6 +319,9 @@ func TestPartitionUpgradeFromUnpartitionedStream(t *testing.T) {
 	if err := events.Setup(ctx, e.js, events.StreamConfig{Partitions: 8}); err == nil || !strings.Contains(err.Error(), "has 4 partitions") {
 		t.Errorf("Setup with another partition count: %v, want a refusal", err)
 	}
+	if err := events.Setup(ctx, e.js, events.StreamConfig{Partitions: 4}); err != nil {
+		t.Errorf("Setup with the stream's count: %v", err)
+	}
 }
 
 // TestPartitionedThroughput measures events/s applied (L2 and the L1 of

@@ -82,8 +82,9 @@ type StreamConfig struct {
 	// the heartbeat, not this.
 	RegistryTTL time.Duration
 	// Partitions the events are spread over by tenant, each applied by
-	// one coordinator at a time; 0 means DefaultPartitions. The count of
-	// an existing stream is kept: Setup refuses another.
+	// one coordinator at a time; 0 means the existing stream's count, or
+	// DefaultPartitions for a new one. Setup refuses to change the count
+	// of an existing stream.
 	Partitions int
 }
 
@@ -131,9 +132,6 @@ func (c StreamConfig) withDefaults() StreamConfig {
 	if c.MaxBytes == 0 {
 		c.MaxBytes = -1
 	}
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
-	}
 	return c
 }
 
@@ -147,7 +145,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		return err
 	}
 	cfg = cfg.withDefaults()
-	if err := checkPartitions(ctx, js, cfg.Partitions); err != nil {
+	partitions, err := partitionCount(ctx, js, cfg.Partitions)
+	if err != nil {
 		return err
 	}
 	if _, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
@@ -156,8 +155,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		// Stored as cachegate.partition.<p>.<tenant>.<entity>; a stream
 		// from before partitioning gets the transform here, and the
 		// events it already holds keep their subjects (see doc.go).
-		SubjectTransform: partitionTransform(cfg.Partitions),
-		Metadata:         map[string]string{partitionsKey: strconv.Itoa(cfg.Partitions)},
+		SubjectTransform: partitionTransform(partitions),
+		Metadata:         map[string]string{partitionsKey: strconv.Itoa(partitions)},
 		Storage:          jetstream.FileStorage,
 		Retention:        jetstream.LimitsPolicy,
 		MaxAge:           cfg.MaxAge,

@@ -199,10 +199,17 @@ type NATS struct {
 	// (events, dead letters, KV buckets, the purge queue, the audit log)
 	// on a NATS cluster; 0 means 1. Use 3 on a three-server cluster.
 	Replicas int
+	// Partitions the events are spread over by tenant, each applied by
+	// one coordinator at a time; 0 means the existing stream's count, or
+	// events.DefaultPartitions for a new one. Fixed once the stream
+	// exists.
+	Partitions int
 }
 
 // Streams is the sizing of the events streams and buckets.
-func (n NATS) Streams() events.StreamConfig { return events.StreamConfig{Replicas: n.Replicas} }
+func (n NATS) Streams() events.StreamConfig {
+	return events.StreamConfig{Replicas: n.Replicas, Partitions: n.Partitions}
+}
 
 // Conn is the connection config of a standalone server.
 func (n NATS) Conn() events.ConnConfig {

@@ -72,6 +72,9 @@
 //	  user: cachegate                         # user and password
 //	  password: ${NATS_PASSWORD}
 //	  replicas: 3                 # of every stream and bucket, on a NATS cluster (default 1)
+//	  partitions: 4               # events spread by tenant, one coordinator per partition
+//	                              # at a time (1 to 64; absent: the stream's, 4 for a new
+//	                              # one; fixed once the stream exists)
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk

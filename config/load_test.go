@@ -145,6 +145,7 @@ func TestParseErrors(t *testing.T) {
 		{"memcached path", "redis:\n  url: memcached://a:11211/0\n", []string{"2: redis.url: a memcached URL takes only servers"}},
 		{"nats url", "nats:\n  url: http://x\n", []string{"2: nats.url"}},
 		{"nats replicas range", "nats:\n  url: nats://x:4222\n  replicas: 7\n", []string{"3: nats.replicas: 7: want 0 to 5"}},
+		{"nats partitions range", "nats:\n  partitions: 65\n", []string{"2: nats.partitions: 65: want 1 to 64"}},
 		{"nats replicas embedded", "nats:\n  replicas: 3\n", []string{"2: nats.replicas: replicas need a NATS cluster"}},
 		{"data_dir with nats url", "data_dir: /var/lib/cg\nnats:\n  url: nats://x:4222\n", []string{"1: data_dir holds the embedded NATS server's data"}},
 		{"data_dir after nats url", "nats:\n  url: nats://x:4222\ndata_dir: /var/lib/cg\n", []string{"3: data_dir holds the embedded NATS server's data"}},

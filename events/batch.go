@@ -135,11 +135,11 @@ func (c *Coordinator) decode(m jetstream.Msg) *item {
 		c.deadLetter(it, msgID, "", err.Error(), "malformed")
 		return nil
 	}
-	if want := subjectTenant(m.Subject()); want != token(it.ev.Tenant) {
+	if want := subjectTenant(publishedSubject(m.Subject())); want != token(it.ev.Tenant) {
 		// Subject permissions are what confine a tenant's publishers, so
 		// the body may not name another tenant than the subject does.
 		c.deadLetter(it, cmp.Or(it.ev.ID, msgID), "", fmt.Sprintf(
-			"tenant %q in the body does not match the subject's tenant %q (subject %s)", it.ev.Tenant, want, m.Subject()), "tenant_mismatch")
+			"tenant %q in the body does not match the subject's tenant %q (subject %s)", it.ev.Tenant, want, publishedSubject(m.Subject())), "tenant_mismatch")
 		return nil
 	}
 	if it.ev.ID == "" {

@@ -13,8 +13,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/cachegate/cachegate/internal/ensure"
 )
 
 // Defaults of CoordinatorConfig.
@@ -74,6 +72,11 @@ type CoordinatorConfig struct {
 	// LagInterval is how often consumer lag is sampled; 0 means
 	// DefaultLagInterval.
 	LagInterval time.Duration
+	// PinnedTTL is how long a partition stays with a coordinator that
+	// stopped pulling from it, and how long one that stopped
+	// heartbeating counts as live: the hand-over delay after a crash. 0
+	// means DefaultPinnedTTL; below MinPinnedTTL is an error.
+	PinnedTTL time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Registerer for metrics; nil registers none.
@@ -88,10 +91,13 @@ func (c CoordinatorConfig) Validate() error {
 	if c.MaxBatch > 10000 {
 		return fmt.Errorf("events: max batch %d above 10000", c.MaxBatch)
 	}
-	for _, d := range []time.Duration{c.BackoffBase, c.BackoffMax, c.AckWait, c.L1AckTimeout, c.CallTimeout, c.LagInterval} {
+	for _, d := range []time.Duration{c.BackoffBase, c.BackoffMax, c.AckWait, c.L1AckTimeout, c.CallTimeout, c.LagInterval, c.PinnedTTL} {
 		if d < 0 {
 			return errors.New("events: negative duration in coordinator config")
 		}
+	}
+	if c.PinnedTTL != 0 && c.PinnedTTL < MinPinnedTTL {
+		return fmt.Errorf("events: pinned ttl %v is below %v", c.PinnedTTL, MinPinnedTTL)
 	}
 	if c.Durable != "" && idToken(c.Durable) != c.Durable {
 		return fmt.Errorf("events: durable %q: only letters, digits, '_' and '-'", c.Durable)
@@ -117,12 +123,13 @@ func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
 	def(&c.L1AckTimeout, DefaultL1AckTimeout)
 	def(&c.CallTimeout, DefaultCallTimeout)
 	def(&c.LagInterval, DefaultLagInterval)
+	def(&c.PinnedTTL, DefaultPinnedTTL)
 	return c
 }
 
-// Coordinator applies events: once per event for L2 and the CDN queue (a
-// durable consumer shared by all instances), and on every live instance's
-// L1 by broadcast.
+// Coordinator applies events: once per event for L2 and the CDN queue
+// (each partition's durable consumer pinned to one coordinator at a time,
+// see partition.go), and on every live instance's L1 by broadcast.
 type Coordinator struct {
 	js      jetstream.JetStream
 	nc      *nats.Conn
@@ -131,18 +138,25 @@ type Coordinator struct {
 	metrics *coordinatorMetrics
 	reg     *registry
 
-	dead    jetstream.Stream
-	pendKV  jetstream.KeyValue // nil without L2
-	cons    jetstream.Consumer
-	consume jetstream.ConsumeContext
-	ackSub  *nats.Subscription
-	inbox   string
+	dead   jetstream.Stream
+	pendKV jetstream.KeyValue // nil without L2
+	ackSub *nats.Subscription
+	inbox  string
 
 	pendMu  sync.Mutex
 	pending map[string]*broadcastWait
 
 	backlogMu sync.Mutex
 	backlog   Backlog
+
+	// legacy is the unpartitioned lane, lanes the partitions'; id names
+	// this coordinator among peers (CoordinatorBucket).
+	legacy    *lane
+	lanes     []*lane
+	id        string
+	startedAt time.Time
+	coordKV   jetstream.KeyValue
+	peers     *registry
 
 	in        chan jetstream.Msg
 	finishers chan struct{}
@@ -153,6 +167,7 @@ type Coordinator struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	loopWG     sync.WaitGroup // the loop and the finishing batches
+	partWG     sync.WaitGroup // runPartitions, which starts and stops lanes
 	wg         sync.WaitGroup // the helpers
 	once       sync.Once
 	started    bool // set by a successful Start, before any goroutine
@@ -176,13 +191,14 @@ func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator
 		return nil, err
 	}
 	return &Coordinator{js: js, nc: js.Conn(), cfg: cfg, log: log, metrics: m,
-		reg: newRegistry(log), pending: make(map[string]*broadcastWait)}, nil
+		reg: newRegistry(log), peers: newRegistry(log), id: NewID(), pending: make(map[string]*broadcastWait)}, nil
 }
 
-// Start binds the durable consumer, loads the live instances and starts
-// processing; it returns once events flow. Processing stops when ctx is
-// cancelled or Close is called; events taken but not finished are handed
-// back for redelivery.
+// Start binds the consumers, loads the live instances and starts
+// processing; it returns once events flow (those of the partitions once
+// the unpartitioned consumer is drained, see doc.go). Processing stops
+// when ctx is cancelled or Close is called; events taken but not finished
+// are handed back for redelivery.
 func (c *Coordinator) Start(ctx context.Context) error {
 	var err error
 	if c.dead, err = c.js.Stream(ctx, DeadLetterStreamName); err != nil {
@@ -197,30 +213,28 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", RegistryBucket, err)
 	}
-	c.cons, err = ensure.Consumer(ctx, c.js, StreamName, jetstream.ConsumerConfig{
-		Durable:       c.cfg.Durable,
-		Description:   "cachegate invalidation coordinator",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.cfg.AckWait,
-		MaxDeliver:    -1, // a transient failure is retried until it succeeds
-		MaxAckPending: maxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		FilterSubject: SubjectPrefix + ">",
-	})
-	if err != nil {
-		return fmt.Errorf("events: consumer %s: %w", c.cfg.Durable, err)
+	if c.coordKV, err = c.js.KeyValue(ctx, CoordinatorBucket); err != nil {
+		return fmt.Errorf("events: bucket %s: %w (is Setup done?)", CoordinatorBucket, err)
+	}
+	if err := c.bindLanes(ctx); err != nil {
+		return err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	ready := make(chan struct{})
-	if err := c.reg.watch(c.ctx, c.nc, regKV, ready); err != nil {
-		c.cancel()
-		return fmt.Errorf("events: watch %s: %w", RegistryBucket, err)
-	}
-	select {
-	case <-ready:
-	case <-ctx.Done():
-		c.cancel()
-		return ctx.Err()
+	for _, w := range []struct {
+		r  *registry
+		kv jetstream.KeyValue
+	}{{c.reg, regKV}, {c.peers, c.coordKV}} {
+		ready := make(chan struct{})
+		if err := w.r.watch(c.ctx, c.nc, w.kv, ready); err != nil {
+			c.cancel()
+			return fmt.Errorf("events: watch %s: %w", w.kv.Bucket(), err)
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			c.cancel()
+			return ctx.Err()
+		}
 	}
 	c.inbox = c.nc.NewRespInbox()
 	if c.ackSub, err = c.nc.Subscribe(c.inbox+".*", c.handleAck); err != nil {
@@ -242,31 +256,19 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		}
 	}()
 	c.finishers = make(chan struct{}, maxFinishing)
-	c.consume, err = c.cons.Consume(func(m jetstream.Msg) {
-		select {
-		case c.in <- m:
-		case <-c.stop:
-			_ = m.Nak() // stopping: hand it to another coordinator now
-		}
-	},
-		jetstream.PullMaxMessages(2*c.cfg.MaxBatch),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				c.log.Error("the coordinator's consumer is gone; restart the coordinator", "err", err)
-				return
-			}
-			c.log.Debug("consume", "err", err)
-		}))
-	if err != nil {
+	if err := c.pull(c.legacy); err != nil {
 		_ = c.ackSub.Unsubscribe()
 		c.cancel()
-		return fmt.Errorf("events: consume %s: %w", c.cfg.Durable, err)
+		return err
 	}
+	c.startedAt = time.Now()
 	c.started = true
 	c.loopWG.Add(1)
 	go c.loop()
 	c.wg.Add(1)
 	go c.sampleLag()
+	c.partWG.Add(1)
+	go c.runPartitions()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -285,28 +287,35 @@ func (c *Coordinator) Close() error {
 		return nil
 	}
 	c.once.Do(func() {
-		// Drain, not Stop: Stop discards the messages the client has
-		// buffered (up to PullMaxMessages), which the server would hand
-		// to another coordinator only after AckWait. Draining runs them
-		// through the callback, which naks them once stop is closed.
 		close(c.stop)
-		c.consume.Drain()
-		select {
-		case <-c.consume.Closed():
-		case <-time.After(c.cfg.CallTimeout):
+		c.partWG.Wait() // no lane is started after this
+		var wg sync.WaitGroup
+		for _, l := range append([]*lane{c.legacy}, c.lanes...) {
+			wg.Go(func() { l.release(c.cfg.CallTimeout) })
 		}
+		wg.Wait()
 		c.loopWG.Wait()
-		c.cancel()
-		c.wg.Wait()
-		_ = c.ackSub.Unsubscribe()
+	nak:
 		for {
 			select {
 			case m := <-c.in:
 				_ = m.Nak()
 			default:
-				return
+				break nak
 			}
 		}
+		// Everything taken is acked or handed back: the partitions can
+		// pass on now rather than after PinnedTTL, and their next owner
+		// starts with what was handed back, in order.
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CallTimeout)
+		defer cancel()
+		for _, l := range c.lanes {
+			c.unpin(ctx, l)
+		}
+		_ = c.coordKV.Delete(ctx, c.id)
+		c.cancel()
+		c.wg.Wait()
+		_ = c.ackSub.Unsubscribe()
 	})
 	return nil
 }
@@ -375,20 +384,35 @@ func (c *Coordinator) Backlog() Backlog {
 // sampleBacklog reads the consumer's lag, the oldest unapplied event's
 // age (the message just above the ack floor) and the pending L2 count.
 func (c *Coordinator) sampleBacklog(ctx context.Context) {
-	info, err := c.cons.Info(ctx)
-	if err != nil {
-		return
-	}
-	b := Backlog{Events: info.NumPending + uint64(info.NumAckPending), Sampled: time.Now()}
-	c.metrics.pending.Set(float64(info.NumPending))
-	c.metrics.ackPending.Set(float64(info.NumAckPending))
-	if b.Events > 0 {
-		if s, err := c.js.Stream(ctx, StreamName); err == nil {
-			if m, err := s.GetMsg(ctx, info.AckFloor.Stream+1); err == nil {
-				b.Oldest = max(time.Since(m.Time), 0)
+	b := Backlog{Sampled: time.Now()}
+	var pending, ackPending uint64
+	var stream jetstream.Stream
+	// Every lane, whoever pulls from it: each coordinator reports the
+	// whole backlog, as before partitioning.
+	for _, l := range append([]*lane{c.legacy}, c.lanes...) {
+		info, err := l.cons.Info(ctx)
+		if err != nil {
+			return
+		}
+		pending += info.NumPending
+		ackPending += uint64(info.NumAckPending)
+		if info.NumPending+uint64(info.NumAckPending) == 0 {
+			continue
+		}
+		if stream == nil {
+			if stream, err = c.js.Stream(ctx, StreamName); err != nil {
+				continue
 			}
 		}
+		// The message just above the ack floor is at most as young as
+		// the lane's oldest unapplied one.
+		if m, err := stream.GetMsg(ctx, info.AckFloor.Stream+1); err == nil {
+			b.Oldest = max(b.Oldest, time.Since(m.Time))
+		}
 	}
+	b.Events = pending + ackPending
+	c.metrics.pending.Set(float64(pending))
+	c.metrics.ackPending.Set(float64(ackPending))
 	c.metrics.oldest.Set(b.Oldest.Seconds())
 	if c.pendKV != nil {
 		if st, err := c.pendKV.Status(ctx); err == nil {

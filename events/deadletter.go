@@ -84,7 +84,7 @@ func (c *Coordinator) publishDeadLetter(it *item, eventID, tenant, reason string
 		dl.Header.Set(HeaderEventID, eventID)
 	}
 	dl.Header.Set(HeaderReason, oneLine(reason))
-	dl.Header.Set(HeaderSubject, m.Subject())
+	dl.Header.Set(HeaderSubject, publishedSubject(m.Subject()))
 	dl.Header.Set(HeaderSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
 	dl.Header.Set(HeaderTime, now.Format(time.RFC3339Nano))
 	dl.Header.Set(HeaderDelivered, strconv.FormatUint(meta.NumDelivered, 10))
@@ -106,7 +106,7 @@ func (c *Coordinator) deadLettered(it *item, eventID, tenant, reason, cause stri
 	// What is known of a message that may not even parse: where it came
 	// from, its ids, its size; not its body, which may hold anything.
 	c.log.Warn("event dead-lettered", "id", eventID, "tenant", tenant, "cause", cause, "reason", reason,
-		"subject", m.Subject(), "subject_tenant", subjectTenant(m.Subject()),
+		"subject", publishedSubject(m.Subject()), "subject_tenant", subjectTenant(publishedSubject(m.Subject())),
 		"msg_id", m.Headers().Get(jetstream.MsgIDHeader), "seq", meta.Sequence.Stream,
 		"deliveries", meta.NumDelivered, "bytes", len(m.Data()))
 	if eventID == "" {

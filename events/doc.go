@@ -53,8 +53,55 @@
 // disables and drops its L1, and drops it again after it has resubscribed,
 // before it serves from L1: it may have missed broadcasts meanwhile.
 //
+// Partitions. Every gateway process runs a coordinator; one shared
+// consumer would let two of them apply one tenant's events at once, out
+// of order, and would be the ceiling. The event stream therefore rewrites
+// each subject on arrival (a stream SubjectTransform):
+// cachegate.events.<tenant>.<entity> is stored as
+// cachegate.partition.<p>.<tenant>.<entity>, p the server's hash of the
+// tenant token modulo StreamConfig.Partitions (DefaultPartitions). Each
+// partition has its own durable consumer with the JetStream "pinned
+// client" priority policy: the server hands a partition's events to one
+// puller at a time. The live coordinators heartbeat in CoordinatorBucket,
+// sort their ids and deal the partitions in turn (partition p to the
+// (p mod n)-th), so the work spreads; the pin is what makes two
+// momentarily disagreeing views safe. A coordinator applies a partition's
+// events in stream order, so a tenant's events are applied in publish
+// order. Publishers, their subjects and their permissions do not change.
+//
+// Hand-over. A coordinator that closes finishes or naks what it took,
+// then unpins its partitions and deregisters: the next owner starts at
+// once, with the naked events first (redeliveries go before new ones).
+// One that dies stops heartbeating and pulling: after PinnedTTL
+// (DefaultPinnedTTL, 5 s) the others see it gone and its pin lapses, and
+// the new owner pulls. That TTL is the trade-off: shorter hands over
+// sooner, but a coordinator stalled longer than it (a GC pause, a slow
+// L2 call holding its pulls back) loses its partitions while it still
+// holds events. The events a dead coordinator held unacked come back only
+// after AckWait, so they may be applied after newer events of their
+// tenant: harmless for the guarantee, since an invalidation applied late
+// only invalidates more (each marks dead what was fetched before it is
+// applied), never less. The same holds for an event retried after a
+// transient failure: it is handed back with backoff and its neighbours
+// go on.
+//
+// Upgrade. A stream from before partitioning gets the transform at the
+// next Setup; the events it already holds keep their published subjects,
+// and the old shared durable (CoordinatorConfig.Durable) still matches
+// only them. Every coordinator keeps pulling from that durable, as
+// before, and starts pulling partitions only once it is drained, so
+// nothing is lost and a tenant's old events go before its new ones (unless
+// the old ones still fail after a minute: a long outage does not hold
+// every new event back, and order is given up for those tenants).
+// Events whose subject the transform does not match (fewer tokens than
+// <tenant>.<entity>) also land there, and are dead-lettered. The
+// partition count of an existing stream is fixed: Setup refuses another,
+// since a tenant would move while its earlier events wait in its old
+// partition. To change it, stop the coordinators, let the backlog drain,
+// and recreate the stream with the new count.
+//
 // Wiring in a gateway process (each instance runs both an Instance and a
-// Coordinator; the durable consumer makes them share the work):
+// Coordinator; the partitions make them share the work):
 //
 //	err := events.Setup(ctx, js, events.StreamConfig{})
 //	inst, err := events.NewInstance(js, gw, events.InstanceConfig{Logger: log, Registerer: reg})

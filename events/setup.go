@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,6 +81,11 @@ type StreamConfig struct {
 	// without deregistering; 0 means DefaultRegistryTTL. Liveness itself is
 	// the heartbeat, not this.
 	RegistryTTL time.Duration
+	// Partitions the events are spread over by tenant, each applied by
+	// one coordinator at a time; 0 means the existing stream's count, or
+	// DefaultPartitions for a new one. Setup refuses to change the count
+	// of an existing stream.
+	Partitions int
 }
 
 // Validate reports a configuration Setup would refuse.
@@ -94,6 +100,9 @@ func (c StreamConfig) Validate() error {
 		if d < 0 {
 			return errors.New("events: durations must not be negative")
 		}
+	}
+	if c.Partitions < 0 || c.Partitions > MaxPartitions {
+		return fmt.Errorf("events: %w", setting.Errorf("partitions", "%d: want 1 to %d", c.Partitions, MaxPartitions))
 	}
 	if c.MaxBytes < 0 {
 		return errors.New("events: max bytes must not be negative")
@@ -136,16 +145,25 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		return err
 	}
 	cfg = cfg.withDefaults()
+	partitions, err := partitionCount(ctx, js, cfg.Partitions)
+	if err != nil {
+		return err
+	}
 	if _, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
-		Name:       StreamName,
-		Subjects:   []string{SubjectPrefix + ">"},
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
-		MaxAge:     cfg.MaxAge,
-		MaxBytes:   cfg.MaxBytes,
-		Duplicates: cfg.DuplicateWindow,
-		Replicas:   cfg.Replicas,
-		Discard:    jetstream.DiscardOld,
+		Name:     StreamName,
+		Subjects: []string{SubjectPrefix + ">"},
+		// Stored as cachegate.partition.<p>.<tenant>.<entity>; a stream
+		// from before partitioning gets the transform here, and the
+		// events it already holds keep their subjects (see doc.go).
+		SubjectTransform: partitionTransform(partitions),
+		Metadata:         map[string]string{partitionsKey: strconv.Itoa(partitions)},
+		Storage:          jetstream.FileStorage,
+		Retention:        jetstream.LimitsPolicy,
+		MaxAge:           cfg.MaxAge,
+		MaxBytes:         cfg.MaxBytes,
+		Duplicates:       cfg.DuplicateWindow,
+		Replicas:         cfg.Replicas,
+		Discard:          jetstream.DiscardOld,
 	}); err != nil {
 		return fmt.Errorf("events: stream %s: %w", StreamName, err)
 	}
@@ -163,6 +181,8 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 	for _, kv := range []jetstream.KeyValueConfig{
 		{Bucket: RegistryBucket, TTL: cfg.RegistryTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
 			Description: "cachegate gateway instances (heartbeats)"},
+		{Bucket: CoordinatorBucket, TTL: cfg.RegistryTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			Description: "cachegate coordinators (heartbeats), dealt the event partitions"},
 		{Bucket: AppliedBucket, TTL: cfg.AppliedTTL, History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
 			Description: "ids of applied cachegate events"},
 		// Kept as long as the events themselves: a record goes when its

@@ -40,7 +40,11 @@ func TestSetup(t *testing.T) {
 	if _, err := e.js.Stream(ctx, events.DeadLetterStreamName); err != nil {
 		t.Error(err)
 	}
-	for _, b := range []string{events.RegistryBucket, events.AppliedBucket} {
+	if tr := cfg.SubjectTransform; tr == nil || tr.Source != "cachegate.events.*.>" ||
+		tr.Destination != "cachegate.partition.{{partition(4,1)}}.{{wildcard(1)}}.>" {
+		t.Errorf("event stream transform %+v, want the tenant's partition of 4", tr)
+	}
+	for _, b := range []string{events.RegistryBucket, events.AppliedBucket, events.CoordinatorBucket} {
 		if _, err := e.js.KeyValue(ctx, b); err != nil {
 			t.Errorf("bucket %s: %v", b, err)
 		}

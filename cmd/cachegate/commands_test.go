@@ -491,7 +491,7 @@ func TestOriginEditWhileNATSDown(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		m, err := s.GetLastMsgForSubject(ctx, "cachegate.events.acme.company")
+		m, err := s.GetLastMsgForSubject(ctx, events.PartitionSubjectPrefix+"*.acme.company")
 		if err != nil {
 			return err
 		}

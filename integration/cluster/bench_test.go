@@ -54,9 +54,17 @@ func BenchmarkEventsThroughOneCoordinator(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cons, err := js.Consumer(ctx, events.StreamName, events.DefaultDurable)
+	names, err := events.Durables(ctx, js)
 	if err != nil {
 		b.Fatal(err)
+	}
+	var cons []jetstream.Consumer
+	for _, name := range names {
+		c, err := js.Consumer(ctx, events.StreamName, name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cons = append(cons, c)
 	}
 	var total int
 	var elapsed time.Duration
@@ -83,7 +91,9 @@ func BenchmarkEventsThroughOneCoordinator(b *testing.B) {
 		case <-time.After(30 * time.Second):
 			b.Fatal("burst not stored within 30s")
 		}
-		waitConsumed(b, cons)
+		for _, c := range cons {
+			waitConsumed(b, c)
+		}
 		elapsed += time.Since(start)
 		total += burst
 	}

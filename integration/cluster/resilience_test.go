@@ -192,6 +192,23 @@ func streamInfo(t testing.TB, c *cluster, name string) *jetstream.StreamInfo {
 	return info
 }
 
+// eventsDrained is drained for every coordinator consumer (one per
+// partition, and the unpartitioned one).
+func eventsDrained(c *cluster) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := events.Durables(ctx, c.jetStream())
+	if err != nil {
+		return err
+	}
+	for _, d := range names {
+		if err := drained(c, events.StreamName, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // drained reports an error while a consumer has messages pending or
 // delivered and unacked.
 func drained(c *cluster, stream, durable string) error {
@@ -215,7 +232,7 @@ func drained(c *cluster, stream, durable string) error {
 // no event pending, none delivered and unacked.
 func assertDrained(t testing.TB, c *cluster) {
 	t.Helper()
-	testenv.WaitFor(t, 10*time.Second, func() error { return drained(c, events.StreamName, events.DefaultDurable) })
+	testenv.WaitFor(t, 10*time.Second, func() error { return eventsDrained(c) })
 }
 
 // TestCleanStopHandsTakenWorkBackAtOnce: a burst of events is published
@@ -256,12 +273,18 @@ func TestCleanStopHandsTakenWorkBackAtOnce(t *testing.T) {
 	}
 	<-js.PublishAsyncComplete()
 	start := time.Now()
-	for _, cons := range []struct{ stream, durable string }{{events.StreamName, events.DefaultDurable}, {purge.StreamName, purge.ConsumerName}} {
-		if err := testenv.Poll(15*time.Second, func() error { return drained(c, cons.stream, cons.durable) }); err != nil {
-			t.Errorf("%s: %v", cons.durable, err)
+	for _, cons := range []struct {
+		name    string
+		drained func() error
+	}{
+		{"events", func() error { return eventsDrained(c) }},
+		{purge.ConsumerName, func() error { return drained(c, purge.StreamName, purge.ConsumerName) }},
+	} {
+		if err := testenv.Poll(15*time.Second, cons.drained); err != nil {
+			t.Errorf("%s: %v", cons.name, err)
 			continue
 		}
-		t.Logf("%s drained %v after the burst", cons.durable, time.Since(start).Round(time.Millisecond))
+		t.Logf("%s drained %v after the burst", cons.name, time.Since(start).Round(time.Millisecond))
 	}
 	seen := make(map[string]bool)
 	for _, tag := range fake.Confirmed()[cdnZone] {

@@ -104,11 +104,18 @@ func (r resource[R, C]) isMissing(err error) bool {
 // settleTimeout and ctx, instead of failing the process that started
 // beside it.
 func declare[R, C any](ctx context.Context, r resource[R, C], want C) (R, error) {
+	return Settled(ctx, func(ctx context.Context) (R, error) { return declareOnce(ctx, r, want) })
+}
+
+// Settled calls f until it succeeds or fails with something other than a
+// JetStream cluster that cannot place or answer yet, for up to
+// settleTimeout and ctx: for reads that precede a declaration.
+func Settled[R any](ctx context.Context, f func(context.Context) (R, error)) (R, error) {
 	var zero R
 	deadline := time.Now().Add(settleTimeout)
 	wait := 50 * time.Millisecond
 	for {
-		got, err := declareOnce(ctx, r, want)
+		got, err := f(ctx)
 		if err == nil || !transient(err) || time.Now().After(deadline) {
 			return got, err
 		}

@@ -199,10 +199,27 @@ type NATS struct {
 	// (events, dead letters, KV buckets, the purge queue, the audit log)
 	// on a NATS cluster; 0 means 1. Use 3 on a three-server cluster.
 	Replicas int
+	// Region names this region (the JetStream domain of its NATS
+	// servers) when several regions share events; empty: one region.
+	Region string
+	// Sources are the other regions whose events this region applies
+	// (events.Regions).
+	Sources []string
 }
 
-// Streams is the sizing of the events streams and buckets.
-func (n NATS) Streams() events.StreamConfig { return events.StreamConfig{Replicas: n.Replicas} }
+// Streams is the sizing of the events streams and buckets, and the
+// regions they source from.
+func (n NATS) Streams() events.StreamConfig {
+	return events.StreamConfig{Replicas: n.Replicas, Regions: events.Regions{Name: n.Region, Sources: n.Sources}}
+}
+
+// Regions is how this region shares events with others and which region
+// sends the CDN purges.
+func (f *File) Regions() events.Regions {
+	r := f.NATS.Streams().Regions
+	r.PurgeRegion = f.CDN.PurgeRegion
+	return r
+}
 
 // Conn is the connection config of a standalone server.
 func (n NATS) Conn() events.ConnConfig {
@@ -266,6 +283,10 @@ type CDN struct {
 	// Hosts maps a tenant to its public host, to make URL and prefix
 	// purges absolute.
 	Hosts map[string]string
+	// PurgeRegion says which region sends an event's purges when several
+	// regions share events (events.Regions.PurgeRegion): "origin" or
+	// empty, a region's name, or "every".
+	PurgeRegion string
 
 	Cloudflare Cloudflare
 	Fastly     Fastly

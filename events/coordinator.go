@@ -52,6 +52,10 @@ type CoordinatorConfig struct {
 	Shared SharedInvalidator
 	// Queue is the durable CDN purge queue; nil means no CDN.
 	Queue PurgeQueue
+	// Regions says which events' purges this region sends to Queue
+	// (Regions.PurgeRegion) and has the coordinator consume the events
+	// sourced from other regions too; zero: one region alone.
+	Regions Regions
 	// States records l1/l2 states per event id; nil records none.
 	States StateRecorder
 	// Audit records one entry per event; nil records none.
@@ -96,7 +100,7 @@ func (c CoordinatorConfig) Validate() error {
 	if c.Durable != "" && idToken(c.Durable) != c.Durable {
 		return fmt.Errorf("events: durable %q: only letters, digits, '_' and '-'", c.Durable)
 	}
-	return nil
+	return c.Regions.Validate()
 }
 
 func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
@@ -205,7 +209,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		MaxDeliver:    -1, // a transient failure is retried until it succeeds
 		MaxAckPending: maxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		FilterSubject: SubjectPrefix + ">",
+		FilterSubject: c.cfg.Regions.consumerFilter(),
 	})
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", c.cfg.Durable, err)

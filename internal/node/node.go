@@ -273,6 +273,7 @@ func (n *Node) buildEvents(ctx context.Context) error {
 		Mapper:     mapper,
 		States:     n.states,
 		Audit:      n.audit,
+		Regions:    f.Regions(),
 		Logger:     n.log.With("component", "coordinator"),
 		Registerer: n.reg,
 	}

@@ -60,6 +60,9 @@ jetstream { domain: %[1]s, store_dir: %[3]q }
 authorization { user: %[4]q, password: %[5]q }
 leafnodes {
   listen: 127.0.0.1:%[6]d
+  # A remote would otherwise learn this address and reconnect to it
+  # directly, around whatever the test put in between to cut the link.
+  no_advertise: true
   authorization { user: %[4]q, password: %[5]q }
 `, domain, port, filepath.Join(dir, "js"), user, password, leafPort)
 	if hub != "" {

@@ -403,6 +403,31 @@ func (c *Coordinator) sampleBacklog(ctx context.Context) {
 	c.backlogMu.Lock()
 	c.backlog = b
 	c.backlogMu.Unlock()
+	c.sampleSources(ctx)
+}
+
+// sampleSources reports how each source region's sourcing is doing: the
+// part of the cross-region guarantee no wait-publish covers.
+func (c *Coordinator) sampleSources(ctx context.Context) {
+	if len(c.cfg.Regions.Sources) == 0 {
+		return
+	}
+	s, err := c.js.Stream(ctx, StreamName)
+	if err != nil {
+		return
+	}
+	for _, src := range s.CachedInfo().Sources {
+		region, ok := sourceRegion(src)
+		if !ok {
+			continue
+		}
+		c.metrics.sourceLag.WithLabelValues(region).Set(float64(src.Lag))
+		active := -1.0
+		if src.Active >= 0 {
+			active = src.Active.Seconds()
+		}
+		c.metrics.sourceActive.WithLabelValues(region).Set(active)
+	}
 }
 
 // backoff is the redelivery delay after the n-th failed delivery.

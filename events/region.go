@@ -127,6 +127,20 @@ func (r Regions) streamSources() []*jetstream.StreamSource {
 	return out
 }
 
+// sourceRegion is the region a source of the events stream reads from
+// (streamSources' API prefix).
+func sourceRegion(src *jetstream.StreamSourceInfo) (string, bool) {
+	if src == nil || src.External == nil {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(src.External.APIPrefix, "$JS.")
+	if !ok {
+		return "", false
+	}
+	region, ok := strings.CutSuffix(rest, ".API")
+	return region, ok && region != ""
+}
+
 // checkDomain verifies that the server's JetStream domain is this region's
 // name: the other regions source from $JS.<name>.API, which reaches
 // nothing otherwise.

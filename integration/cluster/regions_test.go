@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cachegate/cachegate/events"
+	"github.com/cachegate/cachegate/internal/nodetest"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/purge/cloudflare/cloudflarefake"
@@ -271,18 +275,29 @@ func TestRegionsShareEvents(t *testing.T) {
 			t.Fatalf("east applied %s, published in west while the link was down", id)
 		}
 	}
+	// The sourcing's state is visible while it is down.
+	waitMetric(t, west.c.nodes[0], `cachegate_events_region_source_active_seconds{region="east"}`, func(v float64) bool { return v >= 1 })
 	down := time.Since(cutAt)
 	link.restore()
 	restored := time.Now()
 	westGot := west.applied.await(t, "west, the events from east after the link returned", append([]string{editID}, eastIDs...), 3*time.Minute)
 	eastGot := east.applied.await(t, "east, the events from west after the link returned", westIDs, 3*time.Minute)
 	caughtUp := time.Since(restored)
+	// The first event to arrive says when the sourcing resumed (the leaf
+	// node reconnects, then each stream's source retries on its own
+	// schedule); the rest is the backlog draining.
+	resumed := caughtUp
+	for _, at := range append(append([]time.Time(nil), westGot...), eastGot...) {
+		resumed = min(resumed, at.Sub(restored))
+	}
 	for i, p := range west.serves(t) {
 		if p.version < v {
 			t.Errorf("west node %d serves version %d after west applied the edit of version %d", i, p.version, v)
 		}
 	}
 	all = append(append(append(all, editID), eastIDs...), westIDs...)
+	waitMetric(t, west.c.nodes[0], `cachegate_events_region_source_active_seconds{region="east"}`, func(v float64) bool { return v >= 0 && v < 5 })
+	waitMetric(t, west.c.nodes[0], `cachegate_events_region_source_lag{region="east"}`, func(v float64) bool { return v == 0 })
 
 	// Nothing lost and nothing twice: each stream holds every event of the
 	// other region once, and only its own events under its own subjects
@@ -335,8 +350,8 @@ func TestRegionsShareEvents(t *testing.T) {
 	t.Logf("wait-publish in east (east applied): %s", percentiles(local))
 	t.Logf("east publish → west applied: %s", percentiles(eastToWest))
 	t.Logf("west publish → east applied: %s", percentiles(westToEast))
-	t.Logf("link down %v (%d events published in east, %d in west meanwhile, all applied where published); every one applied in the other region %v after the link returned",
-		down.Round(time.Millisecond), len(eastIDs)+1, len(westIDs), caughtUp.Round(time.Millisecond))
+	t.Logf("link down %v (%d events published in east, %d in west meanwhile, all applied where published); after the link returned, the first of them was applied in the other region %v later, every one %v later",
+		down.Round(time.Millisecond), len(eastIDs)+1, len(westIDs), resumed.Round(time.Millisecond), caughtUp.Round(time.Millisecond))
 	t.Logf("publish → applied in the other region of the events published while the link was down: east → west %s; west → east %s",
 		percentiles(lags(append([]time.Time{cutAt}, eastStarts...), westGot)), percentiles(lags(westStarts, eastGot)))
 }
@@ -365,4 +380,37 @@ func subjectCounts(t testing.TB, c *cluster) map[string]int {
 		out[prefix] += int(n)
 	}
 	return out
+}
+
+// waitMetric waits until n's /metrics shows series (name and labels, as
+// printed) with a value ok accepts; the coordinators sample every
+// events.DefaultLagInterval.
+func waitMetric(t testing.TB, n *nodetest.Node, series string, ok func(float64) bool) {
+	t.Helper()
+	testenv.WaitFor(t, 3*events.DefaultLagInterval, func() error {
+		req, err := http.NewRequest(http.MethodGet, n.AdminURL+"/metrics", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+nodetest.Token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, found := strings.CutPrefix(line, series+" "); found {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || !ok(f) {
+					return fmt.Errorf("%s is %s", series, v)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%s not in /metrics", series)
+	})
 }

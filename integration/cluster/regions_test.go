@@ -30,8 +30,9 @@ type region struct {
 	nats    *testenv.NATSProcess
 	c       *cluster
 	applied *appliedLog
-	// local counts the events published here.
-	local int
+	// local counts the events published here, malformed those of them
+	// that can never apply.
+	local, malformed int
 }
 
 // appliedLog records when this region's coordinators announced each event
@@ -189,6 +190,8 @@ func (r *region) serves(t testing.TB) []page {
 //     there (wait-publishes return) while the other region keeps serving
 //     its older pages; once the link is back, every one of them reaches
 //     the other region (none lost, none twice) and the lag is reported;
+//   - a malformed event is dead-lettered in both regions, not retried for
+//     ever in the one it was sourced into;
 //   - nothing crosses the link but the sourcing: east's stream holds only
 //     east's and the sourced west events.
 //
@@ -245,6 +248,26 @@ func TestRegionsShareEvents(t *testing.T) {
 	ids, starts = west.publishAndWait(t, "lag", backEvents)
 	westToEast := lags(starts, east.applied.await(t, "east, the events from west", ids, 60*time.Second))
 	all = append(all, ids...)
+
+	// A malformed event published in east is dead-lettered in both
+	// regions: in west too, where its message carries the header
+	// JetStream adds to a sourced one (refused on a plain publish, so the
+	// dead letter must leave it out).
+	raw := nats.NewMsg(events.SubjectPrefix + "acme.company")
+	raw.Data = []byte(`{"tenant":`)
+	raw.Header.Set(jetstream.MsgIDHeader, "east-malformed")
+	if _, err := east.c.jetStream().PublishMsg(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	east.malformed++
+	for _, r := range []*region{east, west} {
+		testenv.WaitFor(t, 30*time.Second, func() error {
+			if n := streamInfo(t, r.c, events.DeadLetterStreamName).State.Msgs; n != 1 {
+				return fmt.Errorf("%s holds %d dead letters, want the malformed event", r.name, n)
+			}
+			return nil
+		})
+	}
 
 	// The link down. Each region goes on applying its own events; the
 	// other region does not see them, and serves its older pages.
@@ -306,10 +329,10 @@ func TestRegionsShareEvents(t *testing.T) {
 		self, other *region
 	}{{east, west}, {west, east}} {
 		counts := subjectCounts(t, r.self.c)
-		if got, want := counts[events.SubjectPrefix], r.self.local; got != want {
+		if got, want := counts[events.SubjectPrefix], r.self.local+r.self.malformed; got != want {
 			t.Errorf("%s's stream holds %d events published there, want %d", r.self.name, got, want)
 		}
-		if got, want := counts[events.SourcedSubjectPrefix+r.other.name+"."], r.other.local; got != want {
+		if got, want := counts[events.SourcedSubjectPrefix+r.other.name+"."], r.other.local+r.other.malformed; got != want {
 			t.Errorf("%s's stream holds %d events sourced from %s, want %d (each once)", r.self.name, got, r.other.name, want)
 		}
 		if got := counts[events.SourcedSubjectPrefix+r.self.name+"."]; got != 0 {

@@ -320,6 +320,7 @@ func (n *Node) buildWeb(ctx context.Context) error {
 		Cluster:      n.board,
 		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
 		Instance:     n.instance.ID(),
+		Region:       n.file.NATS.Region,
 		Sessions:     sessions,
 		RouteTTLs:    routeTTLs{n.gw},
 		Events:       adapters,

@@ -215,11 +215,12 @@ func TestRegionsShareEvents(t *testing.T) {
 	east.applied, west.applied = watchApplied(t, east.nats.URL), watchApplied(t, west.nats.URL)
 
 	// The link is up once an event crosses it (the leaf node connects,
-	// then each stream's source finds the other's).
+	// then each stream's source finds the other's: a source set up before
+	// the link was there retries on the server's schedule, 10 s and more).
 	ids, _ := east.publishAndWait(t, "first", 1)
-	west.applied.await(t, "west, the first event from east", ids, 60*time.Second)
+	west.applied.await(t, "west, the first event from east", ids, 2*time.Minute)
 	ids, _ = west.publishAndWait(t, "first", 1)
-	east.applied.await(t, "east, the first event from west", ids, 60*time.Second)
+	east.applied.await(t, "east, the first event from west", ids, 2*time.Minute)
 	var all []string // every event id, for the CDN check
 
 	// Stale reads: west's nodes hold acme's profile in L1 (and L2); an
@@ -244,7 +245,9 @@ func TestRegionsShareEvents(t *testing.T) {
 	ids, starts := east.publishAndWait(t, "lag", lagEvents)
 	eastToWest := lags(starts, west.applied.await(t, "west, the events from east", ids, 60*time.Second))
 	all = append(all, ids...)
-	local := lags(starts, east.applied.await(t, "east, its own events", ids, time.Second))
+	// Already applied (the wait-publishes returned): only this test's own
+	// subscription may still be reading the notifications.
+	local := lags(starts, east.applied.await(t, "east, its own events", ids, 10*time.Second))
 	ids, starts = west.publishAndWait(t, "lag", backEvents)
 	westToEast := lags(starts, east.applied.await(t, "east, the events from west", ids, 60*time.Second))
 	all = append(all, ids...)

@@ -41,6 +41,7 @@ func (r *rootDecoder) cdn(v *yaml.Node) {
 		{"retry_backoff_max", func(v *yaml.Node) { r.duration(v, "cdn.retry_backoff_max", &c.RetryBackoffMax) }},
 		{"call_timeout", func(v *yaml.Node) { r.duration(v, "cdn.call_timeout", &c.CallTimeout) }},
 		{"header", func(v *yaml.Node) { r.section("cdn.header", v); r.str(v, "cdn.header", &c.Header) }},
+		{"purge_region", func(v *yaml.Node) { r.str(v, "cdn.purge_region", &c.PurgeRegion) }},
 		{"hosts", func(v *yaml.Node) {
 			for t, n := range r.strMap(v, "cdn.hosts", &c.Hosts) {
 				r.tenantKey(n, "cdn.hosts", t)

@@ -204,11 +204,27 @@ type NATS struct {
 	// events.DefaultPartitions for a new one. Fixed once the stream
 	// exists.
 	Partitions int
+	// Region names this region (the JetStream domain of its NATS
+	// servers) when several regions share events; empty: one region.
+	Region string
+	// Sources are the other regions whose events this region applies
+	// (events.Regions).
+	Sources []string
 }
 
-// Streams is the sizing of the events streams and buckets.
+// Streams is the sizing of the events streams and buckets, and the
+// regions they source from.
 func (n NATS) Streams() events.StreamConfig {
-	return events.StreamConfig{Replicas: n.Replicas, Partitions: n.Partitions}
+	return events.StreamConfig{Replicas: n.Replicas, Partitions: n.Partitions,
+		Regions: events.Regions{Name: n.Region, Sources: n.Sources}}
+}
+
+// Regions is how this region shares events with others and which region
+// sends the CDN purges.
+func (f *File) Regions() events.Regions {
+	r := f.NATS.Streams().Regions
+	r.PurgeRegion = f.CDN.PurgeRegion
+	return r
 }
 
 // Conn is the connection config of a standalone server.
@@ -273,6 +289,10 @@ type CDN struct {
 	// Hosts maps a tenant to its public host, to make URL and prefix
 	// purges absolute.
 	Hosts map[string]string
+	// PurgeRegion says which region sends an event's purges when several
+	// regions share events (events.Regions.PurgeRegion): "origin" or
+	// empty, a region's name, or "every".
+	PurgeRegion string
 
 	Cloudflare Cloudflare
 	Fastly     Fastly

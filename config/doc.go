@@ -78,6 +78,10 @@
 //	  embedded_listen: 127.0.0.1:4222  # expose the embedded server (absent:
 //	                                   # in-process only); clients need the nkey
 //	                                   # seed it writes to <data_dir>/nats/client.nk
+//	  region: west                # this region's name, the JetStream domain of its
+//	                              # servers (absent: one region); needs nats.url
+//	  sources: [east]             # other regions whose events this one applies
+//	                              # (their streams, over a leaf node link)
 //	esi:                        # fragment assembly (routes' esi: assemble)
 //	  timeout: 5s               # one include's fetch (src, then alt)
 //	  max_depth: 5              # how deep includes nest (at most 20)
@@ -149,6 +153,10 @@
 //	                            # Surrogate-Control for Fastly; Varnish does not count: the
 //	                            # shipped VCL reads Cache-Control), else CDN-Cache-Control
 //	  hosts: { acme: acme.example.com }   # tenant -> public host, for URL and prefix purges
+//	  purge_region: origin      # with nats.region: which region sends an event's purges:
+//	                            # origin (where it was published; default), a region's
+//	                            # name (that one, for every event), or every (each
+//	                            # region; required with varnish, a layer of each region)
 //	  cloudflare: { api_token: ${CF_API_TOKEN}, base_url: ..., plan: enterprise,
 //	                zone: <32 hex>, zones: { acme: <32 hex> } }
 //	  fastly: { api_token: ${FASTLY_API_TOKEN}, base_url: ..., service_id: ..., services: { acme: ... }, soft_purge: true }

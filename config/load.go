@@ -318,6 +318,8 @@ func (r *rootDecoder) nats(v *yaml.Node) {
 		{"embedded_listen", func(v *yaml.Node) { embedded = v; r.str(v, "nats.embedded_listen", &n.EmbeddedListen) }},
 		{"replicas", func(v *yaml.Node) { r.integer(v, "nats.replicas", math.MinInt32, math.MaxInt32, &n.Replicas) }},
 		{"partitions", func(v *yaml.Node) { r.integer(v, "nats.partitions", math.MinInt32, math.MaxInt32, &n.Partitions) }},
+		{"region", func(v *yaml.Node) { r.str(v, "nats.region", &n.Region) }},
+		{"sources", func(v *yaml.Node) { r.list(v, "nats.sources", &n.Sources) }},
 	})
 	if embedded != nil && n.URL != "" && n.EmbeddedListen != "" {
 		r.errorf(embedded, "nats.embedded_listen configures the embedded server, which is not started when nats.url is set")

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -239,7 +240,12 @@ func (f *File) packageProblems() []problem {
 	add("", f.Gateway().ValidateSettings())
 	add("l1", f.L1.Store().Validate())
 	add("nats", f.NATS.Conn().Validate())
-	add("nats", f.NATS.Streams().Validate())
+	// The regions are checked once, with cdn.purge_region, by Regions.
+	streams := f.NATS.Streams()
+	streams.Regions = events.Regions{}
+	add("nats", streams.Validate())
+	add("", f.Regions().Validate())
+	out = append(out, f.regionProblems()...)
 	if f.NATS.URL == "" && f.NATS.Replicas > 1 {
 		out = append(out, problem{"nats.replicas", errors.New("replicas need a NATS cluster (nats.url); the embedded server is one server")})
 	}
@@ -292,4 +298,25 @@ func (r *rootDecoder) checkPackages() {
 		}
 		r.errs = append(r.errs, Error{File: r.file, Line: line, Msg: p.String()})
 	}
+}
+
+// regionProblems are the regions' settings that are valid alone but not
+// with the rest of the file.
+func (f *File) regionProblems() []problem {
+	r := f.Regions()
+	var out []problem
+	if r.Name != "" && f.NATS.URL == "" {
+		out = append(out, problem{"nats.region", errors.New("regions need a standalone NATS (nats.url) with a JetStream domain and a leaf node link; the embedded server has neither")})
+	}
+	if r.PurgeRegion != "" && len(f.CDN.ProviderNames()) == 0 {
+		// Otherwise accepted and ignored: without a CDN nothing is purged.
+		out = append(out, problem{"cdn.purge_region", errors.New("needs a cdn provider")})
+	}
+	if len(r.Sources) > 0 && f.CDN.Has(ProviderVarnish) && r.PurgeRegion != events.PurgeEvery {
+		// Varnish runs in each region: purged by one region only, the
+		// other regions' Varnish would keep every other region's events'
+		// pages.
+		out = append(out, problem{"cdn.purge_region", fmt.Errorf("varnish is a layer of each region, so every region must purge it: set purge_region: %s (a CDN listed beside it then gets one purge per region)", events.PurgeEvery)})
+	}
+	return out
 }

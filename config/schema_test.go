@@ -23,7 +23,7 @@ func handed(f *File) []any {
 		targets = append(targets, f.CDN.Target(p))
 	}
 	out := []any{
-		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.NATS.Streams(), f.Policy(),
+		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.NATS.Streams(), f.Regions(), f.Policy(),
 		f.CDN.Dispatcher(), f.CDN.ProviderNames(), targets, f.Events.Mapper(), f.CDN.Analytics(),
 		f.Listen, f.AdminListen, string(f.Admin.Token),
 	}
@@ -86,6 +86,8 @@ var alternatives = map[string]string{
 	"routes[1].match.header[0]":     "X-Other",
 	"tenants.header":                "X-Site",
 	"l2.admission":                  "always",
+	"nats.region":                   "", // purge_region names it
+	"cdn.purge_region":              "every",
 }
 
 // change returns another value for the scalar at path.

@@ -27,9 +27,11 @@ type item struct {
 	ev        Event
 	req       invalidation.Request
 	published time.Time // zero when the publisher did not stamp it
-	stage     string    // where it failed, "" if it did not
-	err       error
-	shared    bool // merged with other events: a failure may be theirs
+	// origin is the region the event was published in; "" for this one.
+	origin string
+	stage  string // where it failed, "" if it did not
+	err    error
+	shared bool // merged with other events: a failure may be theirs
 	// partial says what of the event did not map (PartialMappingError);
 	// the rest is applied.
 	partial string
@@ -130,6 +132,7 @@ func (c *Coordinator) decode(m jetstream.Msg) *item {
 		return nil
 	}
 	it := &item{msg: m, meta: meta}
+	it.origin, _, _ = splitSubject(publishedSubject(m.Subject()))
 	msgID := m.Headers().Get(jetstream.MsgIDHeader)
 	if it.ev, err = ParseEvent(m.Data()); err != nil {
 		c.deadLetter(it, msgID, "", err.Error(), "malformed")
@@ -421,7 +424,7 @@ func (c *Coordinator) finish(items []*item) {
 	}
 	parallel(len(items), func(i int) {
 		it := items[i]
-		if it.err == nil && c.cfg.Queue != nil {
+		if it.err == nil && c.cfg.Queue != nil && c.cfg.Regions.purgesHere(it.origin) {
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 			if err := c.cfg.Queue.Enqueue(ctx, it.req); err != nil {
 				it.fail("queue", fmt.Errorf("purge queue: %w", err))

@@ -50,6 +50,10 @@ type CoordinatorConfig struct {
 	Shared SharedInvalidator
 	// Queue is the durable CDN purge queue; nil means no CDN.
 	Queue PurgeQueue
+	// Regions says which events' purges this region sends to Queue
+	// (Regions.PurgeRegion) and has the coordinator consume the events
+	// sourced from other regions too; zero: one region alone.
+	Regions Regions
 	// States records l1/l2 states per event id; nil records none.
 	States StateRecorder
 	// Audit records one entry per event; nil records none.
@@ -102,7 +106,7 @@ func (c CoordinatorConfig) Validate() error {
 	if c.Durable != "" && idToken(c.Durable) != c.Durable {
 		return fmt.Errorf("events: durable %q: only letters, digits, '_' and '-'", c.Durable)
 	}
-	return nil
+	return c.Regions.Validate()
 }
 
 func (c CoordinatorConfig) withDefaults() CoordinatorConfig {
@@ -423,6 +427,31 @@ func (c *Coordinator) sampleBacklog(ctx context.Context) {
 	c.backlogMu.Lock()
 	c.backlog = b
 	c.backlogMu.Unlock()
+	c.sampleSources(ctx)
+}
+
+// sampleSources reports how each source region's sourcing is doing: the
+// part of the cross-region guarantee no wait-publish covers.
+func (c *Coordinator) sampleSources(ctx context.Context) {
+	if len(c.cfg.Regions.Sources) == 0 {
+		return
+	}
+	s, err := c.js.Stream(ctx, StreamName)
+	if err != nil {
+		return
+	}
+	for _, src := range s.CachedInfo().Sources {
+		region, ok := sourceRegion(src)
+		if !ok {
+			continue
+		}
+		c.metrics.sourceLag.WithLabelValues(region).Set(float64(src.Lag))
+		active := -1.0
+		if src.Active >= 0 {
+			active = src.Active.Seconds()
+		}
+		c.metrics.sourceActive.WithLabelValues(region).Set(active)
+	}
 }
 
 // backoff is the redelivery delay after the n-th failed delivery.

@@ -71,7 +71,9 @@ func (c *Coordinator) publishDeadLetter(it *item, eventID, tenant, reason string
 	dl := nats.NewMsg(DeadLetterSubjectPrefix + token(tenant))
 	dl.Data = m.Data()
 	for k, vs := range m.Headers() {
-		if k == jetstream.MsgIDHeader || strings.HasPrefix(k, "Nats-Expected") {
+		// Nats-Stream-Source (an event sourced from another region) is
+		// refused on a message that is not being sourced.
+		if k == jetstream.MsgIDHeader || k == streamSourceHeader || strings.HasPrefix(k, "Nats-Expected") {
 			continue
 		}
 		dl.Header[k] = append([]string(nil), vs...)
@@ -189,9 +191,10 @@ func (c *Coordinator) RetryDeadLetter(ctx context.Context, seq uint64) error {
 		return fmt.Errorf("events: dead letter %d: %w", seq, err)
 	}
 	d := toDeadLetter(m)
-	subject := d.Subject
-	if !strings.HasPrefix(subject, SubjectPrefix) {
-		subject = SubjectPrefix + "_._"
+	// Published here again, a sourced event becomes one of this region's.
+	subject := SubjectPrefix + "_._"
+	if _, rest, ok := splitSubject(d.Subject); ok {
+		subject = SubjectPrefix + rest
 	}
 	msg := nats.NewMsg(subject)
 	msg.Data = d.Data

@@ -112,6 +112,14 @@
 //	err = coord.Start(ctx)
 //	pub, err := events.NewPublisher(js, nil, events.PublisherConfig{}) // admin API, CLI, demo
 //
+// Several regions (Regions) each run this whole package on their own NATS,
+// a JetStream domain per region: a region's events stream sources the
+// events published in the others, stored under SourcedSubjectPrefix and
+// the region's name so that none is sourced back, and its coordinators
+// apply them like their own. A wait-publish answers for its own region;
+// Regions.PurgeRegion says which region sends each event's CDN purge, so
+// the CDN gets it once.
+//
 // Event ids that are not NATS subject tokens (dots, colons, over 64
 // characters) are hashed for the applied-notification subject and the
 // applied-ids key; the id itself is unchanged everywhere else.

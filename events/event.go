@@ -254,10 +254,10 @@ func (e Event) Subject() string {
 	return SubjectPrefix + token(e.Tenant) + "." + token(entity)
 }
 
-// subjectTenant is the tenant token of an event subject, "" if subject is
-// not one.
+// subjectTenant is the tenant token of an event subject, local or sourced
+// from another region, "" if subject is not one.
 func subjectTenant(subject string) string {
-	rest, ok := strings.CutPrefix(subject, SubjectPrefix)
+	_, rest, ok := splitSubject(subject)
 	if !ok {
 		return ""
 	}

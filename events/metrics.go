@@ -23,6 +23,9 @@ type coordinatorMetrics struct {
 	liveInst     prometheus.Gauge
 	oldest       prometheus.Gauge
 	l2Pending    prometheus.Gauge
+	// By source region (Regions.Sources).
+	sourceLag    *prometheus.GaugeVec
+	sourceActive *prometheus.GaugeVec
 }
 
 func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, error) {
@@ -66,6 +69,12 @@ func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, erro
 		l2Pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cachegate_events_l2_pending", Help: "Invalidations L2 has not recorded yet (it was unreachable); instances treat their tags' older L2 entries as misses (sampled).",
 		}),
+		sourceLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cachegate_events_region_source_lag", Help: "Events of another region's stream not yet sourced into this region's, as last reported while in contact (sampled).",
+		}, []string{"region"}),
+		sourceActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cachegate_events_region_source_active_seconds", Help: "Time since this region's stream last heard from another region's (about 1 s while the link is up; it grows while the link is down); -1 if never (sampled).",
+		}, []string{"region"}),
 	}
 	// Every result exists from the start, so that an alert on timeouts
 	// has a series to compare before the first one.
@@ -73,7 +82,7 @@ func newCoordinatorMetrics(reg prometheus.Registerer) (*coordinatorMetrics, erro
 		m.l1Acks.WithLabelValues(r)
 	}
 	err := register(reg, m.received, m.processed, m.failed, m.deadLettered, m.pending, m.ackPending,
-		m.latency, m.batchSize, m.l1Acks, m.liveInst, m.oldest, m.l2Pending)
+		m.latency, m.batchSize, m.l1Acks, m.liveInst, m.oldest, m.l2Pending, m.sourceLag, m.sourceActive)
 	return m, err
 }
 

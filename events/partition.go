@@ -59,16 +59,25 @@ func partitionTransform(n int) *jetstream.SubjectTransformConfig {
 }
 
 // publishedSubject is the subject an event was published on, given the
-// subject it is stored under (either form).
+// subject it is stored under (either form, local or sourced from another
+// region): the partition token taken out.
 func publishedSubject(stored string) string {
-	rest, ok := strings.CutPrefix(stored, PartitionSubjectPrefix)
-	if !ok {
+	if rest, ok := strings.CutPrefix(stored, PartitionSubjectPrefix); ok {
+		if _, rest, ok = strings.Cut(rest, "."); ok {
+			return SubjectPrefix + rest
+		}
 		return stored
 	}
-	if _, rest, ok = strings.Cut(rest, "."); !ok {
-		return stored
+	if rest, ok := strings.CutPrefix(stored, SourcedSubjectPrefix); ok {
+		region, rest, ok := strings.Cut(rest, ".")
+		if !ok {
+			return stored
+		}
+		if _, rest, ok = strings.Cut(rest, "."); ok {
+			return SourcedSubjectPrefix + region + "." + rest
+		}
 	}
-	return SubjectPrefix + rest
+	return stored
 }
 
 // streamPartitions is the partition count the stream's transform makes; 0
@@ -168,7 +177,11 @@ func (c *Coordinator) bindLanes(ctx context.Context) error {
 		pc := base
 		pc.Durable = partitionDurable(c.cfg.Durable, p)
 		pc.Description = fmt.Sprintf("cachegate invalidation coordinator, partition %d of %d", p, n)
-		pc.FilterSubject = PartitionSubjectPrefix + strconv.Itoa(p) + ".>"
+		if f := c.cfg.Regions.partitionFilters(p); len(f) == 1 {
+			pc.FilterSubject = f[0]
+		} else {
+			pc.FilterSubjects = f
+		}
 		pc.PriorityGroups = []string{partitionGroup}
 		pc.PriorityPolicy = jetstream.PriorityPolicyPinned
 		pc.PinnedTTL = c.cfg.PinnedTTL

@@ -164,7 +164,9 @@ func (p *Publisher) publish(ctx context.Context, e Event, b []byte) (*jetstream.
 // it: L2 invalidated and every live instance's L1 dropped. On timeout the
 // error wraps ErrApplyTimeout (the event is durable and will be applied
 // later); if the coordinator dead-lettered it, ErrDeadLettered; if L2 was
-// unreachable but readers already see the change, ErrL2Pending.
+// unreachable but readers already see the change, ErrL2Pending. With
+// several regions (Regions), applied means in the region of the NATS it
+// publishes to; the others apply it one replication lag later.
 func (p *Publisher) PublishAndWait(ctx context.Context, e Event) (string, error) {
 	e, b, err := prepare(e)
 	if err != nil {

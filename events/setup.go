@@ -77,6 +77,9 @@ type StreamConfig struct {
 	// AppliedTTL keeps applied ids this long; 0 means DefaultAppliedTTL. It
 	// should outlast DuplicateWindow.
 	AppliedTTL time.Duration
+	// Regions: the other regions whose events the stream sources; zero:
+	// one region alone.
+	Regions Regions
 	// RegistryTTL garbage-collects registry keys of instances that vanished
 	// without deregistering; 0 means DefaultRegistryTTL. Liveness itself is
 	// the heartbeat, not this.
@@ -107,7 +110,7 @@ func (c StreamConfig) Validate() error {
 	if c.MaxBytes < 0 {
 		return errors.New("events: max bytes must not be negative")
 	}
-	return nil
+	return c.Regions.Validate()
 }
 
 func (c StreamConfig) withDefaults() StreamConfig {
@@ -145,6 +148,9 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		return err
 	}
 	cfg = cfg.withDefaults()
+	if err := cfg.Regions.checkDomain(ctx, js); err != nil {
+		return err
+	}
 	partitions, err := partitionCount(ctx, js, cfg.Partitions)
 	if err != nil {
 		return err
@@ -164,6 +170,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error 
 		Duplicates:       cfg.DuplicateWindow,
 		Replicas:         cfg.Replicas,
 		Discard:          jetstream.DiscardOld,
+		Sources:          cfg.Regions.streamSources(partitions),
 	}); err != nil {
 		return fmt.Errorf("events: stream %s: %w", StreamName, err)
 	}

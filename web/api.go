@@ -266,22 +266,31 @@ type acceptedResponse struct {
 // for a wait that ended with L2 unreachable, 202 with what readers see. A
 // soft one's answers say that readers may see the old content within the
 // window.
-func writeAccepted(w http.ResponseWriter, id string, wait, soft bool, err error, applied string) error {
+func (s *Server) writeAccepted(w http.ResponseWriter, id string, wait, soft bool, err error, applied string) error {
 	switch {
 	case errors.Is(err, ErrL2Pending):
 		g := guaranteeGuarded
 		if soft {
 			g = guaranteeGuardedSoft
 		}
-		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, L2Pending: true, Guarantee: g})
+		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, L2Pending: true, Guarantee: s.inRegion(g)})
 	case err != nil:
 		return withID(id, err)
 	case wait:
-		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: applied})
+		writeJSON(w, http.StatusOK, acceptedResponse{ID: id, Applied: true, Guarantee: s.inRegion(applied)})
 	default:
 		writeJSON(w, http.StatusAccepted, acceptedResponse{ID: id, Guarantee: guaranteeDurable})
 	}
 	return nil
+}
+
+// inRegion scopes what a wait saw to this region, when there are several:
+// the coordinators that answered are this region's.
+func (s *Server) inRegion(g string) string {
+	if s.cfg.Region == "" {
+		return g
+	}
+	return g + "; in region " + s.cfg.Region + " only: the other regions apply it a replication lag later, longer while their link is down"
 }
 
 // What a 202 and a 200 promise, as acceptedResponse.Guarantee says it.
@@ -333,9 +342,9 @@ func (s *Server) postPurge(w http.ResponseWriter, r *http.Request) error {
 		applied = guaranteePurgedSoft
 	}
 	if err != nil || !wait {
-		return writeAccepted(w, id, wait, req.Soft, err, applied)
+		return s.writeAccepted(w, id, wait, req.Soft, err, applied)
 	}
-	resp := acceptedResponse{ID: id, Applied: true, Guarantee: applied}
+	resp := acceptedResponse{ID: id, Applied: true, Guarantee: s.inRegion(applied)}
 	// The state is a courtesy: the purge is applied whether or not it
 	// can be read now.
 	if st, err := s.cfg.Purges.PurgeState(r.Context(), id); err == nil {
@@ -491,7 +500,7 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if soft {
 		applied = guaranteeAppliedSoft
 	}
-	return writeAccepted(w, id, wait, soft, err, applied)
+	return s.writeAccepted(w, id, wait, soft, err, applied)
 }
 
 // limitParam reads ?limit=N, defaulting to DefaultListLimit.

@@ -46,6 +46,10 @@ type Config struct {
 	CDNStats CDNStats
 	// Instance names this instance in the cluster's stats; "" = "local".
 	Instance string
+	// Region is this instance's region when several regions share events
+	// (nats.region); "" = one region. An answer that says "applied" then
+	// says it holds in this region: the others apply it later.
+	Region string
 	// RouteTTLs backs GET /api/v1/routes/ttl; nil lists none.
 	RouteTTLs RouteTTLSource
 	// Events backs POST /api/v1/events; nil = 503.

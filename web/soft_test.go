@@ -37,3 +37,21 @@ func TestSoftAnswersSayWhatReadersSee(t *testing.T) {
 		t.Fatalf("the purger got %+v, not soft", req)
 	}
 }
+
+// With several regions, an answer that says applied says where: the
+// region whose coordinators answered.
+func TestAnswersSayTheirRegion(t *testing.T) {
+	for _, region := range []string{"", "west"} {
+		e := newEnv(t, func(c *Config) { c.Region = region })
+		for _, path := range []string{"/api/v1/purge?wait=1", "/api/v1/events?wait=1"} {
+			code, _, b := e.do(t, "POST", path, `{"tenant":"acme","tags":["x"]}`, bearer(testToken))
+			if code != 200 {
+				t.Fatalf("%s: status %d: %s", path, code, b)
+			}
+			g := decode[acceptedResponse](t, b).Guarantee
+			if scoped := strings.Contains(g, "in region west only"); scoped != (region != "") {
+				t.Errorf("region %q, %s: guarantee %q", region, path, g)
+			}
+		}
+	}
+}

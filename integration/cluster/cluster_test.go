@@ -93,6 +93,14 @@ type clusterOptions struct {
 	// replicas; empty means one embedded server of the test's own.
 	natsCluster string
 	replicas    int
+	// region, sources and purgeRegion make the nodes one region of
+	// several (nats.region, nats.sources, cdn.purge_region).
+	region      string
+	sources     []string
+	purgeRegion string
+	// origin, when set, is another cluster whose origin this one shares
+	// (regions in front of one app), instead of an origin of its own.
+	origin *cluster
 }
 
 // cluster is three (or more) nodes sharing NATS and Redis in front of one
@@ -133,7 +141,44 @@ func startClusterWith(t testing.TB, o clusterOptions, natsURL func(c *cluster) f
 		c.nats = testenv.StartNATS(t)
 		c.natsURL = c.nats.URL
 	}
-	latency := o.originLatency
+	if o.origin != nil {
+		c.origin, c.originURL = o.origin.origin, o.origin.originURL
+	} else {
+		c.startOrigin()
+	}
+	yaml := policy
+	if o.cloudflare != "" {
+		yaml += fmt.Sprintf(`
+cdn:
+  provider: cloudflare
+  coalesce_window: 20ms
+  cloudflare:
+    api_token: %s
+    base_url: %s
+    zone: %s
+`, cdnToken, o.cloudflare, cdnZone)
+	}
+	f, err := config.Parse("cluster.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("policy: %v", err)
+	}
+	f.NATS.Replicas = o.replicas
+	f.NATS.Region, f.NATS.Sources, f.CDN.PurgeRegion = o.region, o.sources, o.purgeRegion
+	c.file = f
+	if natsURL != nil {
+		c.opts.natsURL = natsURL(c)
+	}
+	for i := 0; i < o.nodes; i++ {
+		c.startNode()
+	}
+	c.waitLive(len(c.nodes))
+	return c
+}
+
+// startOrigin starts the cluster's own demo origin, whose POST /edit calls
+// the hook setOnEdit sets.
+func (c *cluster) startOrigin() {
+	latency := c.opts.originLatency
 	if latency == 0 {
 		latency = -1
 	}
@@ -152,38 +197,11 @@ func startClusterWith(t testing.TB, o clusterOptions, natsURL func(c *cluster) f
 		},
 	})
 	if err != nil {
-		t.Fatal(err)
+		c.t.Fatal(err)
 	}
 	srv := httptest.NewServer(org.Handler())
-	t.Cleanup(srv.Close)
+	c.t.Cleanup(srv.Close)
 	c.origin, c.originURL = org, srv.URL
-
-	yaml := policy
-	if o.cloudflare != "" {
-		yaml += fmt.Sprintf(`
-cdn:
-  provider: cloudflare
-  coalesce_window: 20ms
-  cloudflare:
-    api_token: %s
-    base_url: %s
-    zone: %s
-`, cdnToken, o.cloudflare, cdnZone)
-	}
-	f, err := config.Parse("cluster.yaml", []byte(yaml), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("policy: %v", err)
-	}
-	f.NATS.Replicas = o.replicas
-	c.file = f
-	if natsURL != nil {
-		c.opts.natsURL = natsURL(c)
-	}
-	for i := 0; i < o.nodes; i++ {
-		c.startNode()
-	}
-	c.waitLive(len(c.nodes))
-	return c
 }
 
 // setOnEdit makes POST /edit on the origin call f.

@@ -273,6 +273,7 @@ func (n *Node) buildEvents(ctx context.Context) error {
 		Mapper:     mapper,
 		States:     n.states,
 		Audit:      n.audit,
+		Regions:    f.Regions(),
 		Logger:     n.log.With("component", "coordinator"),
 		Registerer: n.reg,
 	}
@@ -319,6 +320,7 @@ func (n *Node) buildWeb(ctx context.Context) error {
 		Cluster:      n.board,
 		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
 		Instance:     n.instance.ID(),
+		Region:       n.file.NATS.Region,
 		Sessions:     sessions,
 		RouteTTLs:    routeTTLs{n.gw},
 		Events:       adapters,

@@ -33,6 +33,9 @@ type NATSProcess struct {
 	URL string
 	// Addr is host:port.
 	Addr string
+	// LeafAddr is the leaf node listener's host:port (StartNATSRegion);
+	// empty without one.
+	LeafAddr string
 
 	t    testing.TB
 	bin  string

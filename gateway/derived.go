@@ -34,6 +34,13 @@ type derived struct {
 	// plain: the header holds none of tagging.InternalHeaders, so a client
 	// copy of it needs no deletions when there is no CDN.
 	plain bool
+	// surrogate is the header's Surrogate-Control as markESI reads it;
+	// nil when it has none.
+	surrogate *surrogateField
+	// listed: internal and own are the header's fields among
+	// cacheRules.internal and .own, so a client copy deletes those alone.
+	listed        bool
+	internal, own []string
 }
 
 // cacheRules are the gateway settings that change how a stored response
@@ -94,11 +101,20 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
+	if sc, ok := e.Header["Surrogate-Control"]; ok {
+		m.surrogate = newSurrogateField(sc)
+	}
 	m.plain = len(r.internal) > 0
-	for _, names := range [2][]string{r.internal, r.own} {
+	m.listed = m.plain
+	for i, names := range [2][]string{r.internal, r.own} {
 		for _, k := range names {
 			if _, ok := e.Header[k]; ok {
 				m.plain = false
+				if i == 0 {
+					m.internal = append(m.internal, k)
+				} else {
+					m.own = append(m.own, k)
+				}
 			}
 		}
 	}

@@ -216,6 +216,20 @@ func (r *Recorder) Begin(tenant, route, path string) Request {
 	return req
 }
 
+// Again counts another request on q's rows (the same tenant, route and
+// path prefix) and returns its handle: a caller that serves the same
+// request again skips Begin's lookups. Rows are never removed, so a kept
+// handle stays valid.
+func (q Request) Again() Request {
+	if q.rows[0] == nil {
+		return q
+	}
+	for _, row := range q.rows {
+		row.requests.Add(1)
+	}
+	return q
+}
+
 // Hit records that layer answered the request.
 func (q Request) Hit(layer string) {
 	i := layerIndex(layer)

@@ -144,3 +144,22 @@ func TestMerge(t *testing.T) {
 		t.Errorf("empty merge = %+v", e)
 	}
 }
+
+// TestRequestAgain: a kept handle counts as Begin would, on the same rows.
+func TestRequestAgain(t *testing.T) {
+	r := New()
+	q := r.Begin("acme", "frag", "/frag/a")
+	q.Hit(L1)
+	q.Again().Hit(L1)
+	s := r.Snapshot()
+	if s.Requests != 2 || s.Layers[L1].Hits != 2 {
+		t.Fatalf("requests=%d l1=%+v, want 2 and 2 hits", s.Requests, s.Layers[L1])
+	}
+	for name, c := range map[string]Counts{"tenant": s.Tenants["acme"], "route": s.Routes["frag"], "prefix": s.Prefixes["/frag"]} {
+		if c.Requests != 2 || c.Layers[L1].Hits != 2 {
+			t.Errorf("%s row: %+v", name, c)
+		}
+	}
+	var zero Request
+	zero.Again().Hit(L1) // a request counted nowhere stays so
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
@@ -209,6 +210,7 @@ type esiBuffer struct {
 	// whose assembly may be kept (esipage.go).
 	entry *Entry
 	fresh bool
+	now   time.Time // when fresh: the instant the shell was found fresh
 }
 
 // bytes is the body held.
@@ -265,10 +267,11 @@ func (w *observedWriter) holdEntry(e *Entry) bool {
 	return true
 }
 
-// markFresh notes that the response w holds back is e, a fresh L1 hit.
-func markFresh(w http.ResponseWriter, e *Entry) {
+// markFresh notes that the response w holds back is e, a fresh L1 hit at
+// now.
+func markFresh(w http.ResponseWriter, e *Entry, now time.Time) {
 	if ow, ok := w.(*observedWriter); ok && ow.esi != nil && ow.esi.entry == e {
-		ow.esi.fresh = true
+		ow.esi.fresh, ow.esi.now = true, now
 	}
 }
 

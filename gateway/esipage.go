@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cachegate/cachegate/headers"
@@ -137,14 +138,14 @@ func (t *esiPages) keep(p *esiPage) {
 	if p.size > esiPageMax {
 		return
 	}
+	// An empty way, else either: two variants of a page, or two pages
+	// whose shells share the slot, can be kept side by side.
 	a, b := t.slot(p.shell)
 	way := a
-	if pa := a.Load(); pa != nil && pa.shell != p.shell {
-		// a holds another page: take b unless b holds this shell's
-		// other variant and a does not.
-		if pb := b.Load(); pb == nil || pb.shell != p.shell {
-			way = b
-		}
+	switch {
+	case a.Load() == nil:
+	case b.Load() == nil || t.hand.Load()&1 == 1:
+		way = b
 	}
 	if old := way.Load(); old != nil {
 		t.drop(way, old)
@@ -197,9 +198,9 @@ func keepable(r *http.Request) bool {
 }
 
 // live reports whether every fragment of p is still the entry it was
-// assembled from, fresh in L1; then it counts them as Cached does.
-func (g *Gateway) live(ctx context.Context, p *esiPage) bool {
-	now := g.now()
+// assembled from, fresh in L1 at now (when the shell was found fresh);
+// then it counts them as Cached does.
+func (g *Gateway) live(ctx context.Context, p *esiPage, now time.Time) bool {
 	var x exchange
 	for i := range p.deps {
 		dp := &p.deps[i]
@@ -238,7 +239,7 @@ func (g *Gateway) reuse(w http.ResponseWriter, r *http.Request, b *esiBuffer) bo
 	if p == nil {
 		return false
 	}
-	if !g.live(r.Context(), p) {
+	if !g.live(r.Context(), p, b.now) {
 		// It will never be right again: its entries are gone or changed.
 		g.esiPages.drop(way, p)
 		return false

@@ -252,7 +252,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		if layer == stats.L1 {
-			markFresh(w, e)
+			markFresh(w, e, now)
 		}
 		if g.earlyRefresh(x, e, f) {
 			g.refreshEarly(r, x, e, f)

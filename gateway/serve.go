@@ -125,13 +125,14 @@ func (g *Gateway) clientHeaders(h http.Header, d policy.Decision, tags []string)
 }
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
-// m, when not nil, is the derived values of the entry h is a copy of.
+// m, when not nil, is the derived values of the entry h is a fresh copy
+// of: its fields (derived.fields) are the ones to rewrite.
 func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []string, plain bool, m *derived) {
 	if !plain || d.ESI != "" {
 		// Before the internal headers go: it reads Surrogate-Control,
 		// which a plain entry does not have.
-		if m != nil {
-			g.markESI(h, d, true, m.surrogate)
+		if m != nil && m.fields != nil {
+			g.markESI(h, d, true, m.fields.surrogate)
 		} else {
 			g.markESI(h, d, false, nil)
 		}
@@ -142,8 +143,8 @@ func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []strin
 		// targeted field goes whether or not a CDN is in front. A copy of
 		// an entry deletes the fields the entry has, found when derived.
 		internal, own := g.rules.internal, g.rules.own
-		if m != nil && m.listed {
-			internal, own = m.internal, m.own
+		if m != nil && m.fields != nil {
+			internal, own = m.fields.internal, m.fields.own
 		}
 		if g.cfg.TagEmitter == nil {
 			for _, k := range internal {

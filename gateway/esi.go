@@ -414,7 +414,8 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), d.Locales)
 	}
 	x.key = primaryKey(d.Tenant, x.host, x.locale, target)
-	e, layer, fr := g.lookup(r.Context(), x, g.now())
+	now := g.now()
+	e, layer, fr := g.lookup(r.Context(), x, now)
 	if e == nil || fr.use != useFresh || e.Status != http.StatusOK || variesOnCredentials(e.Vary) {
 		return esi.Fragment{}, false
 	}
@@ -426,7 +427,7 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 	rec.Hit(layer)
 	g.m.count(nil, hitOutcome(layer))
 	if f.keep {
-		f.notePage(layer, x, e, rec)
+		f.notePage(layer, x, e, rec, now, fr)
 	}
 	sc := false
 	if v := e.Header["Surrogate-Control"]; len(v) > 0 {

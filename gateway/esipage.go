@@ -98,6 +98,10 @@ type esiDep struct {
 	entry       *Entry
 	d           policy.Decision
 	rec         stats.Request // counted again on reuse, as Cached counts
+	// until is when entry stops being fresh for d, as evaluate found it
+	// (its age grows with the clock, its lifetime is fixed); zero when
+	// its lifetime may change (a learnt TTL): evaluate decides each time.
+	until time.Time
 }
 
 // WriteTo writes the page's body.
@@ -201,7 +205,6 @@ func keepable(r *http.Request) bool {
 // assembled from, fresh in L1 at now (when the shell was found fresh);
 // then it counts them as Cached does.
 func (g *Gateway) live(ctx context.Context, p *esiPage, now time.Time) bool {
-	var x exchange
 	for i := range p.deps {
 		dp := &p.deps[i]
 		e, _, err := g.cfg.L1.Get(ctx, dp.tenant, dp.key)
@@ -219,8 +222,11 @@ func (g *Gateway) live(ctx context.Context, p *esiPage, now time.Time) bool {
 		if e != dp.entry {
 			return false
 		}
-		x.d = dp.d
-		if g.evaluate(&x, e, now).use != useFresh {
+		if !dp.until.IsZero() {
+			if !now.Before(dp.until) {
+				return false
+			}
+		} else if !g.freshFor(dp.d, e, now) {
 			return false
 		}
 	}
@@ -229,6 +235,13 @@ func (g *Gateway) live(ctx context.Context, p *esiPage, now time.Time) bool {
 	}
 	g.m.l1Hits.Add(float64(len(p.deps)))
 	return true
+}
+
+// freshFor reports whether e is fresh at now for a request without
+// Cache-Control decided d.
+func (g *Gateway) freshFor(d policy.Decision, e *Entry, now time.Time) bool {
+	x := exchange{d: d}
+	return g.evaluate(&x, e, now).use == useFresh
 }
 
 // reuse answers r from the page kept for its shell, if there is one that
@@ -270,7 +283,7 @@ func (p *esiPage) cacheStatus(shell string) []string {
 // notePage records what Cached answered for f's page: a fragment entry
 // from L1 (a dependency), or anything else, which keeps the page from
 // being kept.
-func (f *fragmentFetcher) notePage(layer string, x *exchange, e *Entry, rec stats.Request) {
+func (f *fragmentFetcher) notePage(layer string, x *exchange, e *Entry, rec stats.Request, now time.Time, fr freshness) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if layer != stats.L1 || f.unkept {
@@ -278,6 +291,9 @@ func (f *fragmentFetcher) notePage(layer string, x *exchange, e *Entry, rec stat
 		return
 	}
 	dp := esiDep{tenant: x.d.Tenant, key: x.key, entry: e, d: x.d, rec: rec}
+	if x.d.AutoTTL == nil {
+		dp.until = now.Add(fr.lifetime - fr.age)
+	}
 	if x.varyRec != nil {
 		dp.record = x.varyRec
 		dp.variantKey = variantKey(x.key, x.vary, x.req, x.d.Locales)
@@ -376,7 +392,7 @@ func (g *Gateway) writeAssembled(w http.ResponseWriter, r *http.Request, status 
 		tagging.StripInternalHeaders(h)
 		h["Cache-Control"] = []string{"private, no-cache"}
 	}
-	if headers.NotModified(r.Method, r.Header, status, h) {
+	if conditional(r.Header) && headers.NotModified(r.Method, r.Header, status, h) {
 		delete(h, "Content-Length")
 		w.WriteHeader(http.StatusNotModified)
 		return

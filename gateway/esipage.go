@@ -155,8 +155,7 @@ func (t *esiPages) keep(p *esiPage) {
 		t.drop(way, old)
 	}
 	// Reserve first, so the pages held never exceed the budget.
-	for tries := 0; t.used.Add(p.size) > esiPageBudget; tries++ {
-		t.used.Add(-p.size)
+	for tries := 0; !t.reserve(p.size); tries++ {
 		if tries == 2*esiPageSlots {
 			return
 		}
@@ -167,6 +166,19 @@ func (t *esiPages) keep(p *esiPage) {
 	}
 	if !way.CompareAndSwap(nil, p) {
 		t.used.Add(-p.size) // another request kept its page there
+	}
+}
+
+// reserve counts n more bytes held, unless that would exceed the budget.
+func (t *esiPages) reserve(n int64) bool {
+	for {
+		u := t.used.Load()
+		if u+n > esiPageBudget {
+			return false
+		}
+		if t.used.CompareAndSwap(u, u+n) {
+			return true
+		}
 	}
 }
 

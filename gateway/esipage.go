@@ -83,11 +83,20 @@ type esiPage struct {
 	allFields bool
 	anonymous http.Header
 
-	deps   []esiDep
+	deps []esiDep
+	// counts are the deps' stats handles, each with how many deps share
+	// it: counted at once on reuse.
+	counts []esiCount
 	view   assembledView
 	body   []byte
 	size   int64
 	status atomic.Pointer[statusPair] // the last Cache-Status (cacheStatus)
+}
+
+// esiCount is a stats handle and how many fragments of a page count on it.
+type esiCount struct {
+	rec stats.Request
+	n   uint64
 }
 
 // esiDep is one fragment entry a kept page was made from.
@@ -97,7 +106,7 @@ type esiDep struct {
 	variantKey  string
 	entry       *Entry
 	d           policy.Decision
-	rec         stats.Request // counted again on reuse, as Cached counts
+	rec         stats.Request // counted again on reuse (esiPage.counts), as Cached counts
 	// until is when entry stops being fresh for d, as evaluate found it
 	// (its age grows with the clock, its lifetime is fixed); zero when
 	// its lifetime may change (a learnt TTL): evaluate decides each time.
@@ -242,8 +251,8 @@ func (g *Gateway) live(ctx context.Context, p *esiPage, now time.Time) bool {
 			return false
 		}
 	}
-	for i := range p.deps {
-		p.deps[i].rec.Again().Hit(stats.L1)
+	for _, c := range p.counts {
+		c.rec.RepeatHits(c.n, stats.L1)
 	}
 	g.m.l1Hits.Add(float64(len(p.deps)))
 	return true
@@ -359,6 +368,11 @@ func (g *Gateway) keptPage(r *http.Request, shell *Entry, shellETag string, f *f
 		}
 	}
 	for _, dp := range p.deps {
+		if i := slices.IndexFunc(p.counts, func(c esiCount) bool { return c.rec == dp.rec }); i >= 0 {
+			p.counts[i].n++
+		} else {
+			p.counts = append(p.counts, esiCount{rec: dp.rec, n: 1})
+		}
 		p.size += int64(esiDepBytes + len(dp.key) + len(dp.variantKey) + dp.entry.Size())
 		if dp.record != nil {
 			p.size += int64(dp.record.Size())

@@ -119,6 +119,24 @@ func TestESIKeptPageInvalidated(t *testing.T) {
 	}
 }
 
+// TestESIKeptPageSoftInvalidated: a fragment a soft invalidation made
+// stale is not served from a kept assembly as if it were fresh.
+func TestESIKeptPageSoftInvalidated(t *testing.T) {
+	o := startKeptOrigin(t)
+	g := startGateway(t, o, nil)
+	viewKept(t, g, "/k/page")
+	req := invalidationRequest("acme", "a")
+	req.Soft = true
+	if err := g.Invalidate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	if n := reuseOf(g, func() { r = g.get(t, "/k/page") }); n != 0 {
+		t.Fatalf("the view after a soft invalidation of a fragment reused %d kept assemblies", n)
+	}
+	wantNoStatus(t, r, "fragment-hits=3")
+}
+
 // TestESIKeptPageExpired: a fragment that expired is not served from a
 // kept assembly, though the shell and the other fragments are fresh.
 func TestESIKeptPageExpired(t *testing.T) {

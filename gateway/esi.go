@@ -53,6 +53,10 @@ import (
 // CDN's purge of a fragment's tag would not reach a page stored whole
 // there (use esi: pass to have such a CDN assemble). A fragment that
 // fails uses its alt, then onerror="continue", else the page is 502.
+//
+// A page whose shell and fragments were all fresh L1 hits is kept
+// assembled and reused while each of those entries stays the same and
+// fresh (esipage.go says when exactly).
 
 // esiMarkHeader marks a response to assemble between responseHeaders and
 // the writer; it never leaves the gateway. Its values say whether the

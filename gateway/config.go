@@ -402,6 +402,10 @@ func (p DefaultPolicy) Decide(r *http.Request) policy.Decision {
 	return d
 }
 
+// RequestHeaders names the request header fields Decide reads besides
+// Host, Cookie and Authorization: none.
+func (p DefaultPolicy) RequestHeaders() []string { return nil }
+
 // HostTenant is the default tenant of a Host header: its canonical form
 // (uri.Host), lower-cased, without port or trailing dot.
 func HostTenant(host string) string { return uri.HostOrRaw(host) }

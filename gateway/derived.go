@@ -34,6 +34,34 @@ type derived struct {
 	// plain: the header holds none of tagging.InternalHeaders, so a client
 	// copy of it needs no deletions when there is no CDN.
 	plain bool
+	// fields, for an entry that is not plain, is what a client copy of
+	// its header rewrites; nil when plain or derived without rules.
+	fields *entryFields
+}
+
+// entryFields are the fields of an entry's header that a client copy
+// rewrites, found once when derived: the hit path then neither parses
+// Surrogate-Control nor deletes fields the header does not have.
+type entryFields struct {
+	// surrogate is the header's Surrogate-Control as markESI reads it;
+	// nil when it has none.
+	surrogate *surrogateField
+	// internal and own are the header's fields among cacheRules.internal
+	// and .own.
+	internal, own []string
+}
+
+// size is what f holds beyond the entry: itself, its slices' arrays (the
+// names are the gateway's) and the Surrogate-Control it rewrote.
+func (f *entryFields) size() int {
+	n := 64 + 16*(cap(f.internal)+cap(f.own))
+	if s := f.surrogate; s != nil {
+		n += 32
+		for _, v := range s.rest {
+			n += 16 + len(v) + 8
+		}
+	}
+	return n
 }
 
 // cacheRules are the gateway settings that change how a stored response
@@ -95,12 +123,24 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	// time it adds on top is zero then.
 	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
 	m.plain = len(r.internal) > 0
-	for _, names := range [2][]string{r.internal, r.own} {
+	f := new(entryFields)
+	for i, names := range [2][]string{r.internal, r.own} {
 		for _, k := range names {
 			if _, ok := e.Header[k]; ok {
 				m.plain = false
+				if i == 0 {
+					f.internal = append(f.internal, k)
+				} else {
+					f.own = append(f.own, k)
+				}
 			}
 		}
+	}
+	if len(r.internal) > 0 && !m.plain {
+		if sc, ok := e.Header["Surrogate-Control"]; ok {
+			f.surrogate = newSurrogateField(sc)
+		}
+		m.fields = f
 	}
 	return m
 }

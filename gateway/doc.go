@@ -46,6 +46,10 @@
 //     the writer and assembled (package esi) once serve returned, each
 //     include served as an ordinary cached GET on the page's host; what
 //     the client is told is in esi.go's comment.
+//   - esipage.go: assembled pages kept for reuse, by the identities of
+//     the L1 entries they were made from (shell and every fragment), in
+//     their own bounded table; a page is reused only while each is still
+//     the same fresh entry, and never when a fragment was private.
 //   - warm.go, warmjob.go: warming. Cacheable requests answered from or
 //     stored to the cache feed a per-tenant top-K (internal/topk) with their
 //     entry's tags, taking its lock only when free (the hit path never

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cachegate/cachegate/esi"
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/stats"
-	"github.com/cachegate/cachegate/tagging"
 	"github.com/cachegate/cachegate/uri"
 )
 
@@ -53,6 +53,10 @@ import (
 // CDN's purge of a fragment's tag would not reach a page stored whole
 // there (use esi: pass to have such a CDN assemble). A fragment that
 // fails uses its alt, then onerror="continue", else the page is 502.
+//
+// A page whose shell and fragments were all fresh L1 hits is kept
+// assembled and reused while each of those entries stays the same and
+// fresh (esipage.go says when exactly).
 
 // esiMarkHeader marks a response to assemble between responseHeaders and
 // the writer; it never leaves the gateway. Its values say whether the
@@ -63,32 +67,54 @@ const esiMarkHeader = "Cachegate-Esi-Assemble"
 // Surrogate-Control asked to assemble.
 const esiMarkOrigin = "origin"
 
+// surrogateField is a Surrogate-Control field as markESI reads it:
+// whether it asks for ESI, and the field without that directive (nil for
+// none left).
+type surrogateField struct {
+	esi  bool
+	rest []string
+}
+
+func newSurrogateField(vs []string) *surrogateField {
+	rest, found := surrogateESI(vs)
+	f := &surrogateField{esi: found}
+	if rest != "" {
+		f.rest = []string{rest}
+	}
+	return f
+}
+
 // markESI marks h for assembly per d's rule and the origin's
 // Surrogate-Control, whose ESI directive is consumed here: a CDN in front
 // must not assemble the page again. Under esi: pass it stays for the CDN.
-func markESI(h http.Header, d policy.Decision) {
+// known says sf is h's Surrogate-Control already read (a stored entry's,
+// derived once; nil for none), so h's is not parsed again.
+func (g *Gateway) markESI(h http.Header, d policy.Decision, known bool, sf *surrogateField) {
 	delete(h, esiMarkHeader) // an origin cannot name what the gateway marks
 	if d.ESI == policy.ESIPass {
 		return
 	}
 	mark := d.ESI == policy.ESIAssemble
 	originMark := false
-	if sc, ok := h["Surrogate-Control"]; ok {
-		if rest, found := surrogateESI(sc); found {
-			originMark = true
-			if rest == "" {
-				delete(h, "Surrogate-Control")
-			} else {
-				h["Surrogate-Control"] = []string{rest}
-			}
+	if !known {
+		if sc, ok := h["Surrogate-Control"]; ok {
+			sf = newSurrogateField(sc)
+		}
+	}
+	if sf != nil && sf.esi {
+		originMark = true
+		if sf.rest == nil {
+			delete(h, "Surrogate-Control")
+		} else {
+			h["Surrogate-Control"] = sf.rest // shared: nothing appends to it
 		}
 	}
 	switch {
 	case mark && !d.Private:
 		// Its shell was asked for without credentials (serveShell).
-		h[esiMarkHeader] = []string{policy.ESIAssemble}
+		h[esiMarkHeader] = g.esiMarks[0]
 	case mark || originMark:
-		h[esiMarkHeader] = []string{esiMarkOrigin}
+		h[esiMarkHeader] = g.esiMarks[1]
 	}
 }
 
@@ -183,11 +209,29 @@ type esiBuffer struct {
 	body   bytes.Buffer
 	limit  int64
 	over   bool
+	// entry is the stored entry whose body this is, held by reference
+	// instead of copied (holdEntry); fresh says it was a fresh L1 hit,
+	// whose assembly may be kept (esipage.go).
+	entry *Entry
+	fresh bool
+	now   time.Time // when fresh: the instant the shell was found fresh
+}
+
+// bytes is the body held.
+func (b *esiBuffer) bytes() []byte {
+	if b.entry != nil {
+		return b.entry.Body
+	}
+	return b.body.Bytes()
 }
 
 var errESITooLarge = errors.New("cachegate: ESI document larger than the maximum object size")
 
 func (b *esiBuffer) Write(p []byte) (int, error) {
+	if b.entry != nil {
+		b.body.Write(b.entry.Body)
+		b.entry, b.fresh = nil, false
+	}
 	if int64(b.body.Len()+len(p)) > b.limit {
 		b.over = true
 		return 0, errESITooLarge
@@ -203,12 +247,36 @@ func (w *observedWriter) holdESI(code int) bool {
 		if w.status != 0 || code < 200 || len(w.Header()[esiMarkHeader]) == 0 {
 			return false
 		}
-		w.esi = &esiBuffer{limit: w.esiLimit}
+		w.esiBuf = esiBuffer{limit: w.esiLimit}
+		w.esi = &w.esiBuf
 	}
 	if w.esi.status == 0 && code >= 200 {
 		w.esi.status = code
 	}
 	return true
+}
+
+// holdEntry holds e's body for assembly, by reference (entries are
+// immutable), when w holds back a response and has no body yet.
+func (w *observedWriter) holdEntry(e *Entry) bool {
+	b := w.esi
+	if b == nil || b.entry != nil || b.body.Len() > 0 {
+		return false
+	}
+	if int64(len(e.Body)) > b.limit {
+		b.over = true
+	} else {
+		b.entry = e
+	}
+	return true
+}
+
+// markFresh notes that the response w holds back is e, a fresh L1 hit at
+// now.
+func markFresh(w http.ResponseWriter, e *Entry, now time.Time) {
+	if ow, ok := w.(*observedWriter); ok && ow.esi != nil && ow.esi.entry == e {
+		ow.esi.fresh, ow.esi.now = true, now
+	}
 }
 
 // finishESI assembles a response serve left held back in w for r, and
@@ -222,12 +290,12 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 		w.esi = nil
 		delete(h, esiMarkHeader)
 		w.WriteHeader(b.status)
-		w.Write(b.body.Bytes())
+		w.Write(b.bytes())
 		return
 	}
 	anonymous := len(mode) > 0 && mode[0] == policy.ESIAssemble
 	if b.status == http.StatusNotModified || b.status == http.StatusPartialContent ||
-		r.Method == http.MethodHead && !anonymous || h.Get("Content-Encoding") != "" {
+		r.Method == http.MethodHead && !anonymous || firstValue(h["Content-Encoding"]) != "" {
 		// Not the whole decoded shell: ask for it as shellRequest does.
 		// (An anonymous shell was already asked for so, as a GET.)
 		clear(h)
@@ -238,7 +306,7 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 			// The shell is no longer one (it changed meanwhile).
 			w.esi = nil
 			w.WriteHeader(max(b.status, http.StatusOK))
-			w.Write(b.body.Bytes())
+			w.Write(b.bytes())
 			return
 		}
 	}
@@ -248,36 +316,37 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 		g.writeESIFailure(w, obs, errESITooLarge)
 		return
 	}
-	f := &fragmentFetcher{g: g, client: r, anon: anonymousCopy(r)}
+	// A page made of fresh L1 entries alone may be kept, and one kept
+	// may answer it (esipage.go).
+	keep := b.fresh && b.status == http.StatusOK && keepable(r)
+	if keep && g.reuse(w, r, b) {
+		return
+	}
+	shellETag := firstValue(h["Etag"])
+	f := &fragmentFetcher{g: g, client: r, anon: anonymousCopy(r), keep: keep}
 	a := esi.Assembler{Fetcher: f, Docs: g.esiDocs, Timeout: g.cfg.ESITimeout, MaxDepth: g.cfg.ESIMaxDepth}
-	res, err := a.Assemble(r.Context(), pageURL(r), b.body.Bytes(), h.Get("ETag"))
+	res, err := a.Assemble(r.Context(), pageURL(r), b.bytes(), shellETag)
 	if err != nil {
 		g.writeESIFailure(w, obs, err)
 		return
 	}
-	h["Cache-Status"] = []string{h.Get("Cache-Status") + "; fragments=" + strconv.Itoa(res.Fragments) +
-		"; fragment-hits=" + strconv.Itoa(res.Hits)}
-	h["Etag"] = []string{res.ETag}
-	delete(h, "Last-Modified")
-	delete(h, "Accept-Ranges")
-	h["Content-Length"] = []string{strconv.Itoa(res.Size)}
-	switch {
-	case res.Private:
-		tagging.StripInternalHeaders(h)
-		h["Cache-Control"] = []string{"private, no-store"}
-	case g.cfg.TagEmitter != nil:
-		tagging.StripInternalHeaders(h)
-		h["Cache-Control"] = []string{"private, no-cache"}
-	}
-	if headers.NotModified(r.Method, r.Header, b.status, h) {
-		delete(h, "Content-Length")
-		w.WriteHeader(http.StatusNotModified)
+	v := newAssembledView(res.Fragments, res.Hits, res.ETag, res.Size, res.Private)
+	cs := []string{firstValue(h["Cache-Status"]) + v.status}
+	if keep && !res.Private && !f.unkept && res.Size <= esiPageMax {
+		body := res.Bytes()
+		g.esiPages.keep(g.keptPage(r, b.entry, shellETag, f, v, body))
+		g.writeAssembled(w, r, b.status, cs, &v, bytes.NewReader(body))
 		return
 	}
-	w.WriteHeader(b.status)
-	if r.Method != http.MethodHead {
-		res.WriteTo(w)
+	g.writeAssembled(w, r, b.status, cs, &v, &res)
+}
+
+// firstValue is the first of a field's values, or "".
+func firstValue(vs []string) string {
+	if len(vs) == 0 {
+		return ""
 	}
+	return vs[0]
 }
 
 // writeESIFailure answers a page that could not be assembled: 502.
@@ -303,6 +372,14 @@ type fragmentFetcher struct {
 	g      *Gateway
 	client *http.Request // the user's request: the credentials of private fragments
 	anon   *http.Request // shellRequest(client, true), the model of Cached's lookups
+
+	// keep: the page may be kept (esipage.go); then Cached notes the
+	// entries it answers from, and anything else unkeeps the page.
+	keep   bool
+	mu     sync.Mutex
+	deps   []esiDep
+	names  []string // header fields that selected a fragment's entry
+	unkept bool
 }
 
 var _ esi.CachedFetcher = (*fragmentFetcher)(nil)
@@ -341,7 +418,8 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), d.Locales)
 	}
 	x.key = primaryKey(d.Tenant, x.host, x.locale, target)
-	e, layer, fr := g.lookup(r.Context(), x, g.now())
+	now := g.now()
+	e, layer, fr := g.lookup(r.Context(), x, now)
 	if e == nil || fr.use != useFresh || e.Status != http.StatusOK || variesOnCredentials(e.Vary) {
 		return esi.Fragment{}, false
 	}
@@ -352,6 +430,9 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 	}
 	rec.Hit(layer)
 	g.m.count(nil, hitOutcome(layer))
+	if f.keep {
+		f.notePage(layer, x, e, rec, now, fr)
+	}
 	sc := false
 	if v := e.Header["Surrogate-Control"]; len(v) > 0 {
 		_, sc = surrogateESI(v)
@@ -376,6 +457,9 @@ func variesOnCredentials(vary []string) bool {
 
 // Fetch resolves src against base on the page's host and serves it.
 func (f *fragmentFetcher) Fetch(ctx context.Context, base, src string) (esi.Fragment, error) {
+	if f.keep {
+		f.unkeep() // not an L1 hit: the page is not kept
+	}
 	target, err := f.resolve(base, src)
 	if err != nil {
 		return esi.Fragment{}, err

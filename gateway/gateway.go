@@ -20,6 +20,7 @@ import (
 	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/admission"
 	"github.com/cachegate/cachegate/policy"
+	"github.com/cachegate/cachegate/stats"
 )
 
 // Gateway is the caching reverse proxy. Its zero value is not usable; call
@@ -57,8 +58,13 @@ type Gateway struct {
 	// writers recycles the observed writers of fresh hits (ServeHTTP).
 	writers sync.Pool
 
-	// esiDocs are the ESI documents parsed lately (esi.go).
-	esiDocs *esi.Docs
+	// esiDocs are the ESI documents parsed lately (esi.go); esiPages the
+	// pages assembled lately (esipage.go).
+	esiDocs  *esi.Docs
+	esiPages esiPages
+	// esiMarks are the values of esiMarkHeader (markESI): assemble,
+	// origin. Shared by every response; nothing appends to them.
+	esiMarks [2][]string
 
 	// admit, with Config.L2Admission frequent and an L2, says which keys
 	// were asked for before (their fills go to L2); nil admits all.
@@ -97,6 +103,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.auto.seed = maphash.MakeSeed()
 	g.fillBudget.max = cfg.FillBufferBytes
 	g.esiDocs = esi.NewDocs()
+	g.esiMarks = [2][]string{{policy.ESIAssemble}, {esiMarkOrigin}}
 	if cfg.L2 != nil && cfg.L2Admission == AdmitFrequent {
 		g.admit = admission.New(0)
 	}
@@ -250,6 +257,9 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 		g.m.count(x.obs, hitOutcome(layer))
 		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
+		if layer == stats.L1 {
+			markFresh(w, e, now)
+		}
 		if g.earlyRefresh(x, e, f) {
 			g.refreshEarly(r, x, e, f)
 		}

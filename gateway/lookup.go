@@ -190,7 +190,7 @@ func (g *Gateway) get(ctx context.Context, s Store, layer string, x *exchange, g
 	if len(e.Vary) == 0 {
 		return nil, ""
 	}
-	x.vary = e.Vary
+	x.vary, x.varyRec = e.Vary, e
 	vk := variantKey(x.key, e.Vary, x.req, x.d.Locales)
 	v, _, err := s.Get(ctx, x.d.Tenant, vk)
 	if err != nil {

@@ -34,7 +34,9 @@ func hitOutcome(layer string) string {
 // metrics are resolved once: the hit path increments a counter it already
 // holds, with no label lookup.
 type metrics struct {
-	requests      map[string]prometheus.Counter
+	requests map[string]prometheus.Counter
+	// l1Hits is requests[outcomeHitL1], for a count of several at once.
+	l1Hits        prometheus.Counter
 	originSeconds prometheus.Histogram
 	rejectedTags  prometheus.Counter
 	tagFallbacks  prometheus.Counter
@@ -114,6 +116,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
 		m.statuses[c] = statuses.WithLabelValues(c)
 	}
+	m.l1Hits = m.requests[outcomeHitL1]
 	if reg != nil {
 		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped, m.earlyRefreshes} {
 			if err := reg.Register(c); err != nil {

@@ -55,9 +55,11 @@ type observedWriter struct {
 	// obs lives here so that a request allocates one object for both.
 	obs      observation
 	hijacked bool // the connection was taken over (an upgrade)
-	// esi holds back a response to assemble (esi.go), up to esiLimit.
+	// esi holds back a response to assemble (esi.go), up to esiLimit;
+	// esiBuf is where it first points, so holding one allocates nothing.
 	esi      *esiBuffer
 	esiLimit int64
+	esiBuf   esiBuffer
 }
 
 func (w *observedWriter) WriteHeader(code int) {

@@ -50,6 +50,7 @@ type exchange struct {
 	l1Down, l2Down bool   // a layer failed its Get: do not fill it
 	noL2           bool   // a key not asked for before: L2 admission says no
 	vary           []string
+	varyRec        *Entry // the variant record vary was read from
 	varyMiss       bool
 	found          bool // some layer held something under the primary key
 

@@ -44,6 +44,11 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	// With nothing in h yet and no internal header in the entry, there is
 	// nothing for clientHeaders to strip.
 	plain := len(h) == 0 && e.derived != nil && e.derived.plain
+	// Likewise its Surrogate-Control is the entry's, read when derived.
+	var known *derived
+	if len(h) == 0 {
+		known = e.derived
+	}
 	for k, vs := range e.Header {
 		h[k] = vs
 	}
@@ -68,7 +73,7 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 		// browser) may keep it past the window.
 		d.Bypass, d.BypassReason = true, "soft-invalidated"
 	}
-	g.responseHeaders(h, d, tags, plain)
+	g.responseHeaders(h, d, tags, plain, known)
 	h["Cache-Status"] = status
 	if g.notModified(x, e) {
 		delete(h, "Content-Length")
@@ -81,7 +86,9 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	}
 	w.WriteHeader(e.Status)
 	if x.method != http.MethodHead {
-		w.Write(e.Body)
+		if ow, ok := w.(*observedWriter); !ok || !ow.holdEntry(e) {
+			w.Write(e.Body)
+		}
 	}
 }
 
@@ -114,26 +121,37 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 // h may share value slices with an immutable entry: everything here
 // replaces a slice or deletes a key, never appends in place.
 func (g *Gateway) clientHeaders(h http.Header, d policy.Decision, tags []string) {
-	g.responseHeaders(h, d, tags, false)
+	g.responseHeaders(h, d, tags, false, nil)
 }
 
 // responseHeaders is clientHeaders; plain says h holds no internal header.
-func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []string, plain bool) {
+// m, when not nil, is the derived values of the entry h is a fresh copy
+// of: its fields (derived.fields) are the ones to rewrite.
+func (g *Gateway) responseHeaders(h http.Header, d policy.Decision, tags []string, plain bool, m *derived) {
 	if !plain || d.ESI != "" {
 		// Before the internal headers go: it reads Surrogate-Control,
 		// which a plain entry does not have.
-		markESI(h, d)
+		if m != nil && m.fields != nil {
+			g.markESI(h, d, true, m.fields.surrogate)
+		} else {
+			g.markESI(h, d, false, nil)
+		}
 	}
 	if !plain {
 		// tagging.StripInternalHeaders, with the names canonicalized once
 		// in New: the hit path allocates nothing for it. The gateway's own
-		// targeted field goes whether or not a CDN is in front.
+		// targeted field goes whether or not a CDN is in front. A copy of
+		// an entry deletes the fields the entry has, found when derived.
+		internal, own := g.rules.internal, g.rules.own
+		if m != nil && m.fields != nil {
+			internal, own = m.fields.internal, m.fields.own
+		}
 		if g.cfg.TagEmitter == nil {
-			for _, k := range g.rules.internal {
+			for _, k := range internal {
 				delete(h, k)
 			}
 		}
-		for _, k := range g.rules.own {
+		for _, k := range own {
 			delete(h, k)
 		}
 	}

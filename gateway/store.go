@@ -75,6 +75,9 @@ func (e *Entry) Size() int {
 	for _, v := range e.Vary {
 		n += len(v) + perString + stringRound
 	}
+	if e.derived != nil && e.derived.fields != nil {
+		n += e.derived.fields.size()
+	}
 	return n
 }
 

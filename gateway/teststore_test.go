@@ -214,6 +214,9 @@ func Refreshing(g *Gateway) int {
 	return n
 }
 
+// ESIPagesReused is how many pages were answered from a kept assembly.
+func ESIPagesReused(g *Gateway) uint64 { return g.esiPages.reused.Load() }
+
 // SetClock replaces the gateway's clock (ages and freshness), so tests can
 // age entries without waiting.
 func SetClock(g *Gateway, now func() time.Time) { g.now = now }

@@ -21,6 +21,9 @@ type Policy struct {
 	tenants        tenantResolver
 	rules          []*rule
 	def            *rule
+	// reads are the request header fields Decide reads besides Host,
+	// Cookie and Authorization (RequestHeaders).
+	reads []string
 }
 
 type rule struct {
@@ -72,8 +75,27 @@ func Compile(cfg Config) (*Policy, error) {
 		p.rules = append(p.rules, compileRule(rc, false, cdnHeader))
 	}
 	p.def = compileRule(cfg.Default, true, cdnHeader)
+	if p.tenants.by == TenantByHeader && p.tenants.header != "" {
+		p.reads = append(p.reads, p.tenants.header)
+	}
+	for _, r := range append(p.rules, p.def) {
+		p.reads = append(p.reads, r.headers...)
+		if r.bypassHeader != "" {
+			p.reads = append(p.reads, r.bypassHeader)
+		}
+	}
+	slices.Sort(p.reads)
+	p.reads = slices.Compact(p.reads)
 	return p, nil
 }
+
+// RequestHeaders names (canonical) the request header fields whose
+// presence or value Decide reads, besides Host, Cookie and Authorization:
+// two requests for the same method, host and path that agree on these,
+// and on those three, get the same decision. The gateway relies on it to
+// reuse work done for an earlier request (an assembled ESI page). The
+// slice is shared: do not modify it.
+func (p *Policy) RequestHeaders() []string { return p.reads }
 
 // DefaultPolicy is the zero-config policy: tenant = host, private on
 // Authorization or a sessionid/session cookie, nothing else decided.

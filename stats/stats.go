@@ -216,6 +216,23 @@ func (r *Recorder) Begin(tenant, route, path string) Request {
 	return req
 }
 
+// RepeatHits counts n more requests on q's rows (the same tenant, route
+// and path prefix), each answered by layer: a caller that serves the same
+// requests again skips Begin's lookups. Rows are never removed, so a kept
+// handle stays valid.
+func (q Request) RepeatHits(n uint64, layer string) {
+	i := layerIndex(layer)
+	if q.rows[0] == nil || n == 0 {
+		return
+	}
+	for _, row := range q.rows {
+		row.requests.Add(n)
+		if i >= 0 {
+			row.layers[i].hits.Add(n)
+		}
+	}
+}
+
 // Hit records that layer answered the request.
 func (q Request) Hit(layer string) {
 	i := layerIndex(layer)

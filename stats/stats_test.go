@@ -144,3 +144,23 @@ func TestMerge(t *testing.T) {
 		t.Errorf("empty merge = %+v", e)
 	}
 }
+
+// TestRequestRepeatHits: a kept handle counts as Begin and Hit would,
+// on the same rows.
+func TestRequestRepeatHits(t *testing.T) {
+	r := New()
+	q := r.Begin("acme", "frag", "/frag/a")
+	q.Hit(L1)
+	q.RepeatHits(2, L1)
+	s := r.Snapshot()
+	if s.Requests != 3 || s.Layers[L1].Hits != 3 || s.Layers[L1].Misses != 0 {
+		t.Fatalf("requests=%d l1=%+v, want 3 and 3 hits", s.Requests, s.Layers[L1])
+	}
+	for name, c := range map[string]Counts{"tenant": s.Tenants["acme"], "route": s.Routes["frag"], "prefix": s.Prefixes["/frag"]} {
+		if c.Requests != 3 || c.Layers[L1].Hits != 3 {
+			t.Errorf("%s row: %+v", name, c)
+		}
+	}
+	var zero Request
+	zero.RepeatHits(1, L1) // a request counted nowhere stays so
+}

@@ -416,7 +416,14 @@ func (g *Gateway) writeAssembled(w http.ResponseWriter, r *http.Request, status 
 		h["Cache-Control"] = []string{"private, no-store"}
 	case g.cfg.TagEmitter != nil:
 		tagging.StripInternalHeaders(h)
-		h["Cache-Control"] = []string{"private, no-cache"}
+		// no-cache lets a browser keep the page with a revalidation; a
+		// shell that said no-store (a bypass, a staff preview) keeps
+		// saying it.
+		if cc, _ := headers.ParseCacheControl(h["Cache-Control"]); cc.NoStore {
+			h["Cache-Control"] = []string{"private, no-store"}
+		} else {
+			h["Cache-Control"] = []string{"private, no-cache"}
+		}
 	}
 	if conditional(r.Header) && headers.NotModified(r.Method, r.Header, status, h) {
 		delete(h, "Content-Length")

@@ -230,11 +230,10 @@ func TestDemoPolicyStaffPreview(t *testing.T) {
 	o, originURL := demoOrigin(t)
 	n := nodetest.Start(t, nodetest.Options{Origin: originURL, File: parse(t, "demo.yaml", withCloudflare(t, demoConfig(t)))})
 	// The page is assembled from its fragments, which are public and
-	// cached; under a CDN the assembled page leaves "private, no-cache":
-	// no shared cache keeps it, a browser only with a revalidation, which
-	// comes here with the cookie and bypasses again.
+	// cached; the preview's "no-store" survives the assembly (which
+	// sends other pages "private, no-cache" under a CDN).
 	preview := merge(noCDN, map[string]string{
-		"Cache-Control": "private, no-cache",
+		"Cache-Control": "private, no-store",
 		"Vary":          "Accept-Language, Cookie",
 	})
 	origin := func() int64 { return o.Stats().Paths["/"] }

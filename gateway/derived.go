@@ -72,32 +72,34 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 	if r == nil {
 		r = &cacheRules{}
 	}
-	cc := headers.CacheDirectives(e.Header, r.targeted)
+	// headers reads maps; once per entry, a map is affordable.
+	h := e.Header()
+	cc := headers.CacheDirectives(h, r.targeted)
 	downstream := cc
 	if cc.Targeted {
-		downstream, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
+		downstream, _ = headers.ParseCacheControl(h["Cache-Control"])
 	}
 	m := &derived{
 		swr:            cc.StaleWhileRevalidate,
 		sie:            cc.StaleIfError,
 		noCache:        cc.NoCache,
 		mustRevalidate: cc.MustRevalidateShared(),
-		validator:      headers.HasValidator(e.Header),
-		share:          headers.ShareAs(e.Status, e.Header, downstream, false),
-		shareOverride:  headers.ShareAs(e.Status, e.Header, downstream, true),
+		validator:      headers.HasValidator(h),
+		share:          headers.ShareAs(e.Status, h, downstream, false),
+		shareOverride:  headers.ShareAs(e.Status, h, downstream, true),
 	}
 	var explicit bool
-	m.lifetime, explicit = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
+	m.lifetime, explicit = headers.FreshnessLifetime(cc, h, e.ResponseTime)
 	if !explicit && r.heuristic {
-		m.lifetime = headers.HeuristicLifetime(e.Status, e.Header, e.ResponseTime)
+		m.lifetime = headers.HeuristicLifetime(e.Status, h, e.ResponseTime)
 	}
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
-	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
+	m.initialAge = headers.CurrentAge(h, e.RequestTime, e.ResponseTime, e.ResponseTime)
 	m.plain = len(r.internal) > 0
 	for _, names := range [2][]string{r.internal, r.own} {
 		for _, k := range names {
-			if _, ok := e.Header[k]; ok {
+			if _, ok := h[k]; ok {
 				m.plain = false
 			}
 		}

@@ -34,8 +34,8 @@ func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer s
 	g.writeStored(w, x, e, g.ageValue(ageSeconds(f.age)), g.hitStatusValue(layer, seconds(f.lifetime-f.age)))
 }
 
-// writeStored answers the client from a stored entry: its header (shared,
-// not copied: entries are immutable), Age, the public headers, Cache-Status,
+// writeStored answers the client from a stored entry: its header (the
+// values shared, not copied: entries are immutable; header.copyTo), Age, the public headers, Cache-Status,
 // then 304 when the client's validators match, else the ranges asked for
 // (ranges.go), else status and body (none for HEAD). age and status are the Age and Cache-Status field values,
 // which may be shared with other responses (nothing appends to them).
@@ -44,9 +44,7 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	// With nothing in h yet and no internal header in the entry, there is
 	// nothing for clientHeaders to strip.
 	plain := len(h) == 0 && e.derived != nil && e.derived.plain
-	for k, vs := range e.Header {
-		h[k] = vs
-	}
+	e.header.copyTo(h)
 	h["Age"] = age
 	// Only storable responses become entries, but a stored one may still
 	// keep the origin's directives (a 500 with max-age).
@@ -92,7 +90,8 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 	if !conditional(x.req) {
 		return false
 	}
-	if headers.NotModified(x.method, x.req, e.Status, e.Header) {
+	f := e.header
+	if headers.NotModifiedBy(x.method, x.req, e.Status, f.get("Etag"), f.values("Last-Modified"), f.values("Date")) {
 		x.rec.Hit(stats.Browser)
 		return true
 	}

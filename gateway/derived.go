@@ -66,14 +66,13 @@ func newCacheRules(cfg Config) cacheRules {
 	return r
 }
 
-// deriveEntry computes e's derived values. e must be complete (finishEntry
-// done): its Date in particular is part of the age.
-func deriveEntry(e *Entry, r *cacheRules) *derived {
+// deriveEntry computes e's derived values from its header h (e.Header(),
+// or the map it was set from: package headers reads maps). e must be
+// complete (finishEntry done): its Date in particular is part of the age.
+func deriveEntry(e *Entry, h http.Header, r *cacheRules) *derived {
 	if r == nil {
 		r = &cacheRules{}
 	}
-	// headers reads maps; once per entry, a map is affordable.
-	h := e.Header()
 	cc := headers.CacheDirectives(h, r.targeted)
 	downstream := cc
 	if cc.Targeted {
@@ -114,7 +113,7 @@ func (g *Gateway) derive(e *Entry) *derived {
 	if e.derived != nil {
 		return e.derived
 	}
-	return deriveEntry(e, &g.rules)
+	return deriveEntry(e, e.Header(), &g.rules)
 }
 
 // currentAge is headers.CurrentAge of e at now, from the derived initial age.

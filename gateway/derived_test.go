@@ -36,7 +36,7 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Entry{Status: 200, RequestTime: resp.Add(-40 * time.Millisecond), ResponseTime: resp}
 			e.SetHeader(tt.header)
-			m := deriveEntry(e, nil)
+			m := deriveEntry(e, tt.header, nil)
 			cc, _ := headers.ParseCacheControl(tt.header["Cache-Control"])
 			if m.swr != cc.StaleWhileRevalidate || m.sie != cc.StaleIfError || m.noCache != cc.NoCache || m.mustRevalidate != cc.MustRevalidateShared() {
 				t.Errorf("derived %+v from %v", m, cc)
@@ -115,7 +115,7 @@ func TestWriteHitStripsInternalHeaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &Entry{Status: 200, Body: []byte("hi"), RequestTime: now, ResponseTime: now}
 			e.SetHeader(tc.entry)
-			e.derived = deriveEntry(e, &g.rules)
+			e.derived = deriveEntry(e, tc.entry, &g.rules)
 			w := &recorder{h: tc.preset.Clone()}
 			if w.h == nil {
 				w.h = http.Header{}

@@ -193,7 +193,7 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 // generated ETag also goes to this response's client. A streamed entry
 // (stream) has no body yet: its length is the announced one, and it has a
 // validator (streamable). e must not be shared yet: its header is set
-// again.
+// again, and derived from the map at hand (fill would build one).
 func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 	h := e.Header()
 	tagging.StripTagHeaders(h)
@@ -213,6 +213,7 @@ func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 	}
 	internValues(h)
 	e.SetHeader(h)
+	e.derived = deriveEntry(e, h, &g.rules)
 }
 
 // internValues replaces h's values, which h must own, by canonical copies
@@ -237,8 +238,10 @@ func internValues(h http.Header) {
 // variant record under the primary key and is stored under its variant key.
 func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
 	// e is complete and not yet shared: derive once what every hit on it
-	// would otherwise parse again.
-	e.derived = deriveEntry(e, &g.rules)
+	// would otherwise parse again (finishEntry did for a fetched entry).
+	if e.derived == nil {
+		e.derived = deriveEntry(e, e.Header(), &g.rules)
+	}
 	if old := x.stale; old != nil && x.d.AutoTTL != nil {
 		// A revalidation: what it shows teaches the route's TTL. Every
 		// stored 2xx has a validator (finishEntry adds a body ETag). A

@@ -27,14 +27,23 @@ func makeHeader(h http.Header) header {
 	if n == 0 {
 		return nil
 	}
+	// Sorting the names rather than the pairs needs no allocation for a
+	// usual header (the names fit buf).
+	var buf [24]string
+	names := buf[:0]
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Compare(http.CanonicalHeaderKey(a), http.CanonicalHeaderKey(b))
+	})
 	f := make(header, 0, 2*n)
-	for k, vs := range h {
-		k = http.CanonicalHeaderKey(k)
-		for _, v := range vs {
-			f = append(f, k, v)
+	for _, k := range names {
+		c := http.CanonicalHeaderKey(k)
+		for _, v := range h[k] {
+			f = append(f, c, v)
 		}
 	}
-	f.normalize()
 	return f
 }
 

@@ -35,9 +35,10 @@ func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer s
 }
 
 // writeStored answers the client from a stored entry: its header (the
-// values shared, not copied: entries are immutable; header.copyTo), Age, the public headers, Cache-Status,
-// then 304 when the client's validators match, else the ranges asked for
-// (ranges.go), else status and body (none for HEAD). age and status are the Age and Cache-Status field values,
+// values shared, not copied: entries are immutable; header.copyTo), Age,
+// the public headers, Cache-Status, then 304 when the client's validators
+// match, else the ranges asked for (ranges.go), else status and body (none
+// for HEAD). age and status are the Age and Cache-Status field values,
 // which may be shared with other responses (nothing appends to them).
 func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age, status []string) {
 	h := w.Header()

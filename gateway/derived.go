@@ -94,39 +94,40 @@ func newCacheRules(cfg Config) cacheRules {
 	return r
 }
 
-// deriveEntry computes e's derived values. e must be complete (finishEntry
-// done): its Date in particular is part of the age.
-func deriveEntry(e *Entry, r *cacheRules) *derived {
+// deriveEntry computes e's derived values from its header h (e.Header(),
+// or the map it was set from: package headers reads maps). e must be
+// complete (finishEntry done): its Date in particular is part of the age.
+func deriveEntry(e *Entry, h http.Header, r *cacheRules) *derived {
 	if r == nil {
 		r = &cacheRules{}
 	}
-	cc := headers.CacheDirectives(e.Header, r.targeted)
+	cc := headers.CacheDirectives(h, r.targeted)
 	downstream := cc
 	if cc.Targeted {
-		downstream, _ = headers.ParseCacheControl(e.Header["Cache-Control"])
+		downstream, _ = headers.ParseCacheControl(h["Cache-Control"])
 	}
 	m := &derived{
 		swr:            cc.StaleWhileRevalidate,
 		sie:            cc.StaleIfError,
 		noCache:        cc.NoCache,
 		mustRevalidate: cc.MustRevalidateShared(),
-		validator:      headers.HasValidator(e.Header),
-		share:          headers.ShareAs(e.Status, e.Header, downstream, false),
-		shareOverride:  headers.ShareAs(e.Status, e.Header, downstream, true),
+		validator:      headers.HasValidator(h),
+		share:          headers.ShareAs(e.Status, h, downstream, false),
+		shareOverride:  headers.ShareAs(e.Status, h, downstream, true),
 	}
 	var explicit bool
-	m.lifetime, explicit = headers.FreshnessLifetime(cc, e.Header, e.ResponseTime)
+	m.lifetime, explicit = headers.FreshnessLifetime(cc, h, e.ResponseTime)
 	if !explicit && r.heuristic {
-		m.lifetime = headers.HeuristicLifetime(e.Status, e.Header, e.ResponseTime)
+		m.lifetime = headers.HeuristicLifetime(e.Status, h, e.ResponseTime)
 	}
 	// CurrentAge at the response time is the initial age: the resident
 	// time it adds on top is zero then.
-	m.initialAge = headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, e.ResponseTime)
+	m.initialAge = headers.CurrentAge(h, e.RequestTime, e.ResponseTime, e.ResponseTime)
 	m.plain = len(r.internal) > 0
 	f := new(entryFields)
 	for i, names := range [2][]string{r.internal, r.own} {
 		for _, k := range names {
-			if _, ok := e.Header[k]; ok {
+			if _, ok := h[k]; ok {
 				m.plain = false
 				if i == 0 {
 					f.internal = append(f.internal, k)
@@ -137,7 +138,7 @@ func deriveEntry(e *Entry, r *cacheRules) *derived {
 		}
 	}
 	if len(r.internal) > 0 && !m.plain {
-		if sc, ok := e.Header["Surrogate-Control"]; ok {
+		if sc, ok := h["Surrogate-Control"]; ok {
 			f.surrogate = newSurrogateField(sc)
 		}
 		m.fields = f
@@ -152,7 +153,7 @@ func (g *Gateway) derive(e *Entry) *derived {
 	if e.derived != nil {
 		return e.derived
 	}
-	return deriveEntry(e, &g.rules)
+	return deriveEntry(e, e.Header(), &g.rules)
 }
 
 // currentAge is headers.CurrentAge of e at now, from the derived initial age.

@@ -23,6 +23,10 @@
 //     beyond MaxObjectSize, is answered whole and not stored
 //     (detail=buffer-budget or too-large). A streamed fill whose client
 //     leaves is not stored; its waiters then fetch again.
+//   - header.go: a stored entry's header, kept as name and value pairs
+//     rather than a map (the bulk of an entry's overhead): the hit path
+//     copies the pairs into the response header, other readers get a
+//     fresh http.Header (Entry.Header), and nothing changes a stored one.
 //   - serve.go: answering from an entry (Age, 304 for client validators,
 //     HEAD) and clientHeaders, the one place every response's header is
 //     rewritten per decision: policy.ApplyResponse (Cache-Control, CDN

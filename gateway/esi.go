@@ -434,14 +434,14 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		f.notePage(layer, x, e, rec, now, fr)
 	}
 	sc := false
-	if v := e.Header["Surrogate-Control"]; len(v) > 0 {
+	if v := e.header.values("Surrogate-Control"); len(v) > 0 {
 		_, sc = surrogateESI(v)
 	}
 	return esi.Fragment{
 		URL:  "http://" + r.Host + target,
 		Body: e.Body,
 		Hit:  true,
-		ETag: e.Header.Get("ETag"),
+		ETag: e.header.get("Etag"),
 		ESI:  d.ESI == policy.ESIAssemble || d.ESI != policy.ESIPass && sc,
 	}, true
 }

@@ -70,7 +70,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	ok := detail == ""
 	stream := false
 	if ok {
-		if stream = streamable(x, e.Header, resp.ContentLength); !stream {
+		if stream = streamable(x, e, resp.ContentLength); !stream {
 			body, why, err := g.readWhole(resp)
 			if err != nil {
 				return err
@@ -158,12 +158,12 @@ func (g *Gateway) storable(resp *http.Response, x *exchange, now time.Time, orig
 	vary, _ := headers.ParseVary(h)
 	e := &Entry{
 		Status:       resp.StatusCode,
-		Header:       h.Clone(),
 		Tags:         entryTags(originTags, x.d.Tags, x.target),
 		RequestTime:  x.reqTime,
 		ResponseTime: now,
 		Vary:         vary,
 	}
+	e.SetHeader(h)
 	f := g.evaluate(x, e, now)
 	ttl := storeTTL(f, g.cfg.MaxTTL)
 	if ttl <= 0 {
@@ -192,9 +192,10 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 // gave no validator, so clients can revalidate against the cache. The
 // generated ETag also goes to this response's client. A streamed entry
 // (stream) has no body yet: its length is the announced one, and it has a
-// validator (streamable).
+// validator (streamable). e must not be shared yet: its header is set
+// again, and derived from the map at hand (fill would build one).
 func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
-	h := e.Header
+	h := e.Header()
 	tagging.StripTagHeaders(h)
 	h.Del("Cache-Status")
 	h.Del("Transfer-Encoding")
@@ -211,6 +212,8 @@ func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 		h.Set("ETag", headers.BodyETag(e.Body))
 	}
 	internValues(h)
+	e.SetHeader(h)
+	e.derived = deriveEntry(e, h, &g.rules)
 }
 
 // internValues replaces h's values, which h must own, by canonical copies
@@ -235,14 +238,16 @@ func internValues(h http.Header) {
 // variant record under the primary key and is stored under its variant key.
 func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Duration) {
 	// e is complete and not yet shared: derive once what every hit on it
-	// would otherwise parse again.
-	e.derived = deriveEntry(e, &g.rules)
+	// would otherwise parse again (finishEntry did for a fetched entry).
+	if e.derived == nil {
+		e.derived = deriveEntry(e, e.Header(), &g.rules)
+	}
 	if old := x.stale; old != nil && x.d.AutoTTL != nil {
 		// A revalidation: what it shows teaches the route's TTL. Every
 		// stored 2xx has a validator (finishEntry adds a body ETag). A
 		// change after a soft invalidation was announced by its event.
-		changed := e.Header.Get("ETag") != old.Header.Get("ETag") ||
-			e.Header.Get("Last-Modified") != old.Header.Get("Last-Modified")
+		changed := e.header.get("Etag") != old.header.get("Etag") ||
+			e.header.get("Last-Modified") != old.header.get("Last-Modified")
 		g.auto.observe(x.d.Rule, *x.d.AutoTTL, e.RequestTime.Sub(old.ResponseTime), changed, !old.SoftSince.IsZero(), e.ResponseTime)
 	}
 	key := x.key
@@ -292,10 +297,11 @@ func (g *Gateway) fill(ctx context.Context, x *exchange, e *Entry, ttl time.Dura
 func (g *Gateway) refresh(resp *http.Response, x *exchange, now time.Time) error {
 	x.timer.Stop()
 	old := x.stale
-	h := headers.Update304(old.Header, resp.Header)
+	h := headers.Update304(old.Header(), resp.Header)
 	tagging.StripTagHeaders(h)
 	h.Del("Cache-Status")
-	e := &Entry{Status: old.Status, Header: h, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
+	e := &Entry{Status: old.Status, Body: old.Body, Tags: old.Tags, RequestTime: x.reqTime, ResponseTime: now, Vary: old.Vary}
+	e.SetHeader(h)
 	f := g.evaluate(x, e, now)
 	ttl := storeTTL(f, g.cfg.MaxTTL)
 	// The updated header decides as a full response would: a 304 may
@@ -322,11 +328,9 @@ func (g *Gateway) respondWith(resp *http.Response, x *exchange, e *Entry, now ti
 	if resp.Body != nil && !stream {
 		resp.Body.Close()
 	}
-	h := make(http.Header, len(e.Header)+3)
-	for k, vs := range e.Header {
-		h[k] = vs
-	}
-	h.Set("Age", headers.FormatAge(headers.CurrentAge(e.Header, e.RequestTime, e.ResponseTime, now)))
+	h := make(http.Header, e.HeaderLen()+3)
+	e.header.copyTo(h)
+	h.Set("Age", headers.FormatAge(headers.CurrentAge(h, e.RequestTime, e.ResponseTime, now)))
 	d, public := responseDecision(x, e.Status, h)
 	tags := e.Tags
 	if !public {

@@ -133,9 +133,9 @@ func (f *fillBuffer) body() []byte {
 // is announced and within MaxObjectSize, so Cache-Status can say "stored"
 // before the body is seen. A body of unknown length is read first, within
 // the budget: whether it fits is known only at its end.
-func streamable(x *exchange, h http.Header, length int64) bool {
+func streamable(x *exchange, e *Entry, length int64) bool {
 	return length >= 0 && x.method == http.MethodGet && len(x.req["Range"]) == 0 && !conditional(x.req) &&
-		(len(h["Etag"]) > 0 || len(h["Last-Modified"]) > 0)
+		(e.header.index("Etag") >= 0 || e.header.index("Last-Modified") >= 0)
 }
 
 // fillBody is the body of a storable response as its client reads it: each

@@ -135,7 +135,7 @@ func (g *Gateway) lookup(ctx context.Context, x *exchange, now time.Time) (*Entr
 		// Derive once for the evaluation, the copy to L1 and the answer,
 		// on a copy: the layer's entry may be shared.
 		c := *e2
-		c.derived = deriveEntry(&c, &g.rules)
+		c.derived = deriveEntry(&c, c.Header(), &g.rules)
 		e2 = &c
 	}
 	if e2 != nil {

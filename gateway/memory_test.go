@@ -58,15 +58,16 @@ func TestMemoryPerFilledEntry(t *testing.T) {
 	// value and CRLF.
 	e, _, _ := l1.Get(t.Context(), "acme", "acme|/fill/1")
 	hdr := 0
-	for k, vs := range e.Header {
-		for _, v := range vs {
-			hdr += len(k) + len(v) + 4
-		}
+	for k, v := range e.HeaderFields() {
+		hdr += len(k) + len(v) + 4
 	}
 	per := float64(after-before) / n
 	ratio := per / float64(len(body2K)+hdr)
-	t.Logf("per filled entry: %.0f heap bytes for %d of body and %d of header (%d fields): %.2fx", per, len(body2K), hdr, len(e.Header), ratio)
-	if ratio > 1.4 {
-		t.Fatalf("a filled 2 KiB entry costs %.2fx its payload and header, want at most 1.4x", ratio)
+	t.Logf("per filled entry: %.0f heap bytes for %d of body and %d of header (%d fields): %.3fx", per, len(body2K), hdr, e.HeaderLen(), ratio)
+	// The target is 1.25x, met at about 1.247x (a few bytes more under
+	// the race detector): the bound leaves room for that noise and still
+	// fails if the header goes back to a map (1.38x).
+	if ratio > 1.27 {
+		t.Fatalf("a filled 2 KiB entry costs %.3fx its payload and header, want at most 1.27x", ratio)
 	}
 }

@@ -156,7 +156,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.Del("If-None-Match")
 	out.Del("If-Modified-Since")
 	if x.stale != nil {
-		headers.ValidatorHeaders(out, x.stale.Header)
+		headers.ValidatorHeaders(out, x.stale.Header())
 	}
 }
 

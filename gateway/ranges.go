@@ -56,8 +56,8 @@ func serveRange(w http.ResponseWriter, x *exchange, e *Entry) {
 		req.Header["If-Range"] = ir
 	}
 	var modified time.Time
-	if lm := e.Header["Last-Modified"]; len(lm) > 0 {
-		modified, _ = http.ParseTime(lm[0])
+	if lm := e.header.get("Last-Modified"); lm != "" {
+		modified, _ = http.ParseTime(lm)
 	}
 	http.ServeContent(w, req, "", modified, bytes.NewReader(e.Body))
 }

@@ -10,11 +10,12 @@ import (
 
 func TestServeRange(t *testing.T) {
 	body := "0123456789abcdefghij" // 20 bytes
-	e := &Entry{Status: http.StatusOK, Body: []byte(body), Header: http.Header{
+	e := &Entry{Status: http.StatusOK, Body: []byte(body)}
+	e.SetHeader(http.Header{
 		"Etag":          {`"v1"`},
 		"Last-Modified": {"Mon, 02 Jan 2006 15:04:05 GMT"},
 		"Content-Type":  {"text/plain"},
-	}}
+	})
 	tests := []struct {
 		name, rng, ifRange string
 		status             int
@@ -46,9 +47,7 @@ func TestServeRange(t *testing.T) {
 				t.Fatal("not a range request")
 			}
 			w := httptest.NewRecorder()
-			for k, vs := range e.Header {
-				w.Header()[k] = vs
-			}
+			e.header.copyTo(w.Header())
 			serveRange(w, x, e)
 			if w.Code != tc.status || w.Header().Get("Content-Range") != tc.contentRange {
 				t.Fatalf("%d %q, want %d %q", w.Code, w.Header().Get("Content-Range"), tc.status, tc.contentRange)
@@ -64,7 +63,7 @@ func TestServeRange(t *testing.T) {
 	t.Run("several ranges", func(t *testing.T) {
 		x := &exchange{method: http.MethodGet, req: http.Header{"Range": {"bytes=0-1,-2"}}}
 		w := httptest.NewRecorder()
-		w.Header()["Content-Type"] = e.Header["Content-Type"]
+		w.Header()["Content-Type"] = e.header.values("Content-Type")
 		serveRange(w, x, e)
 		if w.Code != 206 || !strings.HasPrefix(w.Header().Get("Content-Type"), "multipart/byteranges") ||
 			!strings.Contains(w.Body.String(), "Content-Range: bytes 18-19/20") {
@@ -72,7 +71,7 @@ func TestServeRange(t *testing.T) {
 		}
 	})
 	t.Run("no type is sniffed", func(t *testing.T) {
-		bare := &Entry{Status: 200, Body: []byte("<html>"), Header: http.Header{}}
+		bare := &Entry{Status: 200, Body: []byte("<html>")}
 		x := &exchange{method: http.MethodGet, req: http.Header{"Range": {"bytes=0-1"}}}
 		w := httptest.NewRecorder()
 		serveRange(w, x, bare)

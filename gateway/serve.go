@@ -34,10 +34,11 @@ func (g *Gateway) writeHit(w http.ResponseWriter, x *exchange, e *Entry, layer s
 	g.writeStored(w, x, e, g.ageValue(ageSeconds(f.age)), g.hitStatusValue(layer, seconds(f.lifetime-f.age)))
 }
 
-// writeStored answers the client from a stored entry: its header (shared,
-// not copied: entries are immutable), Age, the public headers, Cache-Status,
-// then 304 when the client's validators match, else the ranges asked for
-// (ranges.go), else status and body (none for HEAD). age and status are the Age and Cache-Status field values,
+// writeStored answers the client from a stored entry: its header (the
+// values shared, not copied: entries are immutable; header.copyTo), Age,
+// the public headers, Cache-Status, then 304 when the client's validators
+// match, else the ranges asked for (ranges.go), else status and body (none
+// for HEAD). age and status are the Age and Cache-Status field values,
 // which may be shared with other responses (nothing appends to them).
 func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age, status []string) {
 	h := w.Header()
@@ -49,9 +50,7 @@ func (g *Gateway) writeStored(w http.ResponseWriter, x *exchange, e *Entry, age,
 	if len(h) == 0 {
 		known = e.derived
 	}
-	for k, vs := range e.Header {
-		h[k] = vs
-	}
+	e.header.copyTo(h)
 	h["Age"] = age
 	// Only storable responses become entries, but a stored one may still
 	// keep the origin's directives (a 500 with max-age).
@@ -99,7 +98,8 @@ func (g *Gateway) notModified(x *exchange, e *Entry) bool {
 	if !conditional(x.req) {
 		return false
 	}
-	if headers.NotModified(x.method, x.req, e.Status, e.Header) {
+	f := e.header
+	if headers.NotModifiedBy(x.method, x.req, e.Status, f.get("Etag"), f.values("Last-Modified"), f.values("Date")) {
 		x.rec.Hit(stats.Browser)
 		return true
 	}

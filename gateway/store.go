@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 )
 
@@ -11,7 +10,10 @@ import (
 // of which request headers select among a URL's variants).
 type Entry struct {
 	Status int
-	Header http.Header // end-to-end headers as the origin sent them, minus tag headers
+	// header holds the end-to-end headers as the origin sent them, minus
+	// tag headers, in compact form (header.go): read it with Header,
+	// HeaderValue or HeaderFields, set it with SetHeader.
+	header header
 	Body   []byte
 
 	// Tags are the tenant-local tags of the response: the origin's
@@ -48,27 +50,15 @@ type Entry struct {
 // Size is the entry's footprint in bytes, for byte-bounded layers: what
 // the process really holds for it (measured in memstore's tests), not only
 // its payload, so that a byte budget bounds memory. It counts the body's
-// capacity, the Entry and its derived values, the header map (a map costs
-// about 48 bytes per key beyond its strings) and the tag and Vary slices.
+// capacity, the Entry and its derived values, the header's pairs and
+// strings (header.size) and the tag and Vary slices.
 func (e *Entry) Size() int {
 	const (
-		entryBytes  = 160 + 64 // Entry, derived
-		mapBytes    = 64       // the map header
-		perKey      = 48       // a map slot and its share of the group
-		perValue    = 16       // a string header in the values' backing array
+		entryBytes  = 192 + 64 // Entry, derived
 		perString   = 16       // a string header in a slice
 		stringRound = 8        // allocation rounding of a string's bytes
 	)
-	n := cap(e.Body) + entryBytes
-	if e.Header != nil {
-		n += mapBytes
-	}
-	for k, vs := range e.Header {
-		n += len(k) + perKey
-		for _, v := range vs {
-			n += len(v) + perValue + stringRound
-		}
-	}
+	n := cap(e.Body) + entryBytes + e.header.size()
 	for _, t := range e.Tags {
 		n += len(t) + perString + stringRound
 	}

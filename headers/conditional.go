@@ -12,15 +12,22 @@ import (
 // when present, takes precedence over If-Modified-Since; a malformed
 // If-None-Match matches nothing. Conditionals apply only to 2xx responses.
 func NotModified(method string, req http.Header, status int, resp http.Header) bool {
+	return NotModifiedBy(method, req, status, resp.Get("ETag"), resp["Last-Modified"], resp["Date"])
+}
+
+// NotModifiedBy is NotModified for a stored response known by its
+// validator fields alone (its ETag value, Last-Modified and Date lines),
+// for a caller that keeps no map of them.
+func NotModifiedBy(method string, req http.Header, status int, etag string, lastModified, date []string) bool {
 	if method != http.MethodGet && method != http.MethodHead || status < 200 || status > 299 {
 		return false
 	}
 	if inm := req.Values("If-None-Match"); len(inm) > 0 {
-		etag, err := ParseETag(resp.Get("ETag"))
+		tag, err := ParseETag(etag)
 		if err != nil {
 			return false
 		}
-		return ETagListMatches(inm, etag)
+		return ETagListMatches(inm, tag)
 	}
 	ims := req["If-Modified-Since"]
 	if len(ims) == 0 {
@@ -33,9 +40,9 @@ func NotModified(method string, req http.Header, status int, resp http.Header) b
 	}
 	// Without a Last-Modified, the stored response's Date is when it was
 	// last known current (RFC 9111 4.3.2).
-	lm, ok := singleDate(resp["Last-Modified"], time.Now())
+	lm, ok := singleDate(lastModified, time.Now())
 	if !ok {
-		if lm, ok = singleDate(resp["Date"], time.Now()); !ok {
+		if lm, ok = singleDate(date, time.Now()); !ok {
 			return false
 		}
 	}

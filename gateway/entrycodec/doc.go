@@ -3,9 +3,12 @@
 // rather than encoding/gob or encoding/json: gob writes type descriptors
 // into each standalone message and decodes through reflection, json
 // base64-encodes the body (a third larger) and allocates per field and
-// value. The codec decodes a 2 KiB entry with five allocations (entry,
-// body, one string holding every header, tag and Vary name, the header map,
-// one slice backing all values), copies nothing it keeps twice, and checks
+// value. The codec decodes a 2 KiB entry with five allocations at most
+// (entry, body, one string holding every header, tag and Vary name, one
+// slice backing the header's name and value pairs, tags and Vary names,
+// and, for an entry written before headers were stored sorted, a scratch
+// slice to sort its lines), two from a Redis reply (the body and strings
+// alias it), copies nothing it keeps twice, and checks
 // every length against the remaining input so corrupt data fails with an
 // error (fuzzed), never a panic or a huge allocation. It carries a version
 // byte; an entry the running version cannot decode is a miss and is

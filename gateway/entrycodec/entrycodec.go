@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"time"
 	"unsafe"
 
@@ -36,14 +35,22 @@ func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) 
 
 // Encode returns the binary encoding of e.
 func Encode(e *gateway.Entry) []byte {
-	nvals := 0
+	// The header's lines come sorted by name, a field's lines together:
+	// a field is a run of one name, written as its key, its line count
+	// (runs, counted here) and its values.
+	var runs0 [32]int
+	runs, nvals := runs0[:0], 0
 	size := 2 + 5*binaryMax + len(e.Body) + 4*binaryMax
-	for k, vs := range e.Header {
-		size += binaryMax + len(k) + binaryMax
-		for _, v := range vs {
-			size += binaryMax + len(v)
+	last := ""
+	for k, v := range e.HeaderFields() {
+		if nvals == 0 || k != last {
+			size += binaryMax + len(k) + binaryMax
+			runs = append(runs, 0)
+			last = k
 		}
-		nvals += len(vs)
+		runs[len(runs)-1]++
+		size += binaryMax + len(v)
+		nvals++
 	}
 	for _, s := range e.Tags {
 		size += binaryMax + len(s)
@@ -59,15 +66,19 @@ func Encode(e *gateway.Entry) []byte {
 	b = appendUvarint(b, e.FetchGen)
 	b = appendUvarint(b, uint64(len(e.Body)))
 	b = append(b, e.Body...)
-	b = appendUvarint(b, uint64(len(e.Header)))
+	b = appendUvarint(b, uint64(len(runs)))
 	b = appendUvarint(b, uint64(nvals))
 	b = appendUvarint(b, uint64(len(e.Tags)))
 	b = appendUvarint(b, uint64(len(e.Vary)))
-	for k, vs := range e.Header {
-		b = appendString(b, k)
-		b = appendUvarint(b, uint64(len(vs)))
-		for _, v := range vs {
-			b = appendString(b, v)
+	line := 0
+	for k, v := range e.HeaderFields() {
+		if line == 0 {
+			b = appendString(b, k)
+			b = appendUvarint(b, uint64(runs[0]))
+		}
+		b = appendString(b, v)
+		if line++; line == runs[0] {
+			runs, line = runs[1:], 0
 		}
 	}
 	for _, s := range e.Tags {
@@ -137,25 +148,31 @@ func Decode[T string | []byte](b T) (*gateway.Entry, error) {
 	if meta.err != nil {
 		return nil, meta.err
 	}
-	strs := make([]string, nvals+ntags+nvary)
+	// The header's lines (name and value pairs), tags and vary names in
+	// one allocation.
+	strs := make([]string, 2*nvals+ntags+nvary)
 	if nkeys > 0 {
-		e.Header = make(http.Header, nkeys)
+		lines := strs[: 2*nvals : 2*nvals]
+		strs = strs[2*nvals:]
+		n := 0
 		for range nkeys {
 			k := meta.string()
 			c := meta.count(1)
-			if c > len(strs)-ntags-nvary || meta.err != nil {
+			if c > nvals-n || meta.err != nil {
 				return nil, corrupt("header value count")
 			}
-			vs := strs[:c:c]
-			strs = strs[c:]
-			for i := range vs {
-				vs[i] = meta.string()
+			for ; c > 0; c-- {
+				lines[2*n], lines[2*n+1] = k, meta.string()
+				n++
 			}
-			e.Header[k] = vs
 		}
-		if len(strs) != ntags+nvary {
+		if n != nvals {
 			return nil, corrupt("header value count mismatch")
 		}
+		if meta.err != nil {
+			return nil, meta.err
+		}
+		e.SetHeaderFields(lines)
 	} else if nvals != 0 {
 		return nil, corrupt("header values without keys")
 	}

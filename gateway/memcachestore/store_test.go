@@ -60,7 +60,7 @@ func TestConformance(t *testing.T) {
 
 func entry(body string, gen uint64, tags ...string) *gateway.Entry {
 	now := time.Now()
-	return &gateway.Entry{Status: http.StatusOK, Header: http.Header{}, Body: []byte(body), Tags: tags,
+	return &gateway.Entry{Status: http.StatusOK, Body: []byte(body), Tags: tags,
 		RequestTime: now, ResponseTime: now, FetchGen: gen}
 }
 

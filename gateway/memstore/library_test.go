@@ -24,18 +24,19 @@ import (
 // sends, and a few tags.
 func entry2KiB(i int) *gateway.Entry {
 	now := time.Now()
-	return &gateway.Entry{
-		Status: 200,
-		Header: http.Header{
-			"Content-Type":  {"text/html; charset=utf-8"},
-			"Cache-Control": {"public, max-age=300"},
-			"Etag":          {fmt.Sprintf(`"%08x"`, i)},
-		},
+	e := &gateway.Entry{
+		Status:       200,
 		Body:         make([]byte, 2048),
 		Tags:         []string{"company", fmt.Sprint("company:", i), fmt.Sprint("url:/companies/", i)},
 		RequestTime:  now,
 		ResponseTime: now,
 	}
+	e.SetHeader(http.Header{
+		"Content-Type":  {"text/html; charset=utf-8"},
+		"Cache-Control": {"public, max-age=300"},
+		"Etag":          {fmt.Sprintf(`"%08x"`, i)},
+	})
+	return e
 }
 
 func key2KiB(i int) string { return fmt.Sprint("acme|GET https://example.com/companies/", i) }

@@ -479,11 +479,11 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 	e := &gateway.Entry{
 		Status:   200,
-		Header:   http.Header{"Content-Type": {"text/html"}, "Etag": {`"abc"`}},
 		Body:     make([]byte, 2048),
 		Tags:     []string{"company", "company:1", "url:/companies/1"},
 		FetchGen: gen,
 	}
+	e.SetHeader(http.Header{"Content-Type": {"text/html"}, "Etag": {`"abc"`}})
 	if err := s.Set(ctx, "acme", "k", e, time.Hour); err != nil {
 		b.Fatal(err)
 	}

@@ -77,15 +77,16 @@ func key(tenant, k string) string { return tenant + "|" + k }
 
 func entry(body string, gen uint64, tags ...string) *gateway.Entry {
 	now := time.Now()
-	return &gateway.Entry{
+	e := &gateway.Entry{
 		Status:       http.StatusOK,
-		Header:       http.Header{"Content-Type": {"text/plain"}},
 		Body:         []byte(body),
 		Tags:         tags,
 		RequestTime:  now.Add(-time.Millisecond),
 		ResponseTime: now,
 		FetchGen:     gen,
 	}
+	e.SetHeader(http.Header{"Content-Type": {"text/plain"}})
+	return e
 }
 
 func (e *env) get(tenant, k string) (*gateway.Entry, uint64) {
@@ -149,14 +150,14 @@ func testMiss(t *testing.T, e *env) {
 func testRoundTrip(t *testing.T, e *env) {
 	tn := e.tenant(1)
 	req := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	header := http.Header{
+		"Content-Type":  {"text/html; charset=utf-8"},
+		"Cache-Control": {"public, max-age=60"},
+		"Link":          {"</a.css>; rel=preload", "</b.js>; rel=preload"},
+		"X-Empty":       {""},
+	}
 	want := &gateway.Entry{
-		Status: http.StatusNotFound,
-		Header: http.Header{
-			"Content-Type":  {"text/html; charset=utf-8"},
-			"Cache-Control": {"public, max-age=60"},
-			"Link":          {"</a.css>; rel=preload", "</b.js>; rel=preload"},
-			"X-Empty":       {""},
-		},
+		Status:       http.StatusNotFound,
 		Body:         []byte("<h1>not here</h1>\x00\xff"),
 		Tags:         []string{"company:42", "url:/companies/42", "path:/companies/"},
 		RequestTime:  req,
@@ -164,13 +165,14 @@ func testRoundTrip(t *testing.T, e *env) {
 		FetchGen:     e.gen(tn),
 		Vary:         []string{"Accept-Encoding", "Accept-Language"},
 	}
+	want.SetHeader(header)
 	e.set(tn, "page", want, time.Minute)
 	got, _ := e.get(tn, "page")
 	if got == nil {
 		t.Fatal("entry not found after Set")
 	}
 	if got.Status != want.Status || !bytes.Equal(got.Body, want.Body) ||
-		!reflect.DeepEqual(got.Header, want.Header) || !reflect.DeepEqual(got.Tags, want.Tags) ||
+		!reflect.DeepEqual(got.Header(), header) || !reflect.DeepEqual(got.Tags, want.Tags) ||
 		!reflect.DeepEqual(got.Vary, want.Vary) || !got.RequestTime.Equal(want.RequestTime) ||
 		!got.ResponseTime.Equal(want.ResponseTime) || got.FetchGen != want.FetchGen {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachegate/cachegate/internal/testenv"
+	"github.com/cachegate/cachegate/web"
 )
 
 // fragmentsRE reads the assembled page's fragment counts from its
@@ -142,6 +143,29 @@ func TestDemoGalleryEdit(t *testing.T) {
 	if r := d.get(t, "berg", "/"); !r.isHit() || r.body != berg.body {
 		t.Errorf("berg / after acme's gallery edit: %v, want the same page from the cache", r)
 	}
+	// The gallery's TTL is learnt (ttl: auto): the edit's event showed
+	// that its changes are announced, so it is at its maximum, and the
+	// dashboard's Learned TTLs card says so.
+	if ttl := d.routeTTL(t, "gallery-fragment"); !ttl.Covered || ttl.TTLSeconds != 3600 || !strings.Contains(ttl.Reason, "event") {
+		t.Errorf("gallery-fragment's learned TTL after the edit: %+v, want covered by events at 3600 s", ttl)
+	}
+}
+
+// routeTTL is the learned TTL of route, as the dashboard shows it.
+func (d *demo) routeTTL(t testing.TB, route string) web.RouteTTL {
+	t.Helper()
+	r := get(t, d.admin, "", "/api/v1/routes/ttl", "Authorization: Bearer "+d.token)
+	var s web.RouteTTLsResponse
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil || r.status != http.StatusOK {
+		t.Fatalf("GET /api/v1/routes/ttl: %d %v: %s", r.status, err, r.body)
+	}
+	for _, rt := range s.Routes {
+		if rt.Route == route {
+			return rt
+		}
+	}
+	t.Fatalf("GET /api/v1/routes/ttl lists no route %s: %s", route, r.body)
+	return web.RouteTTL{}
 }
 
 // TestDemoSoftPurge is soft purge as a user tries it on the demo: warm

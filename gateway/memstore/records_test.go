@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -75,5 +76,25 @@ func TestInvalidationRecordsAtScale(t *testing.T) {
 	// What stays is per tenant (its counters and empty map), not per tag.
 	if left := after - base; left > tenants*512 {
 		t.Errorf("%d bytes still held after the sweep, over 512 per tenant", left)
+	}
+}
+
+// BenchmarkInvalidateNewTags: 100 never-seen tags per invalidation, the
+// records growing as they would at a steady stream of new tags.
+func BenchmarkInvalidateNewTags(b *testing.B) {
+	s, err := New(Config{MaxBytes: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tags := make([]string, 100)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range tags {
+			tags[i] = "bench-inv-" + strconv.Itoa(n)
+			n++
+		}
+		_ = s.InvalidateTags(context.Background(), "t", tags)
 	}
 }

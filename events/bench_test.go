@@ -11,7 +11,6 @@ import (
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -96,16 +95,11 @@ func benchThroughput(b *testing.B, auditor func(*env) events.Auditor) {
 	msgs := make([]*nats.Msg, b.N)
 	ids := make([]string, b.N)
 	for i := range b.N {
-		ev := companyEvent(fmt.Sprintf("t%d", i%4), fmt.Sprint(i))
-		ev.ID = events.NewID()
-		body, err := ev.Marshal()
+		m, err := companyEvent(fmt.Sprintf("t%d", i%4), fmt.Sprint(i)).Msg()
 		if err != nil {
 			b.Fatal(err)
 		}
-		m := nats.NewMsg(ev.Subject())
-		m.Data = body
-		m.Header.Set(jetstream.MsgIDHeader, ev.ID)
-		msgs[i], ids[i] = m, ev.ID
+		msgs[i], ids[i] = m, m.Header.Get(nats.MsgIdHdr)
 	}
 	b.ResetTimer()
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cachegate/cachegate/invalidation"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 )
 
@@ -237,6 +238,24 @@ func (e Event) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("events: encode event: %w", err)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Msg is e as a message for JetStream, for a caller that publishes it
+// itself (asynchronously, many at a time): its subject, its JSON body and
+// its ID as the Nats-Msg-Id, so a message published twice is stored once.
+// A new ID is given when e has none.
+func (e Event) Msg() (*nats.Msg, error) {
+	if e.ID == "" {
+		e.ID = NewID()
+	}
+	body, err := e.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(e.Subject())
+	m.Data = body
+	m.Header.Set(nats.MsgIdHdr, e.ID)
+	return m, nil
 }
 
 // Subject is where e is published: cachegate.events.<tenant>.<entity>, with

@@ -14,7 +14,6 @@ import (
 	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 	"github.com/cachegate/cachegate/invalidation"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -102,15 +101,10 @@ func publishBurst(t testing.TB, js jetstream.JetStream, tenants []string, from, 
 	t.Helper()
 	for i := from; i < from+perTenant; i++ {
 		for _, tn := range tenants {
-			ev := companyEvent(tn, strconv.Itoa(i))
-			ev.ID = events.NewID()
-			body, err := ev.Marshal()
+			m, err := companyEvent(tn, strconv.Itoa(i)).Msg()
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := nats.NewMsg(ev.Subject())
-			m.Data = body
-			m.Header.Set(jetstream.MsgIDHeader, ev.ID)
 			if _, err := js.PublishMsgAsync(m); err != nil {
 				t.Fatal(err)
 			}

@@ -72,15 +72,11 @@ func BenchmarkEventsThroughOneCoordinator(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		for range burst {
-			ev := events.Event{ID: events.NewID(), Tenant: fmt.Sprintf("t%d", seq%10), Type: "item.updated", Tags: []string{fmt.Sprintf("item-%d", seq)}}
+			m, err := events.Event{Tenant: fmt.Sprintf("t%d", seq%10), Type: "item.updated", Tags: []string{fmt.Sprintf("item-%d", seq)}}.Msg()
 			seq++
-			body, err := ev.Marshal()
 			if err != nil {
 				b.Fatal(err)
 			}
-			m := nats.NewMsg(ev.Subject())
-			m.Data = body
-			m.Header.Set(nats.MsgIdHdr, ev.ID)
 			m.Header.Set(events.HeaderPublished, fmt.Sprint(time.Now().UnixNano()))
 			if _, err := js.PublishMsgAsync(m); err != nil {
 				b.Fatal(err)

@@ -255,15 +255,10 @@ func TestCleanStopHandsTakenWorkBackAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range total {
-		ev := itemEvent(i)
-		ev.ID = events.NewID()
-		body, err := ev.Marshal()
+		m, err := itemEvent(i).Msg()
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := nats.NewMsg(ev.Subject())
-		m.Data = body
-		m.Header.Set(nats.MsgIdHdr, ev.ID)
 		if _, err := js.PublishMsgAsync(m); err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package memcachestore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -148,20 +149,10 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
-	if c.MaxTTL == 0 {
-		c.MaxTTL = DefaultMaxTTL
-	}
-	if c.MaxItemSize == 0 {
-		c.MaxItemSize = DefaultMaxItemSize
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Cooldown == 0 {
-		c.Cooldown = DefaultCooldown
-	}
+	c.Prefix = cmp.Or(c.Prefix, DefaultPrefix)
+	c.MaxTTL = cmp.Or(c.MaxTTL, DefaultMaxTTL)
+	c.MaxItemSize = cmp.Or(c.MaxItemSize, DefaultMaxItemSize)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Cooldown = cmp.Or(c.Cooldown, DefaultCooldown)
 	return c
 }

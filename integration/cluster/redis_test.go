@@ -3,10 +3,6 @@ package cluster_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,43 +27,15 @@ func TestRedisKilledChangesNothingForTheClient(t *testing.T) {
 		}
 	}
 
-	var (
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-		requests atomic.Int64
-		mu       sync.Mutex
-		bad      []string
-		slowest  time.Duration
-		layers   = make(map[string]int)
-	)
-	for i, n := range c.nodes {
-		wg.Go(func() {
-			for k := 0; ; k++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				tg := pages[k%len(pages)]
-				begin := time.Now()
-				p, err := get(context.Background(), n.URL, tg.tenant, tg.path)
-				took := time.Since(begin)
-				requests.Add(1)
-				mu.Lock()
-				slowest = max(slowest, took)
-				switch {
-				case err != nil:
-					bad = append(bad, fmt.Sprintf("node %d %s: %v", i, tg, err))
-				case p.status != http.StatusOK || !strings.Contains(p.body, tenantNames[tg.tenant]) || p.version < 1:
-					bad = append(bad, fmt.Sprintf("node %d %s: status %d, Cache-Status %q, version %d, %d bytes", i, tg, p.status, p.cacheStatus, p.version, len(p.body)))
-				default:
-					layers[cmpOr(p.layer(), "origin")]++
-				}
-				mu.Unlock()
+	load := startReadLoad(c, pages, func(target) func(page) string {
+		return func(p page) string {
+			if p.version < 1 {
+				return fmt.Sprintf("version %d", p.version)
 			}
-		})
-	}
-	served := func(min int64) { t.Helper(); awaitServed(t, &requests, min) }
+			return ""
+		}
+	})
+	served := func(min int64) { t.Helper(); load.served(t, min) }
 	served(100)
 	c.redis.Stop()
 	served(100)
@@ -80,36 +48,9 @@ func TestRedisKilledChangesNothingForTheClient(t *testing.T) {
 	served(200)
 	c.redis.Restart()
 	served(100)
-	close(stop)
-	wg.Wait()
-	t.Logf("%d requests across the outage, slowest %v, served by %v", requests.Load(), slowest.Round(time.Millisecond), layers)
-	reportBad(t, bad)
+	load.finish(t, "across the outage")
 	// L2 again, by itself.
 	c.awaitL2Again(t)
-}
-
-// reportBad fails t with the first ten of bad.
-func reportBad(t *testing.T, bad []string) {
-	t.Helper()
-	for i, b := range bad {
-		if i == 10 {
-			t.Errorf("... %d bad answers in all", len(bad))
-			break
-		}
-		t.Error(b)
-	}
-}
-
-// awaitServed waits until requests grew by min.
-func awaitServed(t *testing.T, requests *atomic.Int64, min int64) {
-	t.Helper()
-	from := requests.Load()
-	testenv.WaitFor(t, 30*time.Second, func() error {
-		if n := requests.Load() - from; n < min {
-			return fmt.Errorf("only %d requests served", n)
-		}
-		return nil
-	})
 }
 
 // awaitL2Again waits until L2 serves again: node 0 fetches and stores in

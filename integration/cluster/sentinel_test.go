@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,42 +33,16 @@ func TestSentinelFailover(t *testing.T) {
 	// bar: acme pages rendered at or before it are dead, once set.
 	var bar atomic.Int64
 	bar.Store(-1)
-	var (
-		stop     = make(chan struct{})
-		wg       sync.WaitGroup
-		requests atomic.Int64
-		mu       sync.Mutex
-		bad      []string
-		layers   = map[string]int{}
-	)
-	for i, n := range c.nodes {
-		wg.Go(func() {
-			for k := 0; ; k++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				tg := pages[k%len(pages)]
-				dead := bar.Load()
-				p, err := get(context.Background(), n.URL, tg.tenant, tg.path)
-				requests.Add(1)
-				mu.Lock()
-				switch {
-				case err != nil:
-					bad = append(bad, fmt.Sprintf("node %d %s: %v", i, tg, err))
-				case p.status != http.StatusOK || !strings.Contains(p.body, tenantNames[tg.tenant]):
-					bad = append(bad, fmt.Sprintf("node %d %s: status %d, Cache-Status %q", i, tg, p.status, p.cacheStatus))
-				case tg.tenant == "acme" && int64(p.rendered) <= dead:
-					bad = append(bad, fmt.Sprintf("node %d %s: stale read: rendered %d, dead up to %d (Cache-Status %q)", i, tg, p.rendered, dead, p.cacheStatus))
-				default:
-					layers[cmpOr(p.layer(), "origin")]++
-				}
-				mu.Unlock()
+	load := startReadLoad(c, pages, func(tg target) func(page) string {
+		dead := bar.Load()
+		return func(p page) string {
+			if tg.tenant == "acme" && int64(p.rendered) <= dead {
+				return fmt.Sprintf("stale read: rendered %d, dead up to %d", p.rendered, dead)
 			}
-		})
-	}
-	served := func(min int64) { t.Helper(); awaitServed(t, &requests, min) }
+			return ""
+		}
+	})
+	served := func(min int64) { t.Helper(); load.served(t, min) }
 	// event publishes acme's change with wait; every page rendered before
 	// it was issued is dead once it returns.
 	event := func() {
@@ -97,10 +68,7 @@ func TestSentinelFailover(t *testing.T) {
 	t.Logf("failover took %v", time.Since(killed).Round(time.Millisecond))
 	event()
 	served(100)
-	close(stop)
-	wg.Wait()
-	t.Logf("%d requests across the failover, served by %v", requests.Load(), layers)
-	reportBad(t, bad)
+	load.finish(t, "across the failover")
 	// L2 again, with nothing restarted.
 	c.awaitL2Again(t)
 }

@@ -42,16 +42,18 @@ vet:
 	$(GO) vet ./...
 
 # chaos: the long fault suite (outages of 30 s, CDN outages of 3 minutes;
-# the NATS cluster's stream leader killed five times in turn; the link
-# between two regions down for 30 s; publish → applied with 10, 50 and 100
-# instances; events/s with 1, 2 and 4 coordinators); make test runs its
-# short form.
+# the NATS cluster's stream leader killed five times in turn; the Sentinel
+# primary and a memcached server killed; the link between two regions
+# down for 30 s; publish → applied with 10, 50 and 100 instances; events/s
+# with 1, 2 and 4 coordinators; 1,000,000 invalidation records); make test
+# runs its short form.
 # CACHEGATE_CHAOS_REPORT=FILE writes the table, CACHEGATE_CHAOS_LOGS=DIR
 # keeps the processes' logs.
 chaos: deps
 	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./integration/chaos/
-	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 20m -run '^(TestNATSClusterLeaderKilled|TestSentinelFailover|TestRegionsShareEvents)$$' -v ./integration/cluster/
+	CACHEGATE_CHAOS=long $(GO) test -count=1 -timeout 20m -run '^(TestNATSClusterLeaderKilled|TestSentinelFailover|TestRegionsShareEvents|TestMemcachedServerKilled)$$' -v ./integration/cluster/
 	CACHEGATE_SCALE=long $(GO) test -count=1 -timeout 10m -run '^(TestPublishToAppliedManyInstances|TestPartitionedThroughput)$$' -v ./events/
+	CACHEGATE_SCALE=long $(GO) test -count=1 -timeout 10m -run '^TestInvalidationRecordsAtScale$$' -v ./gateway/memstore/ ./gateway/redisstore/
 
 # integrations: the Django and Node integrations' suites against a real
 # cachegate (make test runs them too, through ./integrations).

@@ -1,8 +1,12 @@
 package cluster_test
 
 import (
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
+	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -36,4 +40,61 @@ func TestMemcachedL2(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMemcachedServerKilled: one of the two memcached servers is killed
+// while three nodes serve and an edit is published; every request still
+// gets its page, and none shows acme's page from before an edit whose
+// wait-publish returned: the dead server's keys (entries and generation
+// counters alike) are gone, and a missing counter counts as invalidated.
+// The server comes back empty, and the nodes use L2 again by themselves.
+func TestMemcachedServerKilled(t *testing.T) {
+	a, b := testenv.StartMemcached(t), testenv.StartMemcached(t)
+	c := startCluster(t, clusterOptions{l2URL: "memcached://" + a.Addr + "," + b.Addr})
+	pages := []target{{"acme", "/"}, {"acme", "/companies"}, {"berg", "/"}, {"berg", "/companies"}}
+	for _, n := range c.nodes {
+		for _, p := range pages {
+			warm(t, n, p.tenant, p.path)
+		}
+	}
+	// bar: acme pages rendered at or before it are dead, once set.
+	var bar atomic.Int64
+	bar.Store(-1)
+	load := startReadLoad(c, pages, func(tg target) func(page) string {
+		dead := bar.Load()
+		return func(p page) string {
+			if tg.tenant == "acme" && int64(p.rendered) <= dead {
+				return fmt.Sprintf("stale read: rendered %d, dead up to %d", p.rendered, dead)
+			}
+			return ""
+		}
+	})
+	edit := func() {
+		t.Helper()
+		now := mustGet(t, c.originURL, "acme", "/")
+		// ErrL2Pending is a success: the dead server's keys cannot be
+		// written, every L1 applied it and L2's older entries are vetoed.
+		if _, err := c.nodes[0].Publisher().PublishAndWait(t.Context(), companyUpdated("acme")); err != nil && !errors.Is(err, events.ErrL2Pending) {
+			t.Fatalf("wait-publish: %v", err)
+		}
+		bar.Store(int64(now.rendered))
+	}
+	load.served(t, 100)
+	a.Stop()
+	edit()
+	load.served(t, 200)
+	// Without the server, a node whose L1 was dropped refetches, through
+	// the surviving server or the origin.
+	for _, n := range c.nodes {
+		if err := n.Gateway().DropLocal(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load.served(t, 200)
+	a.Restart()
+	edit()
+	load.served(t, 200)
+	load.finish(t, "across the memcached server's death and return")
+	// L2 again, by itself.
+	c.awaitL2Again(t)
 }

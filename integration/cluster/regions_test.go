@@ -37,11 +37,14 @@ type region struct {
 
 // appliedLog records when this region's coordinators announced each event
 // applied (every live instance's L1 and the region's L2), as a waiter in
-// this region hears it.
+// this region hears it. The announcements are core NATS messages, at most
+// once: an event whose announcement did not come is looked up in the
+// region's applied-state bucket, the record a wait-publish relies on.
 type appliedLog struct {
 	mu     sync.Mutex
 	at     map[string]time.Time
 	failed map[string]string
+	kv     jetstream.KeyValue // the region's events.AppliedBucket
 }
 
 func watchApplied(t testing.TB, natsURL string) *appliedLog {
@@ -74,7 +77,41 @@ func watchApplied(t testing.TB, natsURL string) *appliedLog {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.kv, err = js.KeyValue(t.Context(), events.AppliedBucket); err != nil {
+		t.Fatal(err)
+	}
 	return l
+}
+
+// recorded looks up, in the applied-state bucket, up to 100 of ids whose
+// announcement has not come, and keeps the time each was recorded applied.
+// The test's ids are letters, digits and '-': their own keys.
+func (l *appliedLog) recorded(ids []string) {
+	var missing []string
+	l.mu.Lock()
+	for _, id := range ids {
+		if _, ok := l.at[id]; !ok && len(missing) < 100 {
+			missing = append(missing, id)
+		}
+	}
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, id := range missing {
+		e, err := l.kv.Get(ctx, id)
+		if err != nil || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		l.mu.Lock()
+		if _, ok := l.at[id]; !ok {
+			l.at[id] = e.Created()
+		}
+		l.mu.Unlock()
+	}
 }
 
 // when is the time id was applied, false if it was not (yet).
@@ -90,6 +127,7 @@ func (l *appliedLog) await(t testing.TB, what string, ids []string, timeout time
 	t.Helper()
 	out := make([]time.Time, len(ids))
 	testenv.WaitFor(t, timeout, func() error {
+		l.recorded(ids)
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		missing := 0

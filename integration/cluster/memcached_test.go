@@ -1,12 +1,8 @@
 package cluster_test
 
 import (
-	"errors"
-	"fmt"
-	"sync/atomic"
 	"testing"
 
-	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -57,28 +53,9 @@ func TestMemcachedServerKilled(t *testing.T) {
 			warm(t, n, p.tenant, p.path)
 		}
 	}
-	// bar: acme pages rendered at or before it are dead, once set.
-	var bar atomic.Int64
-	bar.Store(-1)
-	load := startReadLoad(c, pages, func(tg target) func(page) string {
-		dead := bar.Load()
-		return func(p page) string {
-			if tg.tenant == "acme" && int64(p.rendered) <= dead {
-				return fmt.Sprintf("stale read: rendered %d, dead up to %d", p.rendered, dead)
-			}
-			return ""
-		}
-	})
-	edit := func() {
-		t.Helper()
-		now := mustGet(t, c.originURL, "acme", "/")
-		// ErrL2Pending is a success: the dead server's keys cannot be
-		// written, every L1 applied it and L2's older entries are vetoed.
-		if _, err := c.nodes[0].Publisher().PublishAndWait(t.Context(), companyUpdated("acme")); err != nil && !errors.Is(err, events.ErrL2Pending) {
-			t.Fatalf("wait-publish: %v", err)
-		}
-		bar.Store(int64(now.rendered))
-	}
+	bar := newEditBar()
+	load := startReadLoad(c, pages, bar.check)
+	edit := func() { t.Helper(); bar.edit(t, c) }
 	load.served(t, 100)
 	a.Stop()
 	edit()

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -95,4 +97,41 @@ func (l *readLoad) finish(t *testing.T, what string) {
 		}
 		t.Error(b)
 	}
+}
+
+// editBar is where acme's pages die: every page rendered at or before it
+// is dead once an edit published with wait returned.
+type editBar struct{ dead atomic.Int64 }
+
+func newEditBar() *editBar {
+	b := &editBar{}
+	b.dead.Store(-1)
+	return b
+}
+
+// check is a readLoad check: an acme page rendered at or before the bar
+// as it stood when the request began is a stale read.
+func (b *editBar) check(tg target) func(page) string {
+	dead := b.dead.Load()
+	return func(p page) string {
+		if tg.tenant == "acme" && int64(p.rendered) <= dead {
+			return fmt.Sprintf("stale read: rendered %d, dead up to %d", p.rendered, dead)
+		}
+		return ""
+	}
+}
+
+// edit publishes acme's change with wait on c's first node and, once it
+// returned, raises the bar to the origin's render sequence before it.
+// ErrL2Pending is a success: every L1 applied it, and L2's older entries
+// are vetoed until L2 records it.
+func (b *editBar) edit(t *testing.T, c *cluster) {
+	t.Helper()
+	now := mustGet(t, c.originURL, "acme", "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := c.nodes[0].Publisher().PublishAndWait(ctx, companyUpdated("acme")); err != nil && !errors.Is(err, events.ErrL2Pending) {
+		t.Fatalf("wait-publish: %v", err)
+	}
+	b.dead.Store(int64(now.rendered))
 }

@@ -1,14 +1,9 @@
 package cluster_test
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/cachegate/cachegate/events"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
@@ -30,32 +25,10 @@ func TestSentinelFailover(t *testing.T) {
 		}
 	}
 
-	// bar: acme pages rendered at or before it are dead, once set.
-	var bar atomic.Int64
-	bar.Store(-1)
-	load := startReadLoad(c, pages, func(tg target) func(page) string {
-		dead := bar.Load()
-		return func(p page) string {
-			if tg.tenant == "acme" && int64(p.rendered) <= dead {
-				return fmt.Sprintf("stale read: rendered %d, dead up to %d", p.rendered, dead)
-			}
-			return ""
-		}
-	})
+	bar := newEditBar()
+	load := startReadLoad(c, pages, bar.check)
 	served := func(min int64) { t.Helper(); load.served(t, min) }
-	// event publishes acme's change with wait; every page rendered before
-	// it was issued is dead once it returns.
-	event := func() {
-		t.Helper()
-		now := mustGet(t, c.originURL, "acme", "/") // the origin's render sequence now
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		// ErrL2Pending is a success: L1 applied, L2's older entries vetoed.
-		if _, err := c.nodes[0].Publisher().PublishAndWait(ctx, companyUpdated("acme")); err != nil && !errors.Is(err, events.ErrL2Pending) {
-			t.Fatalf("wait-publish: %v", err)
-		}
-		bar.Store(int64(now.rendered))
-	}
+	event := func() { t.Helper(); bar.edit(t, c) }
 
 	served(100)
 	event()

@@ -171,7 +171,7 @@ type Coordinator struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	loopWG     sync.WaitGroup // the loop and the finishing batches
-	partWG     sync.WaitGroup // runPartitions, which starts and stops lanes
+	partWG     sync.WaitGroup // runHeartbeats, and runPartitions, which starts and stops lanes
 	wg         sync.WaitGroup // the helpers
 	once       sync.Once
 	started    bool // set by a successful Start, before any goroutine
@@ -271,7 +271,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	go c.loop()
 	c.wg.Add(1)
 	go c.sampleLag()
-	c.partWG.Add(1)
+	// In the coordinators' bucket before the first deal of partitions.
+	c.heartbeat(ctx)
+	c.partWG.Add(2)
+	go c.runHeartbeats()
 	go c.runPartitions()
 	go func() {
 		select {

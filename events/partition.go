@@ -341,20 +341,42 @@ func (c *Coordinator) partitionsHere() []int {
 // from now (the server pins each to one of their pullers).
 func (c *Coordinator) Partitions() []int { return c.partitionsHere() }
 
-// runPartitions heartbeats this coordinator, waits for the unpartitioned
-// lane to be drained (events stored before partitioning go first, so a
-// tenant's order holds across the upgrade), then keeps pulling from the
-// partitions it owns and gives up those it no longer owns.
-func (c *Coordinator) runPartitions() {
+// runHeartbeats keeps this coordinator in the coordinators' bucket, every
+// PinnedTTL/4, on a goroutine of its own: giving up a partition (release)
+// may wait on the server for seconds, and a heartbeat held behind it would
+// let this coordinator's entry lapse and its partitions flap.
+func (c *Coordinator) runHeartbeats() {
 	defer c.partWG.Done()
 	beat := time.NewTicker(c.cfg.PinnedTTL / 4)
 	defer beat.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PinnedTTL/2)
+		c.heartbeat(ctx)
+		cancel()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.stop:
+			return
+		case <-beat.C:
+		}
+	}
+}
+
+// runPartitions waits for the unpartitioned lane to be drained (events
+// stored before partitioning go first, so a tenant's order holds across
+// the upgrade), then keeps pulling from the partitions it owns and gives
+// up those it no longer owns.
+func (c *Coordinator) runPartitions() {
+	defer c.partWG.Done()
+	tick := time.NewTicker(c.cfg.PinnedTTL / 4)
+	defer tick.Stop()
 	drained := false
 	for {
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
-		c.heartbeat(ctx)
 		if !drained {
+			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 			drained = c.legacyDrained(ctx)
+			cancel()
 			if !drained && time.Since(c.startedAt) > maxLegacyWait {
 				// Old events failing for good (a long outage) must not
 				// hold every new one back: order across the upgrade is
@@ -363,7 +385,6 @@ func (c *Coordinator) runPartitions() {
 				drained = true
 			}
 		}
-		cancel()
 		if drained {
 			c.rebalance()
 		}
@@ -372,7 +393,7 @@ func (c *Coordinator) runPartitions() {
 			return
 		case <-c.stop:
 			return
-		case <-beat.C:
+		case <-tick.C:
 		}
 	}
 }

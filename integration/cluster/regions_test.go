@@ -384,7 +384,7 @@ func TestRegionsShareEvents(t *testing.T) {
 	// The CDN purge, once per event: each region's queue took its own
 	// events only, and the zone was purged of each event's tag once.
 	for _, r := range []*region{east, west} {
-		testenv.WaitFor(t, 30*time.Second, func() error { return drained(r.c, events.StreamName, events.DefaultDurable) })
+		testenv.WaitFor(t, 30*time.Second, func() error { return eventsDrained(r.c) })
 		if got, want := streamInfo(t, r.c, purge.StreamName).State.LastSeq, uint64(r.local); got != want {
 			t.Errorf("%s's purge queue took %d purges, want %d: one per event published there", r.name, got, want)
 		}

@@ -66,6 +66,14 @@ func Consumer(ctx context.Context, js jetstream.JetStream, stream string, want j
 			return js.CreateConsumer(ctx, stream, c)
 		},
 		update: func(ctx context.Context, c jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+			// One filter form replaces the other: the server refuses a
+			// consumer with both, and the overlay keeps the current one.
+			switch {
+			case len(want.FilterSubjects) > 0:
+				c.FilterSubject = ""
+			case want.FilterSubject != "":
+				c.FilterSubjects = nil
+			}
 			return js.UpdateConsumer(ctx, stream, c)
 		},
 		config: func(_ context.Context, c jetstream.Consumer) (jetstream.ConsumerConfig, error) {

@@ -2,6 +2,7 @@ package ensure_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,5 +123,38 @@ func TestEnsure(t *testing.T) {
 	}
 	if u, c := count(writes), count(consumerWrites); u != 2 || c != 1 {
 		t.Errorf("%d stream updates and %d consumer writes for three changes, want 2 and 1", u, c)
+	}
+}
+
+// A consumer declared with several filter subjects where it had one (or
+// one where it had several) is updated to the new form: the server
+// refuses a consumer with both, which the overlay of the current
+// configuration would otherwise send.
+func TestConsumerFilterFormChanges(t *testing.T) {
+	n := testenv.StartNATS(t)
+	ctx := context.Background()
+	nc, err := nats.Connect(n.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := ensure.Stream(ctx, js, jetstream.StreamConfig{Name: "F", Subjects: []string{"f.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []jetstream.ConsumerConfig{
+		{Durable: "c", FilterSubject: "f.a"},
+		{Durable: "c", FilterSubjects: []string{"f.a", "f.b"}},
+		{Durable: "c", FilterSubject: "f.b"},
+	}
+	for i, want := range steps {
+		c, err := ensure.Consumer(ctx, js, "F", want)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		got := c.CachedInfo().Config
+		if got.FilterSubject != want.FilterSubject || !slices.Equal(got.FilterSubjects, want.FilterSubjects) {
+			t.Fatalf("step %d: filters %q %q, want %q %q", i, got.FilterSubject, got.FilterSubjects, want.FilterSubject, want.FilterSubjects)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load script: in one run on this machine, compares requests/s, p99 latency
 # and resident memory of (a) a bare Go server answering the same bytes from
-# memory, (b) the gateway answering from L1, (c) Varnish and (d) nginx
+# memory (and "bare-fields": the same server writing every header field a
+# gateway hit carries, static, the ceiling of any handler behind net/http),
+# (b) the gateway answering from L1, (c) Varnish and (d) nginx
 # proxy_cache in front of the same bare server (both installed from Debian
 # when missing; SKIP_OTHERS=1 leaves them out). Two workloads: one hot URL,
 # and 10,000 URLs requested uniformly at random (all stored beforehand).
@@ -27,7 +29,7 @@ install() { # command package
 	$SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q "$2" >/dev/null
 }
 install wrk wrk
-servers=(bare gateway)
+servers=(bare bare-fields gateway)
 if [ "${SKIP_OTHERS:-0}" != 1 ]; then
 	install varnishd varnish && servers+=(varnish)
 	install nginx nginx-light && servers+=(nginx)
@@ -39,6 +41,11 @@ chmod 755 "$work"
 start_bare "$SIZE" "${server_cpu[@]}"
 declare -A addr pid
 addr[bare]=$bare; pid[bare]=${pids[-1]}
+# The same bare server writing every field a gateway hit carries: what
+# net/http itself costs for a response of that shape (bench/bare -fields).
+port=$(free_port)
+"${server_cpu[@]}" "$work/bare" -size "$SIZE" -fields gateway -listen "127.0.0.1:$port" >"$work/bare-fields.log" 2>&1 & pids+=($!)
+addr[bare-fields]=127.0.0.1:$port; pid[bare-fields]=$!
 start_gateway "" "${server_cpu[@]}"
 addr[gateway]=$gw; pid[gateway]=$gwpid
 

@@ -1,0 +1,207 @@
+package gateway_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/internal/testenv"
+)
+
+// pattern is size bytes that differ along the body, so that a body put
+// together in the wrong order or with a piece missing does not compare
+// equal.
+func pattern(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte('a' + i/4096%26)
+	}
+	return b
+}
+
+// TestUnknownLengthStopsKeepingPastALimit: a body of unknown length that
+// outgrows MaxObjectSize or the fill budget stops being kept the moment it
+// does, its reservation freed while it still streams, and its client gets
+// it whole; it is not stored.
+func TestUnknownLengthStopsKeepingPastALimit(t *testing.T) {
+	const size = 256 << 10
+	for _, tc := range []struct {
+		name string
+		cfg  func(*gateway.Config)
+	}{
+		{"max_object_size", func(c *gateway.Config) { c.MaxObjectSize = 64 << 10 }},
+		{"fill budget", func(c *gateway.Config) { c.FillBufferBytes = 64 << 10 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := pattern(size)
+			gate := make(chan struct{})
+			release := releaser(t, gate)
+			var calls atomic.Int64
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				storableHeader(w.Header(), true, true, size)
+				// Three quarters, past either limit, then (the first time)
+				// nothing until the gate opens.
+				w.Write(want[:size*3/4])
+				w.(http.Flusher).Flush()
+				if calls.Add(1) == 1 {
+					select {
+					case <-gate:
+					case <-r.Context().Done():
+						return
+					}
+				}
+				w.Write(want[size*3/4:])
+			})
+			g := startGateway(t, o, tc.cfg)
+			resp := g.open(t, "/big")
+			if cs := resp.Header.Get("Cache-Status"); strings.Contains(cs, "stored") || !strings.Contains(cs, "detail=unknown-length") {
+				t.Fatalf("Cache-Status %q, want detail=unknown-length and no stored", cs)
+			}
+			// Requests for the URL meanwhile wait on the fill; with no
+			// entry at its end, each fetches its own.
+			const waiters = 2
+			waited := make(chan result, waiters)
+			for range waiters {
+				go func() { waited <- g.get(t, "/big") }()
+			}
+			waitWaiters(t, g, waiters)
+			// What the client has read, the gateway has read past the
+			// limit: it keeps nothing more, and holds nothing, while the
+			// origin has yet to send the rest.
+			first := make([]byte, size/2)
+			if _, err := io.ReadFull(resp.Body, first); err != nil {
+				t.Fatal(err)
+			}
+			waitFillsFreed(t, g)
+			release()
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := append(first, rest...); !bytes.Equal(body, want) {
+				t.Fatalf("client got %d bytes, not the origin's %d", len(body), size)
+			}
+			for range waiters {
+				r := <-waited
+				wantStatus(t, r, "detail=unknown-length")
+				wantNoStatus(t, r, "collapsed")
+				if r.body != string(want) {
+					t.Fatalf("a waiter got %d bytes, not the origin's %d", len(r.body), size)
+				}
+			}
+			r := g.get(t, "/big")
+			wantStatus(t, r, "fwd=", "detail=unknown-length")
+			if r.body != string(want) || o.requests.Load() != 2+waiters {
+				t.Fatalf("next request: %d bytes, origin asked %d times; want the whole body, from the origin again", len(r.body), o.requests.Load())
+			}
+			waitFillsFreed(t, g)
+		})
+	}
+}
+
+// TestBudgetSpentBeforeTheHeader: a fill of unknown length reserves its
+// first step before its header goes out, so a budget already spent is
+// said there (detail=buffer-budget) and the response, streamed whole, is
+// not stored; the fill holding the budget is stored.
+func TestBudgetSpentBeforeTheHeader(t *testing.T) {
+	const size = 16 << 10 // within one first step: the holder does not grow
+	gate := make(chan struct{})
+	release := releaser(t, gate)
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		storableHeader(w.Header(), false, true, size)
+		w.Write(pattern(size)[:size/2])
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/holder" {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Write(pattern(size)[size/2:])
+	})
+	g := startGateway(t, o, func(c *gateway.Config) { c.FillBufferBytes = 32 << 10 })
+	holder := g.open(t, "/holder")
+	wantStatus(t, result{header: holder.Header}, "detail=unknown-length")
+	for i := 1; i <= 2; i++ {
+		r := g.get(t, "/late")
+		wantStatus(t, r, "detail=buffer-budget")
+		if r.body != string(pattern(size)) {
+			t.Fatalf("request %d: %d bytes, not the origin's", i, len(r.body))
+		}
+	}
+	release()
+	if b, err := io.ReadAll(holder.Body); err != nil || !bytes.Equal(b, pattern(size)) {
+		t.Fatalf("the holder got %d bytes (%v)", len(b), err)
+	}
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if r := g.get(t, "/holder"); !strings.Contains(r.cacheStatus(), "hit") || r.header.Get("Content-Length") != strconv.Itoa(size) {
+			return fmt.Errorf("the holder's URL: %q, Content-Length %q", r.cacheStatus(), r.header.Get("Content-Length"))
+		}
+		return nil
+	})
+	if n := o.paths("/late"); n != 2 {
+		t.Fatalf("origin asked for /late %d times, want 2 (not stored)", n)
+	}
+	waitFillsFreed(t, g)
+}
+
+// TestOriginCutMidBodyStoresNothing: an origin that goes away mid-body
+// leaves its client with a truncated response (a chunked one without its
+// last chunk, an announced one short), and nothing stored: the next
+// request goes to the origin and gets the whole body.
+func TestOriginCutMidBodyStoresNothing(t *testing.T) {
+	const size = 256 << 10
+	for _, tc := range []struct {
+		name          string
+		chunked, etag bool
+	}{
+		{"chunked", true, true},
+		{"chunked, no validator", true, false},
+		{"announced length", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := pattern(size)
+			var calls atomic.Int64
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				storableHeader(w.Header(), tc.etag, tc.chunked, size)
+				if calls.Add(1) == 1 {
+					w.Write(want[:size/2])
+					w.(http.Flusher).Flush()
+					// The connection closes at once, the body unfinished.
+					panic(http.ErrAbortHandler)
+				}
+				w.Write(want)
+			})
+			g := startGateway(t, o, nil)
+			resp := g.open(t, "/cut")
+			if tc.chunked && resp.ContentLength != -1 {
+				t.Fatalf("length %d, want chunked as the origin sent it", resp.ContentLength)
+			}
+			b, err := io.ReadAll(resp.Body)
+			if !errors.Is(err, io.ErrUnexpectedEOF) || len(b) >= size {
+				t.Fatalf("client got %d bytes and %v, want a truncated body (unexpected EOF)", len(b), err)
+			}
+			if !bytes.Equal(b, want[:len(b)]) {
+				t.Fatal("the truncated body is not the origin's beginning")
+			}
+			waitFillsFreed(t, g)
+			r := g.get(t, "/cut")
+			wantStatus(t, r, "fwd=")
+			if r.body != string(want) || o.requests.Load() != 2 {
+				t.Fatalf("next request: %d bytes, origin asked %d times; want the whole body, from the origin", len(r.body), o.requests.Load())
+			}
+			if r := g.get(t, "/cut"); !strings.Contains(r.cacheStatus(), "hit") || r.body != string(want) {
+				t.Fatalf("third request: %q, %d bytes; want a hit on the whole body", r.cacheStatus(), len(r.body))
+			}
+		})
+	}
+}

@@ -209,3 +209,53 @@ func TestOriginCutMidBodyStoresNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFirstMissesWithinTheBudget: a miss whose client wants a range or
+// no body (HEAD) is still read before answering, for the stored body to
+// answer it: within the limits it is stored and answered from it; past
+// MaxObjectSize (known only while reading a chunked body) its client gets
+// what it asked of the origin's response, unstored, and the budget's
+// accounting returns to zero.
+func TestReadFirstMissesWithinTheBudget(t *testing.T) {
+	const size = 256 << 10
+	want := pattern(size)
+	for _, tc := range []struct {
+		name   string
+		method string
+		hdr    []string
+		max    int64
+		// status and body the client gets, and whether it was stored.
+		status int
+		body   string
+		stored bool
+	}{
+		{"range, stored", http.MethodGet, []string{"Range: bytes=5000-5099"}, 0, http.StatusPartialContent, string(want[5000:5100]), true},
+		{"head, stored", http.MethodHead, nil, 0, http.StatusOK, "", true},
+		// An unknown length cannot be cut into a range as it passes:
+		// the whole response, as the origin sent it.
+		{"range, too large", http.MethodGet, []string{"Range: bytes=5000-5099"}, 64 << 10, http.StatusOK, string(want), false},
+		{"head, too large", http.MethodHead, nil, 64 << 10, http.StatusOK, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				storableHeader(w.Header(), true, true, size)
+				w.Write(want)
+			})
+			g := startGateway(t, o, func(c *gateway.Config) { c.MaxObjectSize = tc.max })
+			r := g.do(t, tc.method, "acme", "/r", tc.hdr...)
+			if r.status != tc.status || r.body != tc.body {
+				t.Fatalf("%d with %d bytes, want %d with %d", r.status, len(r.body), tc.status, len(tc.body))
+			}
+			if tc.stored {
+				wantStatus(t, r, "stored")
+			} else {
+				wantStatus(t, r, "detail=too-large")
+			}
+			waitFillsFreed(t, g)
+			next := g.get(t, "/r")
+			if hit := strings.Contains(next.cacheStatus(), "hit"); hit != tc.stored || next.body != string(want) {
+				t.Fatalf("next GET: %q with %d bytes; want a hit %t on the whole body", next.cacheStatus(), len(next.body), tc.stored)
+			}
+		})
+	}
+}

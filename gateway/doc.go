@@ -27,9 +27,12 @@
 //     (Config.FillBufferBytes): a fill beyond it, or beyond MaxObjectSize,
 //     is answered whole and not stored (detail=buffer-budget or too-large
 //     when known before the header), and one that outgrows either while
-//     it streams stops being kept at once. A streamed fill cut short (its
-//     client or its origin left) is not stored; its waiters then fetch
-//     again.
+//     it streams stops being kept at once. While a body is kept, the time
+//     its reads wait on the origin is bounded by what OriginTimeout left
+//     after the header (a slow client does not count): a stalled origin
+//     is cut off and the fill's waiters are told 504. A streamed fill cut
+//     short (its client or its origin left) is not stored; its waiters
+//     then fetch again.
 //   - header.go: a stored entry's header, kept as name and value pairs
 //     rather than a map (the bulk of an entry's overhead): the hit path
 //     copies the pairs into the response header, other readers get a

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -163,17 +164,39 @@ type fillBody struct {
 	// store is called once with the whole body.
 	store func(body []byte)
 	done  bool
+	// While the body is kept, its reads wait on the origin for at most
+	// left all together (what OriginTimeout left after the header), as
+	// when it was read before answering: time spent on a slow client
+	// does not count, a stalled origin does. timer (the exchange's)
+	// cancels the origin request when a read outlasts it; the waiters
+	// of the fetch are then told it failed (x.failed), as for a header
+	// that never came.
+	timer *time.Timer
+	left  time.Duration
+	ctx   context.Context
+	x     *exchange
 }
 
 func (b *fillBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.rc.Read(p)
+	}
+	start := time.Now()
+	b.timer.Reset(b.left)
 	n, err := b.rc.Read(p)
-	if !b.done {
-		b.f.keep(p[:n])
-		if err == io.EOF {
-			b.finish()
-		} else if err != nil || !b.f.keeping() {
-			b.abandon()
+	b.timer.Stop()
+	b.left -= time.Since(start)
+	b.f.keep(p[:n])
+	switch {
+	case err == io.EOF:
+		b.finish()
+	case err != nil:
+		if errors.Is(context.Cause(b.ctx), errOriginTimeout) {
+			b.x.failed = http.StatusGatewayTimeout
 		}
+		b.abandon()
+	case !b.f.keeping():
+		b.abandon()
 	}
 	return n, err
 }
@@ -263,7 +286,8 @@ func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchan
 	if !f.keeping() {
 		return f.why
 	}
-	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, store: func(body []byte) {
+	left := g.cfg.OriginTimeout - g.now().Sub(x.reqTime)
+	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, timer: x.timer, left: left, ctx: resp.Request.Context(), x: x, store: func(body []byte) {
 		e.Body = body
 		if e.header.index("Content-Length") < 0 || e.header.index("Etag") < 0 && e.header.index("Last-Modified") < 0 {
 			g.finishEntry(e, int64(len(body)), false)

@@ -82,6 +82,18 @@ func waitWaiters(t *testing.T, g *gw, n int) {
 	})
 }
 
+// startWaiters sends n GETs of path that wait on the fetch in flight, and
+// returns their results as they come.
+func startWaiters(t *testing.T, g *gw, path string, n int) <-chan result {
+	t.Helper()
+	waited := make(chan result, n)
+	for range n {
+		go func() { waited <- g.get(t, path) }()
+	}
+	waitWaiters(t, g, n)
+	return waited
+}
+
 // open sends a GET and returns the response once its header arrived.
 func (g *gw) open(t *testing.T, path string) *http.Response {
 	t.Helper()
@@ -127,11 +139,7 @@ func TestStoredMissStreamsBeforeTheBodyEnds(t *testing.T) {
 			// Requests for the same URL while the body streams wait on its
 			// fill and are answered from the stored entry.
 			const waiters = 3
-			waited := make(chan result, waiters)
-			for range waiters {
-				go func() { waited <- g.get(t, "/big/a") }()
-			}
-			waitWaiters(t, g, waiters)
+			waited := startWaiters(t, g, "/big/a", waiters)
 			go func() {
 				// A quarter: what the proxy has sent on for sure (the tail of
 				// what it read may wait in a write buffer for more).

@@ -27,6 +27,26 @@ func pattern(size int) []byte {
 	return b
 }
 
+// heldOrigin answers body, storable with an ETag, its length
+// unannounced: the first request gets the first sent bytes, then the rest
+// once gate opens (or its client leaves); later requests get it at once.
+func heldOrigin(t *testing.T, body []byte, sent int, gate <-chan struct{}) *origin {
+	var calls atomic.Int64
+	return startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		storableHeader(w.Header(), true, true, len(body))
+		w.Write(body[:sent])
+		w.(http.Flusher).Flush()
+		if calls.Add(1) == 1 {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Write(body[sent:])
+	})
+}
+
 // TestUnknownLengthStopsKeepingPastALimit: a body of unknown length that
 // outgrows MaxObjectSize or the fill budget stops being kept the moment it
 // does, its reservation freed while it still streams, and its client gets
@@ -44,22 +64,9 @@ func TestUnknownLengthStopsKeepingPastALimit(t *testing.T) {
 			want := pattern(size)
 			gate := make(chan struct{})
 			release := releaser(t, gate)
-			var calls atomic.Int64
-			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-				storableHeader(w.Header(), true, true, size)
-				// Three quarters, past either limit, then (the first time)
-				// nothing until the gate opens.
-				w.Write(want[:size*3/4])
-				w.(http.Flusher).Flush()
-				if calls.Add(1) == 1 {
-					select {
-					case <-gate:
-					case <-r.Context().Done():
-						return
-					}
-				}
-				w.Write(want[size*3/4:])
-			})
+			// Three quarters, past either limit, then (the first time)
+			// nothing until the gate opens.
+			o := heldOrigin(t, want, size*3/4, gate)
 			g := startGateway(t, o, tc.cfg)
 			resp := g.open(t, "/big")
 			if cs := resp.Header.Get("Cache-Status"); strings.Contains(cs, "stored") || !strings.Contains(cs, "detail=unknown-length") {
@@ -68,11 +75,7 @@ func TestUnknownLengthStopsKeepingPastALimit(t *testing.T) {
 			// Requests for the URL meanwhile wait on the fill; with no
 			// entry at its end, each fetches its own.
 			const waiters = 2
-			waited := make(chan result, waiters)
-			for range waiters {
-				go func() { waited <- g.get(t, "/big") }()
-			}
-			waitWaiters(t, g, waiters)
+			waited := startWaiters(t, g, "/big", waiters)
 			// What the client has read, the gateway has read past the
 			// limit: it keeps nothing more, and holds nothing, while the
 			// origin has yet to send the rest.
@@ -258,4 +261,71 @@ func TestReadFirstMissesWithinTheBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStreamedFillOriginWait: OriginTimeout bounds the time a streamed
+// fill waits on the origin for its body, as when the body was read before
+// answering: an origin that stalls mid-body is cut off there (its client
+// gets a truncated response, the requests waiting on the fill a 504, and
+// nothing is stored), while a client that reads slowly for longer than
+// the timeout gets its whole body, stored.
+func TestStreamedFillOriginWait(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	t.Run("stalled origin", func(t *testing.T) {
+		const size = 64 << 10
+		want := pattern(size)
+		gate := make(chan struct{})
+		releaser(t, gate)
+		o := heldOrigin(t, want, size/2, gate)
+		g := startGateway(t, o, func(c *gateway.Config) { c.OriginTimeout = timeout })
+		resp := g.open(t, "/stall")
+		const waiters = 2
+		waited := startWaiters(t, g, "/stall", waiters)
+		b, err := io.ReadAll(resp.Body)
+		if !errors.Is(err, io.ErrUnexpectedEOF) || len(b) >= size {
+			t.Fatalf("client got %d bytes and %v, want a truncated body (unexpected EOF)", len(b), err)
+		}
+		for range waiters {
+			r := <-waited
+			if r.status != http.StatusGatewayTimeout {
+				t.Fatalf("a waiter got %d (%q), want 504", r.status, r.cacheStatus())
+			}
+			wantStatus(t, r, "collapsed", "detail=origin-timeout")
+		}
+		waitFillsFreed(t, g)
+		if r := g.get(t, "/stall"); strings.Contains(r.cacheStatus(), "hit") || r.body != string(want) {
+			t.Fatalf("next request: %q, %d bytes; want the whole body from the origin", r.cacheStatus(), len(r.body))
+		}
+	})
+	t.Run("slow client", func(t *testing.T) {
+		// More than the loopback sockets hold, so that the gateway waits
+		// on the client while the timeout passes.
+		const size = 24 << 20
+		want := pattern(size)
+		o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			storableHeader(w.Header(), true, true, size)
+			w.Write(want)
+		})
+		g := startGateway(t, o, func(c *gateway.Config) {
+			c.OriginTimeout = timeout
+			c.MaxObjectSize = 32 << 20
+		})
+		resp := g.open(t, "/slow")
+		// A client that reads nothing for three timeouts: what is timed
+		// here is the pause, not a wait for some state.
+		time.Sleep(3 * timeout)
+		if g.FillBufferInUse() == 0 {
+			t.Fatal("the fill ended while its client read nothing: the body fits the sockets, and the test tests nothing")
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("client got %d bytes (%v), want the whole %d", len(b), err, size)
+		}
+		testenv.WaitFor(t, 5*time.Second, func() error {
+			if r := g.get(t, "/slow"); !strings.Contains(r.cacheStatus(), "hit") || len(r.body) != size {
+				return fmt.Errorf("next request: %q, %d bytes", r.cacheStatus(), len(r.body))
+			}
+			return nil
+		})
+	})
 }

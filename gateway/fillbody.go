@@ -280,14 +280,15 @@ func (c closeFunc) Close() error { return c() }
 // known (modifyResponse); once it is, e gets what depended on it (its
 // length when unannounced, the ETag generated when the origin gave no
 // validator), before any layer or waiter sees it.
-// It returns the Cache-Status detail when the fill cannot start at all.
+// ctx is the origin request's. It returns the Cache-Status detail when
+// the fill cannot start at all.
 func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchange, e *Entry, ttl time.Duration) string {
 	f := newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
 	if !f.keeping() {
 		return f.why
 	}
 	left := g.cfg.OriginTimeout - g.now().Sub(x.reqTime)
-	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, timer: x.timer, left: left, ctx: resp.Request.Context(), x: x, store: func(body []byte) {
+	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, timer: x.timer, left: left, ctx: ctx, x: x, store: func(body []byte) {
 		e.Body = body
 		if e.header.index("Content-Length") < 0 || e.header.index("Etag") < 0 && e.header.index("Last-Modified") < 0 {
 			g.finishEntry(e, int64(len(body)), false)

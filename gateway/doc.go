@@ -15,14 +15,24 @@
 //   - fill.go: ModifyResponse: what may be stored (headers.Storable, plus
 //     the size limits), the fill of each layer, revalidation (304) and
 //     stale-if-error, unsafe-method invalidation.
-//   - fillbody.go: how a body reaches the store. A GET whose length is
-//     announced and which has a validator streams to its client while it
-//     is kept (no buffering before the first byte); anything else is read
-//     before answering. Either way, the bytes held for fills in flight are
-//     bounded by one budget (Config.FillBufferBytes): a fill beyond it, or
-//     beyond MaxObjectSize, is answered whole and not stored
-//     (detail=buffer-budget or too-large). A streamed fill whose client
-//     leaves is not stored; its waiters then fetch again.
+//   - fillbody.go: how a body reaches the store. A storable GET that
+//     wants the whole body streams to its client while it is kept (no
+//     buffering before the first byte), whatever its length and
+//     validators; a range, a conditional or a HEAD is read before
+//     answering. The header says only what is known before the body: an
+//     unknown length stays unannounced and "stored" is not claimed
+//     (detail=unknown-length), and the ETag generated for a response
+//     without a validator goes to later hits. Either way, the bytes held
+//     for fills in flight are bounded by one budget
+//     (Config.FillBufferBytes): a fill beyond it, or beyond MaxObjectSize,
+//     is answered whole and not stored (detail=buffer-budget or too-large
+//     when known before the header), and one that outgrows either while
+//     it streams stops being kept at once. While a body is kept, the time
+//     its reads wait on the origin is bounded by what OriginTimeout left
+//     after the header (a slow client does not count): a stalled origin
+//     is cut off and the fill's waiters are told 504. A streamed fill cut
+//     short (its client or its origin left) is not stored; its waiters
+//     then fetch again.
 //   - header.go: a stored entry's header, kept as name and value pairs
 //     rather than a map (the bulk of an entry's overhead): the hit path
 //     copies the pairs into the response header, other readers get a

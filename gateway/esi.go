@@ -322,7 +322,7 @@ func (g *Gateway) finishESI(w *observedWriter, r *http.Request, obs *observation
 	if keep && g.reuse(w, r, b) {
 		return
 	}
-	shellETag := firstValue(h["Etag"])
+	shellETag := entityTag(b.status, h, b.bytes())
 	f := &fragmentFetcher{g: g, client: r, anon: anonymousCopy(r), keep: keep}
 	a := esi.Assembler{Fetcher: f, Docs: g.esiDocs, Timeout: g.cfg.ESITimeout, MaxDepth: g.cfg.ESIMaxDepth}
 	res, err := a.Assemble(r.Context(), pageURL(r), b.bytes(), shellETag)
@@ -495,7 +495,7 @@ func (f *fragmentFetcher) Fetch(ctx context.Context, base, src string) (esi.Frag
 		Body:    c.body.Bytes(),
 		Hit:     strings.Contains(c.h.Get("Cache-Status"), "; hit"),
 		Private: private,
-		ETag:    c.h.Get("ETag"),
+		ETag:    entityTag(c.status, c.h, c.body.Bytes()),
 		ESI:     len(c.h[esiMarkHeader]) > 0,
 	}, nil
 }

@@ -70,7 +70,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	ok := detail == ""
 	stream := false
 	if ok {
-		if stream = streamable(x, e, resp.ContentLength); !stream {
+		if stream = streamable(x); !stream {
 			body, why, err := g.readWhole(resp)
 			if err != nil {
 				return err
@@ -114,10 +114,22 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if x.kind == kindCacheable {
 		g.warm.observe(x, e.Tags)
 	}
-	x.status.flag("stored")
 	// RFC 9211's ttl is the freshness left, not how long the layers keep
 	// the entry (which adds the stale windows).
-	x.status.int("ttl", seconds(fresh))
+	if stream && resp.ContentLength < 0 {
+		// Whether a body of unknown length fits MaxObjectSize and the
+		// budget is known only at its end, after this header: "stored"
+		// would promise what may not happen, so the detail says why it
+		// is not claimed. The next request shows the outcome (a hit).
+		x.status.int("ttl", seconds(fresh))
+		x.status.token("detail", detailUnknownLength)
+	} else {
+		// Decided before the header: the body's length is reserved in
+		// the budget (or already read); only a body cut short, which its
+		// client sees cut too, is not stored after all.
+		x.status.flag("stored")
+		x.status.int("ttl", seconds(fresh))
+	}
 	g.respondWith(resp, x, e, now, stream)
 	return nil
 }
@@ -190,10 +202,13 @@ func (g *Gateway) storeInput(x *exchange, status int, h http.Header, now time.Ti
 // finishEntry completes a stored header: no tag headers, framing for the
 // stored body, a Date, and a strong ETag from the body when the origin
 // gave no validator, so clients can revalidate against the cache. The
-// generated ETag also goes to this response's client. A streamed entry
-// (stream) has no body yet: its length is the announced one, and it has a
-// validator (streamable). e must not be shared yet: its header is set
-// again, and derived from the map at hand (fill would build one).
+// generated ETag also goes to this response's client when the body was
+// read first. A streamed entry (stream) has no body yet: it keeps the
+// announced length (or none when unannounced) and gets no ETag, so its
+// header is what its client may be told before the body; streamFill
+// finishes it again once the body is whole. e must not be shared yet: its
+// header is set again, and derived from the map at hand (fill would build
+// one).
 func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 	h := e.Header()
 	tagging.StripTagHeaders(h)
@@ -202,18 +217,36 @@ func (g *Gateway) finishEntry(e *Entry, length int64, stream bool) {
 	if !stream {
 		length = int64(len(e.Body))
 	}
-	if cl := strconv.FormatInt(length, 10); h.Get("Content-Length") != cl {
+	switch cl := strconv.FormatInt(length, 10); {
+	case length < 0:
+		h.Del("Content-Length")
+	case h.Get("Content-Length") != cl:
 		h.Set("Content-Length", cl)
 	}
 	if h.Get("Date") == "" {
 		h.Set("Date", e.ResponseTime.UTC().Format(http.TimeFormat))
 	}
-	if h.Get("ETag") == "" && h.Get("Last-Modified") == "" && e.Status >= 200 && e.Status < 300 {
-		h.Set("ETag", headers.BodyETag(e.Body))
+	if !stream && h.Get("ETag") == "" {
+		if etag := entityTag(e.Status, h, e.Body); etag != "" {
+			h.Set("ETag", etag)
+		}
 	}
 	internValues(h)
 	e.SetHeader(h)
 	e.derived = deriveEntry(e, h, &g.rules)
+}
+
+// entityTag is the ETag of a response of status with header h and body
+// as the gateway stores it: the origin's, else, for a 2xx without
+// Last-Modified either, a strong one generated from the body. A miss
+// streamed to its client before its body was known went without the
+// generated one; a reader of the whole body (ESI assembly) names it here
+// as the stored copy will, so the same bytes get the same validator.
+func entityTag(status int, h http.Header, body []byte) string {
+	if v := h.Get("ETag"); v != "" || h.Get("Last-Modified") != "" || status < 200 || status >= 300 {
+		return v
+	}
+	return headers.BodyETag(body)
 }
 
 // internValues replaces h's values, which h must own, by canonical copies

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -15,6 +16,11 @@ import (
 // stored because the bytes held for fills in flight were at
 // Config.FillBufferBytes.
 const detailBufferBudget = "buffer-budget"
+
+// detailUnknownLength is the Cache-Status detail of a storable response
+// streamed to its client before its length was known: whether it is
+// stored is decided at its end, after the header that would say so.
+const detailUnknownLength = "unknown-length"
 
 // byteBudget bounds the body bytes all fills in flight hold for the store
 // together, so that memory under load is bounded by one number rather than
@@ -54,19 +60,25 @@ type fillBuffer struct {
 const minReserve = 32 << 10
 
 // newFillBuffer starts a buffer for a body of length bytes (-1: unknown),
-// reserving a known length at once so the stored body is allocated exactly.
+// reserving a known length at once so the stored body is allocated
+// exactly, and an unknown one's first step, so that a budget already
+// spent is known (and said) before the header goes to the client.
 func newFillBuffer(budget *byteBudget, max, length int64) *fillBuffer {
 	f := &fillBuffer{budget: budget, max: max}
 	if length > max {
 		f.why = headers.DetailTooLarge
 		return f
 	}
+	first := length
+	if length < 0 {
+		first = min(minReserve, max)
+	}
+	if !budget.reserve(first) {
+		f.why = detailBufferBudget
+		return f
+	}
+	f.held = first
 	if length >= 0 {
-		if !budget.reserve(length) {
-			f.why = detailBufferBudget
-			return f
-		}
-		f.held = length
 		f.buf = make([]byte, 0, length)
 	}
 	return f
@@ -125,24 +137,26 @@ func (f *fillBuffer) body() []byte {
 	return b
 }
 
-// streamable reports whether a storable response can go to the client while
-// it is being stored, rather than after: the client wants the whole body
-// (a GET without a range or a validator to compare, which the stored
-// body would answer), and nothing the client is told depends on the body:
-// a validator is present (none is generated from the body), and the length
-// is announced and within MaxObjectSize, so Cache-Status can say "stored"
-// before the body is seen. A body of unknown length is read first, within
-// the budget: whether it fits is known only at its end.
-func streamable(x *exchange, e *Entry, length int64) bool {
-	return length >= 0 && x.method == http.MethodGet && len(x.req["Range"]) == 0 && !conditional(x.req) &&
-		(e.header.index("Etag") >= 0 || e.header.index("Last-Modified") >= 0)
+// streamable reports whether a storable response goes to the client while
+// it is being stored, rather than after: whenever the client wants the
+// whole body (a GET without a range or a validator to compare, which the
+// stored body would answer). What the header cannot say before the body
+// ends is left out of it: an unknown length (the client gets the body as
+// the origin framed it, and Cache-Status does not claim "stored", see
+// modifyResponse), and the ETag the gateway generates from the body when
+// the origin gave no validator (later hits carry it).
+func streamable(x *exchange) bool {
+	return x.method == http.MethodGet && len(x.req["Range"]) == 0 && !conditional(x.req)
 }
 
 // fillBody is the body of a storable response as its client reads it: each
 // read is also kept for the store, and the entry is stored when the body
-// ends with its announced length. A body cut short (the origin or the
-// client went away) is not stored; the client of a cut origin body sees
-// its connection end early, as it would without a cache.
+// ends whole (its announced length, or the origin's end of an unknown
+// one). A body cut short (the origin or the client went away) is not
+// stored; the client of a cut origin body sees its connection end early
+// (a chunked one without its last chunk), as it would without a cache. A
+// body that outgrows MaxObjectSize or the budget stops being kept, frees
+// its reservation at once and keeps streaming.
 type fillBody struct {
 	rc     io.ReadCloser
 	f      *fillBuffer
@@ -150,17 +164,39 @@ type fillBody struct {
 	// store is called once with the whole body.
 	store func(body []byte)
 	done  bool
+	// While the body is kept, its reads wait on the origin for at most
+	// left all together (what OriginTimeout left after the header), as
+	// when it was read before answering: time spent on a slow client
+	// does not count, a stalled origin does. timer (the exchange's)
+	// cancels the origin request when a read outlasts it; the waiters
+	// of the fetch are then told it failed (x.failed), as for a header
+	// that never came.
+	timer *time.Timer
+	left  time.Duration
+	ctx   context.Context
+	x     *exchange
 }
 
 func (b *fillBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.rc.Read(p)
+	}
+	start := time.Now()
+	b.timer.Reset(b.left)
 	n, err := b.rc.Read(p)
-	if !b.done {
-		b.f.keep(p[:n])
-		if err == io.EOF {
-			b.finish()
-		} else if err != nil || !b.f.keeping() {
-			b.abandon()
+	b.timer.Stop()
+	b.left -= time.Since(start)
+	b.f.keep(p[:n])
+	switch {
+	case err == io.EOF:
+		b.finish()
+	case err != nil:
+		if errors.Is(context.Cause(b.ctx), errOriginTimeout) {
+			b.x.failed = http.StatusGatewayTimeout
 		}
+		b.abandon()
+	case !b.f.keeping():
+		b.abandon()
 	}
 	return n, err
 }
@@ -187,8 +223,8 @@ func (b *fillBody) Close() error {
 }
 
 // readWhole reads resp's body for the store before the client gets any of
-// it (a response whose headers depend on the body, or a client that wants
-// a part of it or a 304). When the body cannot be kept whole (why: too
+// it (a client that wants a part of it, a 304 or no body at all: a HEAD
+// filled with GET). When the body cannot be kept whole (why: too
 // large, beyond the budget), resp's body still yields every byte, those
 // read first included, which stay counted in the budget until it is
 // closed: a slow client cannot make the gateway hold more than the budget.
@@ -240,15 +276,23 @@ type closeFunc func() error
 func (c closeFunc) Close() error { return c() }
 
 // streamFill gives resp's client its body as it arrives, storing e when the
-// body ends whole.
-// It returns the Cache-Status detail when the fill cannot start at all.
+// body ends whole. The header the client gets is e's before the body is
+// known (modifyResponse); once it is, e gets what depended on it (its
+// length when unannounced, the ETag generated when the origin gave no
+// validator), before any layer or waiter sees it.
+// ctx is the origin request's. It returns the Cache-Status detail when
+// the fill cannot start at all.
 func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchange, e *Entry, ttl time.Duration) string {
 	f := newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
 	if !f.keeping() {
 		return f.why
 	}
-	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, store: func(body []byte) {
+	left := g.cfg.OriginTimeout - g.now().Sub(x.reqTime)
+	resp.Body = &fillBody{rc: resp.Body, f: f, length: resp.ContentLength, timer: x.timer, left: left, ctx: ctx, x: x, store: func(body []byte) {
 		e.Body = body
+		if e.header.index("Content-Length") < 0 || e.header.index("Etag") < 0 && e.header.index("Last-Modified") < 0 {
+			g.finishEntry(e, int64(len(body)), false)
+		}
 		g.fill(ctx, x, e, ttl)
 	}}
 	return ""

@@ -6,29 +6,36 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cachegate/cachegate/gateway"
+	"github.com/cachegate/cachegate/headers"
 	"github.com/cachegate/cachegate/internal/testenv"
 )
 
-// gatedOrigin answers path-specific bodies of size bytes with a validator
-// (validator: ETag or Last-Modified): it sends the header and the first
-// half, then waits for its gate to open before sending the rest.
-func gatedOrigin(t *testing.T, size int, validator string, gate <-chan struct{}) *origin {
+// gatedOrigin answers path-specific bodies of size bytes, storable, with
+// validator ("ETag", "Last-Modified", or "" for none), their length
+// announced unless chunked: it sends the header and the first half, then
+// waits for its gate to open before sending the rest.
+func gatedOrigin(t *testing.T, size int, validator string, chunked bool, gate <-chan struct{}) *origin {
 	return startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		body := bytes.Repeat([]byte(r.URL.Path[len(r.URL.Path)-1:]), size)
 		w.Header().Set("Cache-Control", "public, max-age=600")
-		if validator == "ETag" {
+		switch validator {
+		case "ETag":
 			w.Header().Set("ETag", `"`+r.URL.Path+`"`)
-		} else {
+		case "Last-Modified":
 			w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(size))
+		if !chunked {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		}
 		w.Write(body[:size/2])
 		w.(http.Flusher).Flush()
 		select {
@@ -52,6 +59,41 @@ func storableHeader(h http.Header, etag, chunked bool, size int) {
 	}
 }
 
+// waitFillsFreed waits until the fills in flight hold nothing for the
+// store.
+func waitFillsFreed(t *testing.T, g *gw) {
+	t.Helper()
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if n := g.FillBufferInUse(); n != 0 {
+			return fmt.Errorf("%d bytes still held for fills", n)
+		}
+		return nil
+	})
+}
+
+// waitWaiters waits until n requests wait on another request's fetch.
+func waitWaiters(t *testing.T, g *gw, n int) {
+	t.Helper()
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if got := metricValue(t, g, "cachegate_coalesced_waiting"); got != float64(n) {
+			return fmt.Errorf("%v requests waiting, want %d", got, n)
+		}
+		return nil
+	})
+}
+
+// startWaiters sends n GETs of path that wait on the fetch in flight, and
+// returns their results as they come.
+func startWaiters(t *testing.T, g *gw, path string, n int) <-chan result {
+	t.Helper()
+	waited := make(chan result, n)
+	for range n {
+		go func() { waited <- g.get(t, path) }()
+	}
+	waitWaiters(t, g, n)
+	return waited
+}
+
 // open sends a GET and returns the response once its header arrived.
 func (g *gw) open(t *testing.T, path string) *http.Response {
 	t.Helper()
@@ -65,15 +107,28 @@ func (g *gw) open(t *testing.T, path string) *http.Response {
 	return resp
 }
 
+// TestStoredMissStreamsBeforeTheBodyEnds: a storable miss reaches its
+// client as the origin sends it, whatever its framing and validators, and
+// is stored once whole. Its header says only what was known before the
+// body: an unknown length is not announced and "stored" not claimed
+// (detail=unknown-length), and the ETag generated for a response without
+// a validator is in the stored entry, not in the streamed miss.
 func TestStoredMissStreamsBeforeTheBodyEnds(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hdr  string
-	}{{"etag", "ETag"}, {"last-modified", "Last-Modified"}} {
+		name      string
+		validator string
+		chunked   bool
+	}{
+		{"etag", "ETag", false},
+		{"last-modified", "Last-Modified", false},
+		{"no validator", "", false},
+		{"chunked, etag", "ETag", true},
+		{"chunked, no validator", "", true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const size = 5 << 20
 			gate := make(chan struct{})
-			o := gatedOrigin(t, size, tc.hdr, gate)
+			o := gatedOrigin(t, size, tc.validator, tc.chunked, gate)
 			g := startGateway(t, o, nil)
 			// The origin holds back half the body until the client has read
 			// part of the first half through the gateway: a gateway that buffered
@@ -84,16 +139,7 @@ func TestStoredMissStreamsBeforeTheBodyEnds(t *testing.T) {
 			// Requests for the same URL while the body streams wait on its
 			// fill and are answered from the stored entry.
 			const waiters = 3
-			waited := make(chan result, waiters)
-			for range waiters {
-				go func() { waited <- g.get(t, "/big/a") }()
-			}
-			testenv.WaitFor(t, 5*time.Second, func() error {
-				if n := metricValue(t, g, "cachegate_coalesced_waiting"); n != waiters {
-					return fmt.Errorf("%v requests waiting, want %d", n, waiters)
-				}
-				return nil
-			})
+			waited := startWaiters(t, g, "/big/a", waiters)
 			go func() {
 				// A quarter: what the proxy has sent on for sure (the tail of
 				// what it read may wait in a write buffer for more).
@@ -115,29 +161,48 @@ func TestStoredMissStreamsBeforeTheBodyEnds(t *testing.T) {
 			if len(body) != size || body[size-1] != 'a' {
 				t.Fatalf("client got %d bytes, want %d", len(body), size)
 			}
-			if cs := resp.Header.Get("Cache-Status"); !strings.Contains(cs, "stored") {
-				t.Fatalf("Cache-Status %q, want stored", cs)
+			cs := resp.Header.Get("Cache-Status")
+			if tc.chunked {
+				if strings.Contains(cs, "stored") || !strings.Contains(cs, "detail=unknown-length") ||
+					resp.ContentLength != -1 || !slices.Equal(resp.TransferEncoding, []string{"chunked"}) {
+					t.Fatalf("Cache-Status %q, length %d, Transfer-Encoding %q; want detail=unknown-length, not stored, chunked as the origin sent it",
+						cs, resp.ContentLength, resp.TransferEncoding)
+				}
+			} else if !strings.Contains(cs, "stored") || resp.ContentLength != size {
+				t.Fatalf("Cache-Status %q, length %d; want stored, %d", cs, resp.ContentLength, size)
+			}
+			// The origin's validator, or the one generated from the body
+			// once it was whole: the stored entry's, which the streamed miss
+			// could not carry.
+			etag, missETag := `"/big/a"`, `"/big/a"`
+			switch tc.validator {
+			case "Last-Modified":
+				etag, missETag = "", ""
+			case "":
+				etag, missETag = headers.BodyETag(body), ""
+			}
+			if v := resp.Header.Get("ETag"); v != missETag {
+				t.Fatalf("the streamed miss has ETag %q, want %q", v, missETag)
 			}
 			for range waiters {
 				r := <-waited
 				wantStatus(t, r, "collapsed")
-				if len(r.body) != size {
-					t.Fatalf("a waiter got %d bytes, want %d", len(r.body), size)
+				if len(r.body) != size || r.header.Get("ETag") != etag {
+					t.Fatalf("a waiter got %d bytes and ETag %q, want %d and %q", len(r.body), r.header.Get("ETag"), size, etag)
 				}
 			}
 			testenv.WaitFor(t, 5*time.Second, func() error {
-				if r := g.get(t, "/big/a"); !strings.Contains(r.cacheStatus(), "hit") || len(r.body) != size ||
-					r.header.Get("Content-Length") != strconv.Itoa(size) {
-					return fmt.Errorf("second request: %q, %d bytes, Content-Length %q", r.cacheStatus(), len(r.body), r.header.Get("Content-Length"))
+				if r := g.get(t, "/big/a"); !strings.Contains(r.cacheStatus(), "hit") || r.body != string(body) ||
+					r.header.Get("Content-Length") != strconv.Itoa(size) || r.header.Get("ETag") != etag {
+					return fmt.Errorf("second request: %q, %d bytes, Content-Length %q, ETag %q",
+						r.cacheStatus(), len(r.body), r.header.Get("Content-Length"), r.header.Get("ETag"))
 				}
 				return nil
 			})
 			if n := o.requests.Load(); n != 1 {
 				t.Fatalf("origin asked %d times, want 1", n)
 			}
-			if n := g.FillBufferInUse(); n != 0 {
-				t.Fatalf("%d bytes still held for fills", n)
-			}
+			waitFillsFreed(t, g)
 		})
 	}
 }
@@ -147,10 +212,14 @@ func TestTooLargeResponseDeliveredWholeNotStored(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		chunked, etag bool
+		// detail: too large before the header when the length is
+		// announced; found only past the header otherwise.
+		detail string
 	}{
-		{"announced length", false, true},
-		{"chunked (read before answering)", true, true},
-		{"announced length, no validator (read before answering)", false, false},
+		{"announced length", false, true, "detail=too-large"},
+		{"announced length, no validator", false, false, "detail=too-large"},
+		{"chunked", true, true, "detail=unknown-length"},
+		{"chunked, no validator", true, false, "detail=unknown-length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
@@ -169,72 +238,61 @@ func TestTooLargeResponseDeliveredWholeNotStored(t *testing.T) {
 				if r.body != string(want) {
 					t.Fatalf("request %d: body of %d bytes differs from the origin's %d", i, len(r.body), size)
 				}
-				wantNoStatus(t, r, "hit")
+				wantStatus(t, r, tc.detail)
 			}
 			if n := o.requests.Load(); n != 2 {
 				t.Fatalf("origin asked %d times, want 2 (nothing stored)", n)
 			}
-			if n := g.FillBufferInUse(); n != 0 {
-				t.Fatalf("%d bytes still held for fills", n)
-			}
+			waitFillsFreed(t, g)
 		})
 	}
 }
 
+// TestFillBufferBudgetBoundsSlowClients: clients that stop reading after
+// the header, on distinct URLs, hold at most the budget for the store
+// together, whether the lengths are announced or not, and each still gets
+// its whole body.
 func TestFillBufferBudgetBoundsSlowClients(t *testing.T) {
 	const size, clients = 100 << 10, 8
 	for _, tc := range []struct {
 		name string
-		// etag: streamed fills, which reserve their announced length;
-		// without, fills read before answering.
 		etag bool
-		// chunked: the length is unannounced; fills reserve as they read.
+		// chunked: the length is unannounced; fills reserve as they
+		// read, and stop keeping when the budget cannot grow.
 		chunked bool
-	}{{"streamed", true, false}, {"read first", false, false}, {"read first, chunked", true, true}} {
+	}{{"announced length", true, false}, {"announced length, no validator", false, false},
+		{"chunked", true, true}, {"chunked, no validator", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			gate := make(chan struct{})
 			var started sync.WaitGroup
 			started.Add(clients)
+			var served atomic.Int64
 			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 				storableHeader(w.Header(), tc.etag, tc.chunked, size)
 				w.Write(bytes.Repeat([]byte("x"), size/2))
 				w.(http.Flusher).Flush()
-				started.Done()
-				<-gate
+				if served.Add(1) <= clients {
+					started.Done()
+				}
+				select {
+				case <-gate:
+				case <-r.Context().Done():
+					return
+				}
 				w.Write(bytes.Repeat([]byte("x"), size/2))
 			})
 			const budget = 250 << 10
 			g := startGateway(t, o, func(c *gateway.Config) { c.FillBufferBytes = budget })
-			// Clients that stop reading after the header: their fills
-			// hold what they kept until the bodies end.
-			resps := make(chan *http.Response, clients)
+			// Every client gets its header while every origin holds back
+			// half its body: the fills stream.
+			got := make([]*http.Response, clients)
 			for i := range clients {
-				go func() {
-					req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/slow/%d", g.srv.URL, i), nil)
-					req.Host = "acme"
-					resp, err := client.Do(req)
-					if err != nil {
-						t.Error(err)
-						resps <- nil
-						return
-					}
-					resps <- resp
-				}()
+				got[i] = g.open(t, fmt.Sprintf("/slow/%d", i))
 			}
 			started.Wait()
-			// Every origin has sent half its body; the gateway holds at most
-			// the budget of it for the store, whatever the number of clients.
-			var got []*http.Response
-			streamed := tc.etag && !tc.chunked
-			if streamed {
-				// Streamed fills reserve the announced length before the
-				// header goes to the client.
-				for range clients {
-					if resp := <-resps; resp != nil {
-						got = append(got, resp)
-					}
-				}
-			}
+			// Every origin has sent half its body and the gateway has read
+			// what its clients' sockets took: it holds at most the budget of
+			// it for the store, whatever the number of clients.
 			testenv.WaitFor(t, 5*time.Second, func() error {
 				if n := g.FillBufferInUse(); n == 0 {
 					return errors.New("nothing held for fills yet")
@@ -250,47 +308,35 @@ func TestFillBufferBudgetBoundsSlowClients(t *testing.T) {
 				if n, want := g.FillBufferInUse(), int64(budget/size*size); n != want {
 					t.Fatalf("%d bytes held for fills, want %d", n, want)
 				}
-				if !streamed {
-					for range clients - budget/size {
-						if resp := <-resps; resp != nil {
-							got = append(got, resp)
-						}
-					}
-				}
 			}
 			close(gate)
-			if !streamed {
-				for range clients - len(got) {
-					if resp := <-resps; resp != nil {
-						got = append(got, resp)
-					}
-				}
-			}
 			stored := 0
-			for _, resp := range got {
+			for i, resp := range got {
 				b, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if err != nil || len(b) != size {
 					t.Fatalf("a client got %d bytes (%v), want %d", len(b), err, size)
 				}
-				if strings.Contains(resp.Header.Get("Cache-Status"), "stored") {
+				cs := resp.Header.Get("Cache-Status")
+				switch {
+				case strings.Contains(cs, "stored"):
 					stored++
-				} else if !tc.chunked && !strings.Contains(resp.Header.Get("Cache-Status"), "detail=buffer-budget") {
-					t.Fatalf("Cache-Status %q, want stored or detail=buffer-budget", resp.Header.Get("Cache-Status"))
+				case strings.Contains(cs, "detail=buffer-budget"):
+					// Known before the header: never stored.
+					if r := g.get(t, fmt.Sprintf("/slow/%d", i)); strings.Contains(r.cacheStatus(), "hit") {
+						t.Fatalf("/slow/%d answered %q before, then a hit", i, cs)
+					}
+				case !tc.chunked || !strings.Contains(cs, "detail=unknown-length"):
+					t.Fatalf("Cache-Status %q, want stored or detail=buffer-budget (or, chunked, detail=unknown-length)", cs)
 				}
-			}
-			if len(got) != clients {
-				t.Fatalf("%d of %d clients answered", len(got), clients)
 			}
 			if want := budget / size; !tc.chunked && stored != want {
 				t.Fatalf("%d fills stored, want %d (as many as the budget holds)", stored, want)
 			}
-			testenv.WaitFor(t, 5*time.Second, func() error {
-				if n := g.FillBufferInUse(); n != 0 {
-					return fmt.Errorf("%d bytes still held for fills", n)
-				}
-				return nil
-			})
+			if tc.chunked && stored != 0 {
+				t.Fatalf("%d chunked fills claim stored before their length was known", stored)
+			}
+			waitFillsFreed(t, g)
 		})
 	}
 }

@@ -30,8 +30,9 @@ const (
 	// maxAckPending bounds what the consumer hands out unacked, backed-off
 	// events included.
 	maxAckPending = 20000
-	// sideEffects bounds the concurrent per-event calls (queue, state,
-	// audit) of one batch.
+	// sideEffects bounds the events of one batch whose calls (the queue,
+	// then the states and the audit entry side by side) run at once: at
+	// most three calls each, with L2.
 	sideEffects = 64
 	// maxFinishing bounds the batches whose side effects run while the
 	// next batch is applied.

@@ -9,6 +9,11 @@
 # gateway's CPU pays only for what an instance does with invalidations
 # (its coordinator and its L1). VIA=admin sends them through the gateway's
 # admin API instead, whose HTTP and JSON then share the gateway's CPU.
+# With COORD=elsewhere (VIA=nats only) the measured gateway is a
+# gateway-only node (events.coordinator: false) and the coordinator runs
+# in a second `cachegate serve` on wrk's CPU, as in a fleet whose control
+# plane runs apart; COORD=here (the default) measures one process doing
+# both.
 # Usage: bench/invalidation.sh [DURATION] [CONNECTIONS] [RATE] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +32,15 @@ if [ "$VIA" = nats ]; then
 	"${client_cpu[@]}" "$work/nats-server" -a 127.0.0.1 -p "$nport" -js -sd "$work/nats" >"$work/nats.log" 2>&1 & pids+=($!)
 	until grep -q 'Server is ready' "$work/nats.log"; do sleep 0.05; done
 	natsurl="nats://127.0.0.1:$nport"
-	start_gateway "" env CACHEGATE_NATS_URL="$natsurl" "${server_cpu[@]}"
+	gwcfg=""
+	if [ "${COORD:-here}" = elsewhere ]; then
+		CACHEGATE_ADMIN_TOKEN=bench-admin-token-0123456789 CACHEGATE_NATS_URL="$natsurl" "${client_cpu[@]}" "$work/cachegate" serve \
+			--origin "http://$bare" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 >"$work/coord.log" 2>&1 & pids+=($!)
+		until grep -q 'gateway listening' "$work/coord.log"; do sleep 0.05; done
+		printf 'events:\n  coordinator: false\n' >"$work/gateway-only.yaml"
+		gwcfg="$work/gateway-only.yaml"
+	fi
+	start_gateway "$gwcfg" env CACHEGATE_NATS_URL="$natsurl" "${server_cpu[@]}"
 	publish=(-nats "$natsurl")
 else
 	start_gateway "" "${server_cpu[@]}"
@@ -52,6 +65,7 @@ load() {
 	awk -v t="$((after - before))" -v hz="$tck" '/requests in/{printf "%.0f\n", $1/(t/hz)}' <<<"$out" >>"$1.cpu"
 }
 machine
+echo "events via ${VIA}, coordinator ${COORD:-here}"
 for r in $(seq "$ROUNDS"); do
 	load "$work/quiet"
 	"${client_cpu[@]}" "$work/invalidate" "${publish[@]}" -tenant 127.0.0.1 -rate "$RATE" -duration "$((DURATION + 1))s" >"$work/inv.out" & inv=$!

@@ -144,9 +144,14 @@ func (r *rootDecoder) varnish(v *yaml.Node) {
 	})
 }
 
-// events decodes the event rules; events.ValidateRules checks them.
+// events decodes the event rules (events.ValidateRules checks them) and
+// whether this node coordinates.
 func (r *rootDecoder) events(v *yaml.Node) {
-	r.mapping(v, "events", []field{{"rules", func(v *yaml.Node) {
+	r.mapping(v, "events", []field{{"coordinator", func(v *yaml.Node) {
+		coordinate := true
+		r.boolean(v, "events.coordinator", &coordinate)
+		r.f.Events.NoCoordinator = !coordinate
+	}}, {"rules", func(v *yaml.Node) {
 		n := r.resolve(v)
 		if isNull(n) {
 			return
@@ -205,6 +210,11 @@ func (f *File) Validate() error {
 	// CACHEGATE_NATS_URL.
 	if f.NATS.URL == "" && f.NATS.Conn().HasCredentials() {
 		add("nats: credentials are for a standalone server (nats.url); the embedded server makes its own")
+	}
+	if f.NATS.URL == "" && f.Events.NoCoordinator {
+		// With its own embedded server no other node's coordinator would
+		// see its events: they would wait for good.
+		add("events.coordinator: false needs a NATS server shared with the coordinating nodes (nats.url)")
 	}
 	for _, p := range f.packageProblems() {
 		add("%s", p)

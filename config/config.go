@@ -332,9 +332,16 @@ type Varnish struct {
 	StatsURLs []string
 }
 
-// Events configures how change events map to tags.
+// Events configures how change events map to tags, and whether this node
+// applies them.
 type Events struct {
 	Rules []EventRule
+	// NoCoordinator (events.coordinator: false) runs no event coordinator
+	// on this node: it still drops invalidated tags from its own L1 (as
+	// an instance every coordinator awaits), while the coordinators that
+	// apply events to L2, the CDN queue and every L1 run on other nodes
+	// of the same NATS. The zero value runs one. Needs nats.url.
+	NoCoordinator bool
 }
 
 // EventRule adds tags to events of one type. Its fields are those of

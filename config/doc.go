@@ -162,6 +162,7 @@
 //	  fastly: { api_token: ${FASTLY_API_TOKEN}, base_url: ..., service_id: ..., services: { acme: ... }, soft_purge: true }
 //	  varnish: { urls: [http://127.0.0.1:6081], soft: false, timeout: 5s }
 //	events:
+//	  coordinator: true           # false: gateway only, coordinators run on other nodes (needs nats.url)
 //	  rules:
 //	    - type: product.updated   # "*" for every type
 //	      tags: ["category:{data.category_id}"]  # {tenant} {type} {entity} {key} {id} {data.x}

@@ -511,3 +511,45 @@ func TestValidateAppliesPackageRulesAfterOverrides(t *testing.T) {
 		}
 	}
 }
+
+// events.coordinator: false makes a gateway-only node, which needs a NATS
+// server that coordinating nodes share; anything but a boolean is refused
+// where it is written.
+func TestEventsCoordinator(t *testing.T) {
+	const origin = "origin: http://127.0.0.1:8081\n"
+	for _, tc := range []struct {
+		name, yaml string
+		parseErr   string // "" if it parses
+		noCoord    bool
+		invalid    string // "" if it validates
+	}{
+		{"default", origin, "", false, ""},
+		{"true", origin + "events:\n  coordinator: true\n", "", false, ""},
+		{"false with a shared server", origin + "nats:\n  url: nats://127.0.0.1:4222\nevents:\n  coordinator: false\n", "", true, ""},
+		{"false on the embedded server", origin + "events:\n  coordinator: false\n", "", true, "events.coordinator: false needs a NATS server shared"},
+		{"not a boolean", origin + "events:\n  coordinator: sometimes\n", "x.yaml:3: events.coordinator must be true or false", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Parse("x.yaml", []byte(tc.yaml), env())
+			if tc.parseErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.parseErr) {
+					t.Fatalf("Parse = %v, want %q", err, tc.parseErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Events.NoCoordinator != tc.noCoord {
+				t.Errorf("NoCoordinator = %v, want %v", f.Events.NoCoordinator, tc.noCoord)
+			}
+			err = f.Validate()
+			switch {
+			case tc.invalid == "" && err != nil:
+				t.Errorf("Validate = %v", err)
+			case tc.invalid != "" && (err == nil || !strings.Contains(err.Error(), tc.invalid)):
+				t.Errorf("Validate = %v, want %q", err, tc.invalid)
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ func handed(f *File) []any {
 	out := []any{
 		f.Gateway(), f.L1.Store(), f.Redis.Store(), f.NATS.Conn(), f.NATS.Streams(), f.Regions(), f.Policy(),
 		f.CDN.Dispatcher(), f.CDN.ProviderNames(), targets, f.Events.Mapper(), f.CDN.Analytics(),
-		f.Listen, f.AdminListen, string(f.Admin.Token),
+		f.Listen, f.AdminListen, string(f.Admin.Token), f.Events.NoCoordinator,
 	}
 	ps := f.CDN.Purgers()
 	for _, p := range []any{ps.Cloudflare, ps.Fastly, ps.Varnish} {

@@ -48,7 +48,7 @@ func (it *item) fail(stage string, err error) {
 type group struct {
 	items []*item
 	req   invalidation.Request
-	seen  map[string]struct{}
+	seen  map[seenKey]struct{}
 	size  int
 	// pending holds the items' records when the L2 step failed; guarded
 	// is set once every one of them is in the PendingBucket.
@@ -186,7 +186,7 @@ func groupItems(items []*item) []*group {
 		k := key{it.req.Tenant, it.req.Soft}
 		g := open[k]
 		if it.meta.NumDelivered > 1 || g == nil || g.size+n > invalidation.MaxItems {
-			g = &group{req: invalidation.Request{ID: it.req.ID, Tenant: it.req.Tenant, Soft: it.req.Soft}, seen: make(map[string]struct{})}
+			g = &group{req: invalidation.Request{ID: it.req.ID, Tenant: it.req.Tenant, Soft: it.req.Soft}}
 			groups = append(groups, g)
 			if it.meta.NumDelivered <= 1 {
 				open[k] = g
@@ -197,6 +197,13 @@ func groupItems(items []*item) []*group {
 	return groups
 }
 
+// seenKey is a tag ('t'), URL ('u') or prefix ('p') of a group: a struct,
+// not a concatenation, so that merging allocates nothing per tag.
+type seenKey struct {
+	kind byte
+	v    string
+}
+
 func (g *group) add(it *item) {
 	g.items = append(g.items, it)
 	if len(g.items) == 2 {
@@ -204,14 +211,21 @@ func (g *group) add(it *item) {
 		g.items[0].shared = true
 	}
 	it.shared = len(g.items) > 1
+	if g.seen == nil {
+		g.seen = make(map[seenKey]struct{}, len(it.req.Tags)+len(it.req.URLs)+len(it.req.Prefixes))
+	}
 	for _, l := range []struct {
-		kind string
+		kind byte
 		vs   []string
 		dst  *[]string
-	}{{"t", it.req.Tags, &g.req.Tags}, {"u", it.req.URLs, &g.req.URLs}, {"p", it.req.Prefixes, &g.req.Prefixes}} {
+	}{{'t', it.req.Tags, &g.req.Tags}, {'u', it.req.URLs, &g.req.URLs}, {'p', it.req.Prefixes, &g.req.Prefixes}} {
+		if *l.dst == nil && len(l.vs) > 0 {
+			*l.dst = make([]string, 0, len(l.vs))
+		}
 		for _, v := range l.vs {
-			if _, ok := g.seen[l.kind+v]; !ok {
-				g.seen[l.kind+v] = struct{}{}
+			k := seenKey{l.kind, v}
+			if _, ok := g.seen[k]; !ok {
+				g.seen[k] = struct{}{}
 				*l.dst = append(*l.dst, v)
 				g.size++
 			}
@@ -492,17 +506,21 @@ func (c *Coordinator) Targets() []string {
 	return []string{purge.TargetL1}
 }
 
-// record writes the states and the audit entry of a processed attempt.
+// record writes the states and the audit entry of a processed attempt,
+// side by side: each is a round trip to JetStream, and at a steady trickle
+// of events (batches of one) waiting for each in turn made the ack of an
+// event wait for all of them in series.
 func (c *Coordinator) record(it *item, now time.Time) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
 	if c.cfg.States != nil {
 		for _, target := range c.Targets() {
 			st := purge.State{Status: purge.StatusApplied, Attempts: int(it.meta.NumDelivered), Updated: now}
 			if it.err != nil && (it.stage == target || target == purge.TargetL1 && it.stage == purge.TargetL2) {
 				st.Status, st.Detail = purge.StatusRetrying, it.err.Error()
 			}
-			c.setState(ctx, it.ev.ID, target, st)
+			wg.Go(func() { c.setState(ctx, it.ev.ID, target, st) })
 		}
 	}
 	// The audit log gets the outcome, and the first failure of an event
@@ -517,6 +535,7 @@ func (c *Coordinator) record(it *item, now time.Time) {
 			c.log.Warn("audit not recorded", "id", it.ev.ID, "err", err)
 		}
 	}
+	wg.Wait()
 }
 
 // setState writes one purge state, retrying once with a fresh timeout: the

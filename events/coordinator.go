@@ -30,8 +30,9 @@ const (
 	// maxAckPending bounds what the consumer hands out unacked, backed-off
 	// events included.
 	maxAckPending = 20000
-	// sideEffects bounds the concurrent per-event calls (queue, state,
-	// audit) of one batch.
+	// sideEffects bounds the events of one batch whose calls (the queue,
+	// then the states and the audit entry side by side) run at once: at
+	// most three calls each, with L2.
 	sideEffects = 64
 	// maxFinishing bounds the batches whose side effects run while the
 	// next batch is applied.
@@ -204,10 +205,10 @@ func NewCoordinator(js jetstream.JetStream, cfg CoordinatorConfig) (*Coordinator
 // when ctx is cancelled or Close is called; events taken but not finished
 // are handed back for redelivery.
 func (c *Coordinator) Start(ctx context.Context) error {
-	var err error
-	if c.dead, err = c.js.Stream(ctx, DeadLetterStreamName); err != nil {
-		return fmt.Errorf("events: stream %s: %w (is Setup done?)", DeadLetterStreamName, err)
+	if err := c.Open(ctx); err != nil {
+		return err
 	}
+	var err error
 	if c.cfg.Shared != nil {
 		if c.pendKV, err = c.js.KeyValue(ctx, PendingBucket); err != nil {
 			return fmt.Errorf("events: bucket %s: %w (is Setup done?)", PendingBucket, err)
@@ -283,6 +284,22 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		case <-c.ctx.Done():
 		}
 	}()
+	return nil
+}
+
+// Open binds what the operator's calls need (the dead letters, Targets)
+// without taking any event: a node that runs no coordinator, since
+// coordinators run on other nodes, still lists, retries and discards dead
+// letters. Start opens too.
+func (c *Coordinator) Open(ctx context.Context) error {
+	if c.dead != nil {
+		return nil
+	}
+	dead, err := c.js.Stream(ctx, DeadLetterStreamName)
+	if err != nil {
+		return fmt.Errorf("events: stream %s: %w (is Setup done?)", DeadLetterStreamName, err)
+	}
+	c.dead = dead
 	return nil
 }
 

@@ -144,7 +144,7 @@ func oneLine(s string) string {
 // DeadLetters returns up to n dead letters, newest first.
 func (c *Coordinator) DeadLetters(ctx context.Context, n int) ([]DeadLetter, error) {
 	if c.dead == nil {
-		return nil, errors.New("events: coordinator not started")
+		return nil, errors.New("events: coordinator not opened (Open or Start)")
 	}
 	if n <= 0 || n > MaxDeadLetters {
 		n = MaxDeadLetters
@@ -184,7 +184,7 @@ func toDeadLetter(m *jetstream.RawStreamMsg) DeadLetter {
 // removes it from the dead-letter stream.
 func (c *Coordinator) RetryDeadLetter(ctx context.Context, seq uint64) error {
 	if c.dead == nil {
-		return errors.New("events: coordinator not started")
+		return errors.New("events: coordinator not opened (Open or Start)")
 	}
 	m, err := c.dead.GetMsg(ctx, seq)
 	if err != nil {
@@ -223,7 +223,7 @@ func (c *Coordinator) RetryDeadLetter(ctx context.Context, seq uint64) error {
 // answers an unknown seq with a generic failure: DeadLetter tells.
 func (c *Coordinator) DiscardDeadLetter(ctx context.Context, seq uint64) error {
 	if c.dead == nil {
-		return errors.New("events: coordinator not started")
+		return errors.New("events: coordinator not opened (Open or Start)")
 	}
 	if err := c.dead.DeleteMsg(ctx, seq); err != nil {
 		return fmt.Errorf("events: discard dead letter %d: %w", seq, err)
@@ -235,7 +235,7 @@ func (c *Coordinator) DiscardDeadLetter(ctx context.Context, seq uint64) error {
 // jetstream.ErrMsgNotFound.
 func (c *Coordinator) DeadLetter(ctx context.Context, seq uint64) (DeadLetter, error) {
 	if c.dead == nil {
-		return DeadLetter{}, errors.New("events: coordinator not started")
+		return DeadLetter{}, errors.New("events: coordinator not opened (Open or Start)")
 	}
 	m, err := c.dead.GetMsg(ctx, seq)
 	if err != nil {

@@ -112,6 +112,11 @@
 //	err = coord.Start(ctx)
 //	pub, err := events.NewPublisher(js, nil, events.PublisherConfig{}) // admin API, CLI, demo
 //
+// A gateway-only process (coordinators run in other processes on the same
+// NATS) runs the Instance alone, and calls coord.Open instead of Start for
+// the dead-letter calls: every coordinator awaits its L1 acks all the
+// same, and the decoding, L2 calls and records stay off its CPU.
+//
 // Several regions (Regions) each run this whole package on their own NATS,
 // a JetStream domain per region: a region's events stream sources the
 // events published in the others, stored under SourcedSubjectPrefix and

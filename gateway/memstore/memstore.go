@@ -263,9 +263,7 @@ func (s *Store) Delete(_ context.Context, _ string, key string) error {
 // and was filled by a fetch that began before the call: one record per tag,
 // whatever the number of entries.
 func (s *Store) InvalidateTags(_ context.Context, tenantName string, tags []string) error {
-	s.markTags(tenantName, tags, func(_ record, g uint64, now int64) record {
-		return record{gen: g, at: now}
-	})
+	s.markTags(tenantName, tags, nil)
 	return nil
 }
 
@@ -280,7 +278,8 @@ func (s *Store) SoftInvalidateTags(_ context.Context, tenantName string, tags []
 }
 
 // markTags replaces the record of each of tags by next of it, at a new
-// generation.
+// generation; next nil is a hard invalidation, whose record replaces the
+// old one whatever it was.
 func (s *Store) markTags(tenantName string, tags []string, next func(old record, g uint64, now int64) record) {
 	if len(tags) == 0 {
 		return
@@ -292,9 +291,16 @@ func (s *Store) markTags(tenantName string, tags []string, next func(old record,
 	// Disable the fast path before writing records, so no Get skips them.
 	storeMax(&t.last, g)
 	now := s.now().UnixNano()
-	apply := func(old record) record { return next(old, g, now) }
-	for _, tag := range tags {
-		s.tagRecs.update(t, tag, apply)
+	if next == nil {
+		hard := record{gen: g, at: now}
+		for _, tag := range tags {
+			s.tagRecs.set(t, tag, hard)
+		}
+	} else {
+		apply := func(old record) record { return next(old, g, now) }
+		for _, tag := range tags {
+			s.tagRecs.update(t, tag, apply)
+		}
 	}
 	s.maybePrune()
 }

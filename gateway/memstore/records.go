@@ -69,17 +69,29 @@ func (r *tagRecords) load(t *tenant, tag string) (record, bool) {
 // of it.
 func (r *tagRecords) update(t *tenant, tag string, next func(record) record) {
 	s := r.shard(tag)
-	k := recordKey{t, tag}
 	s.mu.Lock()
-	old, ok := s.m[k]
-	if !ok {
-		// The tag may be a slice of a whole decoded event: keep only its
-		// bytes.
-		k.tag = strings.Clone(tag)
-	}
-	s.m[k] = next(old)
-	s.peak = max(s.peak, len(s.m))
+	s.put(t, tag, next(s.m[recordKey{t, tag}]))
 	s.mu.Unlock()
+}
+
+// set makes rec the record of t's tag, whatever it held: a hard
+// invalidation's record does not depend on the old one, so one map
+// assignment does (a lookup first, as update does, costs a second probe of
+// a map that outgrows the CPU caches at a steady stream of new tags).
+func (r *tagRecords) set(t *tenant, tag string, rec record) {
+	s := r.shard(tag)
+	s.mu.Lock()
+	s.put(t, tag, rec)
+	s.mu.Unlock()
+}
+
+// put assigns rec to t's tag; s.mu is held.
+func (s *recordShard) put(t *tenant, tag string, rec record) {
+	// The tag may be a slice of a whole decoded event: keep only its
+	// bytes. (A map assignment to a present key replaces the stored key
+	// too, so the copy is made whether or not the tag is new.)
+	s.m[recordKey{t, strings.Clone(tag)}] = rec
+	s.peak = max(s.peak, len(s.m))
 }
 
 // prune deletes the records last written before cutoff (unix

@@ -40,17 +40,7 @@ routes:
 		t.Fatal(err)
 	}
 	n := nodetest.Start(t, nodetest.Options{Origin: origin.URL, File: f})
-	get := func() string {
-		t.Helper()
-		req, _ := http.NewRequest("GET", n.URL+"/gallery", nil)
-		req.Host = "acme.test"
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.Header.Get("Cache-Status")
-	}
+	get := func() string { return cacheStatus(t, n.URL+"/gallery", "acme.test") }
 	if cs := get(); !strings.Contains(cs, "stored") || !strings.Contains(cs, "ttl=30") {
 		t.Fatalf("first request: %q, want stored at the minimum, 30s", cs)
 	}

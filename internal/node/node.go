@@ -315,27 +315,31 @@ func (n *Node) buildWeb(ctx context.Context) error {
 	adapters := &webAdapters{publisher: n.publisher, states: n.states, audit: n.audit, coord: n.coord,
 		queue: n.queue, dispatcher: n.dispatcher}
 	cfg := web.Config{
-		Token:        n.token,
-		Stats:        n.stats,
-		Cluster:      n.board,
-		CDNStats:     cdnstats.NewReader(0, n.file.CDN.Analytics()...),
-		Instance:     n.instance.ID(),
-		Region:       n.file.NATS.Region,
-		Sessions:     sessions,
-		RouteTTLs:    routeTTLs{n.gw},
-		Events:       adapters,
-		Purges:       adapters,
-		Audit:        n.audit,
-		DeadLetters:  adapters,
-		Gatherer:     n.reg,
-		Registerer:   n.reg,
-		Ready:        n.ready,
-		EventBacklog: adapters,
-		Warm:         warmAdapter{gw: n.gw, audit: n.audit},
-		Logger:       n.log.With("component", "admin"),
-		Tokens:       n.tokens,
-		Inspector:    inspector{n.gw},
-		Version:      web.VersionInfo{Version: Version(), Revision: Revision(), Go: runtime.Version()},
+		Token:       n.token,
+		Stats:       n.stats,
+		Cluster:     n.board,
+		CDNStats:    cdnstats.NewReader(0, n.file.CDN.Analytics()...),
+		Instance:    n.instance.ID(),
+		Region:      n.file.NATS.Region,
+		Sessions:    sessions,
+		RouteTTLs:   routeTTLs{n.gw},
+		Events:      adapters,
+		Purges:      adapters,
+		Audit:       n.audit,
+		DeadLetters: adapters,
+		Gatherer:    n.reg,
+		Registerer:  n.reg,
+		Ready:       n.ready,
+		Warm:        warmAdapter{gw: n.gw, audit: n.audit},
+		Logger:      n.log.With("component", "admin"),
+		Tokens:      n.tokens,
+		Inspector:   inspector{n.gw},
+		Version:     web.VersionInfo{Version: Version(), Revision: Revision(), Go: runtime.Version()},
+	}
+	if !n.file.Events.NoCoordinator {
+		// A node that coordinates samples the events backlog; one that
+		// does not has no figure to show.
+		cfg.EventBacklog = adapters
 	}
 	// Without a CDN there is nothing to list, retry or report.
 	if n.dispatcher != nil {
@@ -411,7 +415,16 @@ func (n *Node) Run(ctx context.Context) error {
 		n.Close()
 		return fmt.Errorf("instance: %w", err)
 	}
-	if err := n.coord.Start(runCtx); err != nil {
+	if n.file.Events.NoCoordinator {
+		// Gateway only: the instance above drops this node's L1 copies
+		// when other nodes' coordinators broadcast; the coordinator is
+		// opened for the dead-letter calls only.
+		if err := n.coord.Open(runCtx); err != nil {
+			n.Close()
+			return fmt.Errorf("coordinator: %w", err)
+		}
+		n.log.Info("no event coordinator on this node (events.coordinator: false): other nodes on this NATS must run one, or events are not applied")
+	} else if err := n.coord.Start(runCtx); err != nil {
 		n.Close()
 		return fmt.Errorf("coordinator: %w", err)
 	}
@@ -509,5 +522,7 @@ var (
 	_ events.Auditor           = (*audit.Log)(nil)
 )
 
-// Coordinator is this node's event coordinator (LiveInstances, dead letters).
+// Coordinator is this node's event coordinator (LiveInstances, dead
+// letters); with events.coordinator: false it is opened for the dead
+// letters only, and takes no events.
 func (n *Node) Coordinator() *events.Coordinator { return n.coord }

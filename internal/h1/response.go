@@ -40,6 +40,7 @@ type response struct {
 	trailers      []string
 	werr          error
 	scratch       [20]byte
+	clenBuf       [20]byte
 }
 
 var _ interface {
@@ -285,7 +286,7 @@ func (w *response) commit(p []byte) {
 	var setCL []byte
 	if w.handlerDone && !trailers && !hasTE && bodyAllowedForStatus(code) && !has(h, "Content-Length") && (!w.isHEAD || len(p) > 0) {
 		w.contentLength = int64(len(p))
-		setCL = strconv.AppendInt(w.scratch[:0], int64(len(p)), 10)
+		setCL = strconv.AppendInt(w.clenBuf[:0], int64(len(p)), 10)
 	}
 	hasCL := w.contentLength != -1
 	keepAlives := !w.c.srv.inShutdown.Load()

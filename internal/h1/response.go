@@ -83,8 +83,13 @@ func (w *response) WriteHeader(code int) {
 		if err == nil && v >= 0 {
 			w.contentLength = v
 		} else {
+			// As net/http: the invalid value leaves the handler's map but
+			// stays in the copy the header is written from (so a chunked
+			// answer drops it, a HEAD answer carries it).
 			w.c.srv.log.Debug("h1: invalid Content-Length", "value", cl)
+			w.snapshot = w.header.Clone()
 			w.header.Del("Content-Length")
+			return
 		}
 	}
 	// The header is written at once when no body byte can change it (no
@@ -397,7 +402,7 @@ func writeFields(bw *bufio.Writer, h http.Header, excl int) {
 		}
 		for _, v := range vv {
 			if strings.ContainsAny(v, "\r\n") {
-				v = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(v)
+				v = newlinesToSpaces(v)
 			}
 			v = textproto.TrimString(v)
 			_, _ = bw.WriteString(k)
@@ -432,4 +437,16 @@ func foreachHeaderElement(v string, fn func(string)) {
 			fn(f)
 		}
 	}
+}
+
+// newlinesToSpaces is net/http's headerNewlineToSpace: each CR and LF
+// becomes a space.
+func newlinesToSpaces(v string) string {
+	b := []byte(v)
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }

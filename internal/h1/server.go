@@ -35,19 +35,19 @@ type Server struct {
 	// Logger receives handler panics and protocol misuse; nil discards.
 	Logger *slog.Logger
 
-	log                         *slog.Logger
-	headerTimeout, idleTimeout  time.Duration
-	writeTimeout                time.Duration
-	maxHead                     int
-	handoff                     *handoffListener
-	readers, writers            sync.Pool
-	dates                       dateCache
-	inShutdown                  atomic.Bool
-	mu                          sync.Mutex
-	ln                          net.Listener
-	conns                       map[*conn]struct{}
-	serving                     bool
-	fallbackDone                chan struct{}
+	log                        *slog.Logger
+	headerTimeout, idleTimeout time.Duration
+	writeTimeout               time.Duration
+	maxHead                    int
+	handoff                    *handoffListener
+	readers, writers           sync.Pool
+	dates                      dateCache
+	inShutdown                 atomic.Bool
+	mu                         sync.Mutex
+	ln                         net.Listener
+	conns                      map[*conn]struct{}
+	serving                    bool
+	fallbackDone               chan struct{}
 }
 
 // Validate checks the configuration; Serve calls it.

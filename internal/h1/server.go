@@ -186,6 +186,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			// Fallback still closes its listener and idle connections.
+			_ = s.Fallback.Shutdown(ctx)
 			return ctx.Err()
 		case <-t.C:
 		}

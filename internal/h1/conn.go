@@ -33,11 +33,12 @@ type conn struct {
 	// coarsely (only when the wanted one is more than a second later)
 	// because SetReadDeadline on every request cost 3% of CPU under load.
 	readDeadline time.Time
+	watch        watcher
 }
 
 func (c *conn) serve() {
 	s := c.srv
-	c.br, c.bw = s.getReader(c.rwc), s.getWriter(c.rwc)
+	c.br, c.bw = s.getReader(c), s.getWriter(c.rwc)
 	handedOff := false
 	defer func() {
 		s.forget(c)
@@ -171,6 +172,10 @@ func (c *conn) serveRequest(h *head) (keep bool) {
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
+	if c.br.Buffered() == 0 { // else the client is there: it pipelined
+		c.startWatch(cancel)
+		defer c.stopWatch()
+	}
 	var zero http.Request
 	req := zero.WithContext(ctx)
 	req.Method = h.method

@@ -24,8 +24,9 @@
 // is impossible.
 //
 // Differences from net/http that a handler may notice: response header
-// fields are written in map order (not sorted); the request context is not
-// cancelled when the client goes away while the handler runs (the lane
-// does no background read; a gone client shows as a write error);
-// Hijack is not supported (upgrades are handed off before a handler runs).
+// fields are written in map order (not sorted); the request context ends
+// when the client goes away only once the handler has run for watchAfter
+// (net/http watches from the start, at a cost every request pays); Hijack,
+// SetReadDeadline and full duplex are not supported (http.ErrNotSupported) (upgrades and bodies
+// are handed off before a handler runs).
 package h1

@@ -47,6 +47,7 @@ var _ interface {
 	http.ResponseWriter
 	http.Flusher
 	FlushError() error
+	SetWriteDeadline(time.Time) error
 } = (*response)(nil)
 
 func (w *response) reset(c *conn, req *http.Request) {
@@ -158,6 +159,9 @@ func (w *response) FlushError() error {
 	w.noteErr(w.c.bw.Flush())
 	return w.werr
 }
+
+// SetWriteDeadline serves http.ResponseController, as net/http's does.
+func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
 
 func (w *response) flushBuf() {
 	if len(w.buf) > 0 {

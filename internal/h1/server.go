@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ type Server struct {
 	conns                      map[*conn]struct{}
 	serving                    bool
 	fallbackDone               chan struct{}
+	backgroundReads            atomic.Int64 // client-gone watches started, for tests
 }
 
 // Validate checks the configuration; Serve calls it.
@@ -297,7 +299,7 @@ func (d *dateCache) get(now time.Time) []byte {
 	return c.b
 }
 
-func (s *Server) getReader(c net.Conn) *bufio.Reader {
+func (s *Server) getReader(c io.Reader) *bufio.Reader {
 	if br, ok := s.readers.Get().(*bufio.Reader); ok {
 		br.Reset(c)
 		return br

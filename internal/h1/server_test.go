@@ -144,6 +144,25 @@ func TestChunkedStreamingFlush(t *testing.T) {
 	}
 }
 
+func TestResponseController(t *testing.T) {
+	ts := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Errorf("SetWriteDeadline: %v", err)
+		}
+		if _, _, err := rc.Hijack(); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("Hijack: %v, want ErrNotSupported", err)
+		}
+		if err := rc.SetReadDeadline(time.Now()); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("SetReadDeadline: %v, want ErrNotSupported", err)
+		}
+		io.WriteString(w, "ok")
+	}), nil)
+	if res, body := ts.dial(t).get("/"); body != "ok" {
+		t.Fatal(res.Status, body)
+	}
+}
+
 func TestTrailers(t *testing.T) {
 	ts := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "X-Sum")

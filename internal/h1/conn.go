@@ -193,7 +193,7 @@ func (c *conn) serveRequest(h *head) (keep bool) {
 	defer func() {
 		if err := recover(); err != nil {
 			keep = false
-			if err != http.ErrAbortHandler { //nolint:errorlint // net/http compares the same way
+			if err != http.ErrAbortHandler { // compared as net/http does
 				buf := make([]byte, 64<<10)
 				buf = buf[:runtime.Stack(buf, false)]
 				s.log.Error("h1: panic serving request", "remote", c.remoteAddr, "panic", err, "stack", string(buf))

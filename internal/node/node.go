@@ -28,6 +28,7 @@ import (
 	"github.com/cachegate/cachegate/gateway/memcachestore"
 	"github.com/cachegate/cachegate/gateway/memstore"
 	"github.com/cachegate/cachegate/gateway/redisstore"
+	"github.com/cachegate/cachegate/internal/h1"
 	"github.com/cachegate/cachegate/policy"
 	"github.com/cachegate/cachegate/purge"
 	"github.com/cachegate/cachegate/stats"
@@ -408,7 +409,11 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	gwSrv := &http.Server{Handler: n.gw.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	// The gateway listener is served by h1's lane, which answers simple
+	// GET/HEAD requests without net/http's per-request work and hands
+	// every other connection to this net/http server (issue 11).
+	gwSrv := &h1.Server{Logger: n.log, Fallback: &http.Server{Handler: n.gw.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}}
 	adminSrv := &http.Server{Handler: n.web.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 
 	if err := n.instance.Start(runCtx); err != nil {

@@ -429,7 +429,7 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		rec.Miss(stats.L1)
 	}
 	rec.Hit(layer)
-	g.m.count(nil, hitOutcome(layer))
+	g.m.countSeries(nil, g.m.hit(layer))
 	if f.keep {
 		f.notePage(layer, x, e, rec, now, fr)
 	}

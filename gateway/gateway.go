@@ -230,7 +230,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, obs *observation
 // with background revalidation, or a (coalesced) origin fetch.
 func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exchange) {
 	x.reqCC, _ = headers.ParseCacheControl(r.Header["Cache-Control"])
-	if len(r.Header["Cache-Control"]) == 0 && strings.Contains(r.Header.Get("Pragma"), "no-cache") {
+	if len(r.Header["Cache-Control"]) == 0 && strings.Contains(firstValue(r.Header["Pragma"]), "no-cache") {
 		x.reqCC.NoCache = true
 	}
 	if len(x.d.Locales) > 0 {
@@ -254,7 +254,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	}
 	switch {
 	case e != nil && f.use == useFresh:
-		g.m.count(x.obs, hitOutcome(layer))
+		g.m.countSeries(x.obs, g.m.hit(layer))
 		g.warm.observe(x, e.Tags)
 		g.writeHit(w, x, e, layer, f)
 		if layer == stats.L1 {

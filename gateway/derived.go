@@ -37,6 +37,11 @@ type derived struct {
 	// fields, for an entry that is not plain, is what a client copy of
 	// its header rewrites; nil when plain or derived without rules.
 	fields *entryFields
+	// tagSet is the stats rows a hit on the entry counts its tags under,
+	// resolved at its first hit (stats.Request.TaggedCached): a hit then
+	// reads neither the tags nor their strings, which among many entries
+	// are cache misses of their own.
+	tagSet atomic.Pointer[stats.TagSet]
 }
 
 // entryFields are the fields of an entry's header that a client copy

@@ -250,7 +250,11 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 	}
 	e, layer, f := g.lookup(ctx, x, now)
 	if e != nil && f.use != useForward {
-		x.rec.Tagged(e.Tags, true)
+		if m := e.derived; m != nil {
+			x.rec.TaggedCached(&m.tagSet, e.Tags, true)
+		} else {
+			x.rec.Tagged(e.Tags, true)
+		}
 	}
 	switch {
 	case e != nil && f.use == useFresh:

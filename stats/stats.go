@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,10 @@ type Recorder struct {
 	routes      table[row]
 	prefixes    table[row]
 	tags        table[tagRow]
+	// tagSets are the shared TagSets, by their rows
+	// ([maxTagsPerRequest]*tagRow).
+	tagSets  sync.Map
+	nTagSets atomic.Int64
 }
 
 // table is the rows of one breakdown (tenants or routes). Reads take no
@@ -288,6 +293,75 @@ func (q Request) Tagged(tags []string, hit bool) {
 	if q.rec == nil {
 		return
 	}
+	var buf [maxTagsPerRequest]*tagRow
+	tagRows(q.rec, buf[:0], tags).count(hit)
+}
+
+// TaggedCached is Tagged for a response whose tags never change (a stored
+// entry's): set caches, for the response, the rows its tags are counted
+// under, so that its next requests neither read the tags nor look their
+// prefixes up. set must only ever be passed with the same tags. The rows
+// are those Tagged would count now and later alike: rows are never
+// removed, and a full table stays full.
+func (q Request) TaggedCached(set *atomic.Pointer[TagSet], tags []string, hit bool) {
+	if q.rec == nil {
+		return
+	}
+	s := set.Load()
+	if s == nil || s.rec != q.rec {
+		s = q.rec.tagSet(tags)
+		set.Store(s)
+	}
+	s.rows.count(hit)
+}
+
+// TagSet is the rows a set of tags is counted under by one Recorder
+// (Request.TaggedCached).
+type TagSet struct {
+	rec  *Recorder
+	rows rowSet
+}
+
+// maxTagSets bounds the tag sets a Recorder shares among the responses
+// with the same tag prefixes; past it, each response gets its own.
+const maxTagSets = 4096
+
+// tagSet is tags' TagSet, shared with every earlier response whose tags
+// have the same prefixes.
+func (r *Recorder) tagSet(tags []string) *TagSet {
+	// The rows, in order, are the key: the same prefixes in the same order
+	// give the same rows.
+	var key [maxTagsPerRequest]*tagRow
+	rows := tagRows(r, key[:0], tags)
+	if v, ok := r.tagSets.Load(key); ok {
+		return v.(*TagSet)
+	}
+	s := &TagSet{rec: r, rows: slices.Clone(rows)}
+	if r.nTagSets.Load() >= maxTagSets {
+		return s
+	}
+	if v, loaded := r.tagSets.LoadOrStore(key, s); loaded {
+		return v.(*TagSet)
+	}
+	r.nTagSets.Add(1)
+	return s
+}
+
+// rowSet is the rows of one response's tag prefixes, each once.
+type rowSet []*tagRow
+
+func (rs rowSet) count(hit bool) {
+	for _, row := range rs {
+		row.requests.Add(1)
+		if hit {
+			row.hits.Add(1)
+		}
+	}
+}
+
+// tagRows appends to dst the row of each distinct prefix of tags, up to
+// maxTagsPerRequest prefixes.
+func tagRows(r *Recorder, dst rowSet, tags []string) rowSet {
 	var seen [maxTagsPerRequest]string
 	n := 0
 next:
@@ -302,17 +376,14 @@ next:
 			}
 		}
 		if n == len(seen) {
-			return
+			break
 		}
 		seen[n] = p
 		n++
 		// Rows are keyed by "company:"; the snapshot shows "company:*".
-		row := q.rec.tags.get(p, q.rec.maxTags)
-		row.requests.Add(1)
-		if hit {
-			row.hits.Add(1)
-		}
+		dst = append(dst, r.tags.get(p, r.maxTags))
 	}
+	return dst
 }
 
 // Snapshot returns the current counts.

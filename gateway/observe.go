@@ -32,6 +32,9 @@ type observation struct {
 	// background marks a refetch of warming: not counted as a client's
 	// request nor tracked as one.
 	background bool
+	// arrival is when ServeHTTP received the request; zero once taken
+	// (requestNow).
+	arrival time.Time
 	// fresh: the request was a fresh hit, which hands its writer and
 	// observation to nothing that outlives ServeHTTP (no fill, no
 	// revalidation), so ServeHTTP may recycle them.
@@ -153,7 +156,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// HeaderRequestID: indexing skips Get's canonicalization.
 	ow.id = newID(firstValue(r.Header[HeaderRequestID]))
 	obs := &ow.obs
-	obs.id = ow.id
+	obs.id, obs.arrival = ow.id, start
 	g.serve(ow, r, obs)
 	if ow.esi != nil {
 		g.finishESI(ow, r, obs)

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -125,50 +126,63 @@ type Recorder struct {
 }
 
 // table is the rows of one breakdown (tenants or routes). Reads take no
-// lock: every request looks up two rows, and a read-write mutex would make
-// all of them write one shared word. Inserts, rare and bounded, are
+// lock: every request looks up several rows, and a read-write mutex would
+// make all of them write one shared word. The rows are an immutable map,
+// replaced whole by each insert: inserts are rare and bounded (the table's
+// limit), and a plain map is read faster than a sync.Map. Inserts are
 // serialized by mu.
 type table[R any] struct {
 	mu   sync.Mutex
-	rows sync.Map     // string -> *R
-	n    atomic.Int64 // entries in rows
+	rows atomic.Pointer[map[string]*R] // nil: no rows yet
+}
+
+// load is the current rows (nil, which reads as empty, before the first).
+func (t *table[R]) load() map[string]*R {
+	if m := t.rows.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 func (t *table[R]) get(key string, limit int) *R {
-	if r, ok := t.rows.Load(key); ok {
-		return r.(*R)
+	m := t.load()
+	if r, ok := m[key]; ok {
+		return r
 	}
-	if t.n.Load() >= int64(limit) {
+	if len(m) >= limit {
 		// Full: an unknown key is counted as Other, without the lock.
-		if r, ok := t.rows.Load(Other); ok {
-			return r.(*R)
+		if r, ok := m[Other]; ok {
+			return r
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r, ok := t.rows.Load(key); ok {
-		return r.(*R)
+	m = t.load()
+	if r, ok := m[key]; ok {
+		return r
 	}
-	if t.n.Load() >= int64(limit) {
+	if len(m) >= limit {
 		key = Other
-		if r, ok := t.rows.Load(key); ok {
-			return r.(*R)
+		if r, ok := m[key]; ok {
+			return r
 		}
 	}
 	r := new(R)
+	next := make(map[string]*R, len(m)+1)
+	maps.Copy(next, m)
 	// A clone: key may be a slice of a larger string (a tag) that the
 	// table would otherwise keep alive.
-	t.rows.Store(strings.Clone(key), r)
-	t.n.Add(1)
+	next[strings.Clone(key)] = r
+	t.rows.Store(&next)
 	return r
 }
 
 func tableCounts[R, C any](t *table[R], count func(*R) C) map[string]C {
-	out := make(map[string]C, t.n.Load())
-	t.rows.Range(func(k, r any) bool {
-		out[k.(string)] = count(r.(*R))
-		return true
-	})
+	m := t.load()
+	out := make(map[string]C, len(m))
+	for k, r := range m {
+		out[k] = count(r)
+	}
 	return out
 }
 

@@ -291,7 +291,7 @@ func (g *Gateway) serveCacheable(w http.ResponseWriter, r *http.Request, x *exch
 
 // getExchange returns an exchange that is zero but for its key buffer
 // (empty, its capacity kept): a request sets the fields it has one by one
-// instead of clearing its 776 bytes a second time.
+// instead of clearing the whole exchange a second time.
 func (g *Gateway) getExchange() *exchange {
 	x, _ := g.exchanges.Get().(*exchange)
 	if x == nil {

@@ -22,8 +22,11 @@ import (
 type derived struct {
 	lifetime   time.Duration // explicit (or, when enabled, heuristic) freshness; 0 when none
 	initialAge time.Duration // the age at ResponseTime
-	swr, sie   time.Duration // stale-while-revalidate, stale-if-error
-	share      headers.Share // what the entry may be shared as downstream
+	// swr and sie are stale-while-revalidate and stale-if-error in
+	// seconds: directives in whole seconds, at most 2^31-1 (headers
+	// clamps them), kept in 4 bytes each so the tag set below fits.
+	swr, sie int32
+	share    headers.Share // what the entry may be shared as downstream
 	// shareOverride is share under a rule that overrides the origin.
 	shareOverride headers.Share
 	noCache       bool
@@ -37,6 +40,11 @@ type derived struct {
 	// fields, for an entry that is not plain, is what a client copy of
 	// its header rewrites; nil when plain or derived without rules.
 	fields *entryFields
+	// tagSet is the stats rows a hit on the entry counts its tags under,
+	// resolved at its first hit (stats.Request.TaggedCached): a hit then
+	// reads neither the tags nor their strings, which among many entries
+	// are cache misses of their own.
+	tagSet atomic.Pointer[stats.TagSet]
 }
 
 // entryFields are the fields of an entry's header that a client copy
@@ -107,8 +115,8 @@ func deriveEntry(e *Entry, h http.Header, r *cacheRules) *derived {
 		downstream, _ = headers.ParseCacheControl(h["Cache-Control"])
 	}
 	m := &derived{
-		swr:            cc.StaleWhileRevalidate,
-		sie:            cc.StaleIfError,
+		swr:            deltaSeconds(cc.StaleWhileRevalidate),
+		sie:            deltaSeconds(cc.StaleIfError),
 		noCache:        cc.NoCache,
 		mustRevalidate: cc.MustRevalidateShared(),
 		validator:      headers.HasValidator(h),
@@ -144,6 +152,16 @@ func deriveEntry(e *Entry, h http.Header, r *cacheRules) *derived {
 		m.fields = f
 	}
 	return m
+}
+
+// deltaSeconds is a directive's delta-seconds d in seconds.
+func deltaSeconds(d time.Duration) int32 {
+	return int32(min(d/time.Second, math.MaxInt32))
+}
+
+// staleWindows are the entry's stale-while-revalidate and stale-if-error.
+func (m *derived) staleWindows() (swr, sie time.Duration) {
+	return time.Duration(m.swr) * time.Second, time.Duration(m.sie) * time.Second
 }
 
 // derive returns e's derived values: the ones computed at fill time, or,

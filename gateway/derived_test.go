@@ -31,6 +31,7 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 		{"age and old date", http.Header{"Cache-Control": {"max-age=600"}, "Age": {"30"}, "Date": {resp.Add(-time.Minute).Format(http.TimeFormat)}}},
 		{"date in the future", http.Header{"Cache-Control": {"max-age=600"}, "Date": {resp.Add(time.Hour).Format(http.TimeFormat)}}},
 		{"bad directives", http.Header{"Cache-Control": {`max-age=x, no-cache="a, b", must-revalidate`}}},
+		{"stale windows past 2^31 seconds", http.Header{"Cache-Control": {"max-age=1, stale-while-revalidate=2147483647, stale-if-error=99999999999999"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +39,7 @@ func TestDerivedMatchesHeaders(t *testing.T) {
 			e.SetHeader(tt.header)
 			m := deriveEntry(e, tt.header, nil)
 			cc, _ := headers.ParseCacheControl(tt.header["Cache-Control"])
-			if m.swr != cc.StaleWhileRevalidate || m.sie != cc.StaleIfError || m.noCache != cc.NoCache || m.mustRevalidate != cc.MustRevalidateShared() {
+			if swr, sie := m.staleWindows(); swr != cc.StaleWhileRevalidate || sie != cc.StaleIfError || m.noCache != cc.NoCache || m.mustRevalidate != cc.MustRevalidateShared() {
 				t.Errorf("derived %+v from %v", m, cc)
 			}
 			if want, _ := headers.FreshnessLifetime(cc, tt.header, e.ResponseTime); m.lifetime != want {

@@ -404,15 +404,9 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 	if d.Private || d.Bypass || d.Tenant == "" {
 		return esi.Fragment{}, false
 	}
-	x, _ := g.exchanges.Get().(*exchange)
-	if x == nil {
-		x = new(exchange)
-	}
-	defer func() {
-		*x = exchange{}
-		g.exchanges.Put(x)
-	}()
-	*x = exchange{d: d, target: target, method: http.MethodGet, req: r.Header, host: r.Host, kind: kindCacheable}
+	x := g.getExchange()
+	defer g.putExchange(x)
+	x.d, x.target, x.method, x.req, x.host, x.kind = d, target, http.MethodGet, r.Header, r.Host, kindCacheable
 	x.reqCC, _ = headers.ParseCacheControl(r.Header["Cache-Control"])
 	if len(d.Locales) > 0 {
 		x.locale = headers.NegotiateLocale(strings.Join(r.Header["Accept-Language"], ","), d.Locales)
@@ -429,7 +423,7 @@ func (f *fragmentFetcher) Cached(base, src string) (esi.Fragment, bool) {
 		rec.Miss(stats.L1)
 	}
 	rec.Hit(layer)
-	g.m.count(nil, hitOutcome(layer))
+	g.m.countSeries(nil, g.m.hit(layer))
 	if f.keep {
 		f.notePage(layer, x, e, rec, now, fr)
 	}

@@ -45,7 +45,7 @@ func (g *Gateway) evaluate(x *exchange, e *Entry, now time.Time) freshness {
 		f.lifetime = g.auto.ttl(x.d.Rule, *x.d.AutoTTL)
 	}
 	f.lifetime = min(f.lifetime, g.cfg.MaxTTL)
-	f.swr, f.sie = m.swr, m.sie
+	f.swr, f.sie = m.staleWindows()
 	if x.d.StaleWhileRevalidate != nil {
 		f.swr = *x.d.StaleWhileRevalidate
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
+
+	"github.com/cachegate/cachegate/stats"
 )
 
 // Outcomes, the label values of cachegate_requests_total.
@@ -23,13 +25,6 @@ const (
 	outcomeMethod      = "method"
 	outcomeError       = "error"
 )
-
-func hitOutcome(layer string) string {
-	if layer == "l2" {
-		return outcomeHitL2
-	}
-	return outcomeHitL1
-}
 
 // metrics are resolved once: the hit path increments a counter it already
 // holds, with no label lookup.
@@ -51,12 +46,18 @@ type metrics struct {
 	// outcomes hold, per outcome, the client latency histogram and the
 	// name an observation points at (no allocation per request).
 	outcomes map[string]*outcomeSeries
-	statuses map[string]prometheus.Counter // by status class
+	// hitL1 and hitL2 are outcomes[outcomeHitL1] and [outcomeHitL2]: a
+	// hit counts its outcome without a map lookup.
+	hitL1, hitL2 *outcomeSeries
+	// statuses are by status class, in statusClasses' order then "other"
+	// (statusIndex).
+	statuses [len(statusClasses) + 1]prometheus.Counter
 }
 
 type outcomeSeries struct {
-	name    string
-	latency prometheus.Observer
+	name     string
+	requests prometheus.Counter // requests[name]
+	latency  prometheus.Observer
 }
 
 // outcomes are every label value of the outcome metrics, each series
@@ -108,15 +109,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "cachegate_responses_total",
 		Help: "Responses the gateway sent its clients, by status class (2xx, 3xx, 4xx, 5xx).",
 	}, []string{"code"})
-	m.outcomes, m.statuses = map[string]*outcomeSeries{}, map[string]prometheus.Counter{}
+	m.outcomes = map[string]*outcomeSeries{}
 	for _, o := range outcomes() {
 		m.requests[o] = vec.WithLabelValues(o)
-		m.outcomes[o] = &outcomeSeries{name: o, latency: latency.WithLabelValues(o)}
+		m.outcomes[o] = &outcomeSeries{name: o, requests: m.requests[o], latency: latency.WithLabelValues(o)}
 	}
-	for _, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
-		m.statuses[c] = statuses.WithLabelValues(c)
+	for i := range m.statuses {
+		m.statuses[i] = statuses.WithLabelValues(statusName(i))
 	}
 	m.l1Hits = m.requests[outcomeHitL1]
+	m.hitL1, m.hitL2 = m.outcomes[outcomeHitL1], m.outcomes[outcomeHitL2]
 	if reg != nil {
 		for _, c := range []prometheus.Collector{vec, latency, statuses, m.originSeconds, m.rejectedTags, m.tagFallbacks, m.waiting, m.refreshSkipped, m.earlyRefreshes} {
 			if err := reg.Register(c); err != nil {
@@ -131,16 +133,29 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // client latency and the access log, in its observation (nil: none, as for
 // background revalidations).
 func (m *metrics) count(obs *observation, outcome string) {
-	m.requests[outcome].Inc()
+	m.countSeries(obs, m.outcomes[outcome])
+}
+
+// countSeries is count of the outcome whose series is o.
+func (m *metrics) countSeries(obs *observation, o *outcomeSeries) {
+	o.requests.Inc()
 	if obs != nil {
-		obs.outcome.Store(m.outcomes[outcome])
+		obs.outcome.Store(o)
 	}
+}
+
+// hit is the series of a hit on layer: hit_l2 for L2, hit_l1 otherwise.
+func (m *metrics) hit(layer string) *outcomeSeries {
+	if layer == stats.L2 {
+		return m.hitL2
+	}
+	return m.hitL1
 }
 
 // observe records a finished client request.
 func (m *metrics) observe(o *outcomeSeries, status int, elapsed time.Duration) {
 	o.latency.Observe(elapsed.Seconds())
-	m.statuses[statusClass(status)].Inc()
+	m.statuses[statusIndex(status)].Inc()
 }
 
 // layerWarnings logs a failing layer at most once per interval per layer

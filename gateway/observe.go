@@ -32,6 +32,9 @@ type observation struct {
 	// background marks a refetch of warming: not counted as a client's
 	// request nor tracked as one.
 	background bool
+	// arrival is when ServeHTTP received the request; zero once taken
+	// (requestNow).
+	arrival time.Time
 	// fresh: the request was a fresh hit, which hands its writer and
 	// observation to nothing that outlives ServeHTTP (no fill, no
 	// revalidation), so ServeHTTP may recycle them.
@@ -149,9 +152,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ow = new(observedWriter)
 	}
 	ow.ResponseWriter, ow.esiLimit = w, g.cfg.MaxObjectSize
-	ow.id = newID(r.Header.Get(HeaderRequestID))
+	// The header's names are canonical (net/http, echo) and so is
+	// HeaderRequestID: indexing skips Get's canonicalization.
+	ow.id = newID(firstValue(r.Header[HeaderRequestID]))
 	obs := &ow.obs
-	obs.id = ow.id
+	obs.id, obs.arrival = ow.id, start
 	g.serve(ow, r, obs)
 	if ow.esi != nil {
 		g.finishESI(ow, r, obs)
@@ -202,11 +207,23 @@ func (g *Gateway) sampled(status int) bool {
 }
 
 // statusClass is "2xx" for 204, and so on.
-func statusClass(code int) string {
+func statusClass(code int) string { return statusName(statusIndex(code)) }
+
+// statusIndex is the position of code's class in statusClasses, or
+// len(statusClasses) for "other".
+func statusIndex(code int) int {
 	if code < 100 || code > 599 {
+		return len(statusClasses)
+	}
+	return code/100 - 1
+}
+
+// statusName is the class at statusIndex i.
+func statusName(i int) string {
+	if i >= len(statusClasses) {
 		return "other"
 	}
-	return statusClasses[code/100-1]
+	return statusClasses[i]
 }
 
 var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"testing"
+	"time"
 )
 
 func TestStatusClass(t *testing.T) {
@@ -32,5 +33,34 @@ func TestAccessLogSampling(t *testing.T) {
 	}
 	if all := (&Gateway{cfg: Config{AccessLogSample: 1}}); !all.sampled(200) {
 		t.Error("a sample of 1 dropped a request")
+	}
+}
+
+// A request's arrival stands for the clock once, on the wall clock only:
+// a second judgement in the same request (a shell's second pass) and a
+// request without one (a fragment, a refetch) read the clock.
+func TestRequestNowTakesArrivalOnce(t *testing.T) {
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	arrival := clock.Add(-time.Second)
+	for _, tt := range []struct {
+		name      string
+		wallClock bool
+		obs       *observation
+		want      []time.Time
+	}{
+		{"arrival, then the clock", true, &observation{arrival: arrival}, []time.Time{arrival, clock}},
+		{"no observation", true, nil, []time.Time{clock}},
+		{"not timed", true, &observation{}, []time.Time{clock}},
+		{"test clock", false, &observation{arrival: arrival}, []time.Time{clock, clock}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &Gateway{now: func() time.Time { return clock }, wallClock: tt.wallClock}
+			x := &exchange{obs: tt.obs}
+			for i, want := range tt.want {
+				if got := g.requestNow(x); !got.Equal(want) {
+					t.Errorf("call %d: %v, want %v", i, got, want)
+				}
+			}
+		})
 	}
 }

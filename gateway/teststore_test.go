@@ -219,7 +219,7 @@ func ESIPagesReused(g *Gateway) uint64 { return g.esiPages.reused.Load() }
 
 // SetClock replaces the gateway's clock (ages and freshness), so tests can
 // age entries without waiting.
-func SetClock(g *Gateway, now func() time.Time) { g.now = now }
+func SetClock(g *Gateway, now func() time.Time) { g.now, g.wallClock = now, false }
 
 var (
 	_ Store    = (*TestStore)(nil)

@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,53 +119,70 @@ type Recorder struct {
 	routes      table[row]
 	prefixes    table[row]
 	tags        table[tagRow]
+	// tagSets are the shared TagSets, by their rows
+	// ([maxTagsPerRequest]*tagRow).
+	tagSets  sync.Map
+	nTagSets atomic.Int64
 }
 
 // table is the rows of one breakdown (tenants or routes). Reads take no
-// lock: every request looks up two rows, and a read-write mutex would make
-// all of them write one shared word. Inserts, rare and bounded, are
+// lock: every request looks up several rows, and a read-write mutex would
+// make all of them write one shared word. The rows are an immutable map,
+// replaced whole by each insert: inserts are rare and bounded (the table's
+// limit), and a plain map is read faster than a sync.Map. Inserts are
 // serialized by mu.
 type table[R any] struct {
 	mu   sync.Mutex
-	rows sync.Map     // string -> *R
-	n    atomic.Int64 // entries in rows
+	rows atomic.Pointer[map[string]*R] // nil: no rows yet
+}
+
+// load is the current rows (nil, which reads as empty, before the first).
+func (t *table[R]) load() map[string]*R {
+	if m := t.rows.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 func (t *table[R]) get(key string, limit int) *R {
-	if r, ok := t.rows.Load(key); ok {
-		return r.(*R)
+	m := t.load()
+	if r, ok := m[key]; ok {
+		return r
 	}
-	if t.n.Load() >= int64(limit) {
+	if len(m) >= limit {
 		// Full: an unknown key is counted as Other, without the lock.
-		if r, ok := t.rows.Load(Other); ok {
-			return r.(*R)
+		if r, ok := m[Other]; ok {
+			return r
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if r, ok := t.rows.Load(key); ok {
-		return r.(*R)
+	m = t.load()
+	if r, ok := m[key]; ok {
+		return r
 	}
-	if t.n.Load() >= int64(limit) {
+	if len(m) >= limit {
 		key = Other
-		if r, ok := t.rows.Load(key); ok {
-			return r.(*R)
+		if r, ok := m[key]; ok {
+			return r
 		}
 	}
 	r := new(R)
+	next := make(map[string]*R, len(m)+1)
+	maps.Copy(next, m)
 	// A clone: key may be a slice of a larger string (a tag) that the
 	// table would otherwise keep alive.
-	t.rows.Store(strings.Clone(key), r)
-	t.n.Add(1)
+	next[strings.Clone(key)] = r
+	t.rows.Store(&next)
 	return r
 }
 
 func tableCounts[R, C any](t *table[R], count func(*R) C) map[string]C {
-	out := make(map[string]C, t.n.Load())
-	t.rows.Range(func(k, r any) bool {
-		out[k.(string)] = count(r.(*R))
-		return true
-	})
+	m := t.load()
+	out := make(map[string]C, len(m))
+	for k, r := range m {
+		out[k] = count(r)
+	}
 	return out
 }
 
@@ -288,6 +307,75 @@ func (q Request) Tagged(tags []string, hit bool) {
 	if q.rec == nil {
 		return
 	}
+	var buf [maxTagsPerRequest]*tagRow
+	tagRows(q.rec, buf[:0], tags).count(hit)
+}
+
+// TaggedCached is Tagged for a response whose tags never change (a stored
+// entry's): set caches, for the response, the rows its tags are counted
+// under, so that its next requests neither read the tags nor look their
+// prefixes up. set must only ever be passed with the same tags. The rows
+// are those Tagged would count now and later alike: rows are never
+// removed, and a full table stays full.
+func (q Request) TaggedCached(set *atomic.Pointer[TagSet], tags []string, hit bool) {
+	if q.rec == nil {
+		return
+	}
+	s := set.Load()
+	if s == nil || s.rec != q.rec {
+		s = q.rec.tagSet(tags)
+		set.Store(s)
+	}
+	s.rows.count(hit)
+}
+
+// TagSet is the rows a set of tags is counted under by one Recorder
+// (Request.TaggedCached).
+type TagSet struct {
+	rec  *Recorder
+	rows rowSet
+}
+
+// maxTagSets bounds the tag sets a Recorder shares among the responses
+// with the same tag prefixes; past it, each response gets its own.
+const maxTagSets = 4096
+
+// tagSet is tags' TagSet, shared with every earlier response whose tags
+// have the same prefixes.
+func (r *Recorder) tagSet(tags []string) *TagSet {
+	// The rows, in order, are the key: the same prefixes in the same order
+	// give the same rows.
+	var key [maxTagsPerRequest]*tagRow
+	rows := tagRows(r, key[:0], tags)
+	if v, ok := r.tagSets.Load(key); ok {
+		return v.(*TagSet)
+	}
+	s := &TagSet{rec: r, rows: slices.Clone(rows)}
+	if r.nTagSets.Load() >= maxTagSets {
+		return s
+	}
+	if v, loaded := r.tagSets.LoadOrStore(key, s); loaded {
+		return v.(*TagSet)
+	}
+	r.nTagSets.Add(1)
+	return s
+}
+
+// rowSet is the rows of one response's tag prefixes, each once.
+type rowSet []*tagRow
+
+func (rs rowSet) count(hit bool) {
+	for _, row := range rs {
+		row.requests.Add(1)
+		if hit {
+			row.hits.Add(1)
+		}
+	}
+}
+
+// tagRows appends to dst the row of each distinct prefix of tags, up to
+// maxTagsPerRequest prefixes.
+func tagRows(r *Recorder, dst rowSet, tags []string) rowSet {
 	var seen [maxTagsPerRequest]string
 	n := 0
 next:
@@ -302,17 +390,14 @@ next:
 			}
 		}
 		if n == len(seen) {
-			return
+			break
 		}
 		seen[n] = p
 		n++
 		// Rows are keyed by "company:"; the snapshot shows "company:*".
-		row := q.rec.tags.get(p, q.rec.maxTags)
-		row.requests.Add(1)
-		if hit {
-			row.hits.Add(1)
-		}
+		dst = append(dst, r.tags.get(p, r.maxTags))
 	}
+	return dst
 }
 
 // Snapshot returns the current counts.

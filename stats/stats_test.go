@@ -2,8 +2,10 @@ package stats
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -163,4 +165,55 @@ func TestRequestRepeatHits(t *testing.T) {
 	}
 	var zero Request
 	zero.RepeatHits(1, L1) // a request counted nowhere stays so
+}
+
+// TaggedCached counts what Tagged counts, resolving the rows once per set
+// of prefixes, and follows a change of Recorder.
+func TestTaggedCachedCountsAsTagged(t *testing.T) {
+	tags := []string{"company:1", "company:2", "list", "user:9"}
+	direct, cached := New(), New()
+	var set, other atomic.Pointer[TagSet]
+	for i := range 3 {
+		hit := i > 0
+		direct.Begin("acme", "r", "/").Tagged(tags, hit)
+		cached.Begin("acme", "r", "/").TaggedCached(&set, tags, hit)
+	}
+	// Another response with the same prefixes shares the set.
+	cached.Begin("acme", "r", "/").TaggedCached(&other, []string{"list", "company:7", "user:1"}, true)
+	direct.Begin("acme", "r", "/").Tagged([]string{"list", "company:7", "user:1"}, true)
+	if got, want := cached.Snapshot().TagPrefixes, direct.Snapshot().TagPrefixes; !maps.Equal(got, want) {
+		t.Errorf("cached %v, direct %v", got, want)
+	}
+	first := set.Load()
+	if first == nil || len(first.rows) != 3 {
+		t.Fatalf("set = %+v, want 3 rows", first)
+	}
+	// The same prefixes in another order are another set (the key is the
+	// rows in order), with the same rows.
+	if o := other.Load(); o == first || len(o.rows) != 3 {
+		t.Errorf("other set %p %+v, first %p", o, o, first)
+	}
+	// A set of another recorder is resolved again for this one.
+	again := New()
+	again.Begin("acme", "r", "/").TaggedCached(&set, tags, true)
+	if set.Load() == first || again.Snapshot().TagPrefixes["company:*"].Hits != 1 {
+		t.Errorf("set not resolved for the new recorder: %v", again.Snapshot().TagPrefixes)
+	}
+}
+
+// Tag sets are shared up to maxTagSets; past it each response gets its
+// own, counted all the same.
+func TestTagSetsBounded(t *testing.T) {
+	r := New()
+	r.maxTags = 2 * maxTagSets
+	var sets [maxTagSets + 2]atomic.Pointer[TagSet]
+	for i := range sets {
+		r.Begin("t", "r", "/").TaggedCached(&sets[i], []string{fmt.Sprintf("p%d:1", i)}, true)
+	}
+	if n := r.nTagSets.Load(); n != maxTagSets {
+		t.Errorf("%d shared sets, want %d", n, maxTagSets)
+	}
+	if got := len(r.Snapshot().TagPrefixes); got != len(sets) {
+		t.Errorf("%d tag prefixes counted, want %d", got, len(sets))
+	}
 }

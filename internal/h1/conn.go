@@ -49,22 +49,35 @@ func (c *conn) serve() {
 		_ = c.rwc.Close()
 		s.putBufs(c.br, c.bw)
 	}()
-	for {
+	for first := true; ; first = false {
+		// Answers go out before the connection turns idle (Shutdown may
+		// close it then), one write per answer as under net/http.
+		if c.bw.Flush() != nil {
+			return
+		}
+		// Idle, as under net/http, until a whole head is read: Shutdown
+		// closes a connection waiting for one, or stalled in the middle of
+		// one (pipelined or not), instead of waiting out its timeout.
+		c.state.Store(stateIdle)
+		if s.inShutdown.Load() {
+			return
+		}
 		if c.br.Buffered() == 0 {
-			if c.bw.Flush() != nil {
-				return
+			// As net/http: a new connection has the header timeout to send
+			// its first request, a kept-alive one the idle timeout.
+			if first {
+				c.armRead(s.headerTimeout)
+			} else {
+				c.armRead(s.idleTimeout)
 			}
-			c.state.Store(stateIdle)
-			if s.inShutdown.Load() {
-				return
-			}
-			c.armRead(s.idleTimeout)
-			_, err := c.br.Peek(1)
-			if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil {
-				return // closed by Shutdown, idle timeout or client gone
+			if _, err := c.br.Peek(1); err != nil {
+				return // closed by Shutdown, timeout or client gone
 			}
 		}
 		n, reason, err := c.readHead()
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // closed by Shutdown
+		}
 		if err != nil {
 			return // as net/http: a read error or timeout mid-head closes quietly
 		}
@@ -203,5 +216,9 @@ func (c *conn) serveRequest(h *head) (keep bool) {
 	}()
 	s.Fallback.Handler.ServeHTTP(w, req)
 	w.finish()
+	if w.deadlineSet && s.writeTimeout <= 0 {
+		// A deadline the handler set must not cut a later response.
+		_ = c.rwc.SetWriteDeadline(time.Time{})
+	}
 	return w.shouldReuse()
 }

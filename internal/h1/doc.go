@@ -26,7 +26,8 @@
 // Differences from net/http that a handler may notice: response header
 // fields are written in map order (not sorted); the request context ends
 // when the client goes away only once the handler has run for watchAfter
-// (net/http watches from the start, at a cost every request pays); Hijack,
+// (net/http watches from the start, at a cost every request pays), and not
+// while a pipelined request waits behind it; Hijack,
 // SetReadDeadline and full duplex are not supported (http.ErrNotSupported) (upgrades and bodies
 // are handed off before a handler runs).
 package h1

@@ -34,6 +34,7 @@ type response struct {
 	handlerDone   bool
 	chunking      bool
 	closeAfter    bool
+	deadlineSet   bool  // the handler set a write deadline (SetWriteDeadline)
 	contentLength int64 // from the handler's Content-Length, or -1
 	written       int64
 	buf           []byte // body bytes not yet handed to the connection
@@ -161,7 +162,10 @@ func (w *response) FlushError() error {
 }
 
 // SetWriteDeadline serves http.ResponseController, as net/http's does.
-func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
+func (w *response) SetWriteDeadline(t time.Time) error {
+	w.deadlineSet = true
+	return w.c.rwc.SetWriteDeadline(t)
+}
 
 func (w *response) flushBuf() {
 	if len(w.buf) > 0 {

@@ -26,6 +26,7 @@ type watcher struct {
 	timer    *time.Timer
 	cancel   context.CancelFunc // the running request's; nil between requests
 	running  bool               // a background read is in progress
+	ran      bool               // one started since the last stopWatch
 	aborting bool
 	hasByte  bool
 	b        [1]byte
@@ -52,6 +53,12 @@ func (c *conn) backgroundRead() {
 		w.mu.Unlock()
 		return
 	}
+	// The read waits for the client as long as the handler runs, under no
+	// deadline (an idle or header one still armed would end it and cancel a
+	// healthy request), as net/http's backgroundRead does. Cleared under mu
+	// so that stopWatch's abort deadline always comes after it.
+	_ = c.rwc.SetReadDeadline(time.Time{})
+	w.ran = true
 	w.running = true
 	w.mu.Unlock()
 	c.srv.backgroundReads.Add(1)
@@ -74,6 +81,13 @@ func (c *conn) stopWatch() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.cancel = nil
+	if !w.ran {
+		return
+	}
+	w.ran = false
+	// The read cleared the deadline armRead believes in: the next armRead
+	// must set one.
+	c.readDeadline = aLongTimeAgo
 	if !w.running {
 		return
 	}
@@ -83,7 +97,6 @@ func (c *conn) stopWatch() {
 		w.cond.Wait()
 	}
 	w.aborting = false
-	c.readDeadline = aLongTimeAgo // so the next armRead resets it
 }
 
 // Read is what the connection's bufio.Reader reads: the byte a background

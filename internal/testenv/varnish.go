@@ -127,6 +127,11 @@ func (v *Varnish) start() error {
 		"-p", "thread_pools=1",
 		"-p", "thread_pool_min=5",
 		"-p", "thread_pool_max=100",
+		// A worker adds its counters to the global ones after a job only
+		// when the stats lock is free, else after up to this many jobs: at
+		// the default 10, a test's last few requests could stay uncounted
+		// in an idle worker (varnishstat read too few hits).
+		"-p", "thread_stats_rate=1",
 	}
 	cmd, done, out, err := startProcess(bin, args...)
 	if err != nil {

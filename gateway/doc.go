@@ -19,8 +19,10 @@
 //     wants the whole body streams to its client while it is kept (no
 //     buffering before the first byte), whatever its length and
 //     validators; a range, a conditional or a HEAD is read before
-//     answering. The header says only what is known before the body: an
-//     unknown length stays unannounced and "stored" is not claimed
+//     answering. The header says only what is known before the body: a
+//     body of unknown length is read ahead up to 32 KiB (one that ends
+//     there is answered with its length and "stored"); past that its
+//     length stays unannounced and "stored" is not claimed
 //     (detail=unknown-length), and the ETag generated for a response
 //     without a validator goes to later hits. Either way, the bytes held
 //     for fills in flight are bounded by one budget

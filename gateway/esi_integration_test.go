@@ -99,8 +99,9 @@ func startESIOrigin(t *testing.T) *esiOrigin {
 			io.WriteString(w, `(<esi:include src="map"/>)`)
 		case "/frag/stall", "/frag/stream":
 			// Half a body, then nothing until the gateway gives up: the
-			// storable one and the no-store one both stream, and are cut
-			// off at the fragment timeout.
+			// storable one, of unknown length, is read ahead before it is
+			// answered (the origin timeout ends it), the no-store one
+			// streams and is cut off at the fragment timeout.
 			h.Set("Cache-Control", "max-age=60")
 			if p == "/frag/stream" {
 				h.Set("Cache-Control", "no-store")
@@ -325,7 +326,7 @@ func TestESIFragmentTimeout(t *testing.T) {
 	if r := g.get(t, "/esi/stall-ok"); r.status != 200 || r.body != "ab" {
 		t.Fatalf("onerror: %d %q", r.status, r.body)
 	}
-	for path, want := range map[string]string{"/esi/stall": "cut off", "/esi/stream": "cut off"} {
+	for path, want := range map[string]string{"/esi/stall": "origin-timeout", "/esi/stream": "cut off"} {
 		r := g.get(t, path)
 		if r.status != 502 || !strings.Contains(r.body, want) {
 			t.Fatalf("%s: %d %q", path, r.status, r.body)

@@ -77,8 +77,28 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 			}
 			e.Body = body
 			ok, detail = why == "", why
-		} else if why := g.streamFill(resp.Request.Context(), resp, x, e, ttl); why != "" {
-			ok, detail, stream = false, why, false
+		} else {
+			var ahead *fillBuffer
+			if resp.ContentLength < 0 {
+				// Most bodies of unknown length are short: one that ends
+				// within the read-ahead is known whole before the header
+				// and answered as stored, with its length.
+				body, f, why, err := g.readAhead(resp)
+				switch {
+				case err != nil:
+					return err
+				case why != "":
+					ok, detail, stream = false, why, false
+				case body != nil:
+					e.Body, stream = body, false
+				}
+				ahead = f
+			}
+			if stream {
+				if why := g.streamFill(resp.Request.Context(), resp, x, e, ttl, ahead); why != "" {
+					ok, detail, stream = false, why, false
+				}
+			}
 		}
 	}
 	x.timer.Stop()

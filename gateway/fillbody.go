@@ -271,6 +271,36 @@ func (g *Gateway) readWhole(resp *http.Response) (body []byte, why string, err e
 	}
 }
 
+// readAhead reads the start of a body of unknown length, up to minReserve
+// (or MaxObjectSize when smaller), within the budget, before its header goes
+// to the client. A body that ends there is returned whole, allocated to its
+// length, and the response is answered like one of announced length
+// ("stored", Content-Length). Otherwise resp's body yields the bytes read
+// first and then the rest, and f, which holds their reservation, is the
+// buffer the stream keeps them in (streamFill). why is the detail when the
+// budget has no room for the read-ahead (nothing was read). The origin
+// timeout still runs: a stalled origin is cut off as when a body is read
+// whole.
+func (g *Gateway) readAhead(resp *http.Response) (body []byte, f *fillBuffer, why string, err error) {
+	f = newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, -1)
+	if !f.keeping() {
+		return nil, nil, f.why, nil
+	}
+	buf := make([]byte, f.held)
+	n, err := io.ReadFull(resp.Body, buf)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		f.release()
+		resp.Body.Close()
+		return bytes.Clone(buf[:n]), nil, "", nil
+	case err != nil:
+		f.release()
+		return nil, nil, "", err
+	}
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
+	return nil, f, "", nil
+}
+
 type closeFunc func() error
 
 func (c closeFunc) Close() error { return c() }
@@ -280,10 +310,12 @@ func (c closeFunc) Close() error { return c() }
 // known (modifyResponse); once it is, e gets what depended on it (its
 // length when unannounced, the ETag generated when the origin gave no
 // validator), before any layer or waiter sees it.
-// ctx is the origin request's. It returns the Cache-Status detail when
-// the fill cannot start at all.
-func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchange, e *Entry, ttl time.Duration) string {
-	f := newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
+// ctx is the origin request's; f is readAhead's buffer, or nil. It
+// returns the Cache-Status detail when the fill cannot start at all.
+func (g *Gateway) streamFill(ctx context.Context, resp *http.Response, x *exchange, e *Entry, ttl time.Duration, f *fillBuffer) string {
+	if f == nil {
+		f = newFillBuffer(&g.fillBudget, g.cfg.MaxObjectSize, resp.ContentLength)
+	}
 	if !f.keeping() {
 		return f.why
 	}

@@ -115,29 +115,40 @@ func TestUnknownLengthStopsKeepingPastALimit(t *testing.T) {
 }
 
 // TestBudgetSpentBeforeTheHeader: a fill of unknown length reserves its
-// first step before its header goes out, so a budget already spent is
+// read-ahead before its header goes out, so a budget already spent is
 // said there (detail=buffer-budget) and the response, streamed whole, is
-// not stored; the fill holding the budget is stored.
+// not stored; the fill holding the budget, longer than the read-ahead and
+// so streamed, is stored.
 func TestBudgetSpentBeforeTheHeader(t *testing.T) {
-	const size = 16 << 10 // within one first step: the holder does not grow
+	const size, first = 48 << 10, 40 << 10 // past the 32 KiB read-ahead
 	gate := make(chan struct{})
 	release := releaser(t, gate)
 	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		storableHeader(w.Header(), false, true, size)
-		w.Write(pattern(size)[:size/2])
-		w.(http.Flusher).Flush()
-		if r.URL.Path == "/holder" {
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-				return
-			}
+		if r.URL.Path != "/holder" {
+			w.Write(pattern(size))
+			return
 		}
-		w.Write(pattern(size)[size/2:])
+		w.Write(pattern(size)[:first])
+		w.(http.Flusher).Flush()
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(pattern(size)[first:])
 	})
-	g := startGateway(t, o, func(c *gateway.Config) { c.FillBufferBytes = 32 << 10 })
+	g := startGateway(t, o, func(c *gateway.Config) { c.FillBufferBytes = 64 << 10 })
 	holder := g.open(t, "/holder")
 	wantStatus(t, result{header: holder.Header}, "detail=unknown-length")
+	// The holder keeps its first 40 KiB: its reservation has grown to the
+	// whole budget (32 KiB, then doubled).
+	testenv.WaitFor(t, 5*time.Second, func() error {
+		if n := g.FillBufferInUse(); n != 64<<10 {
+			return fmt.Errorf("%d bytes held for fills, want the budget's 64 KiB", n)
+		}
+		return nil
+	})
 	for i := 1; i <= 2; i++ {
 		r := g.get(t, "/late")
 		wantStatus(t, r, "detail=buffer-budget")
@@ -328,4 +339,43 @@ func TestStreamedFillOriginWait(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// TestShortUnknownLengthStoredWithItsLength: a body of unknown length that
+// ends within the read-ahead (most chunked pages) is known whole before
+// its header: the miss says "stored" and carries its Content-Length, like
+// one whose length was announced; a longer one streams and says
+// detail=unknown-length. Either is a hit next.
+func TestShortUnknownLengthStoredWithItsLength(t *testing.T) {
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		size := 5 << 10
+		if r.URL.Path == "/long" {
+			size = 1 << 20
+		}
+		storableHeader(w.Header(), false, true, size)
+		w.Write(pattern(size)[:size/2])
+		w.(http.Flusher).Flush() // two chunks at least
+		w.Write(pattern(size)[size/2:])
+	})
+	g := startGateway(t, o, nil)
+	for _, tc := range []struct {
+		path, status, length string
+		size                 int
+	}{
+		{"/short", "stored", "5120", 5 << 10},
+		{"/long", "detail=unknown-length", "", 1 << 20},
+	} {
+		r := g.get(t, tc.path)
+		wantStatus(t, r, "fwd=uri-miss", tc.status)
+		if got := r.header.Get("Content-Length"); got != tc.length || r.body != string(pattern(tc.size)) {
+			t.Fatalf("%s: Content-Length %q (want %q), %d bytes", tc.path, got, tc.length, len(r.body))
+		}
+		testenv.WaitFor(t, 5*time.Second, func() error {
+			if r := g.get(t, tc.path); !strings.Contains(r.cacheStatus(), "hit") || r.body != string(pattern(tc.size)) {
+				return fmt.Errorf("%s: %q", tc.path, r.cacheStatus())
+			}
+			return nil
+		})
+	}
+	waitFillsFreed(t, g)
 }

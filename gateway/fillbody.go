@@ -287,15 +287,23 @@ func (g *Gateway) readAhead(resp *http.Response) (body []byte, f *fillBuffer, wh
 		return nil, nil, f.why, nil
 	}
 	buf := make([]byte, f.held)
-	n, err := io.ReadFull(resp.Body, buf)
-	switch {
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		f.release()
-		resp.Body.Close()
-		return bytes.Clone(buf[:n]), nil, "", nil
-	case err != nil:
-		f.release()
-		return nil, nil, "", err
+	n := 0
+	for n < len(buf) {
+		m, err := resp.Body.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			// The end the origin framed; a body cut short reads as another
+			// error (io.ErrUnexpectedEOF from a chunked or gzip body), and
+			// is never taken for a whole one. io.ReadFull would turn an
+			// early io.EOF into io.ErrUnexpectedEOF too, hence the loop.
+			f.release()
+			resp.Body.Close()
+			return bytes.Clone(buf[:n]), nil, "", nil
+		}
+		if err != nil {
+			f.release()
+			return nil, nil, "", err
+		}
 	}
 	resp.Body = readCloser{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
 	return nil, f, "", nil

@@ -71,7 +71,15 @@ func Start(t testing.TB, o Options) *Node {
 	}
 	logger := o.Logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// CACHEGATE_TEST_LOG=debug (or info) shows more of a node's life
+		// when a test is chased.
+		level := slog.LevelWarn
+		if v := os.Getenv("CACHEGATE_TEST_LOG"); v != "" {
+			if err := level.UnmarshalText([]byte(v)); err != nil {
+				t.Fatalf("CACHEGATE_TEST_LOG: %v", err)
+			}
+		}
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.New(ctx, f, Token, logger)

@@ -72,6 +72,10 @@
 // Hand-over. A coordinator that closes finishes or naks what it took,
 // then unpins its partitions and deregisters: the next owner starts at
 // once, with the naked events first (redeliveries go before new ones).
+// One that gives partitions up to a coordinator that joined does the
+// same for those partitions (each lane counts what it took and has not
+// yet settled), so a join or a rolling restart does not hold their
+// events back until the pins expire.
 // One that dies stops heartbeating and pulling: after PinnedTTL
 // (DefaultPinnedTTL, 5 s) the others see it gone and its pin lapses, and
 // the new owner pulls. That TTL is the trade-off: shorter hands over

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -148,6 +149,45 @@ type lane struct {
 	cc       jetstream.ConsumeContext // nil while not pulled from
 	stopping chan struct{}            // closed when this lane is given up
 	pinID    string                   // the last pin the server gave us
+
+	// taken counts this lane's messages handed to the batch loop and not
+	// yet acked, naked or terminated: a lane given up hands its partition
+	// over once it is zero.
+	taken atomic.Int64
+}
+
+// laneMsg is a message a lane handed to the batch loop; its first
+// settlement tells the lane.
+type laneMsg struct {
+	jetstream.Msg
+	l       *lane
+	settled atomic.Bool
+}
+
+func (m *laneMsg) settle() {
+	if m.settled.CompareAndSwap(false, true) {
+		m.l.taken.Add(-1)
+	}
+}
+
+func (m *laneMsg) Ack() error {
+	defer m.settle()
+	return m.Msg.Ack()
+}
+
+func (m *laneMsg) Nak() error {
+	defer m.settle()
+	return m.Msg.Nak()
+}
+
+func (m *laneMsg) NakWithDelay(d time.Duration) error {
+	defer m.settle()
+	return m.Msg.NakWithDelay(d)
+}
+
+func (m *laneMsg) Term() error {
+	defer m.settle()
+	return m.Msg.Term()
 }
 
 // bindLanes declares the unpartitioned durable (the consumer of a
@@ -237,12 +277,14 @@ func (c *Coordinator) pull(l *lane) error {
 			return
 		default:
 		}
+		lm := &laneMsg{Msg: m, l: l}
+		l.taken.Add(1)
 		select {
-		case c.in <- m:
+		case c.in <- lm:
 		case <-stopping:
-			_ = m.Nak()
+			_ = lm.Nak()
 		case <-c.stop:
-			_ = m.Nak() // stopping: hand it to another coordinator now
+			_ = lm.Nak() // stopping: hand it to another coordinator now
 		}
 	}, opts...)
 	if err != nil {
@@ -300,6 +342,28 @@ func (c *Coordinator) unpin(ctx context.Context, l *lane) {
 			}
 		}
 	}
+}
+
+// handOver unpins a lane given up once the events it took are finished
+// (acked, or handed back for redelivery), so that its next owner starts
+// at once, after them, rather than when the pin expires (PinnedTTL):
+// events published meanwhile would wait that long. When they are not
+// finished within CallTimeout, the pin is left to expire.
+func (c *Coordinator) handOver(l *lane) {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for l.taken.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.stop:
+			return // Close unpins every lane after the batch loop ends
+		case <-tick.C:
+		}
+	}
+	c.unpin(ctx, l)
 }
 
 // owned reports which partitions this coordinator should pull from, the
@@ -431,9 +495,8 @@ func (c *Coordinator) rebalance() {
 				c.log.Info("pulling from partition", "partition", p)
 			}
 		case !mine[p] && l.pulling():
-			// Its pin passes on once it expires (PinnedTTL): by then the
-			// events already taken are finished, so order holds.
 			l.release(c.cfg.CallTimeout)
+			c.handOver(l)
 			c.log.Info("partition given up to another coordinator", "partition", p)
 		}
 	}

@@ -67,4 +67,3 @@ func dealt(cs ...*events.Coordinator) bool {
 	slices.Sort(all)
 	return slices.Equal(all, []int{0, 1, 2, 3})
 }
-

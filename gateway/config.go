@@ -30,6 +30,10 @@ const (
 	DefaultFillBufferBytes = 64 << 20
 	DefaultMaxHeaderBytes  = 64 << 10
 	DefaultOriginTimeout   = 30 * time.Second
+	// DefaultFillClientStall is how long a streamed fill waits for its
+	// client to take the bytes it was given before it stops keeping the
+	// body for the store.
+	DefaultFillClientStall = 10 * time.Second
 	DefaultMaxTTL          = 24 * time.Hour
 	DefaultLockTTL         = 5 * time.Second
 	DefaultKeep            = time.Hour
@@ -127,6 +131,14 @@ type Config struct {
 	// would go beyond it streams to its client without being stored.
 	// Zero means DefaultFillBufferBytes.
 	FillBufferBytes int64
+	// FillClientStall is how long a fill streaming to its client waits
+	// for the client to take what it was given (one read of the origin's
+	// body) before it stops keeping the body and frees its part of
+	// FillBufferBytes: a client that stopped reading, or a dead peer whose
+	// socket only times out after minutes, would otherwise hold it for as
+	// long. The client still gets the rest of the body. Zero means
+	// DefaultFillClientStall.
+	FillClientStall time.Duration
 	// MaxHeaderBytes bounds a request's header (larger: 431) and a stored
 	// response's header (larger: not stored). Zero means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
@@ -203,6 +215,9 @@ func (c Config) Validate() error {
 	}
 	if c.FillBufferBytes < 0 {
 		errs = append(errs, fmt.Errorf("gateway: FillBufferBytes %d is negative", c.FillBufferBytes))
+	}
+	if c.FillClientStall < 0 {
+		errs = append(errs, fmt.Errorf("gateway: FillClientStall %v is negative", c.FillClientStall))
 	}
 	// The file's session_cookies reach the policy, whose check reports
 	// them on their line; a Config built in code is held to the same rule.
@@ -332,6 +347,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FillBufferBytes == 0 {
 		c.FillBufferBytes = DefaultFillBufferBytes
+	}
+	if c.FillClientStall == 0 {
+		c.FillClientStall = DefaultFillClientStall
 	}
 	if c.MaxHeaderBytes == 0 {
 		c.MaxHeaderBytes = DefaultMaxHeaderBytes

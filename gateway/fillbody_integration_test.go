@@ -340,3 +340,51 @@ func TestFillBufferBudgetBoundsSlowClients(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledClientFreesItsFill: a client that takes a fill's header and
+// then stops reading (or a peer that died without closing) holds its
+// part of the fill budget only FillClientStall: then the fill stops
+// keeping the body, its reservation goes back, and another fill that
+// needs it is stored. The stalled client still gets its whole body when
+// it reads again; what it fetched is not stored.
+func TestStalledClientFreesItsFill(t *testing.T) {
+	// Larger than what the sockets between a client that reads nothing
+	// and the gateway take in, so the stalled fill cannot end.
+	const size = 12 << 20
+	body := pattern(size)
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%t", chunked), func(t *testing.T) {
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				storableHeader(w.Header(), true, chunked, size)
+				w.Write(body)
+			})
+			g := startGateway(t, o, func(c *gateway.Config) {
+				c.MaxObjectSize, c.FillBufferBytes = 16<<20, 16<<20
+				c.FillClientStall = time.Second
+			})
+			stalled := g.open(t, "/stalled")
+			// Its fill holds its part of the budget while it streams, then
+			// gives it back once the client has not read for the stall.
+			testenv.WaitFor(t, 10*time.Second, func() error {
+				if n := g.FillBufferInUse(); n != 0 {
+					return fmt.Errorf("%d bytes held for the stalled client's fill", n)
+				}
+				return nil
+			})
+			if r := g.get(t, "/other"); r.body != string(body) || strings.Contains(r.cacheStatus(), "detail=buffer-budget") {
+				t.Fatalf("a fill after the stall: %d bytes, Cache-Status %q; want it kept within the freed budget", len(r.body), r.cacheStatus())
+			}
+			if r := g.get(t, "/other"); !strings.Contains(r.cacheStatus(), "hit") {
+				t.Fatalf("the fill after the stall was not stored: %q", r.cacheStatus())
+			}
+			b, err := io.ReadAll(stalled.Body)
+			if err != nil || !bytes.Equal(b, body) {
+				t.Fatalf("the stalled client got %d bytes (%v), want its %d", len(b), err, size)
+			}
+			if r := g.get(t, "/stalled"); strings.Contains(r.cacheStatus(), "hit") {
+				t.Fatalf("the stalled fill was stored: %q", r.cacheStatus())
+			}
+			waitFillsFreed(t, g)
+		})
+	}
+}

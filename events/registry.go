@@ -104,7 +104,10 @@ func (r *registry) apply(e jetstream.KeyValueEntry, initial bool) {
 	r.expires[e.Key()] = base.Add(info.TTL)
 }
 
-// live returns the ids of the instances live at now, sorted.
+// live returns the ids of the instances live at now, sorted. It forgets
+// the lapsed ones: an instance that died without deregistering leaves no
+// delete in the bucket (its key just ages out), and each restart is a new
+// id, so they would pile up. One that comes back puts its key again.
 func (r *registry) live(now time.Time) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -112,6 +115,8 @@ func (r *registry) live(now time.Time) []string {
 	for id, exp := range r.expires {
 		if now.Before(exp) {
 			out = append(out, id)
+		} else {
+			delete(r.expires, id)
 		}
 	}
 	sort.Strings(out)

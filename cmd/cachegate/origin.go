@@ -62,7 +62,9 @@ func runOrigin(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := events.Setup(ctx, js, events.StreamConfig{}); err != nil {
 			logger.Warn("could not declare the event streams; a serve process must", "err", err)
 		}
-		pub, err := events.NewPublisher(js, nc, events.PublisherConfig{})
+		// An unanswered publish (a leader election) goes to the outbox
+		// after two seconds, not after the whole wait.
+		pub, err := events.NewPublisher(js, nc, events.PublisherConfig{AckTimeout: 2 * time.Second})
 		if err != nil {
 			return err
 		}

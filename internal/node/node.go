@@ -292,7 +292,11 @@ func (n *Node) buildEvents(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("instance: %w", err)
 	}
-	if n.publisher, err = events.NewPublisher(n.js, n.nc, events.PublisherConfig{}); err != nil {
+	// The admin API's and the edit hooks' publishes: during a leader
+	// election a publish sent to the old leader gets no answer, and its
+	// caller learns it was not accepted (to send again, deduplicated) in
+	// two seconds rather than at the end of its whole wait.
+	if n.publisher, err = events.NewPublisher(n.js, n.nc, events.PublisherConfig{AckTimeout: 2 * time.Second}); err != nil {
 		return fmt.Errorf("publisher: %w", err)
 	}
 	return nil

@@ -297,7 +297,10 @@ func (c *Coordinator) pull(l *lane) error {
 // release stops pulling from l. Drain, not Stop: Stop discards the
 // messages the client has buffered, which the server would hand on only
 // after AckWait; draining runs them through the callback, which naks them.
-func (l *lane) release(wait time.Duration) {
+//
+// It reports whether the lane is closed: its callback hands nothing more
+// to the batch loop. Until then its partition must not be handed over.
+func (l *lane) release(wait time.Duration) bool {
 	l.mu.Lock()
 	cc := l.cc
 	if cc != nil {
@@ -306,12 +309,14 @@ func (l *lane) release(wait time.Duration) {
 	}
 	l.mu.Unlock()
 	if cc == nil {
-		return
+		return true
 	}
 	cc.Drain()
 	select {
 	case <-cc.Closed():
+		return true
 	case <-time.After(wait):
+		return false
 	}
 }
 
@@ -481,6 +486,7 @@ func (c *Coordinator) legacyDrained(ctx context.Context) bool {
 
 func (c *Coordinator) rebalance() {
 	mine := c.owned(time.Now())
+	var given []*lane
 	for p, l := range c.lanes {
 		select {
 		case <-c.stop:
@@ -495,9 +501,19 @@ func (c *Coordinator) rebalance() {
 				c.log.Info("pulling from partition", "partition", p)
 			}
 		case !mine[p] && l.pulling():
-			l.release(c.cfg.CallTimeout)
-			c.handOver(l)
-			c.log.Info("partition given up to another coordinator", "partition", p)
+			given = append(given, l)
 		}
 	}
+	// Given up side by side, after taking what is ours: each waits on the
+	// server (the drain) and on the events it took, up to CallTimeout.
+	var wg sync.WaitGroup
+	for _, l := range given {
+		wg.Go(func() {
+			if l.release(c.cfg.CallTimeout) {
+				c.handOver(l)
+			}
+			c.log.Info("partition given up to another coordinator", "partition", l.partition)
+		})
+	}
+	wg.Wait()
 }

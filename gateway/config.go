@@ -31,9 +31,9 @@ const (
 	DefaultMaxHeaderBytes  = 64 << 10
 	DefaultOriginTimeout   = 30 * time.Second
 	// DefaultFillClientStall is how long a streamed fill waits for its
-	// client to take the bytes it was given before it stops keeping the
-	// body for the store.
-	DefaultFillClientStall = 10 * time.Second
+	// client to take the bytes it was given before it is given up: the
+	// default of nginx's send_timeout.
+	DefaultFillClientStall = 60 * time.Second
 	DefaultMaxTTL          = 24 * time.Hour
 	DefaultLockTTL         = 5 * time.Second
 	DefaultKeep            = time.Hour
@@ -136,8 +136,9 @@ type Config struct {
 	// body) before it stops keeping the body and frees its part of
 	// FillBufferBytes: a client that stopped reading, or a dead peer whose
 	// socket only times out after minutes, would otherwise hold it for as
-	// long. The client still gets the rest of the body. Zero means
-	// DefaultFillClientStall.
+	// long. A body of announced length, whose header said "stored", is
+	// then cut for its client; one of unknown length goes on streaming.
+	// Zero means DefaultFillClientStall.
 	FillClientStall time.Duration
 	// MaxHeaderBytes bounds a request's header (larger: 431) and a stored
 	// response's header (larger: not stored). Zero means DefaultMaxHeaderBytes.

@@ -29,10 +29,11 @@
 //     (Config.FillBufferBytes): a fill beyond it, or beyond MaxObjectSize,
 //     is answered whole and not stored (detail=buffer-budget or too-large
 //     when known before the header), and one that outgrows either while
-//     it streams stops being kept at once; so does one whose client has
-//     not taken the last read for Config.FillClientStall (it stopped
-//     reading, or died without closing): it keeps streaming, unstored,
-//     and its share of the budget goes back. While a body is kept, the time
+//     it streams stops being kept at once. One whose client has not taken
+//     the last read for Config.FillClientStall (it stopped reading, or
+//     died without closing) is given up and its share of the budget goes
+//     back; a body of announced length, whose header said "stored", is
+//     cut for that client, one of unknown length streams on. While a body is kept, the time
 //     its reads wait on the origin is bounded by what OriginTimeout left
 //     after the header (a slow client does not count): a stalled origin
 //     is cut off and the fill's waiters are told 504. A streamed fill cut

@@ -145,8 +145,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		x.status.token("detail", detailUnknownLength)
 	} else {
 		// Decided before the header: the body's length is reserved in
-		// the budget (or already read); only a body cut short, which its
-		// client sees cut too, is not stored after all.
+		// the budget (or already read); only a body cut short (by the
+		// origin, or given up on a client that stopped reading), which
+		// its client sees cut too, is not stored after all.
 		x.status.flag("stored")
 		x.status.int("ttl", seconds(fresh))
 	}

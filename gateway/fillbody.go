@@ -174,9 +174,14 @@ func streamable(x *exchange) bool {
 // stored; the client of a cut origin body sees its connection end early
 // (a chunked one without its last chunk), as it would without a cache. A
 // body that outgrows MaxObjectSize or the budget stops being kept, frees
-// its reservation at once and keeps streaming; so does one whose client
-// has not come back for the next read within FillClientStall (it is
-// stuck writing the last one to a client that stopped reading).
+// its reservation at once and keeps streaming. One whose client has not
+// come back for the next read within FillClientStall (it is stuck writing
+// the last one to a client that stopped reading, or to a dead peer) is
+// given up too: its reservation goes back, and a body of announced
+// length, whose header said "stored", is cut for its client (as nginx's
+// send_timeout cuts a client that stops reading) so that the header's
+// claim stays true of every body a client gets whole; one of unknown
+// length, which claimed nothing, goes on streaming.
 type fillBody struct {
 	rc     io.ReadCloser
 	f      *fillBuffer
@@ -200,15 +205,23 @@ type fillBody struct {
 	stallAfter time.Duration
 	mu         sync.Mutex
 	done       bool
+	cut        bool // given up on a stall, and the client's body with it
 }
+
+// errClientStalled ends the body of a fill whose header claimed "stored"
+// once it is given up on a client that stopped reading.
+var errClientStalled = errors.New("client took nothing for the fill's stall timeout; the fill is given up and its body cut")
 
 func (b *fillBody) Read(p []byte) (int, error) {
 	if b.stall != nil {
 		b.stall.Stop()
 	}
 	b.mu.Lock()
-	done := b.done
+	done, cut := b.done, b.cut
 	b.mu.Unlock()
+	if cut {
+		return 0, errClientStalled
+	}
 	if done {
 		return b.rc.Read(p)
 	}
@@ -219,8 +232,11 @@ func (b *fillBody) Read(p []byte) (int, error) {
 	b.left -= time.Since(start)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.cut {
+		return 0, errClientStalled // given up as this read began
+	}
 	if b.done {
-		return n, err // abandoned by a stall that fired as this read began
+		return n, err
 	}
 	b.f.keep(p[:n])
 	switch {
@@ -249,6 +265,7 @@ func (b *fillBody) stalled() {
 	defer b.mu.Unlock()
 	if !b.done {
 		b.abandon()
+		b.cut = b.length >= 0
 	}
 }
 

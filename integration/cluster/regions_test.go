@@ -130,20 +130,20 @@ func (l *appliedLog) await(t testing.TB, what string, ids []string, timeout time
 		l.recorded(ids)
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		missing := 0
+		var missing []string
 		for i, id := range ids {
 			if reason, ok := l.failed[id]; ok {
 				t.Fatalf("%s: event %s failed: %s", what, id, reason)
 			}
 			at, ok := l.at[id]
 			if !ok {
-				missing++
+				missing = append(missing, id)
 				continue
 			}
 			out[i] = at
 		}
-		if missing > 0 {
-			return fmt.Errorf("%s: %d of %d events not applied", what, missing, len(ids))
+		if len(missing) > 0 {
+			return fmt.Errorf("%s: %d of %d events not applied, among them %v", what, len(missing), len(ids), missing[:min(len(missing), 5)])
 		}
 		return nil
 	})
@@ -251,6 +251,16 @@ func TestRegionsShareEvents(t *testing.T) {
 	east.c = startCluster(t, clusterOptions{nodes: 1, natsCluster: east.nats.URL, region: "east", sources: []string{"west"}, cloudflare: fake.URL()})
 	west.c = startCluster(t, clusterOptions{nodes: 2, natsCluster: west.nats.URL, region: "west", sources: []string{"east"}, cloudflare: fake.URL(), origin: east.c})
 	east.applied, west.applied = watchApplied(t, east.nats.URL), watchApplied(t, west.nats.URL)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, r := range []*region{east, west} {
+				for i, n := range r.c.nodes {
+					t.Logf("%s node %d pulls from partitions %v", r.name, i, n.Coordinator().Partitions())
+				}
+				t.Logf("%s's coordinator consumers: %s", r.name, consumerStates(r.c))
+			}
+		}
+	})
 
 	// The link is up once an event crosses it (the leaf node connects,
 	// then each stream's source finds the other's: a source set up before
@@ -477,4 +487,31 @@ func waitMetric(t testing.TB, n *nodetest.Node, series string, ok func(float64) 
 		}
 		return fmt.Errorf("%s not in /metrics", series)
 	})
+}
+
+// consumerStates describes c's coordinator consumers, for a failure's
+// report: what each holds, and to whom it is pinned.
+func consumerStates(c *cluster) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := events.Durables(ctx, c.jetStream())
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, d := range names {
+		cons, err := c.jetStream().Consumer(ctx, events.StreamName, d)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", d, err))
+			continue
+		}
+		info := cons.CachedInfo()
+		pins := ""
+		for _, g := range info.PriorityGroups {
+			pins += fmt.Sprintf(" pinned %q since %v", g.PinnedClientID, g.PinnedTS.Format(time.StampMilli))
+		}
+		out = append(out, fmt.Sprintf("%s: delivered %d, ack floor %d, pending %d, ack pending %d, redelivered %d, waiting %d%s",
+			d, info.Delivered.Stream, info.AckFloor.Stream, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting, pins))
+	}
+	return strings.Join(out, "; ")
 }

@@ -374,10 +374,11 @@ func (rs rowSet) count(hit bool) {
 }
 
 // tagRows appends to dst the row of each distinct prefix of tags, up to
-// maxTagsPerRequest prefixes.
+// maxTagsPerRequest prefixes, each row once: prefixes past the table's
+// bound share its Other row.
 func tagRows(r *Recorder, dst rowSet, tags []string) rowSet {
 	var seen [maxTagsPerRequest]string
-	n := 0
+	n, start := 0, len(dst)
 next:
 	for _, t := range tags {
 		p := t
@@ -395,7 +396,9 @@ next:
 		seen[n] = p
 		n++
 		// Rows are keyed by "company:"; the snapshot shows "company:*".
-		dst = append(dst, r.tags.get(p, r.maxTags))
+		if row := r.tags.get(p, r.maxTags); !slices.Contains(dst[start:], row) {
+			dst = append(dst, row)
+		}
 	}
 	return dst
 }

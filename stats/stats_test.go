@@ -123,6 +123,20 @@ func TestTaggedBounded(t *testing.T) {
 	if len(s.TagPrefixes) != 3 || s.TagPrefixes[Other].Requests != 8 {
 		t.Errorf("tag prefixes = %v", s.TagPrefixes)
 	}
+	// Two prefixes past the bound, on one response: one request in Other.
+	for _, hit := range []bool{true, false} {
+		var set atomic.Pointer[TagSet]
+		q := r.Begin("t", "r", "/")
+		q.Tagged([]string{"x:1", "y:1", "p0:2"}, hit)
+		q.TaggedCached(&set, []string{"x:1", "y:1", "p0:2"}, hit)
+	}
+	s = r.Snapshot()
+	if got := s.TagPrefixes[Other]; got.Requests != 12 || got.Hits != 10 {
+		t.Errorf("Other after 4 responses with two prefixes past the bound: %+v, want 12 requests, 10 hits", got)
+	}
+	if got := s.TagPrefixes["p0:*"]; got.Requests != 5 || got.Hits != 3 {
+		t.Errorf("p0:* = %+v, want 5 requests, 3 hits", got)
+	}
 }
 
 func TestMerge(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,30 @@ type appliedLog struct {
 	at     map[string]time.Time
 	failed map[string]string
 	kv     jetstream.KeyValue // the region's events.AppliedBucket
+	// missing are the ids await found not applied last, for a failure's
+	// report.
+	missing []string
+}
+
+// report describes, for a failure, what the region's applied-state bucket
+// says of the ids found missing last.
+func (l *appliedLog) report() string {
+	l.mu.Lock()
+	ids := slices.Clone(l.missing)
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []string
+	for _, id := range ids[:min(len(ids), 5)] {
+		e, err := l.kv.Get(ctx, id)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s: %v", id, err))
+		default:
+			out = append(out, fmt.Sprintf("%s: %s at %v, revision %d", id, e.Operation(), e.Created().Format(time.StampMilli), e.Revision()))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func watchApplied(t testing.TB, natsURL string) *appliedLog {
@@ -142,6 +167,7 @@ func (l *appliedLog) await(t testing.TB, what string, ids []string, timeout time
 			}
 			out[i] = at
 		}
+		l.missing = missing
 		if len(missing) > 0 {
 			return fmt.Errorf("%s: %d of %d events not applied, among them %v", what, len(missing), len(ids), missing[:min(len(missing), 5)])
 		}
@@ -258,6 +284,7 @@ func TestRegionsShareEvents(t *testing.T) {
 					t.Logf("%s node %d pulls from partitions %v", r.name, i, n.Coordinator().Partitions())
 				}
 				t.Logf("%s's coordinator consumers: %s", r.name, consumerStates(r.c))
+				t.Logf("%s's applied records of the events last found missing: %s", r.name, r.applied.report())
 			}
 		}
 	})

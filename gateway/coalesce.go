@@ -140,6 +140,8 @@ func (g *Gateway) fetch(w http.ResponseWriter, r *http.Request, x *exchange) {
 // stored what it needs while it was not yet waiting on the next one.
 func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *flight, round int) {
 	again := true
+	var once sync.Once
+	x.land = func(res flightResult) { once.Do(func() { g.flight.land(x.key, f, res) }) }
 	defer func() {
 		res := flightResult{again: again || ownAnswer(x) || r.Context().Err() != nil}
 		switch {
@@ -148,7 +150,7 @@ func (g *Gateway) lead(w http.ResponseWriter, r *http.Request, x *exchange, f *f
 		case x.failed != 0:
 			res = flightResult{failed: x.failed, answer: x.failedAnswer}
 		}
-		g.flight.land(x.key, f, res)
+		x.land(res)
 	}()
 	if round > 1 {
 		for _, l := range []struct {

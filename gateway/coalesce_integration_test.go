@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,5 +329,94 @@ func Test5xxServesWaitersStale(t *testing.T) {
 	}
 	if got := o.requests.Load() - before; got != 1 {
 		t.Fatalf("origin saw %d requests, want 1", got)
+	}
+}
+
+// TestWaitersGoOnceTheLeaderKnows: requests that wait on a fetch are let
+// go as soon as the leader knows what they get, not when its client has
+// its whole body: at the header of an answer that will not be stored
+// (private, too large), they ask the origin on their own at once, while
+// the leader's origin holds the rest of its body and its client reads
+// nothing. (They waited for the leader's whole transfer before.) A body
+// that is stored still answers them from the entry, collapsed.
+func TestWaitersGoOnceTheLeaderKnows(t *testing.T) {
+	const size = 64 << 10
+	for _, c := range []struct {
+		name      string
+		header    func(h http.Header)
+		stored    bool
+		maxObject int64
+	}{
+		{"private", func(h http.Header) { h.Set("Cache-Control", "private, max-age=60") }, false, 0},
+		{"too large", func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, false, size / 2},
+		{"stored", func(h http.Header) { h.Set("Cache-Control", "max-age=60") }, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			entered, header, rest := make(chan struct{}, 64), make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			body := bytes.Repeat([]byte("b"), size)
+			o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				c.header(w.Header())
+				w.Header().Set("Content-Length", strconv.Itoa(size))
+				if !first.CompareAndSwap(false, true) {
+					w.Write(body)
+					return
+				}
+				entered <- struct{}{}
+				<-header
+				if c.stored {
+					// The whole body reaches the gateway; its client's
+					// copy is held below, on the gateway's side.
+					w.Write(body)
+					return
+				}
+				w.Write(body[:size/2])
+				w.(http.Flusher).Flush()
+				<-rest
+				w.Write(body[size/2:])
+			})
+			g := startGateway(t, o, func(cfg *gateway.Config) {
+				if c.maxObject > 0 {
+					cfg.MaxObjectSize = c.maxObject
+				}
+			})
+			// The leader's client reads its header and a byte, then
+			// nothing until the waiters are answered.
+			leaderDone := make(chan []byte, 1)
+			go func() {
+				resp := g.open(t, "/big")
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 1))
+				<-rest
+				more, _ := io.ReadAll(resp.Body)
+				leaderDone <- append(b, more...)
+			}()
+			<-entered
+			const n = 4
+			done := make(chan result, n)
+			for range n {
+				go func() { done <- g.get(t, "/big") }()
+			}
+			waitWaiting(t, g.Gateway, n)
+			close(header)
+			timeout := time.After(10 * time.Second)
+			for i := range n {
+				select {
+				case r := <-done:
+					if r.status != http.StatusOK || len(r.body) != size {
+						t.Fatalf("waiter %d: %d, %d bytes", i, r.status, len(r.body))
+					}
+					if c.stored != strings.Contains(r.cacheStatus(), "collapsed") {
+						t.Fatalf("waiter %d: Cache-Status %q", i, r.cacheStatus())
+					}
+				case <-timeout:
+					close(rest)
+					t.Fatalf("%d of %d waiters still waiting while the leader's client reads its body", n-i, n)
+				}
+			}
+			close(rest)
+			if b := <-leaderDone; len(b) != size {
+				t.Fatalf("the leader's client got %d bytes, want %d", len(b), size)
+			}
+		})
 	}
 }

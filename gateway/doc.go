@@ -125,7 +125,13 @@
 //     request no-store, a client that left, another variant) sends its
 //     waiters to coalesce again behind one of them. Anything else
 //     (private, Set-Cookie, not storable, below 500) sends them to the
-//     origin on their own: nothing private is handed out.
+//     origin on their own: nothing private is handed out. Waiters go as
+//     soon as the leader knows their outcome: at the header of an answer
+//     that will not be stored, or when a streamed fill is given up (too
+//     large, the budget, a stalled client), not when the leader's client
+//     has its whole body (Varnish wakes its waiting list at the header
+//     too). Other instances' waiters still wait for the fill lock, which
+//     is released when the leader's request ends.
 //   - The gateway never tells a client or CDN to share what it would not
 //     store itself (headers.ShareAs, on the miss and on every hit): a
 //     response with Set-Cookie leaves as "private, no-store" whatever the

@@ -122,6 +122,13 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		if resp.StatusCode >= 500 && x.kind == kindCacheable && !ownAnswer(x) {
 			g.shareFailure(resp, x, d)
 		}
+		// The waiters' outcome is known at this header: they need not wait
+		// for this client to read the body (a slow one, or a long body).
+		if x.failed != 0 {
+			x.landEarly(flightResult{failed: x.failed, answer: x.failedAnswer})
+		} else {
+			x.landEarly(flightResult{again: ownAnswer(x) || resp.Request.Context().Err() != nil})
+		}
 		cutStream(resp, x)
 		return nil
 	}

@@ -249,6 +249,9 @@ func (b *fillBody) Read(p []byte) (int, error) {
 		b.abandon()
 	case !b.f.keeping():
 		b.abandon()
+		// Not stored after all: the waiters go now, each to the origin
+		// for a body too large, behind one new fetch for a full budget.
+		b.x.landEarly(flightResult{again: b.f.why != headers.DetailTooLarge})
 	default:
 		if b.stall == nil {
 			b.stall = time.AfterFunc(b.stallAfter, b.stalled)
@@ -266,6 +269,7 @@ func (b *fillBody) stalled() {
 	if !b.done {
 		b.abandon()
 		b.cut = b.length >= 0
+		b.x.landEarly(flightResult{again: true}) // one of them fetches anew
 	}
 }
 

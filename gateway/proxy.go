@@ -74,6 +74,18 @@ type exchange struct {
 	// failedAnswer is that 5xx answer, for waiters, when it may be
 	// handed to them (see shareFailure).
 	failedAnswer *failedAnswer
+	// land hands the waiters of the fetch this request leads their
+	// outcome before the request ends (once; later calls and the
+	// leader's own landing do nothing); nil when it leads none.
+	land func(flightResult)
+}
+
+// landEarly lets x's waiters go with res as soon as it is known, rather
+// than when x's client has its whole body.
+func (x *exchange) landEarly(res flightResult) {
+	if x.land != nil {
+		x.land(res)
+	}
 }
 
 func (x *exchange) setStale(e *Entry, key string, f freshness) {

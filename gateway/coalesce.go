@@ -89,7 +89,9 @@ func (fs *flights) join(key string) (*flight, bool) {
 // land hands res to f's waiters; later misses start a new flight.
 func (fs *flights) land(key string, f *flight, res flightResult) {
 	fs.mu.Lock()
-	delete(fs.m, key)
+	if fs.m[key] == f {
+		delete(fs.m, key)
+	}
 	fs.mu.Unlock()
 	f.res = res
 	close(f.done)
@@ -328,11 +330,19 @@ func (g *Gateway) holdWhile(ctx context.Context, x *exchange, fill Fill, fetch f
 			}
 		}
 	}()
-	defer func() {
-		close(stop)
-		<-done
-		fill.Release(x.failed, failureHold)
-	}()
+	var once sync.Once
+	release := func(failed int) {
+		once.Do(func() {
+			close(stop)
+			<-done
+			fill.Release(failed, failureHold)
+		})
+	}
+	// Let go with the local waiters when the fetch turns out to store
+	// nothing (landEarly): else the other instances' waiters, and this
+	// instance's next leader, would wait for this client's whole body.
+	x.unlock = func() { release(0) }
+	defer func() { release(x.failed) }()
 	fetch()
 }
 

@@ -130,8 +130,9 @@
 //     that will not be stored, or when a streamed fill is given up (too
 //     large, the budget, a stalled client), not when the leader's client
 //     has its whole body (Varnish wakes its waiting list at the header
-//     too). Other instances' waiters still wait for the fill lock, which
-//     is released when the leader's request ends.
+//     too). The fill lock is released at the same moment (unless the
+//     outcome is a failure, which the lock carries when the request
+//     ends), so other instances' waiters go too.
 //   - The gateway never tells a client or CDN to share what it would not
 //     store itself (headers.ShareAs, on the miss and on every hit): a
 //     response with Set-Cookie leaves as "private, no-store" whatever the

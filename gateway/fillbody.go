@@ -250,7 +250,9 @@ func (b *fillBody) Read(p []byte) (int, error) {
 	case !b.f.keeping():
 		b.abandon()
 		// Not stored after all: the waiters go now, each to the origin
-		// for a body too large, behind one new fetch for a full budget.
+		// for a body too large; behind one new fetch for a full budget,
+		// as the response itself is storable (a budget full already at
+		// the header sends them on their own, as any unstored answer).
 		b.x.landEarly(flightResult{again: b.f.why != headers.DetailTooLarge})
 	default:
 		if b.stall == nil {

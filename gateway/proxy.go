@@ -78,13 +78,22 @@ type exchange struct {
 	// outcome before the request ends (once; later calls and the
 	// leader's own landing do nothing); nil when it leads none.
 	land func(flightResult)
+	// unlock frees the fill lock x holds across instances (once; nil when
+	// it holds none), for a fetch that will store nothing.
+	unlock func()
 }
 
 // landEarly lets x's waiters go with res as soon as it is known, rather
-// than when x's client has its whole body.
+// than when x's client has its whole body. Unless res is a failure (which
+// the lock says when it is released with the request), the fill lock goes
+// too, on its own goroutine: it is a call to L2, and the client's header
+// or the stall timer need not wait for it.
 func (x *exchange) landEarly(res flightResult) {
 	if x.land != nil {
 		x.land(res)
+	}
+	if x.unlock != nil && res.failed == 0 {
+		go x.unlock()
 	}
 }
 

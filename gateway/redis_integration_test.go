@@ -3,8 +3,10 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,4 +187,50 @@ func TestRedisFillLockHandsOn5xx(t *testing.T) {
 	if got := o.requests.Load(); got != 1 {
 		t.Fatalf("origin saw %d requests, want 1", got)
 	}
+}
+
+// An answer the fill lock's holder will not store (private) lets the
+// other instance's waiter go at its header, not when the holder's client
+// has its whole body: the holder's origin holds the rest of its body and
+// its client reads nothing until the waiter is answered, by the origin.
+func TestRedisFillLockLetsGoOfAnUnstoredAnswer(t *testing.T) {
+	r := testenv.StartRedis(t)
+	entered, header, rest := make(chan struct{}, 4), make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	o := startOrigin(t, func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		if !first.CompareAndSwap(false, true) {
+			io.WriteString(w, "own")
+			return
+		}
+		entered <- struct{}{}
+		<-header
+		io.WriteString(w, "half ")
+		w.(http.Flusher).Flush()
+		<-rest
+		io.WriteString(w, "and the rest")
+	})
+	l2 := redisL2(t, r.Addr)
+	a := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	b := startGateway(t, o, func(c *gateway.Config) { c.L2, c.FillLock = l2, l2 })
+	go func() {
+		resp := a.open(t, "/mine")
+		<-rest
+		io.Copy(io.Discard, resp.Body)
+	}()
+	<-entered
+	done := make(chan result, 1)
+	go func() { done <- b.get(t, "/mine") }()
+	waitWaiting(t, b.Gateway, 1)
+	close(header)
+	select {
+	case res := <-done:
+		if res.body != "own" {
+			t.Fatalf("the waiter got %q, want its own answer from the origin", res.body)
+		}
+	case <-time.After(10 * time.Second):
+		close(rest)
+		t.Fatal("the other instance's waiter still waits while the holder's client reads its body")
+	}
+	close(rest)
 }

@@ -152,8 +152,9 @@ type lane struct {
 
 	// taken counts this lane's messages handed to the batch loop and not
 	// yet acked, naked or terminated: a lane given up hands its partition
-	// over once it is zero.
+	// over once it is zero. idle is signalled each time it falls to zero.
 	taken atomic.Int64
+	idle  chan struct{}
 }
 
 // laneMsg is a message a lane handed to the batch loop; its first
@@ -165,8 +166,11 @@ type laneMsg struct {
 }
 
 func (m *laneMsg) settle() {
-	if m.settled.CompareAndSwap(false, true) {
-		m.l.taken.Add(-1)
+	if m.settled.CompareAndSwap(false, true) && m.l.taken.Add(-1) == 0 {
+		select {
+		case m.l.idle <- struct{}{}:
+		default: // a signal is pending already
+		}
 	}
 }
 
@@ -207,7 +211,7 @@ func (c *Coordinator) bindLanes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", legacy.Durable, err)
 	}
-	c.legacy = &lane{name: legacy.Durable, partition: -1, cons: cons}
+	c.legacy = &lane{name: legacy.Durable, partition: -1, cons: cons, idle: make(chan struct{}, 1)}
 	s, err := c.js.Stream(ctx, StreamName)
 	if err != nil {
 		return fmt.Errorf("events: stream %s: %w", StreamName, err)
@@ -229,7 +233,7 @@ func (c *Coordinator) bindLanes(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("events: consumer %s: %w", pc.Durable, err)
 		}
-		c.lanes = append(c.lanes, &lane{name: pc.Durable, partition: p, cons: cons})
+		c.lanes = append(c.lanes, &lane{name: pc.Durable, partition: p, cons: cons, idle: make(chan struct{}, 1)})
 	}
 	return nil
 }
@@ -357,15 +361,13 @@ func (c *Coordinator) unpin(ctx context.Context, l *lane) {
 func (c *Coordinator) handOver(l *lane) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	for l.taken.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return
 		case <-c.stop:
 			return // Close unpins every lane after the batch loop ends
-		case <-tick.C:
+		case <-l.idle: // taken fell to zero: checked again above
 		}
 	}
 	c.unpin(ctx, l)

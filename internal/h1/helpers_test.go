@@ -2,7 +2,6 @@ package h1
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/cachegate/cachegate/internal/testenv"
 )
 
 // servedBy is the header the test handlers set to the type of their
@@ -34,7 +34,7 @@ func tag(h http.Handler) http.Handler {
 type testServer struct {
 	*Server
 	addr  string
-	logs  *lockedBuffer
+	logs  *testenv.SyncBuffer
 	serve chan error
 }
 
@@ -50,7 +50,7 @@ func start(t *testing.T, h http.Handler, configure func(*http.Server)) *testServ
 	if configure != nil {
 		configure(fb)
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.SyncBuffer{}
 	ts := &testServer{Server: &Server{Fallback: fb, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 		addr: ln.Addr().String(), logs: logs, serve: make(chan error, 1)}
 	go func() { ts.serve <- ts.Serve(ln) }()
@@ -119,23 +119,6 @@ func (c *client) closed() {
 	if b, err := c.br.ReadByte(); err == nil {
 		c.t.Fatalf("connection open, read %q", b)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func wantServedBy(t *testing.T, res *http.Response, want string) {
